@@ -1,0 +1,37 @@
+//! The command-line edge: turns parsed arguments into library calls and prints results.
+//!
+//! This is the only layer that uses `anyhow` and prints; the library below returns typed
+//! errors.
+
+mod repo;
+mod server;
+mod stdio;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::config::Root;
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => server::serve(&root(&cli.root)?, args),
+        Command::Cgi(args) => server::cgi(cli.root.as_deref(), args),
+        Command::UploadPack(args) => stdio::upload_pack(cli.root.as_deref(), args),
+        Command::ReceivePack(args) => stdio::receive_pack(cli.root.as_deref(), args),
+        Command::Repo { command } => repo::run(&root(&cli.root)?, command),
+        Command::Hook { name, args } => Ok(crate::git::hooks::run(&name, &args)),
+    }
+}
+
+fn root(explicit: &Option<std::path::PathBuf>) -> Result<Root> {
+    Ok(Root::resolve(explicit.as_deref())?)
+}
+
+/// Print `value` as pretty JSON on stdout.
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

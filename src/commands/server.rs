@@ -1,0 +1,65 @@
+//! `hubctl serve` and `hubctl cgi`.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{CgiArgs, HttpArgs, ServeArgs};
+use crate::config::Root;
+use crate::git::Engine;
+use crate::http::router::{App, Options, Site};
+use crate::http::{cgi, serve};
+
+fn options(http: &HttpArgs) -> Options {
+    Options {
+        max_push_size: http.max_push_size,
+    }
+}
+
+pub(super) fn serve(root: &Root, args: ServeArgs) -> Result<ExitCode> {
+    let engine = Engine::detect(Some(&root.cache_dir()))?;
+    let app = Arc::new(App {
+        site: Site::Hosted(root.clone()),
+        engine,
+        options: options(&args.http),
+    });
+    let tls = args.tls_cert.zip(args.tls_key);
+    serve::run(
+        app,
+        &serve::ServeOptions {
+            listen: args.listen,
+            threads: usize::from(args.threads),
+            tls,
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn cgi(explicit_root: Option<&Path>, args: CgiArgs) -> Result<ExitCode> {
+    let env = cgi::CgiEnv::from_env()?;
+    // git-http-backend compatibility: GIT_PROJECT_ROOT selects its layout and rules.
+    let (site, cache) = match std::env::var_os("GIT_PROJECT_ROOT").filter(|v| !v.is_empty()) {
+        Some(dir) => {
+            let dir = Path::new(&dir)
+                .canonicalize()
+                .with_context(|| format!("GIT_PROJECT_ROOT {}", Path::new(&dir).display()))?;
+            let export_all = std::env::var_os("GIT_HTTP_EXPORT_ALL").is_some();
+            (Site::ProjectRoot { dir, export_all }, None)
+        }
+        None => {
+            let root = Root::resolve(explicit_root)?;
+            let cache = root.cache_dir();
+            (Site::Hosted(root), Some(cache))
+        }
+    };
+    let engine = Engine::detect(cache.as_deref())?;
+    let app = App {
+        site,
+        engine,
+        options: options(&args.http),
+    };
+    cgi::run(&app, env)?;
+    Ok(ExitCode::SUCCESS)
+}

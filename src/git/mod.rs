@@ -1,0 +1,477 @@
+//! Running C git's pack engine (`git upload-pack`, `git receive-pack`) for every transport.
+//!
+//! hubctl owns everything around the engine: which binary, which features are switched on
+//! (with `git -c`, never by editing the repository's config), the environment hooks see, and
+//! streaming bytes between the client and git. The transports call into [`Engine`] with plain
+//! arguments and streams; nothing here knows about HTTP or SSH.
+
+pub mod hooks;
+pub mod policy;
+mod stream;
+
+use std::ffi::OsString;
+use std::io::{self, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+
+pub use stream::RpcOutput;
+
+/// Oldest git whose engine has everything hubctl switches on (geometric repacking with
+/// multi-pack bitmaps, report-status-v2, `--advertise-refs` in protocol v2).
+pub const MIN_VERSION: (u32, u32) = (2, 34);
+
+/// Environment variable naming the git binary to use instead of `git` from `PATH`.
+pub const GIT_ENV: &str = "HUBCTL_GIT";
+
+/// Variables git uses to point at "the current repository"; they must never leak from our
+/// environment into an engine process serving a different repository.
+const LOCAL_REPO_ENV: &[&str] = &[
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_GRAFT_FILE",
+    "GIT_INDEX_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_PREFIX",
+    "GIT_SHALLOW_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_QUARANTINE_PATH",
+    "GIT_PROTOCOL",
+];
+
+/// Errors from locating or running git.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No git binary was found.
+    #[error(
+        "git was not found (looked for {0}); hubctl needs git {major}.{minor} or newer: install it (Debian: apt-get install git) or set HUBCTL_GIT",
+        major = MIN_VERSION.0, minor = MIN_VERSION.1
+    )]
+    NotFound(String),
+    /// git is older than [`MIN_VERSION`].
+    #[error(
+        "{path} is git {found}, but hubctl needs git {major}.{minor} or newer (for geometric repacking, multi-pack bitmaps and protocol v2 on every endpoint); install a newer git or point HUBCTL_GIT at one",
+        major = MIN_VERSION.0, minor = MIN_VERSION.1
+    )]
+    TooOld {
+        /// The binary that was probed.
+        path: String,
+        /// Its version text.
+        found: String,
+    },
+    /// `git version` printed something unexpected.
+    #[error("cannot tell the version of {path}: it printed {output:?}")]
+    Unparsable {
+        /// The binary that was probed.
+        path: String,
+        /// What it printed.
+        output: String,
+    },
+    /// Spawning or talking to git failed.
+    #[error("running git {what}: {source}")]
+    Io {
+        /// Which git command.
+        what: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+/// The two halves of git's pack protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// Serves clones and fetches.
+    UploadPack,
+    /// Accepts pushes.
+    ReceivePack,
+}
+
+impl Service {
+    /// The git subcommand (`upload-pack`).
+    pub fn command(self) -> &'static str {
+        match self {
+            Service::UploadPack => "upload-pack",
+            Service::ReceivePack => "receive-pack",
+        }
+    }
+
+    /// The protocol name (`git-upload-pack`), as used in URLs and SSH commands.
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            Service::UploadPack => "git-upload-pack",
+            Service::ReceivePack => "git-receive-pack",
+        }
+    }
+
+    /// Parse a protocol name.
+    pub fn from_wire_name(name: &str) -> Option<Service> {
+        match name {
+            "git-upload-pack" => Some(Service::UploadPack),
+            "git-receive-pack" => Some(Service::ReceivePack),
+            _ => None,
+        }
+    }
+}
+
+/// How the engine talks to its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Print the ref advertisement (or v2 capabilities) and exit (HTTP `info/refs`).
+    AdvertiseRefs,
+    /// Read one request, write one response, exit (HTTP POST).
+    StatelessRpc,
+    /// The full conversation over one pair of streams (SSH, stdio).
+    Duplex,
+}
+
+/// Extra facts about one engine run: what the client asked for and who it is.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The client's `GIT_PROTOCOL` value (`version=2`), already validated.
+    pub protocol: Option<String>,
+    /// Variables for git and the hooks it runs (`HUBCTL_USER`, `REMOTE_USER`, committer, ...).
+    pub env: Vec<(String, OsString)>,
+    /// Extra `-c key=value` settings (hooks path, size limits).
+    pub config: Vec<String>,
+    /// Extra options for the service itself (`--timeout=N`), placed before the directory.
+    pub args: Vec<String>,
+}
+
+/// Validate a client-supplied `GIT_PROTOCOL` value: colon-separated `key[=value]` items of
+/// printable ASCII. Anything else is dropped, and git then speaks protocol v0, which every
+/// client understands.
+pub fn sanitize_protocol(value: &str) -> Option<String> {
+    let ok = !value.is_empty()
+        && value.len() <= 256
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"=:._-,".contains(&b));
+    ok.then(|| value.to_string())
+}
+
+/// True if a `GIT_PROTOCOL` value asks for protocol v2.
+pub fn wants_v2(protocol: Option<&str>) -> bool {
+    protocol.is_some_and(|p| p.split(':').any(|item| item == "version=2"))
+}
+
+/// A located and version-checked git binary.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    path: PathBuf,
+    version: (u32, u32, u32),
+}
+
+impl Engine {
+    /// Find git (`HUBCTL_GIT`, else `git` on `PATH`) and check its version.
+    ///
+    /// The probe result is remembered in `cache_dir` keyed by the binary's identity (path, size,
+    /// mtime, inode), so short-lived processes (CGI, SSH) do not spawn `git version` on every
+    /// request.
+    pub fn detect(cache_dir: Option<&Path>) -> Result<Engine, Error> {
+        let wanted = std::env::var_os(GIT_ENV).unwrap_or_else(|| OsString::from("git"));
+        let path = find_in_path(Path::new(&wanted))
+            .ok_or_else(|| Error::NotFound(wanted.to_string_lossy().into_owned()))?;
+        let identity = binary_identity(&path);
+        let cache_file = cache_dir.map(|d| d.join("git-version"));
+        if let (Some(file), Some(id)) = (&cache_file, &identity) {
+            if let Ok(text) = std::fs::read_to_string(file) {
+                if let Some((cached_id, version)) = text.trim_end().rsplit_once('\t') {
+                    if cached_id == id {
+                        if let Some(v) = parse_version(version) {
+                            return Engine::checked(path, v, version);
+                        }
+                    }
+                }
+            }
+        }
+        let out = Command::new(&path)
+            .arg("version")
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|source| match source.kind() {
+                io::ErrorKind::NotFound => Error::NotFound(path.display().to_string()),
+                _ => Error::Io {
+                    what: "version".into(),
+                    source,
+                },
+            })?;
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let version_text = text
+            .strip_prefix("git version ")
+            .unwrap_or(&text)
+            .to_string();
+        let v = parse_version(&version_text).ok_or_else(|| Error::Unparsable {
+            path: path.display().to_string(),
+            output: text.clone(),
+        })?;
+        if let (Some(file), Some(id)) = (&cache_file, &identity) {
+            if let Some(dir) = file.parent() {
+                // The cache only saves a spawn; failing to write it is harmless.
+                let _ = std::fs::create_dir_all(dir);
+                let _ = crate::fsutil::write_atomic(
+                    file,
+                    format!("{id}\t{version_text}\n").as_bytes(),
+                    0o644,
+                );
+            }
+        }
+        Engine::checked(path, v, &version_text)
+    }
+
+    fn checked(path: PathBuf, v: (u32, u32, u32), text: &str) -> Result<Engine, Error> {
+        if (v.0, v.1) < MIN_VERSION {
+            return Err(Error::TooOld {
+                path: path.display().to_string(),
+                found: text.to_string(),
+            });
+        }
+        Ok(Engine { path, version: v })
+    }
+
+    /// The git binary in use.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its version (major, minor, patch).
+    pub fn version(&self) -> (u32, u32, u32) {
+        self.version
+    }
+
+    /// A `git` command with a clean repository environment: nothing from our own environment
+    /// may redirect git to another repository or object store.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.path);
+        for var in LOCAL_REPO_ENV {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
+    /// The full command line for `service` in `mode` on `git_dir`.
+    pub fn service_command(
+        &self,
+        service: Service,
+        mode: Mode,
+        git_dir: &Path,
+        opts: &RunOptions,
+    ) -> Command {
+        let mut cmd = self.command();
+        for setting in service_config(service) {
+            cmd.arg("-c").arg(setting);
+        }
+        for setting in &opts.config {
+            cmd.arg("-c").arg(setting);
+        }
+        cmd.arg(service.command());
+        match mode {
+            Mode::AdvertiseRefs => {
+                cmd.args(["--stateless-rpc", "--advertise-refs"]);
+            }
+            Mode::StatelessRpc => {
+                cmd.arg("--stateless-rpc");
+            }
+            Mode::Duplex => {}
+        }
+        if service == Service::UploadPack {
+            // Only ever the exact directory we resolved; git must not try `<dir>.git` or `<dir>/.git`.
+            cmd.arg("--strict");
+        }
+        cmd.args(&opts.args);
+        cmd.arg(git_dir);
+        if let Some(p) = &opts.protocol {
+            cmd.env("GIT_PROTOCOL", p);
+        }
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Run `service` over the caller's own stdin and stdout (SSH forced command, stdio
+    /// subcommands) and return git's exit status.
+    pub fn run_inherited(
+        &self,
+        service: Service,
+        mode: Mode,
+        git_dir: &Path,
+        opts: &RunOptions,
+    ) -> Result<ExitStatus, Error> {
+        let mut cmd = self.service_command(service, mode, git_dir, opts);
+        cmd.stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        cmd.status().map_err(|source| Error::Io {
+            what: service.command().into(),
+            source,
+        })
+    }
+
+    /// Start `service` for an HTTP ref advertisement; the returned reader streams git's output.
+    pub fn advertise(
+        &self,
+        service: Service,
+        git_dir: &Path,
+        opts: &RunOptions,
+    ) -> Result<RpcOutput, Error> {
+        let mut cmd = self.service_command(service, Mode::AdvertiseRefs, git_dir, opts);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let child = spawn_group(&mut cmd, service)?;
+        Ok(RpcOutput::direct(child, service.command()))
+    }
+
+    /// Run one stateless request: feed `input` to git while its output is collected, then
+    /// return the output as a stream.
+    ///
+    /// The request is fed from the calling thread (the body reader may borrow from the
+    /// transport), while a pump thread drains git's stdout so that git never blocks on a full
+    /// pipe while we block writing its stdin. Once the request is fed, the pump holds at most a
+    /// small window, so a clone's pack streams through without ever being held whole.
+    pub fn stateless(
+        &self,
+        service: Service,
+        git_dir: &Path,
+        opts: &RunOptions,
+        input: &mut dyn Read,
+    ) -> Result<Fed, Error> {
+        let mut cmd = self.service_command(service, Mode::StatelessRpc, git_dir, opts);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = spawn_group(&mut cmd, service)?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let mut output = RpcOutput::pumped(child, service.command());
+        let outcome = feed(input, stdin);
+        output.input_done();
+        Ok(Fed { output, outcome })
+    }
+}
+
+/// How feeding the request body to git ended.
+#[derive(Debug)]
+pub enum FeedOutcome {
+    /// The whole body reached git.
+    Complete,
+    /// git stopped reading early (it rejected the request); the rest of the body was not read.
+    EngineClosed,
+    /// Reading the body failed (client went away, malformed chunking or gzip).
+    BodyError(io::Error),
+}
+
+/// A stateless run whose input has been fed.
+pub struct Fed {
+    /// git's output, to be streamed to the client.
+    pub output: RpcOutput,
+    /// How feeding the input ended.
+    pub outcome: FeedOutcome,
+}
+
+fn feed(input: &mut dyn Read, mut stdin: std::process::ChildStdin) -> FeedOutcome {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => return FeedOutcome::Complete,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return FeedOutcome::BodyError(e),
+        };
+        if stdin.write_all(&buf[..n]).is_err() {
+            return FeedOutcome::EngineClosed;
+        }
+    }
+}
+
+/// Spawn `cmd` as the leader of its own process group, so that killing the group also stops
+/// the helpers git starts (pack-objects, index-pack, hooks) and no stray process survives a
+/// client that went away.
+fn spawn_group(cmd: &mut Command, service: Service) -> Result<Child, Error> {
+    cmd.process_group(0);
+    cmd.spawn().map_err(|source| Error::Io {
+        what: service.command().into(),
+        source,
+    })
+}
+
+/// The `-c` settings every run of `service` gets.
+fn service_config(service: Service) -> &'static [&'static str] {
+    match service {
+        Service::UploadPack => &[
+            "uploadpack.allowFilter=true",
+            "uploadpack.allowReachableSHA1InWant=true",
+        ],
+        Service::ReceivePack => &[
+            "receive.advertiseAtomic=true",
+            "receive.advertisePushOptions=true",
+            "receive.fsckObjects=true",
+        ],
+    }
+}
+
+fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = text.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    let patch = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    Some((major, minor, patch))
+}
+
+fn find_in_path(name: &Path) -> Option<PathBuf> {
+    if name.components().count() > 1 {
+        return name.is_file().then(|| name.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn binary_identity(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some(format!(
+        "{} {} {} {}",
+        path.display(),
+        m.len(),
+        m.mtime(),
+        m.ino()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_version("2.47.3"), Some((2, 47, 3)));
+        assert_eq!(parse_version("2.39.5.windows.1"), Some((2, 39, 5)));
+        assert_eq!(parse_version("2.40"), Some((2, 40, 0)));
+        assert_eq!(parse_version("x"), None);
+    }
+
+    #[test]
+    fn protocol_values() {
+        assert_eq!(sanitize_protocol("version=2").as_deref(), Some("version=2"));
+        assert!(sanitize_protocol("version=2\nx").is_none());
+        assert!(sanitize_protocol("a b").is_none());
+        assert!(sanitize_protocol("").is_none());
+        assert!(wants_v2(Some("foo:version=2")));
+        assert!(!wants_v2(Some("version=1")));
+        assert!(!wants_v2(None));
+    }
+}

@@ -1,0 +1,226 @@
+//! Git Smart HTTP: `info/refs`, `git-upload-pack`, `git-receive-pack` and `HEAD`.
+
+use std::ffi::OsString;
+use std::io::{self, Cursor, Read};
+
+use super::router::{App, GitEndpoint, Site};
+use super::{Request, Response};
+use crate::access::{self, Action, Located, Principal};
+use crate::git::{self, FeedOutcome, RunOptions, Service};
+
+/// Largest decoded upload-pack request accepted. git-http-backend buffers these in memory with
+/// a 10 MiB default; hubctl streams them, so a generous bound only stops runaway bodies.
+const MAX_UPLOAD_PACK_REQUEST: u64 = 64 * 1024 * 1024;
+
+/// Answer one request for a git endpoint of the repository named by `repo_part`.
+pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint) -> Response {
+    let located = match access::locate(&app.site, repo_part) {
+        Ok(l) => l,
+        Err(d) => return d.to_response(),
+    };
+    let principal = match &req.remote_user {
+        Some(u) if !u.is_empty() => Principal::TransportUser(u.clone()),
+        _ => Principal::Anonymous,
+    };
+    let service = match ep {
+        GitEndpoint::Head => {
+            if let Err(d) = access::authorize(&app.site, &located, &principal, Action::Read) {
+                return d.to_response();
+            }
+            return head(&located);
+        }
+        GitEndpoint::InfoRefs => match req.query_param("service") {
+            Some(name) => match Service::from_wire_name(&name) {
+                Some(s) => s,
+                None => return Response::text(400, format!("unsupported service {name:?}")),
+            },
+            None => {
+                return Response::text(
+                    400,
+                    "missing ?service=git-upload-pack or ?service=git-receive-pack (dumb HTTP is not served)",
+                );
+            }
+        },
+        GitEndpoint::UploadPack => Service::UploadPack,
+        GitEndpoint::ReceivePack => Service::ReceivePack,
+    };
+    let action = match service {
+        Service::UploadPack => Action::Read,
+        Service::ReceivePack => Action::Write,
+    };
+    if let Err(d) = access::authorize(&app.site, &located, &principal, action) {
+        return d.to_response();
+    }
+    let opts = match run_options(app, req, &located, &principal, service) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    if ep == GitEndpoint::InfoRefs {
+        advertise(app, &located, service, &opts)
+    } else {
+        rpc(app, req, &located, service, &opts)
+    }
+}
+
+fn head(located: &Located) -> Response {
+    match std::fs::read_to_string(located.git_dir.join("HEAD")) {
+        Ok(text) if text.starts_with("ref: ") || text.trim().len() >= 40 => {
+            let line = text.lines().next().unwrap_or_default();
+            Response::text(200, line.to_string())
+        }
+        _ => Response::text(500, "repository HEAD is unreadable"),
+    }
+}
+
+fn run_options(
+    app: &App,
+    req: &Request<'_>,
+    located: &Located,
+    principal: &Principal,
+    service: Service,
+) -> Result<RunOptions, Response> {
+    let mut opts = RunOptions {
+        protocol: req
+            .headers
+            .get("Git-Protocol")
+            .and_then(git::sanitize_protocol),
+        ..RunOptions::default()
+    };
+    if service == Service::ReceivePack {
+        // git-http-backend's identity for reflogs and hooks.
+        let addr = req.remote_addr.clone().unwrap_or_default();
+        let (name, email) = match principal.user_name() {
+            Some(u) => (u.to_string(), format!("{u}@http.{addr}")),
+            None => ("anonymous".to_string(), format!("anonymous@http.{addr}")),
+        };
+        opts.env.push(("GIT_COMMITTER_NAME".into(), name.into()));
+        opts.env.push(("GIT_COMMITTER_EMAIL".into(), email.into()));
+        if let Some(u) = principal.user_name() {
+            opts.env.push(("REMOTE_USER".into(), OsString::from(u)));
+        }
+        if let Some(max) = app.options.max_push_size {
+            opts.config.push(format!("receive.maxInputSize={max}"));
+        }
+        if let (Site::Hosted(root), Some(name)) = (&app.site, &located.name) {
+            if let Err(e) = crate::git::hooks::configure(root, name, principal, &mut opts) {
+                eprintln!("hubctl: installing hook shims: {e}");
+                return Err(Response::text(500, "cannot install hubctl's hooks"));
+            }
+        }
+    }
+    Ok(opts)
+}
+
+fn advertise(app: &App, located: &Located, service: Service, opts: &RunOptions) -> Response {
+    let output = match app.engine.advertise(service, &located.git_dir, opts) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("hubctl: {e}");
+            return Response::text(500, "cannot start git");
+        }
+    };
+    // Protocol v2 has no `# service=` preamble (git-http-backend omits it too).
+    let preamble = if service == Service::UploadPack && git::wants_v2(opts.protocol.as_deref()) {
+        Vec::new()
+    } else {
+        let line = format!("# service={}\n", service.wire_name());
+        let mut p = format!("{:04x}{line}", line.len() + 4).into_bytes();
+        p.extend_from_slice(b"0000");
+        p
+    };
+    Response::new(200)
+        .header(
+            "Content-Type",
+            format!("application/x-{}-advertisement", service.wire_name()),
+        )
+        .no_cache()
+        .stream(Box::new(Cursor::new(preamble).chain(output)))
+}
+
+fn rpc(
+    app: &App,
+    req: &mut Request<'_>,
+    located: &Located,
+    service: Service,
+    opts: &RunOptions,
+) -> Response {
+    let expected = format!("application/x-{}-request", service.wire_name());
+    if req.headers.get("Content-Type") != Some(expected.as_str()) {
+        return Response::text(415, format!("expected Content-Type {expected}"));
+    }
+    let encoding = req
+        .headers
+        .get("Content-Encoding")
+        .map(|e| e.trim().to_ascii_lowercase());
+    let mut body: Box<dyn Read + '_> = match encoding.as_deref() {
+        None | Some("") | Some("identity") => Box::new(&mut *req.body),
+        Some("gzip") | Some("x-gzip") => {
+            Box::new(flate2::read::MultiGzDecoder::new(&mut *req.body))
+        }
+        Some(other) => {
+            return Response::text(415, format!("unsupported Content-Encoding {other:?}"));
+        }
+    };
+    if service == Service::UploadPack {
+        body = Box::new(Limited {
+            inner: body,
+            left: MAX_UPLOAD_PACK_REQUEST,
+        });
+    }
+    let fed = match app
+        .engine
+        .stateless(service, &located.git_dir, opts, &mut body)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("hubctl: {e}");
+            return Response::text(500, "cannot start git");
+        }
+    };
+    let mut output = fed.output;
+    let response = Response::new(200)
+        .header(
+            "Content-Type",
+            format!("application/x-{}-result", service.wire_name()),
+        )
+        .no_cache();
+    match fed.outcome {
+        FeedOutcome::Complete => response.stream(Box::new(output)),
+        // git refused the request before reading all of it; its answer says why. The rest of
+        // the body is unread, so this connection cannot carry another request.
+        FeedOutcome::EngineClosed => response
+            .header("Connection", "close")
+            .stream(Box::new(output)),
+        FeedOutcome::BodyError(e) => {
+            output.kill();
+            if e.kind() == io::ErrorKind::FileTooLarge {
+                Response::text(413, e.to_string())
+            } else {
+                Response::text(400, format!("malformed request body: {e}"))
+            }
+        }
+    }
+}
+
+/// A reader that fails with `FileTooLarge` past a byte budget.
+struct Limited<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n as u64 > self.left {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!(
+                    "request body is larger than {} bytes",
+                    MAX_UPLOAD_PACK_REQUEST
+                ),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}

@@ -1,0 +1,304 @@
+//! hubctl's own small HTTP model, shared by every HTTP transport.
+//!
+//! The standalone server ([`serve`], on tiny_http) and the CGI adapter ([`cgi`]) translate their
+//! world into a [`Request`], hand it to the one [`router`], and write the [`Response`] back. No
+//! handler knows which transport it runs under. Bodies stream in both directions: a request
+//! body is a reader, a response body may be a reader that produces bytes as git does.
+
+pub mod cgi;
+pub mod git;
+pub mod router;
+pub mod serve;
+
+use std::io::Read;
+
+/// Largest total size of request headers hubctl accepts (431 above this).
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The request methods hubctl routes on; anything else is [`Method::Other`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// HEAD (answered like GET, without a body)
+    Head,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+    /// Any other method, kept for the access log.
+    Other(String),
+}
+
+impl Method {
+    /// Parse a method token (case-sensitive, as RFC 9110 says).
+    pub fn parse(s: &str) -> Method {
+        match s {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            other => Method::Other(other.to_string()),
+        }
+    }
+
+    /// The method token.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Other(s) => s,
+        }
+    }
+
+    /// GET or HEAD.
+    pub fn is_read(&self) -> bool {
+        matches!(self, Method::Get | Method::Head)
+    }
+}
+
+/// Request headers, looked up case-insensitively.
+#[derive(Debug, Clone, Default)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    /// Add one header.
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// The first value of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Total size of names and values, for the header size limit.
+    pub fn byte_len(&self) -> usize {
+        self.0.iter().map(|(n, v)| n.len() + v.len() + 4).sum()
+    }
+
+    /// All headers in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+}
+
+/// One HTTP request as the router sees it.
+pub struct Request<'a> {
+    /// The request method.
+    pub method: Method,
+    /// The percent-decoded path, starting with `/`.
+    pub path: String,
+    /// The raw query string (without `?`).
+    pub query: String,
+    /// Request headers.
+    pub headers: Headers,
+    /// The request body, de-chunked by the transport; never buffered whole.
+    pub body: &'a mut dyn Read,
+    /// A user the transport itself authenticated (CGI `REMOTE_USER` when trusted).
+    pub remote_user: Option<String>,
+    /// The client address, for logs and git's reflog identity.
+    pub remote_addr: Option<String>,
+}
+
+impl Request<'_> {
+    /// The first value of query parameter `name`, percent-decoded; `None` if absent or not UTF-8.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = percent_decode(&k.replace('+', " "))?;
+            if k == name {
+                percent_decode(&v.replace('+', " "))
+            } else {
+                None
+            }
+        })
+    }
+}
+
+/// A response body.
+pub enum Body {
+    /// No body.
+    Empty,
+    /// A complete body in memory (errors, small documents).
+    Bytes(Vec<u8>),
+    /// A body produced while it is sent; its length is unknown in advance.
+    Stream(Box<dyn Read + Send>),
+}
+
+/// One HTTP response.
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Response headers (besides those the transport adds, such as Date).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Body,
+}
+
+impl Response {
+    /// An empty response with `status`.
+    pub fn new(status: u16) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
+    }
+
+    /// A `text/plain` response whose body is `message` plus a newline.
+    pub fn text(status: u16, message: impl Into<String>) -> Response {
+        let mut body = message.into();
+        if !body.ends_with('\n') {
+            body.push('\n');
+        }
+        Response::new(status)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .bytes(body.into_bytes())
+    }
+
+    /// A JSON response.
+    pub fn json(status: u16, value: &serde_json::Value) -> Response {
+        let mut body = serde_json::to_vec_pretty(value).unwrap_or_default();
+        body.push(b'\n');
+        Response::new(status)
+            .header("Content-Type", "application/json")
+            .bytes(body)
+    }
+
+    /// Add a header.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Response {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Set an in-memory body.
+    pub fn bytes(mut self, body: Vec<u8>) -> Response {
+        self.body = Body::Bytes(body);
+        self
+    }
+
+    /// Set a streaming body.
+    pub fn stream(mut self, body: Box<dyn Read + Send>) -> Response {
+        self.body = Body::Stream(body);
+        self
+    }
+
+    /// Add git-http-backend's "never cache" header set.
+    pub fn no_cache(self) -> Response {
+        self.header("Expires", "Fri, 01 Jan 1980 00:00:00 GMT")
+            .header("Pragma", "no-cache")
+            .header("Cache-Control", "no-cache, max-age=0, must-revalidate")
+    }
+
+    /// The value of header `name`, if set.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The standard reason phrase for `status` (used by CGI's `Status:` line).
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+/// Decode `%XX` escapes; `None` if an escape is malformed or the result is not UTF-8.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// One access-log line: method, path, status, body bytes, duration.
+pub fn log_line(
+    method: &str,
+    path: &str,
+    status: u16,
+    bytes: u64,
+    duration: std::time::Duration,
+) -> String {
+    // Paths come from clients: escape control characters so one request is one log line.
+    let path: String = path.escape_debug().collect();
+    format!(
+        "{method} {path} {status} {bytes} {:.3}ms",
+        duration.as_secs_f64() * 1000.0
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_percent_escapes() {
+        assert_eq!(percent_decode("a%2e%2Eb").as_deref(), Some("a..b"));
+        assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%4"), None);
+        assert_eq!(percent_decode("%ff"), None);
+    }
+
+    #[test]
+    fn query_params() {
+        let mut body = std::io::empty();
+        let req = Request {
+            method: Method::Get,
+            path: "/".into(),
+            query: "a=1&service=git-upload-pack&x".into(),
+            headers: Headers::default(),
+            body: &mut body,
+            remote_user: None,
+            remote_addr: None,
+        };
+        assert_eq!(
+            req.query_param("service").as_deref(),
+            Some("git-upload-pack")
+        );
+        assert_eq!(req.query_param("x").as_deref(), Some(""));
+        assert_eq!(req.query_param("y"), None);
+    }
+}

@@ -1,0 +1,128 @@
+//! The one router: maps a [`Request`] to the handler for its path and method.
+
+use std::path::PathBuf;
+
+use super::{Method, Request, Response};
+use crate::config::Root;
+use crate::git::Engine;
+
+/// Where repositories come from.
+#[derive(Debug, Clone)]
+pub enum Site {
+    /// hubctl's own layout under a root: `<root>/repos/<ns>/<name>.git`, with accounts.
+    Hosted(Root),
+    /// git-http-backend compatibility: any repository below `GIT_PROJECT_ROOT`, exported by
+    /// `git-daemon-export-ok` or `GIT_HTTP_EXPORT_ALL`, with git-http-backend's push rule.
+    ProjectRoot {
+        /// The project root (absolute, symlinks resolved).
+        dir: PathBuf,
+        /// `GIT_HTTP_EXPORT_ALL` was set.
+        export_all: bool,
+    },
+}
+
+/// Operator settings shared by the HTTP transports.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Largest pack a push may send (git's `receive.maxInputSize`); `None` = unlimited.
+    pub max_push_size: Option<u64>,
+}
+
+/// Everything a request handler needs; built once per process (per server, or per CGI run).
+pub struct App {
+    /// Where repositories live.
+    pub site: Site,
+    /// The git engine.
+    pub engine: Engine,
+    /// Operator settings.
+    pub options: Options,
+}
+
+/// The git endpoints below a repository URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitEndpoint {
+    /// `GET info/refs?service=...`
+    InfoRefs,
+    /// `POST git-upload-pack`
+    UploadPack,
+    /// `POST git-receive-pack`
+    ReceivePack,
+    /// `GET HEAD`
+    Head,
+}
+
+impl GitEndpoint {
+    fn allowed_method(self) -> &'static str {
+        match self {
+            GitEndpoint::InfoRefs | GitEndpoint::Head => "GET, HEAD",
+            GitEndpoint::UploadPack | GitEndpoint::ReceivePack => "POST",
+        }
+    }
+
+    fn method_ok(self, m: &Method) -> bool {
+        match self {
+            GitEndpoint::InfoRefs | GitEndpoint::Head => m.is_read(),
+            GitEndpoint::UploadPack | GitEndpoint::ReceivePack => *m == Method::Post,
+        }
+    }
+}
+
+/// Split `/<repo>/<endpoint>` into the repository part and the endpoint.
+pub fn split_git_path(path: &str) -> Option<(&str, GitEndpoint)> {
+    const SUFFIXES: &[(&str, GitEndpoint)] = &[
+        ("/info/refs", GitEndpoint::InfoRefs),
+        ("/git-upload-pack", GitEndpoint::UploadPack),
+        ("/git-receive-pack", GitEndpoint::ReceivePack),
+        ("/HEAD", GitEndpoint::Head),
+    ];
+    SUFFIXES.iter().find_map(|(suffix, ep)| {
+        path.strip_suffix(suffix)
+            .filter(|repo| !repo.is_empty())
+            .map(|repo| (repo, *ep))
+    })
+}
+
+impl App {
+    /// Answer one request.
+    pub fn handle(&self, req: &mut Request<'_>) -> Response {
+        if req.headers.byte_len() > super::MAX_HEADER_BYTES {
+            return Response::text(431, "request headers are too large");
+        }
+        if !req.path.starts_with('/') {
+            return Response::text(400, "malformed request path");
+        }
+        let path = req.path.clone();
+        match split_git_path(&path) {
+            Some((repo, endpoint)) => {
+                if !endpoint.method_ok(&req.method) {
+                    return Response::text(
+                        405,
+                        format!("method {} is not allowed here", req.method.as_str()),
+                    )
+                    .header("Allow", endpoint.allowed_method());
+                }
+                super::git::handle(self, req, repo, endpoint)
+            }
+            None => Response::text(404, "not found"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_git_paths() {
+        assert_eq!(
+            split_git_path("/a/b.git/info/refs"),
+            Some(("/a/b.git", GitEndpoint::InfoRefs))
+        );
+        assert_eq!(
+            split_git_path("/a/b/git-upload-pack"),
+            Some(("/a/b", GitEndpoint::UploadPack))
+        );
+        assert_eq!(split_git_path("/info/refs"), None);
+        assert_eq!(split_git_path("/a/b/objects/info/packs"), None);
+    }
+}

@@ -1,0 +1,195 @@
+//! `hubctl serve`: the standalone HTTP(S) server, a thin adapter from tiny_http to the router.
+
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::router::App;
+use super::{Body, Headers, Method, Request, Response, log_line, percent_decode};
+
+/// How the server listens.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// `host:port` to bind (port 0 picks a free one).
+    pub listen: String,
+    /// Worker threads answering requests.
+    pub threads: usize,
+    /// PEM certificate chain and private key for HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading the TLS files failed.
+    #[error("reading {path}: {source}")]
+    Tls {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// Binding the address failed.
+    #[error("cannot listen on {addr}: {message}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        message: String,
+    },
+    /// Installing the signal handlers failed.
+    #[error("installing signal handlers: {0}")]
+    Signals(io::Error),
+}
+
+/// Serve until SIGINT or SIGTERM, then stop accepting and let requests in flight finish.
+pub fn run(app: Arc<App>, opts: &ServeOptions) -> Result<(), Error> {
+    let server = match &opts.tls {
+        None => tiny_http::Server::http(&opts.listen),
+        Some((cert, key)) => {
+            let read = |path: &PathBuf| {
+                std::fs::read(path).map_err(|source| Error::Tls {
+                    path: path.clone(),
+                    source,
+                })
+            };
+            tiny_http::Server::https(
+                &opts.listen,
+                tiny_http::SslConfig {
+                    certificate: read(cert)?,
+                    private_key: read(key)?,
+                },
+            )
+        }
+    }
+    .map_err(|e| Error::Bind {
+        addr: opts.listen.clone(),
+        message: e.to_string(),
+    })?;
+    let server = Arc::new(server);
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(Error::Signals)?;
+    }
+    let scheme = if opts.tls.is_some() { "https" } else { "http" };
+    match server.server_addr().to_ip() {
+        Some(addr) => eprintln!("hubctl: listening on {scheme}://{addr}"),
+        None => eprintln!("hubctl: listening on {}", opts.listen),
+    }
+    let workers: Vec<_> = (0..opts.threads.max(1))
+        .map(|i| {
+            let (server, app, stop) = (Arc::clone(&server), Arc::clone(&app), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name(format!("http-{i}"))
+                .spawn(move || worker(&server, &app, &stop))
+                .expect("spawning a worker thread")
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    eprintln!("hubctl: stopped");
+    Ok(())
+}
+
+fn worker(server: &tiny_http::Server, app: &App, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        match server.recv_timeout(Duration::from_millis(200)) {
+            Ok(Some(rq)) => serve_one(app, rq),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("hubctl: accepting a request: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+fn serve_one(app: &App, mut rq: tiny_http::Request) {
+    let started = Instant::now();
+    let method = Method::parse(rq.method().as_str());
+    let url = rq.url().to_string();
+    let (raw_path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let mut headers = Headers::default();
+    for h in rq.headers() {
+        headers.push(h.field.as_str().as_str(), h.value.as_str());
+    }
+    let remote_addr = rq.remote_addr().map(|a| a.ip().to_string());
+    let response = match percent_decode(raw_path) {
+        None => Response::text(400, "malformed request path"),
+        Some(path) => {
+            let mut request = Request {
+                method: method.clone(),
+                path,
+                query: query.to_string(),
+                headers,
+                body: rq.as_reader(),
+                remote_user: None,
+                remote_addr,
+            };
+            app.handle(&mut request)
+        }
+    };
+    let status = response.status;
+    let sent = Arc::new(AtomicU64::new(0));
+    let result = rq.respond(to_tiny(response, Arc::clone(&sent)));
+    if let Err(e) = result {
+        eprintln!("hubctl: writing the response to {url}: {e}");
+    }
+    eprintln!(
+        "{}",
+        log_line(
+            method.as_str(),
+            &url,
+            status,
+            sent.load(Ordering::Relaxed),
+            started.elapsed()
+        )
+    );
+}
+
+/// Counts the body bytes actually handed to the socket, for the access log.
+struct Counting {
+    inner: Box<dyn Read + Send>,
+    sent: Arc<AtomicU64>,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+fn to_tiny(response: Response, sent: Arc<AtomicU64>) -> tiny_http::Response<Counting> {
+    let mut headers: Vec<tiny_http::Header> = response
+        .headers
+        .iter()
+        .filter_map(|(n, v)| tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()).ok())
+        .collect();
+    if let Ok(h) = tiny_http::Header::from_bytes(
+        &b"Server"[..],
+        format!("hubctl/{}", env!("CARGO_PKG_VERSION")).as_bytes(),
+    ) {
+        headers.push(h);
+    }
+    let (body, len): (Box<dyn Read + Send>, Option<usize>) = match response.body {
+        Body::Empty => (Box::new(io::empty()), Some(0)),
+        Body::Bytes(b) => {
+            let n = b.len();
+            (Box::new(io::Cursor::new(b)), Some(n))
+        }
+        // Unknown length: tiny_http sends it chunked, as git produces it.
+        Body::Stream(r) => (r, None),
+    };
+    tiny_http::Response::new(
+        tiny_http::StatusCode(response.status),
+        headers,
+        Counting { inner: body, sent },
+        len,
+        None,
+    )
+}

@@ -1,0 +1,469 @@
+//! Repository names, their place on disk, and creating and describing bare repositories.
+//!
+//! A hosted repository is `<root>/repos/<ns>/<name>.git`. Names are deliberately narrow
+//! (`[A-Za-z0-9._-]`, no leading `.` or `-`, no `..`, at most 100 characters) so that a name
+//! taken from a URL or an SSH command can never address anything but a repository directory.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::config::Root;
+use crate::fsutil;
+
+/// Longest accepted namespace or repository name.
+pub const MAX_NAME_LEN: usize = 100;
+
+/// Text git writes into a new repository's `description`; it means "no description".
+const GIT_TEMPLATE_DESCRIPTION: &str =
+    "Unnamed repository; edit this file 'description' to name the repository.";
+
+/// Errors about repository names and repositories on disk.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The text is not `NS/NAME`.
+    #[error("invalid repository name {0:?}: expected NAMESPACE/NAME")]
+    Shape(String),
+    /// One component breaks the naming rules.
+    #[error("invalid {what} {value:?}: {reason}")]
+    Component {
+        /// "namespace" or "repository name".
+        what: &'static str,
+        /// The offending text.
+        value: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// `repo init` of a repository that is already there.
+    #[error("repository {0} already exists")]
+    Exists(RepoName),
+    /// The repository is not on disk.
+    #[error("repository {0} does not exist")]
+    NotFound(RepoName),
+    /// A default branch name git would refuse.
+    #[error("invalid default branch {0:?}")]
+    Branch(String),
+    /// gix failed to create or read the repository.
+    #[error("{context}: {message}")]
+    Git {
+        /// What hubctl was doing.
+        context: String,
+        /// gix's explanation.
+        message: String,
+    },
+    /// A filesystem operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What hubctl was doing.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let context = context.into();
+    move |source| Error::Io { context, source }
+}
+
+/// A validated `namespace/name` pair (without `.git`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RepoName {
+    ns: String,
+    name: String,
+}
+
+/// Check one path component against the naming rules.
+pub fn validate_component(what: &'static str, value: &str) -> Result<(), Error> {
+    let fail = |reason| {
+        Err(Error::Component {
+            what,
+            value: value.to_string(),
+            reason,
+        })
+    };
+    if value.is_empty() {
+        return fail("must not be empty");
+    }
+    if value.len() > MAX_NAME_LEN {
+        return fail("longer than 100 characters");
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return fail("only letters, digits, '.', '_' and '-' are allowed");
+    }
+    if value.starts_with('.') || value.starts_with('-') {
+        return fail("must not start with '.' or '-'");
+    }
+    if value.contains("..") {
+        return fail("must not contain '..'");
+    }
+    Ok(())
+}
+
+impl RepoName {
+    /// Build from already separated parts, validating both.
+    pub fn new(ns: &str, name: &str) -> Result<Self, Error> {
+        let name = name.strip_suffix(".git").unwrap_or(name);
+        validate_component("namespace", ns)?;
+        validate_component("repository name", name)?;
+        Ok(RepoName {
+            ns: ns.to_string(),
+            name: name.to_string(),
+        })
+    }
+
+    /// Parse `ns/name`, `ns/name.git`, optionally with one leading `/` (as SSH and URLs give it).
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let trimmed = text.strip_prefix('/').unwrap_or(text);
+        let mut parts = trimmed.split('/');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(ns), Some(name), None) => Self::new(ns, name),
+            _ => Err(Error::Shape(text.to_string())),
+        }
+    }
+
+    /// The namespace (owner).
+    pub fn ns(&self) -> &str {
+        &self.ns
+    }
+
+    /// The repository name without `.git`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `<root>/repos/<ns>/<name>.git`.
+    pub fn path_in(&self, root: &Root) -> PathBuf {
+        root.repos_dir()
+            .join(&self.ns)
+            .join(format!("{}.git", self.name))
+    }
+}
+
+impl fmt::Display for RepoName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.ns, self.name)
+    }
+}
+
+impl std::str::FromStr for RepoName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::parse(s)
+    }
+}
+
+/// Options for [`init`].
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// Branch HEAD points at.
+    pub default_branch: String,
+    /// Text for the `description` file.
+    pub description: Option<String>,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            default_branch: "main".into(),
+            description: None,
+        }
+    }
+}
+
+/// Check that `branch` is a name git accepts under `refs/heads/`.
+pub fn validate_branch(branch: &str) -> Result<(), Error> {
+    let full = format!("refs/heads/{branch}");
+    let ok = !branch.is_empty()
+        && !branch.starts_with('-')
+        && gix::validate::reference::name(full.as_str().into()).is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Branch(branch.to_string()))
+    }
+}
+
+/// Create the bare repository for `name` under `root`.
+///
+/// The repository is built in a temporary directory and renamed into place without replacing
+/// anything, so a concurrent `init` of the same name or a crash never leaves a half-made
+/// repository where clients can see it.
+pub fn init(root: &Root, name: &RepoName, opts: &InitOptions) -> Result<PathBuf, Error> {
+    validate_branch(&opts.default_branch)?;
+    let dest = name.path_in(root);
+    if dest.exists() {
+        return Err(Error::Exists(name.clone()));
+    }
+    let ns_dir = dest.parent().expect("repository path has a parent");
+    std::fs::create_dir_all(ns_dir).map_err(io_err(format!("creating {}", ns_dir.display())))?;
+    let tmp = fsutil::temp_sibling(&dest);
+    let result = (|| {
+        let git_err = |context: &str| {
+            let context = context.to_string();
+            move |e: gix::Error| Error::Git {
+                context,
+                message: e.to_string(),
+            }
+        };
+        let repo = gix::ThreadSafeRepository::init(
+            &tmp,
+            gix::create::Kind::Bare,
+            gix::create::Options {
+                destination_must_be_empty: Some(true),
+                ..Default::default()
+            },
+        )
+        .map_err(git_err("creating the repository"))?;
+        point_head(&repo.to_thread_local(), &opts.default_branch)?;
+        set_description(&tmp, opts.description.as_deref().unwrap_or_default())
+            .map_err(io_err("writing description"))?;
+        fsutil::rename_noreplace(&tmp, &dest).map_err(|e| {
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::DirectoryNotEmpty
+            ) {
+                Error::Exists(name.clone())
+            } else {
+                io_err("moving the new repository into place")(e)
+            }
+        })?;
+        fsutil::sync_dir(ns_dir).map_err(io_err("syncing the namespace directory"))?;
+        Ok(dest.clone())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
+/// Create a hosted repository: its database row and its directory, all or nothing.
+///
+/// The row is inserted in a transaction that commits only after the directory is in place;
+/// if the commit fails the directory is removed again.
+pub fn create(
+    root: &Root,
+    store: &mut crate::store::Store,
+    name: &RepoName,
+    opts: &InitOptions,
+    settings: &crate::store::repos::RepoSettings,
+) -> Result<PathBuf, CreateError> {
+    let mut made = None;
+    let result = store.write(|tx| {
+        crate::store::repos::insert(tx, name, settings).map_err(|e| match e {
+            crate::store::Error::Conflict(_) => CreateError::Repo(Error::Exists(name.clone())),
+            e => CreateError::Store(e),
+        })?;
+        let path = init(root, name, opts)?;
+        made = Some(path.clone());
+        Ok(path)
+    });
+    if result.is_err() {
+        if let Some(path) = made {
+            let _ = std::fs::remove_dir_all(path);
+        }
+    }
+    result
+}
+
+/// Errors from [`create`].
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// The repository itself.
+    #[error(transparent)]
+    Repo(#[from] Error),
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+}
+
+impl From<rusqlite::Error> for CreateError {
+    fn from(e: rusqlite::Error) -> Self {
+        CreateError::Store(e.into())
+    }
+}
+
+fn point_head(repo: &gix::Repository, branch: &str) -> Result<(), Error> {
+    let head = format!("refs/heads/{branch}");
+    let target = head
+        .as_str()
+        .try_into()
+        .map_err(|_| Error::Branch(branch.to_string()))?;
+    repo.edit_reference(gix::refs::transaction::RefEdit {
+        change: gix::refs::transaction::Change::Update {
+            log: gix::refs::transaction::LogChange::default(),
+            expected: gix::refs::transaction::PreviousValue::Any,
+            new: gix::refs::Target::Symbolic(target),
+        },
+        name: "HEAD".try_into().expect("HEAD is a valid name"),
+        deref: false,
+    })
+    .map_err(|e| Error::Git {
+        context: "setting HEAD".into(),
+        message: e.to_string(),
+    })?;
+    Ok(())
+}
+
+/// Point HEAD of the bare repository at `git_dir` to `refs/heads/<branch>`.
+pub fn set_default_branch(git_dir: &Path, branch: &str) -> Result<(), Error> {
+    validate_branch(branch)?;
+    let repo = gix::open_opts(git_dir, gix::open::Options::isolated()).map_err(|e| Error::Git {
+        context: format!("opening {}", git_dir.display()),
+        message: e.to_string(),
+    })?;
+    point_head(&repo, branch)
+}
+
+/// Replace the `description` file of the repository at `git_dir` (atomically).
+pub fn set_description(git_dir: &Path, text: &str) -> std::io::Result<()> {
+    let mut text = text.trim_end().to_string();
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    fsutil::write_atomic(&git_dir.join("description"), text.as_bytes(), 0o644)
+}
+
+/// What `repo list` and `repo show` report about a repository on disk.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Info {
+    /// Owner namespace.
+    pub namespace: String,
+    /// Name without `.git`.
+    pub name: String,
+    /// Branch HEAD points at (`None` if HEAD is detached or unreadable).
+    pub default_branch: Option<String>,
+    /// The `description` file, without git's placeholder text.
+    pub description: String,
+    /// Absolute path of the bare repository.
+    pub path: PathBuf,
+}
+
+/// Read the branch HEAD points at from a bare repository directory.
+pub fn default_branch(git_dir: &Path) -> Option<String> {
+    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    head.trim_end()
+        .strip_prefix("ref: refs/heads/")
+        .map(str::to_string)
+}
+
+/// Read a repository's description, treating git's template text as empty.
+pub fn description(git_dir: &Path) -> String {
+    let text = std::fs::read_to_string(git_dir.join("description")).unwrap_or_default();
+    let text = text.trim_end();
+    if text == GIT_TEMPLATE_DESCRIPTION {
+        String::new()
+    } else {
+        text.to_string()
+    }
+}
+
+/// Describe one repository on disk.
+pub fn info(root: &Root, name: &RepoName) -> Result<Info, Error> {
+    let path = name.path_in(root);
+    if !is_bare_repo(&path) {
+        return Err(Error::NotFound(name.clone()));
+    }
+    Ok(Info {
+        namespace: name.ns().to_string(),
+        name: name.name().to_string(),
+        default_branch: default_branch(&path),
+        description: description(&path),
+        path,
+    })
+}
+
+/// A cheap test for "this directory is a bare git repository" (what git's own
+/// `is_git_directory` checks: HEAD, objects/ and refs/).
+pub fn is_bare_repo(path: &Path) -> bool {
+    path.join("HEAD").is_file() && path.join("objects").is_dir() && path.join("refs").is_dir()
+}
+
+/// Every validly named repository under `<root>/repos`, sorted by namespace and name.
+pub fn list(root: &Root) -> Result<Vec<Info>, Error> {
+    let mut out = Vec::new();
+    let repos = root.repos_dir();
+    let ns_iter = match std::fs::read_dir(&repos) {
+        Ok(it) => it,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io_err(format!("reading {}", repos.display()))(e)),
+    };
+    for ns in ns_iter {
+        let ns = ns.map_err(io_err("reading the repositories directory"))?;
+        let Some(ns_name) = ns.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if validate_component("namespace", &ns_name).is_err() || !ns.path().is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(ns.path()).map_err(io_err("reading a namespace"))? {
+            let entry = entry.map_err(io_err("reading a namespace"))?;
+            let Some(file) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let Some(stem) = file.strip_suffix(".git") else {
+                continue;
+            };
+            if let Ok(name) = RepoName::new(&ns_name, stem) {
+                if let Ok(info) = info(root, &name) {
+                    out.push(info);
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_plain_names() {
+        let n = RepoName::parse("alice/proj.git").unwrap();
+        assert_eq!((n.ns(), n.name()), ("alice", "proj"));
+        assert_eq!(
+            RepoName::parse("/a-b/c_d.e").unwrap().to_string(),
+            "a-b/c_d.e"
+        );
+    }
+
+    #[test]
+    fn refuses_hostile_names() {
+        for bad in [
+            "a/../b",
+            "../b",
+            "a/..",
+            "a/b/c",
+            "a",
+            "/etc/passwd",
+            "a/.hidden",
+            "a/-opt",
+            "a/b c",
+            "a/b%2e",
+            "a/b\0",
+            "a/",
+            "/a/b/",
+            "a//b",
+            "a/.git",
+            "a/x..y",
+        ] {
+            assert!(RepoName::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        let long = "x".repeat(101);
+        assert!(RepoName::parse(&format!("a/{long}")).is_err());
+        assert!(RepoName::parse(&format!("a/{}", "x".repeat(100))).is_ok());
+    }
+
+    #[test]
+    fn branch_names() {
+        assert!(validate_branch("main").is_ok());
+        assert!(validate_branch("release/1.0").is_ok());
+        for bad in ["", "-x", "a..b", "a b", "a~", "HEAD^", "a/", "a.lock"] {
+            assert!(validate_branch(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

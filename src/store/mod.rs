@@ -1,0 +1,158 @@
+//! The metadata store: one SQLite database at `<root>/hubctl.db`.
+//!
+//! CGI and SSH start one hubctl process per request, so many processes use the database at
+//! once: WAL mode lets readers run beside a writer, a busy timeout makes writers queue instead
+//! of failing, and every change is one transaction. The schema is versioned with SQLite's
+//! `user_version` and migrated forward on first use.
+
+pub mod repos;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Schema migrations, applied in order; the database's `user_version` counts those applied.
+/// Never edit a released step: add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: per-repository settings.
+    "CREATE TABLE repos (
+        id INTEGER PRIMARY KEY,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        max_blob_size INTEGER,
+        created_at TEXT NOT NULL,
+        UNIQUE (namespace, name)
+    );",
+];
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database could not be opened or migrated.
+    #[error("cannot open the database {path}: {message}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        message: String,
+    },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// The change would violate a uniqueness rule.
+    #[error("{0}")]
+    Conflict(String),
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The input is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// An open connection to the metadata store.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Open (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store, Error> {
+        let fail = |e: rusqlite::Error| Error::Open {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(fail)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+        // WAL is persistent once set; asking again costs nothing. A read-only database file
+        // cannot switch modes, which surfaces here with SQLite's own explanation.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(fail)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Open {
+                path: path.to_path_buf(),
+                message: format!("cannot switch to WAL mode (journal mode is {mode})"),
+            });
+        }
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .map_err(fail)?;
+        let mut store = Store { conn };
+        store.migrate().map_err(|e| Error::Open {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Ok(store)
+    }
+
+    /// Open the store of `root`.
+    pub fn open_root(root: &crate::config::Root) -> Result<Store, Error> {
+        Store::open(&root.db_path())
+    }
+
+    fn migrate(&mut self) -> Result<(), Error> {
+        let current: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if current >= MIGRATIONS.len() as i64 {
+            return Ok(());
+        }
+        // IMMEDIATE takes the write lock first, so two processes never migrate at once; the
+        // second re-reads the version after the first committed.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for step in MIGRATIONS.iter().skip(current.max(0) as usize) {
+            tx.execute_batch(step)?;
+        }
+        tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The underlying connection, for the table modules.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Run `f` in one write transaction (taken immediately, so it queues behind other writers
+    /// instead of failing halfway).
+    pub(crate) fn write<T, E: From<rusqlite::Error>>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// The current time as RFC 3339 UTC with seconds precision (`2025-01-01T00:00:00Z`).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// True if a SQLite error is a uniqueness violation.
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
