@@ -23,7 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve repositories over HTTP or HTTPS (Git Smart HTTP).
     Serve(ServeArgs),
-    /// Answer one HTTP request as a CGI program (a drop-in for git http-backend).
+    /// Answer one HTTP request as a CGI program (a drop-in for git http-backend); also what
+    /// hubctl does when a CGI server runs it without arguments.
     Cgi(CgiArgs),
     /// Serve a fetch over stdin/stdout, like git-upload-pack.
     UploadPack(UploadPackArgs),
@@ -69,7 +70,7 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct HttpArgs {
     /// Refuse pushes whose pack is larger than SIZE (e.g. 500MB); unlimited by default.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg, env = "HUBCTL_MAX_PUSH_SIZE")]
     pub max_push_size: Option<u64>,
 }
 
@@ -130,7 +131,7 @@ pub enum RepoCommand {
         description: Option<String>,
         /// Refuse pushes adding non-LFS files larger than SIZE (e.g. 1MB), or "off".
         #[arg(long, value_name = "SIZE", value_parser = parse_limit_arg)]
-        max_blob_size: Option<Option<u64>>,
+        max_blob_size: Option<Limit>,
     },
     /// List repositories.
     List {
@@ -176,6 +177,12 @@ fn parse_size_arg(s: &str) -> Result<u64, String> {
     crate::units::parse_size(s).map_err(|e| e.to_string())
 }
 
-fn parse_limit_arg(s: &str) -> Result<Option<u64>, String> {
-    crate::units::parse_limit(s).map_err(|e| e.to_string())
+/// A size limit from the command line; `None` means "off".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub Option<u64>);
+
+fn parse_limit_arg(s: &str) -> Result<Limit, String> {
+    crate::units::parse_limit(s)
+        .map(Limit)
+        .map_err(|e| e.to_string())
 }

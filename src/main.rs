@@ -13,7 +13,13 @@ fn main() -> ExitCode {
     {
         return hubctl::git::hooks::run(hook, &args.collect::<Vec<_>>());
     }
-    let cli = hubctl::cli::Cli::parse();
+    // A CGI server (fcgiwrap, Apache) runs the program without arguments: that is `hubctl cgi`.
+    let argv: Vec<_> = std::env::args_os().collect();
+    let cli = if argv.len() == 1 && std::env::var_os("GATEWAY_INTERFACE").is_some() {
+        hubctl::cli::Cli::parse_from([argv[0].clone(), "cgi".into()])
+    } else {
+        hubctl::cli::Cli::parse_from(argv)
+    };
     match hubctl::commands::run(cli) {
         Ok(code) => code,
         Err(e) => {

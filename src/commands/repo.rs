@@ -36,7 +36,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                 description,
             };
             let settings = RepoSettings {
-                max_blob_size: max_blob_size.flatten(),
+                max_blob_size: max_blob_size.and_then(|l| l.0),
             };
             let path = repo::create(root, &mut store, &name, &opts, &settings)?;
             println!("created {name} at {}", path.display());

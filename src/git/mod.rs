@@ -347,7 +347,7 @@ impl Engine {
         let mut cmd = self.service_command(service, Mode::StatelessRpc, git_dir, opts);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         let mut child = spawn_group(&mut cmd, service)?;
         let stdin = child.stdin.take().expect("stdin is piped");
         let mut output = RpcOutput::pumped(child, service.command());

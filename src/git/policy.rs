@@ -109,15 +109,14 @@ pub fn large_blobs(
     let mut paths = HashMap::new();
     let mut seen_trees = HashSet::new();
     let read = |id: &gix::oid, buf: &mut Vec<u8>| -> Option<Vec<u8>> {
-        let data = match incoming.try_find(id, buf) {
+        match incoming.try_find(id, buf) {
             Ok(Some(d)) => Some(d.data.to_vec()),
             _ => existing
                 .try_find(id, buf)
                 .ok()
                 .flatten()
                 .map(|d| d.data.to_vec()),
-        };
-        data
+        }
     };
     for commit in &commits {
         if paths.len() == offenders.len() {

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::process::{Child, ChildStdout};
+use std::process::{Child, ChildStderr, ChildStdout, ExitStatus};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
@@ -79,6 +79,52 @@ enum Source {
     },
 }
 
+/// Keeps the end of git's stderr (to explain a refusal) while copying it to our log.
+struct StderrTail {
+    tail: Arc<Mutex<Vec<u8>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+const TAIL: usize = 4096;
+
+impl StderrTail {
+    fn start(mut err: ChildStderr, label: &'static str) -> StderrTail {
+        let tail = Arc::new(Mutex::new(Vec::new()));
+        let t = Arc::clone(&tail);
+        let thread = std::thread::Builder::new()
+            .name("git-stderr".into())
+            .spawn(move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = match err.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    let text = String::from_utf8_lossy(&buf[..n]);
+                    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                        eprintln!("hubctl: git {label}: {line}");
+                    }
+                    let mut tail = t.lock().unwrap_or_else(|e| e.into_inner());
+                    tail.extend_from_slice(&buf[..n]);
+                    if tail.len() > TAIL {
+                        let cut = tail.len() - TAIL;
+                        tail.drain(..cut);
+                    }
+                }
+            })
+            .ok();
+        StderrTail { tail, thread }
+    }
+
+    fn finish(&mut self) -> String {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&tail).trim().to_string()
+    }
+}
+
 /// The output of one engine process, readable as a stream.
 ///
 /// Reading to the end reaps the process and logs a failure exit. Dropping it early (the client
@@ -87,6 +133,7 @@ pub struct RpcOutput {
     child: Option<Child>,
     source: Source,
     label: &'static str,
+    stderr: Option<StderrTail>,
 }
 
 impl RpcOutput {
@@ -96,11 +143,13 @@ impl RpcOutput {
             child: Some(child),
             source: Source::Direct(out),
             label,
+            stderr: None,
         }
     }
 
     pub(super) fn pumped(mut child: Child, label: &'static str) -> RpcOutput {
         let out = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().map(|e| StderrTail::start(e, label));
         let pump = Arc::new(Pump {
             state: Mutex::new(PumpState::default()),
             changed: Condvar::new(),
@@ -119,7 +168,35 @@ impl RpcOutput {
                 pos: 0,
             },
             label,
+            stderr,
         }
+    }
+
+    /// Wait until git has produced output or ended. If it ended without writing anything,
+    /// return its exit status and the end of its stderr (why it refused the request), so the
+    /// caller can answer with a clear error instead of an empty success.
+    pub fn ended_silently(&mut self) -> Option<(ExitStatus, String)> {
+        let Source::Pumped { pump, thread, .. } = &mut self.source else {
+            return None;
+        };
+        let mut st = pump.lock();
+        while st.chunks.is_empty() && !st.eof {
+            st = pump.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        if !st.chunks.is_empty() {
+            return None;
+        }
+        drop(st);
+        if let Some(t) = thread.take() {
+            let _ = t.join();
+        }
+        let status = self.child.take()?.wait().ok()?;
+        let message = self
+            .stderr
+            .as_mut()
+            .map(StderrTail::finish)
+            .unwrap_or_default();
+        Some((status, message))
     }
 
     /// The request has been fed: from now on the pump holds at most a small window.

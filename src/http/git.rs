@@ -184,6 +184,21 @@ fn rpc(
             format!("application/x-{}-result", service.wire_name()),
         )
         .no_cache();
+    if !matches!(fed.outcome, FeedOutcome::BodyError(_)) {
+        if let Some((status, why)) = output.ended_silently() {
+            if !status.success() {
+                let why = if why.is_empty() {
+                    status.to_string()
+                } else {
+                    why
+                };
+                return Response::text(
+                    400,
+                    format!("git {} rejected the request: {why}", service.command()),
+                );
+            }
+        }
+    }
     match fed.outcome {
         FeedOutcome::Complete => response.stream(Box::new(output)),
         // git refused the request before reading all of it; its answer says why. The rest of

@@ -2,8 +2,8 @@
 
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::router::App;
@@ -46,8 +46,8 @@ pub enum Error {
 
 /// Serve until SIGINT or SIGTERM, then stop accepting and let requests in flight finish.
 pub fn run(app: Arc<App>, opts: &ServeOptions) -> Result<(), Error> {
-    let server = match &opts.tls {
-        None => tiny_http::Server::http(&opts.listen),
+    let tls = match &opts.tls {
+        None => None,
         Some((cert, key)) => {
             let read = |path: &PathBuf| {
                 std::fs::read(path).map_err(|source| Error::Tls {
@@ -55,53 +55,113 @@ pub fn run(app: Arc<App>, opts: &ServeOptions) -> Result<(), Error> {
                     source,
                 })
             };
-            tiny_http::Server::https(
-                &opts.listen,
-                tiny_http::SslConfig {
-                    certificate: read(cert)?,
-                    private_key: read(key)?,
-                },
-            )
+            Some((read(cert)?, read(key)?))
         }
-    }
-    .map_err(|e| Error::Bind {
+    };
+    let bind_err = |message: String| Error::Bind {
         addr: opts.listen.clone(),
-        message: e.to_string(),
-    })?;
-    let server = Arc::new(server);
+        message,
+    };
+    let listener =
+        std::net::TcpListener::bind(&opts.listen).map_err(|e| bind_err(e.to_string()))?;
+    let addr = listener.local_addr().map_err(|e| bind_err(e.to_string()))?;
+    // Our own handle on the listening socket: tiny_http's accept thread owns the other one
+    // and ends on the first accept error, so this one lets us stop accepting on a signal
+    // and start a fresh accept loop if tiny_http's dies for any other reason.
+    let listening = Arc::new(Listening {
+        socket: listener,
+        tls,
+    });
+    let server = Arc::new(Mutex::new(Arc::new(
+        listening.server().map_err(|e| bind_err(e.to_string()))?,
+    )));
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(Error::Signals)?;
     }
-    let scheme = if opts.tls.is_some() { "https" } else { "http" };
-    match server.server_addr().to_ip() {
-        Some(addr) => eprintln!("hubctl: listening on {scheme}://{addr}"),
-        None => eprintln!("hubctl: listening on {}", opts.listen),
-    }
+    let scheme = if listening.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    eprintln!("hubctl: listening on {scheme}://{addr}");
     let workers: Vec<_> = (0..opts.threads.max(1))
         .map(|i| {
             let (server, app, stop) = (Arc::clone(&server), Arc::clone(&app), Arc::clone(&stop));
+            let listening = Arc::clone(&listening);
             std::thread::Builder::new()
                 .name(format!("http-{i}"))
-                .spawn(move || worker(&server, &app, &stop))
+                .spawn(move || worker(&server, &listening, &app, &stop))
                 .expect("spawning a worker thread")
         })
         .collect();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Refuse new connections now; workers finish what they hold and leave.
+    listening.shutdown();
+    eprintln!("hubctl: stopping: no new connections, finishing requests in flight");
     for w in workers {
         let _ = w.join();
     }
+    drop(listening);
     eprintln!("hubctl: stopped");
     Ok(())
 }
 
-fn worker(server: &tiny_http::Server, app: &App, stop: &AtomicBool) {
+struct Listening {
+    socket: std::net::TcpListener,
+    tls: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Listening {
+    fn server(&self) -> io::Result<tiny_http::Server> {
+        let ssl = self.tls.as_ref().map(|(cert, key)| tiny_http::SslConfig {
+            certificate: cert.clone(),
+            private_key: key.clone(),
+        });
+        tiny_http::Server::from_listener(self.socket.try_clone()?, ssl)
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
+
+    fn shutdown(&self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: plain syscall on a socket we own; makes the pending and any future accept()
+        // fail, which ends tiny_http's accept thread, and the kernel refuses new connections
+        // once every handle is closed.
+        unsafe {
+            libc::shutdown(self.socket.as_raw_fd(), libc::SHUT_RDWR);
+        }
+    }
+}
+
+fn worker(
+    server: &Mutex<Arc<tiny_http::Server>>,
+    listening: &Listening,
+    app: &App,
+    stop: &AtomicBool,
+) {
     while !stop.load(Ordering::Relaxed) {
-        match server.recv_timeout(Duration::from_millis(200)) {
+        let current = Arc::clone(&server.lock().unwrap_or_else(|e| e.into_inner()));
+        match current.recv_timeout(Duration::from_millis(200)) {
             Ok(Some(rq)) => serve_one(app, rq),
             Ok(None) => {}
+            Err(_) if stop.load(Ordering::Relaxed) => {}
             Err(e) => {
-                eprintln!("hubctl: accepting a request: {e}");
-                std::thread::sleep(Duration::from_millis(50));
+                // tiny_http's accept loop ended on this error; start a new one on the same
+                // socket unless another worker already did.
+                eprintln!("hubctl: accepting connections failed: {e}; restarting the accept loop");
+                std::thread::sleep(Duration::from_millis(100));
+                let mut slot = server.lock().unwrap_or_else(|e| e.into_inner());
+                if Arc::ptr_eq(&slot, &current) && !stop.load(Ordering::Relaxed) {
+                    match listening.server() {
+                        Ok(fresh) => *slot = Arc::new(fresh),
+                        Err(e) => {
+                            eprintln!("hubctl: restarting the accept loop: {e}");
+                            std::thread::sleep(Duration::from_secs(1));
+                        }
+                    }
+                }
             }
         }
     }

@@ -1,0 +1,287 @@
+//! One git client, several ways to reach hubctl: `hubctl serve`, nginx + fcgiwrap + `hubctl cgi`
+//! (hubctl's root or git-http-backend's GIT_PROJECT_ROOT), and `--upload-pack='hubctl
+//! upload-pack'` over stdio. Scenarios are written once against [`Site`].
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::harness::*;
+
+/// How the client reaches the repositories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Serve,
+    CgiRoot,
+    CgiProjectRoot,
+    Stdio,
+}
+
+impl Transport {
+    pub fn is_http(self) -> bool {
+        self != Transport::Stdio
+    }
+}
+
+/// A running setup plus a protocol version for every git command.
+pub struct Site {
+    pub env: Env,
+    pub transport: Transport,
+    pub protocol: u8,
+    pub server: Option<Server>,
+    pub nginx: Option<Nginx>,
+    /// GIT_PROJECT_ROOT in project-root mode.
+    pub project: PathBuf,
+}
+
+impl Site {
+    pub fn start(transport: Transport, protocol: u8) -> Site {
+        Site::start_with(transport, protocol, NginxOptions::default())
+    }
+
+    pub fn start_with(transport: Transport, protocol: u8, mut nginx_opts: NginxOptions) -> Site {
+        let env = Env::new();
+        let project = env.path("project");
+        std::fs::create_dir_all(&project).unwrap();
+        let (mut server, mut nginx) = (None, None);
+        match transport {
+            Transport::Serve => server = Some(env.serve(&[])),
+            Transport::CgiRoot => nginx = Some(Nginx::start(&env, nginx_opts)),
+            Transport::CgiProjectRoot => {
+                nginx_opts.site = CgiSite::ProjectRoot {
+                    dir: project.clone(),
+                    export_all: false,
+                };
+                nginx = Some(Nginx::start(&env, nginx_opts));
+            }
+            Transport::Stdio => {}
+        }
+        Site {
+            env,
+            transport,
+            protocol,
+            server,
+            nginx,
+            project,
+        }
+    }
+
+    /// The bare directory behind `name` (`ns/repo`).
+    pub fn bare(&self, name: &str) -> PathBuf {
+        match self.transport {
+            Transport::CgiProjectRoot => self.project.join(format!("{name}.git")),
+            _ => self.env.bare(name),
+        }
+    }
+
+    /// Create an empty repository `name` with HEAD on `default_branch`.
+    pub fn create_empty(&self, name: &str, default_branch: &str) -> PathBuf {
+        match self.transport {
+            Transport::CgiProjectRoot => {
+                let bare = self.bare(name);
+                std::fs::create_dir_all(&bare).unwrap();
+                self.env
+                    .git_ok(&bare, &["init", "-q", "--bare", "-b", default_branch]);
+                std::fs::write(bare.join("git-daemon-export-ok"), "").unwrap();
+                bare
+            }
+            _ => {
+                self.env
+                    .hubctl_ok(&["repo", "init", name, "--default-branch", default_branch]);
+                self.bare(name)
+            }
+        }
+    }
+
+    /// Create `name` holding the standard fixture; returns the source worktree.
+    pub fn create_fixture(&self, name: &str, default_branch: &str) -> PathBuf {
+        let bare = self.create_empty(name, default_branch);
+        let wt = self
+            .env
+            .fixture_worktree(&format!("src-{}", name.replace('/', "-")));
+        if default_branch != "main" {
+            self.env
+                .git_ok(&wt, &["branch", "-f", default_branch, "main"]);
+        }
+        self.env
+            .git_ok(&wt, &["push", "-q", bare.to_str().unwrap(), "--all"]);
+        self.env
+            .git_ok(&wt, &["push", "-q", bare.to_str().unwrap(), "--tags"]);
+        wt
+    }
+
+    /// Push from a source worktree straight into the bare repository (server-side changes).
+    pub fn server_side_push(&self, wt: &Path, name: &str, refspec: &str) {
+        self.env.git_ok(
+            wt,
+            &[
+                "push",
+                "-q",
+                "-f",
+                self.bare(name).to_str().unwrap(),
+                refspec,
+            ],
+        );
+    }
+
+    /// The URL git uses for `name`.
+    pub fn url(&self, name: &str) -> String {
+        match self.transport {
+            Transport::Serve => self.server.as_ref().unwrap().url(name),
+            Transport::CgiRoot | Transport::CgiProjectRoot => {
+                self.nginx.as_ref().unwrap().url(&format!("{name}.git"))
+            }
+            // hubctl upload-pack resolves NS/NAME under its root.
+            Transport::Stdio => format!("file:///{name}.git"),
+        }
+    }
+
+    /// `hubctl --root R upload-pack` as a shell command line for git's `-u`.
+    pub fn upload_pack_cmd(&self) -> String {
+        format!(
+            "'{}' --root '{}' upload-pack",
+            hubctl_bin().display(),
+            self.env.root.display()
+        )
+    }
+
+    pub fn receive_pack_cmd(&self) -> String {
+        format!(
+            "'{}' --root '{}' receive-pack",
+            hubctl_bin().display(),
+            self.env.root.display()
+        )
+    }
+
+    /// git with this site's protocol version and, for stdio, hubctl as the remote programs.
+    pub fn git(&self, cwd: &Path, args: &[&str]) -> Output {
+        let mut cmd = self.env.git_cmd(cwd);
+        cmd.arg("-c")
+            .arg(format!("protocol.version={}", self.protocol));
+        if self.transport == Transport::Stdio {
+            cmd.arg("-c")
+                .arg(format!(
+                    "remote.origin.uploadpack={}",
+                    self.upload_pack_cmd()
+                ))
+                .arg("-c")
+                .arg(format!(
+                    "remote.origin.receivepack={}",
+                    self.receive_pack_cmd()
+                ));
+        }
+        cmd.args(args).output().unwrap()
+    }
+
+    pub fn git_ok(&self, cwd: &Path, args: &[&str]) -> String {
+        let out = self.git(cwd, args);
+        assert!(
+            out.status.success(),
+            "[{:?} v{}] git {args:?} failed: {}\nstdout: {}\nstderr: {}\n{}",
+            self.transport,
+            self.protocol,
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.server_logs()
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Clone `name` into scratch directory `dest` with extra clone options.
+    pub fn clone(&self, name: &str, dest: &str, opts: &[&str]) -> Output {
+        let dest_path = self.env.path(dest);
+        let url = self.url(name);
+        let mut args = vec!["clone"];
+        let up = self.upload_pack_cmd();
+        if self.transport == Transport::Stdio {
+            args.extend(["-u", up.as_str()]);
+        }
+        args.extend(opts);
+        args.push(&url);
+        args.push(dest_path.to_str().unwrap());
+        self.git(self.env.dir.path(), &args)
+    }
+
+    pub fn clone_ok(&self, name: &str, dest: &str, opts: &[&str]) -> PathBuf {
+        let out = self.clone(name, dest, opts);
+        assert!(
+            out.status.success(),
+            "[{:?} v{}] clone failed: {}\n{}",
+            self.transport,
+            self.protocol,
+            String::from_utf8_lossy(&out.stderr),
+            self.server_logs()
+        );
+        self.env.path(dest)
+    }
+
+    /// `git ls-remote` through the transport, sorted.
+    pub fn ls_remote(&self, name: &str) -> Vec<String> {
+        let url = self.url(name);
+        let up = format!("--upload-pack={}", self.upload_pack_cmd());
+        let mut args = vec!["ls-remote"];
+        if self.transport == Transport::Stdio {
+            args.push(&up);
+        }
+        args.push(&url);
+        let out = self.git_ok(self.env.dir.path(), &args);
+        let mut v: Vec<String> = out.lines().map(str::to_string).collect();
+        v.sort();
+        v
+    }
+
+    /// Server-side logs, for assertion messages.
+    pub fn server_logs(&self) -> String {
+        if let Some(s) = &self.server {
+            return s.log.lines().join("\n");
+        }
+        if let Some(n) = &self.nginx {
+            return n.logs();
+        }
+        String::new()
+    }
+}
+
+/// Generate one test per transport and protocol version for a scenario `fn(Transport, u8)`.
+#[macro_export]
+macro_rules! matrix {
+    ($scenario:ident) => {
+        mod $scenario {
+            use $crate::sites::Transport;
+            #[test]
+            fn serve_v0() {
+                super::$scenario(Transport::Serve, 0)
+            }
+            #[test]
+            fn serve_v2() {
+                super::$scenario(Transport::Serve, 2)
+            }
+            #[test]
+            fn cgi_root_v0() {
+                super::$scenario(Transport::CgiRoot, 0)
+            }
+            #[test]
+            fn cgi_root_v2() {
+                super::$scenario(Transport::CgiRoot, 2)
+            }
+            #[test]
+            fn cgi_project_root_v0() {
+                super::$scenario(Transport::CgiProjectRoot, 0)
+            }
+            #[test]
+            fn cgi_project_root_v2() {
+                super::$scenario(Transport::CgiProjectRoot, 2)
+            }
+            #[test]
+            fn stdio_v0() {
+                super::$scenario(Transport::Stdio, 0)
+            }
+            #[test]
+            fn stdio_v2() {
+                super::$scenario(Transport::Stdio, 2)
+            }
+        }
+    };
+}
