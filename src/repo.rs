@@ -439,7 +439,7 @@ mod tests {
             "a/..",
             "a/b/c",
             "a",
-            "/etc/passwd",
+            "//etc/passwd",
             "a/.hidden",
             "a/-opt",
             "a/b c",

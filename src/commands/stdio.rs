@@ -113,7 +113,7 @@ pub(super) fn receive_pack(
     let engine = engine_for(&target)?;
     let mut opts = RunOptions::default();
     if let Some((root, name)) = &target.hosted {
-        git::hooks::configure(root, name, &Principal::Local, &mut opts)
+        git::hooks::configure(root, name, &target.git_dir, &Principal::Local, &mut opts)
             .context("installing hubctl's hooks")?;
     }
     run(

@@ -1,10 +1,12 @@
 //! hubctl's hooks in front of the repository's own (DESIGN.md section 5).
 //!
-//! receive-pack runs with `core.hooksPath=<root>/hooks`, a directory of symlinks to the hubctl
-//! binary named after each hook git may run during a push. When git runs one, hubctl starts in
-//! hook mode (it recognises the hook name in `argv[0]`), applies its own policy, and then runs
-//! the repository's own `hooks/<name>` with git's unchanged contract: same arguments, same
-//! stdin, same environment, output to the same place (the client's `remote:` lines).
+//! receive-pack runs with `core.hooksPath` pointing at a per-repository directory under
+//! `<root>/run/hooks/`. There, the hooks where hubctl has work of its own (pre-receive,
+//! post-receive) are symlinks to the hubctl binary: git starts hubctl, which recognises the hook
+//! name in `argv[0]`, applies its policy, and then runs the repository's own `hooks/<name>` with
+//! git's unchanged contract (same arguments, stdin and environment; output to the client's
+//! `remote:` lines). Every other hook the repository has is linked directly, so git runs it
+//! with no hubctl process in between.
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
@@ -17,7 +19,7 @@ use crate::access::Principal;
 use crate::config::Root;
 use crate::repo::RepoName;
 
-/// Hooks receive-pack may run; each gets a shim so the repository's own copy keeps working.
+/// Hooks receive-pack may run.
 pub const HOOKS: &[&str] = &[
     "pre-receive",
     "update",
@@ -28,6 +30,9 @@ pub const HOOKS: &[&str] = &[
     "push-to-checkout",
 ];
 
+/// Hooks where hubctl itself runs first.
+pub const OWN_HOOKS: &[&str] = &["pre-receive", "post-receive"];
+
 /// Environment variable: the hubctl root, for hooks.
 pub const ENV_ROOT: &str = "HUBCTL_ROOT";
 /// Environment variable: the repository being pushed to (`ns/name`).
@@ -35,45 +40,71 @@ pub const ENV_REPO: &str = "HUBCTL_REPO";
 /// Environment variable: the authenticated user who pushes, if any.
 pub const ENV_USER: &str = "HUBCTL_USER";
 
-/// If `argv0` names one of [`HOOKS`], the hook hubctl was started as.
+/// If `argv0` names one of [`OWN_HOOKS`], the hook hubctl was started as.
 pub fn hook_name_from_argv0(argv0: &std::ffi::OsStr) -> Option<&'static str> {
     let file = Path::new(argv0).file_name()?.to_str()?;
-    HOOKS.iter().copied().find(|h| *h == file)
+    OWN_HOOKS.iter().copied().find(|h| *h == file)
 }
 
-/// Make sure `<root>/hooks` holds a shim for every hook, pointing at this binary.
+/// Make the hooks directory for a push into `name` (at `git_dir`) match what it must hold:
+/// hubctl for [`OWN_HOOKS`], the repository's own executable hooks for the rest.
 ///
-/// Each shim is a symlink replaced atomically (temp + rename), and only when it does not
-/// already point at the running binary, so concurrent pushes neither race nor rewrite.
-pub fn ensure_shims(root: &Root) -> io::Result<PathBuf> {
-    let dir = root.hooks_dir();
+/// Links are replaced atomically (temp + rename) and only when wrong, so concurrent pushes
+/// neither race nor rewrite anything in the common case.
+pub fn ensure_shims(root: &Root, name: &RepoName, git_dir: &Path) -> io::Result<PathBuf> {
+    let dir = root
+        .run_dir()
+        .join("hooks")
+        .join(name.ns())
+        .join(name.name());
     std::fs::create_dir_all(&dir)?;
     let exe = std::env::current_exe()?;
     for hook in HOOKS {
-        let shim = dir.join(hook);
-        if std::fs::read_link(&shim).is_ok_and(|target| target == exe) {
-            continue;
-        }
-        let tmp = crate::fsutil::temp_sibling(&shim);
-        std::os::unix::fs::symlink(&exe, &tmp)?;
-        if let Err(e) = std::fs::rename(&tmp, &shim) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
+        let link = dir.join(hook);
+        let own = git_dir.join("hooks").join(hook);
+        let target = if OWN_HOOKS.contains(hook) {
+            Some(exe.clone())
+        } else if is_executable(&own) {
+            Some(own)
+        } else {
+            None
+        };
+        let current = std::fs::read_link(&link).ok();
+        match target {
+            Some(t) if current.as_ref() != Some(&t) => {
+                let tmp = crate::fsutil::temp_sibling(&link);
+                std::os::unix::fs::symlink(&t, &tmp)?;
+                if let Err(e) = std::fs::rename(&tmp, &link) {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            }
+            None if current.is_some() => match std::fs::remove_file(&link) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            },
+            _ => {}
         }
     }
     Ok(dir)
 }
 
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
 /// Add what a push into a hosted repository needs: hubctl's hooks and the facts they read.
 ///
-/// Fails if the shims cannot be installed: a push must not bypass hubctl's policy.
+/// Fails if the hooks cannot be installed: a push must not bypass hubctl's policy.
 pub fn configure(
     root: &Root,
     name: &RepoName,
+    git_dir: &Path,
     principal: &Principal,
     opts: &mut RunOptions,
 ) -> io::Result<()> {
-    let dir = ensure_shims(root)?;
+    let dir = ensure_shims(root, name, git_dir)?;
     opts.config
         .push(format!("core.hooksPath={}", dir.display()));
     opts.env

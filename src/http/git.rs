@@ -102,7 +102,9 @@ fn run_options(
             opts.config.push(format!("receive.maxInputSize={max}"));
         }
         if let (Site::Hosted(root), Some(name)) = (&app.site, &located.name) {
-            if let Err(e) = crate::git::hooks::configure(root, name, principal, &mut opts) {
+            if let Err(e) =
+                crate::git::hooks::configure(root, name, &located.git_dir, principal, &mut opts)
+            {
                 eprintln!("hubctl: installing hook shims: {e}");
                 return Err(Response::text(500, "cannot install hubctl's hooks"));
             }

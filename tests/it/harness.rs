@@ -258,8 +258,13 @@ pub struct Server {
 
 impl Server {
     fn start(env: &Env, extra: &[&str]) -> Server {
+        Server::start_on(env, "127.0.0.1:0", extra)
+    }
+
+    /// Start on a given address (to restart a killed server where its clients expect it).
+    pub fn start_on(env: &Env, listen: &str, extra: &[&str]) -> Server {
         let mut cmd = env.hubctl_cmd();
-        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        cmd.args(["serve", "--listen", listen])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -383,6 +388,9 @@ pub struct Nginx {
     fcgiwrap: ChildGuard,
     pub base: String,
     pub dir: PathBuf,
+    fcgi_cmd: Vec<(String, String)>,
+    workers: u32,
+    home: PathBuf,
 }
 
 /// Options for [`Nginx::start`].
@@ -500,18 +508,7 @@ impl Nginx {
                 htpasswd = htpasswd.display(),
             );
             std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-            let mut child = Command::new("nginx")
-                .arg("-p")
-                .arg(&dir)
-                .arg("-e")
-                .arg(dir.join("logs/error.log"))
-                .arg("-c")
-                .arg(dir.join("nginx.conf"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("starting nginx (apt-get install nginx)");
+            let mut child = spawn_nginx(&dir);
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -529,6 +526,9 @@ impl Nginx {
                         fcgiwrap,
                         base: format!("http://127.0.0.1:{port}"),
                         dir,
+                        fcgi_cmd: opts.env.clone(),
+                        workers: opts.workers,
+                        home: env.home.clone(),
                     };
                 }
                 assert!(Instant::now() < deadline, "nginx did not start listening");
@@ -542,6 +542,36 @@ impl Nginx {
         format!("{}/{path}", self.base)
     }
 
+    /// Process ids of the nginx master and fcgiwrap.
+    pub fn pids(&self) -> Vec<i32> {
+        let mut v = Vec::new();
+        if let Some(n) = &self.nginx {
+            v.push(n.id() as i32);
+        }
+        if let Some(f) = &self.fcgiwrap.0 {
+            v.push(f.id() as i32);
+        }
+        v
+    }
+
+    /// Start nginx and fcgiwrap again with the same configuration and port (after a crash).
+    pub fn restart(&mut self) {
+        if let Some(mut n) = self.nginx.take() {
+            let _ = n.kill();
+            let _ = n.wait();
+        }
+        drop(std::mem::replace(&mut self.fcgiwrap, ChildGuard(None)));
+        let _ = std::fs::remove_file(self.dir.join("fcgi.sock"));
+        let _ = std::fs::remove_file(self.dir.join("nginx.pid"));
+        self.fcgiwrap = spawn_fcgiwrap(&self.dir, self.workers, &self.home, &self.fcgi_cmd);
+        self.nginx = Some(spawn_nginx(&self.dir));
+        let port: u16 = self.base.rsplit(':').next().unwrap().parse().unwrap();
+        assert!(
+            wait_for_port(port, Duration::from_secs(10)),
+            "nginx did not come back"
+        );
+    }
+
     /// nginx's and fcgiwrap's logs (for failure messages).
     pub fn logs(&self) -> String {
         let mut s = String::new();
@@ -550,6 +580,59 @@ impl Nginx {
         }
         s
     }
+}
+
+fn spawn_fcgiwrap(dir: &Path, workers: u32, home: &Path, env: &[(String, String)]) -> ChildGuard {
+    let sock = dir.join("fcgi.sock");
+    let mut fcgi = Command::new("fcgiwrap");
+    fcgi.arg("-c")
+        .arg(workers.to_string())
+        .arg("-s")
+        .arg(format!("unix:{}", sock.display()))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("logs/fcgiwrap.log"))
+                .unwrap(),
+        ));
+    for (k, v) in env {
+        fcgi.env(k, v);
+    }
+    let guard = ChildGuard(Some(
+        fcgi.spawn()
+            .expect("starting fcgiwrap (apt-get install fcgiwrap)"),
+    ));
+    let start = Instant::now();
+    while !sock.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "fcgiwrap socket did not appear"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    guard
+}
+
+fn spawn_nginx(dir: &Path) -> Child {
+    Command::new("nginx")
+        .arg("-p")
+        .arg(dir)
+        .arg("-e")
+        .arg(dir.join("logs/error.log"))
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting nginx (apt-get install nginx)")
 }
 
 impl Drop for Nginx {

@@ -6,3 +6,5 @@ mod sites;
 
 mod docs;
 mod fetch;
+mod push;
+mod push_protocol;

@@ -9,6 +9,10 @@ use std::process::Output;
 
 use crate::harness::*;
 
+/// The user nginx knows in push tests.
+pub const PUSH_USER: &str = "pusher";
+pub const PUSH_PASSWORD: &str = "s3cret-push";
+
 /// How the client reaches the repositories.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {
@@ -38,6 +42,53 @@ pub struct Site {
 impl Site {
     pub fn start(transport: Transport, protocol: u8) -> Site {
         Site::start_with(transport, protocol, NginxOptions::default())
+    }
+
+    /// A site set up for pushing: over CGI, nginx checks Basic credentials for pushes
+    /// (scripts/nginx/hubctl-push-auth.conf) and hands hubctl the verified REMOTE_USER.
+    pub fn start_push(transport: Transport) -> Site {
+        Site::start_with(
+            transport,
+            2,
+            NginxOptions {
+                snippet: Snippet::PushAuth,
+                users: vec![(PUSH_USER.into(), PUSH_PASSWORD.into())],
+                ..NginxOptions::default()
+            },
+        )
+    }
+
+    /// Let pushes into `name` through: over CGI nginx authenticates (see `start_push`); the
+    /// standalone server has no authenticated users, so, as with git-http-backend, the
+    /// repository opts in with `http.receivepack`.
+    pub fn allow_push(&self, name: &str) {
+        if self.transport == Transport::Serve {
+            self.env
+                .git_ok(&self.bare(name), &["config", "http.receivepack", "true"]);
+        }
+    }
+
+    /// The URL to push to (with credentials where the transport wants them).
+    pub fn push_url(&self, name: &str) -> String {
+        let url = self.url(name);
+        match self.transport {
+            Transport::CgiRoot | Transport::CgiProjectRoot => url.replacen(
+                "http://",
+                &format!("http://{PUSH_USER}:{PUSH_PASSWORD}@"),
+                1,
+            ),
+            _ => url,
+        }
+    }
+
+    /// A fresh working repository whose `origin` is `name` (for pushing into it).
+    pub fn worktree_for(&self, name: &str, dir: &str) -> PathBuf {
+        let wt = self.env.path(dir);
+        std::fs::create_dir_all(&wt).unwrap();
+        self.env.git_ok(&wt, &["init", "-q", "-b", "main"]);
+        self.env
+            .git_ok(&wt, &["remote", "add", "origin", &self.push_url(name)]);
+        wt
     }
 
     pub fn start_with(transport: Transport, protocol: u8, mut nginx_opts: NginxOptions) -> Site {
@@ -217,6 +268,14 @@ impl Site {
         self.env.path(dest)
     }
 
+    /// Clone `name` with the push URL as `origin`.
+    pub fn clone_for_push(&self, name: &str, dest: &str) -> PathBuf {
+        let dir = self.clone_ok(name, dest, &[]);
+        self.env
+            .git_ok(&dir, &["remote", "set-url", "origin", &self.push_url(name)]);
+        dir
+    }
+
     /// `git ls-remote` through the transport, sorted.
     pub fn ls_remote(&self, name: &str) -> Vec<String> {
         let url = self.url(name);
@@ -230,6 +289,20 @@ impl Site {
         let mut v: Vec<String> = out.lines().map(str::to_string).collect();
         v.sort();
         v
+    }
+
+    /// Start the server side again after it was killed, on the same address.
+    pub fn restart(&mut self) {
+        match self.transport {
+            Transport::Serve => {
+                let old = self.server.take().unwrap();
+                let listen = old.base.trim_start_matches("http://").to_string();
+                drop(old);
+                self.server = Some(Server::start_on(&self.env, &listen, &[]));
+            }
+            Transport::Stdio => {}
+            _ => self.nginx.as_mut().unwrap().restart(),
+        }
     }
 
     /// Server-side logs, for assertion messages.

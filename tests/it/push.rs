@@ -1,0 +1,623 @@
+//! Pushes with the real git client over `hubctl serve`, nginx + fcgiwrap + `hubctl cgi` (nginx
+//! Basic auth supplying REMOTE_USER) and stdio: git's safety (quarantine, atomic, ref locking),
+//! hooks with git's contract, and hubctl's large-file policy.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use crate::fetch::no_engine_left;
+use crate::harness::*;
+use crate::sites::{Site, Transport};
+
+const REPO: &str = "team/app";
+
+macro_rules! push_matrix {
+    ($scenario:ident) => {
+        mod $scenario {
+            use $crate::sites::Transport;
+            #[test]
+            fn serve() {
+                super::$scenario(Transport::Serve)
+            }
+            #[test]
+            fn cgi_root() {
+                super::$scenario(Transport::CgiRoot)
+            }
+            #[test]
+            fn cgi_project_root() {
+                super::$scenario(Transport::CgiProjectRoot)
+            }
+            #[test]
+            fn stdio() {
+                super::$scenario(Transport::Stdio)
+            }
+        }
+    };
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn rev(env: &Env, dir: &Path, what: &str) -> String {
+    env.git_ok(dir, &["rev-parse", what]).trim().to_string()
+}
+
+/// A site with an empty, push-enabled repository and a worktree pointing at it.
+fn setup(t: Transport) -> (Site, std::path::PathBuf) {
+    let site = Site::start_push(t);
+    site.create_empty(REPO, "main");
+    site.allow_push(REPO);
+    let wt = site.worktree_for(REPO, "work");
+    (site, wt)
+}
+
+/// The counts of loose objects and packs in a bare repository (quarantine leaves none).
+fn object_files(bare: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(bare.join("objects")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.len() == 2 || name == "pack" {
+            n += std::fs::read_dir(e.path()).unwrap().count();
+        }
+    }
+    n
+}
+
+/// Push into an empty repository, clone back, branches, fast-forward, forced and refused
+/// non-fast-forward, deletion, tags.
+fn push_basics(t: Transport) {
+    let (site, wt) = setup(t);
+    let env = &site.env;
+    let bare = site.bare(REPO);
+    env.add_commit(&wt, "a.txt", "a\n", "first");
+    env.add_commit(&wt, "b.txt", "b\n", "second");
+    site.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    assert_eq!(rev(env, &bare, "main"), rev(env, &wt, "main"));
+    let clone = site.clone_ok(REPO, "clone", &[]);
+    site.git_ok(&clone, &["fsck", "--strict", "--no-progress"]);
+    env.git_ok(&bare, &["fsck", "--strict", "--no-progress"]);
+
+    // New branch, then fast-forward it.
+    site.git_ok(&wt, &["checkout", "-q", "-b", "topic"]);
+    env.add_commit(&wt, "t.txt", "t\n", "topic 1");
+    site.git_ok(&wt, &["push", "-q", "origin", "topic"]);
+    env.add_commit(&wt, "t.txt", "t2\n", "topic 2");
+    site.git_ok(&wt, &["push", "-q", "origin", "topic"]);
+    assert_eq!(rev(env, &bare, "topic"), rev(env, &wt, "topic"));
+
+    // Rewrite history: refused without force, accepted with it.
+    site.git_ok(&wt, &["reset", "-q", "--hard", "HEAD~1"]);
+    env.add_commit(&wt, "t.txt", "rewritten\n", "topic rewritten");
+    let out = site.git(&wt, &["push", "origin", "topic"]);
+    assert!(!out.status.success(), "non-fast-forward accepted");
+    assert!(stderr(&out).contains("rejected"), "{}", stderr(&out));
+    site.git_ok(&wt, &["push", "-q", "--force", "origin", "topic"]);
+    assert_eq!(rev(env, &bare, "topic"), rev(env, &wt, "topic"));
+
+    // The repository's own receive.denyNonFastForwards is honoured, even with --force.
+    env.git_ok(&bare, &["config", "receive.denyNonFastForwards", "true"]);
+    site.git_ok(&wt, &["reset", "-q", "--hard", "HEAD~1"]);
+    env.add_commit(&wt, "t.txt", "again\n", "topic again");
+    let before = rev(env, &bare, "topic");
+    let out = site.git(&wt, &["push", "--force", "origin", "topic"]);
+    assert!(!out.status.success(), "denyNonFastForwards ignored");
+    assert!(
+        stderr(&out).contains("non-fast-forward"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(rev(env, &bare, "topic"), before);
+
+    // Tags, annotated and lightweight.
+    site.git_ok(&wt, &["checkout", "-q", "main"]);
+    env.git_ok(&wt, &["tag", "-a", "v1", "-m", "v1"]);
+    env.git_ok(&wt, &["tag", "lw"]);
+    site.git_ok(&wt, &["push", "-q", "origin", "v1", "lw"]);
+    assert_eq!(env.git_ok(&bare, &["cat-file", "-t", "v1"]).trim(), "tag");
+    assert_eq!(rev(env, &bare, "lw"), rev(env, &wt, "main"));
+
+    // Deleting a branch and a tag; the repository's receive.denyDeletes (which git applies to
+    // branches) is honoured.
+    site.git_ok(&wt, &["push", "-q", "origin", "--delete", "topic", "lw"]);
+    assert!(
+        !env.git(&bare, &["rev-parse", "--verify", "-q", "topic"])
+            .status
+            .success()
+    );
+    assert!(
+        !env.git(&bare, &["rev-parse", "--verify", "-q", "lw"])
+            .status
+            .success()
+    );
+    env.git_ok(&bare, &["config", "receive.denyDeletes", "true"]);
+    let out = site.git(&wt, &["push", "origin", "--delete", "main"]);
+    assert!(!out.status.success(), "denyDeletes ignored");
+    assert!(
+        stderr(&out).contains("deletion prohibited"),
+        "{}",
+        stderr(&out)
+    );
+    env.git_ok(&bare, &["fsck", "--strict", "--no-progress"]);
+}
+push_matrix!(push_basics);
+
+/// A push larger than http.postBuffer: git probes with a 4-byte body, then streams chunked.
+fn large_chunked_push(t: Transport) {
+    let (site, wt) = setup(t);
+    let env = &site.env;
+    write_random(&wt.join("big.bin"), 21 << 20, 7);
+    env.git_ok(&wt, &["add", "big.bin"]);
+    env.git_ok(&wt, &["commit", "-qm", "big"]);
+    let out = env
+        .git_cmd(&wt)
+        .args(["-c", "http.postBuffer=65536"])
+        .args(if t == Transport::Stdio {
+            vec![
+                "-c".to_string(),
+                format!("remote.origin.receivepack={}", site.receive_pack_cmd()),
+            ]
+        } else {
+            vec![]
+        })
+        .args(["push", "origin", "main"])
+        .env("GIT_TRACE_CURL", "1")
+        .env("GIT_TRACE_CURL_NO_DATA", "1")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(
+        out.status.success(),
+        "push failed: {}\n{}",
+        &err[err.len().saturating_sub(3000)..],
+        site.server_logs()
+    );
+    if t.is_http() {
+        assert!(err.contains("Transfer-Encoding: chunked"), "not chunked");
+        assert!(err.contains("Content-Length: 4"), "no probe request");
+    }
+    let bare = site.bare(REPO);
+    assert_eq!(rev(env, &bare, "main"), rev(env, &wt, "main"));
+    env.git_ok(&bare, &["fsck", "--no-progress"]);
+}
+push_matrix!(large_chunked_push);
+
+pub fn write_random(path: &Path, len: usize, seed: u64) {
+    let mut data = vec![0u8; len];
+    let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+    for chunk in data.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    std::fs::write(path, data).unwrap();
+}
+
+/// `--atomic` where one ref is refused: no ref moves.
+fn atomic_push(t: Transport) {
+    let (site, wt) = setup(t);
+    let env = &site.env;
+    let bare = site.bare(REPO);
+    env.add_commit(&wt, "a", "1\n", "one");
+    site.git_ok(&wt, &["branch", "side"]);
+    site.git_ok(&wt, &["push", "-q", "origin", "main", "side"]);
+    let (main_before, side_before) = (rev(env, &bare, "main"), rev(env, &bare, "side"));
+    // main moves forward; side is rewritten (non-fast-forward, refused without force).
+    env.add_commit(&wt, "a", "2\n", "two");
+    site.git_ok(&wt, &["checkout", "-q", "side"]);
+    site.git_ok(&wt, &["commit", "-q", "--amend", "-m", "one amended"]);
+    let out = site.git(&wt, &["push", "--atomic", "origin", "main", "side"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("atomic"), "{}", stderr(&out));
+    assert_eq!(rev(env, &bare, "main"), main_before, "main moved");
+    assert_eq!(rev(env, &bare, "side"), side_before);
+    // And a server-side refusal inside an atomic push (the update hook) also moves nothing.
+    install_hook(
+        &bare,
+        "update",
+        "#!/bin/sh\n[ \"$1\" = refs/heads/side ] && { echo \"update hook refuses $1\" >&2; exit 1; }\nexit 0\n",
+    );
+    site.git_ok(&wt, &["checkout", "-q", "main"]);
+    site.git_ok(&wt, &["branch", "-f", "side", "main"]);
+    let out = site.git(&wt, &["push", "--atomic", "-f", "origin", "main", "side"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("update hook refuses refs/heads/side"), "{err}");
+    assert_eq!(rev(env, &bare, "main"), main_before, "main moved: {err}");
+    assert_eq!(rev(env, &bare, "side"), side_before);
+}
+push_matrix!(atomic_push);
+
+pub fn install_hook(bare: &Path, name: &str, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = bare.join("hooks").join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The repository's own hooks run with git's contract: stdin lines, arguments, push options,
+/// quarantine variables; their output reaches the client as `remote:` lines.
+fn hooks_contract(t: Transport) {
+    let (site, wt) = setup(t);
+    let env = &site.env;
+    let bare = site.bare(REPO);
+    let record = env.path("hooks.log");
+    let r = record.display();
+    install_hook(
+        &bare,
+        "pre-receive",
+        &format!(
+            "#!/bin/sh\necho \"pre-receive says hello\"\n{{ echo \"pre-receive count=$GIT_PUSH_OPTION_COUNT 0=$GIT_PUSH_OPTION_0 1=$GIT_PUSH_OPTION_1 quarantine=${{GIT_QUARANTINE_PATH:+yes}} dir=$GIT_DIR\"; cat; }} >> {r}\n"
+        ),
+    );
+    install_hook(
+        &bare,
+        "update",
+        &format!(
+            "#!/bin/sh\necho \"update $1 $2 $3 count=${{GIT_PUSH_OPTION_COUNT-unset}}\" >> {r}\necho update-output >&2\n"
+        ),
+    );
+    install_hook(
+        &bare,
+        "post-receive",
+        &format!(
+            "#!/bin/sh\n{{ echo \"post-receive count=$GIT_PUSH_OPTION_COUNT\"; cat; }} >> {r}\necho post-receive-output\n"
+        ),
+    );
+    install_hook(
+        &bare,
+        "post-update",
+        &format!("#!/bin/sh\necho \"post-update $*\" >> {r}\n"),
+    );
+    env.add_commit(&wt, "f", "1\n", "one");
+    let new = rev(env, &wt, "main");
+    let out = site.git(
+        &wt,
+        &[
+            "push",
+            "-o",
+            "key=value",
+            "-o",
+            "second option",
+            "origin",
+            "main",
+        ],
+    );
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}\n{}", site.server_logs());
+    for line in [
+        "remote: pre-receive says hello",
+        "remote: update-output",
+        "remote: post-receive-output",
+    ] {
+        assert!(err.contains(line), "missing {line:?} in:\n{err}");
+    }
+    let log = std::fs::read_to_string(&record).unwrap();
+    let zero = "0".repeat(40);
+    let expected = [
+        "pre-receive count=2 0=key=value 1=second option quarantine=yes dir=.".to_string(),
+        format!("{zero} {new} refs/heads/main"),
+        format!("update refs/heads/main {zero} {new} count=unset"),
+        "post-receive count=2".to_string(),
+        format!("{zero} {new} refs/heads/main"),
+        "post-update refs/heads/main".to_string(),
+    ];
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        expected,
+        "hook log:\n{log}"
+    );
+}
+push_matrix!(hooks_contract);
+
+/// A pre-receive hook that rejects: its message reaches the client, nothing changes, and the
+/// quarantined objects are gone.
+fn rejecting_hook(t: Transport) {
+    let (site, wt) = setup(t);
+    let env = &site.env;
+    let bare = site.bare(REPO);
+    env.add_commit(&wt, "f", "1\n", "one");
+    site.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    install_hook(
+        &bare,
+        "pre-receive",
+        "#!/bin/sh\necho 'custom policy: pushes are frozen until Monday' >&2\nexit 1\n",
+    );
+    let objects_before = object_files(&bare);
+    let before = rev(env, &bare, "main");
+    env.add_commit(&wt, "g", "2\n", "two");
+    let out = site.git(&wt, &["push", "origin", "main"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("remote: custom policy: pushes are frozen until Monday"),
+        "{err}"
+    );
+    assert!(err.contains("pre-receive hook declined"), "{err}");
+    assert_eq!(rev(env, &bare, "main"), before);
+    assert_eq!(
+        object_files(&bare),
+        objects_before,
+        "rejected objects became visible"
+    );
+}
+push_matrix!(rejecting_hook);
+
+/// The large-file policy: a 2 MB plain blob is refused with a helpful message; the same path as
+/// an LFS pointer passes.
+fn large_file_policy(t: Transport) {
+    let site = Site::start_push(t);
+    if t == Transport::CgiProjectRoot {
+        // Policy is a hosted-repository setting; git-http-backend mode has no settings.
+        return;
+    }
+    site.env
+        .hubctl_ok(&["repo", "init", REPO, "--max-blob-size", "1MB"]);
+    site.allow_push(REPO);
+    let shown = site.env.hubctl_ok(&["repo", "show", REPO, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(v["max_blob_size"], 1048576);
+    let wt = site.worktree_for(REPO, "work");
+    let env = &site.env;
+    let bare = site.bare(REPO);
+    env.add_commit(&wt, "README", "small\n", "small");
+    site.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    let before = rev(env, &bare, "main");
+    std::fs::create_dir_all(wt.join("models")).unwrap();
+    write_random(&wt.join("models/weights.bin"), 2 << 20, 3);
+    env.git_ok(&wt, &["add", "-A"]);
+    env.git_ok(&wt, &["commit", "-qm", "weights"]);
+    let out = site.git(&wt, &["push", "origin", "main"]);
+    assert!(!out.status.success(), "large blob accepted");
+    let err = stderr(&out);
+    for needle in [
+        "models/weights.bin",
+        "2.0 MiB (2097152 bytes)",
+        "limit of 1.0 MiB (1048576 bytes)",
+        "git lfs track \"*.bin\"",
+        "git lfs migrate import",
+        "pre-receive hook declined",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert_eq!(rev(env, &bare, "main"), before);
+    // Replace the file by an LFS pointer (what `git lfs track` would commit).
+    site.git_ok(&wt, &["reset", "-q", "--hard", "HEAD~1"]);
+    std::fs::create_dir_all(wt.join("models")).unwrap();
+    std::fs::write(
+        wt.join("models/weights.bin"),
+        "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 2097152\n",
+    )
+    .unwrap();
+    std::fs::write(
+        wt.join(".gitattributes"),
+        "*.bin filter=lfs diff=lfs merge=lfs -text\n",
+    )
+    .unwrap();
+    env.git_ok(&wt, &["add", "-A"]);
+    env.git_ok(&wt, &["commit", "-qm", "weights via lfs"]);
+    site.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    assert_eq!(rev(env, &bare, "main"), rev(env, &wt, "main"));
+    // Turning the policy off lets plain large files in again.
+    env.hubctl_ok(&["repo", "set", REPO, "max-blob-size", "off"]);
+    write_random(&wt.join("blob.dat"), 2 << 20, 4);
+    env.git_ok(&wt, &["add", "-A"]);
+    env.git_ok(&wt, &["commit", "-qm", "big again"]);
+    site.git_ok(&wt, &["push", "-q", "origin", "main"]);
+}
+push_matrix!(large_file_policy);
+
+/// Ten rounds of two clients pushing different commits to one branch at the same moment:
+/// exactly one wins each round, the other is told, the repository stays consistent.
+fn push_races(t: Transport) {
+    let (site, wt) = setup(t);
+    let env = &site.env;
+    let bare = site.bare(REPO);
+    env.add_commit(&wt, "base", "0\n", "base");
+    site.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    let a = site.clone_for_push(REPO, "a");
+    let b = site.clone_for_push(REPO, "b");
+    for round in 0..10 {
+        for (dir, who) in [(&a, "a"), (&b, "b")] {
+            site.git_ok(dir, &["fetch", "-q", "origin"]);
+            site.git_ok(dir, &["reset", "-q", "--hard", "origin/main"]);
+            env.add_commit(
+                dir,
+                &format!("{who}.txt"),
+                &format!("{round}\n"),
+                &format!("{who} {round}"),
+            );
+        }
+        let barrier = std::sync::Barrier::new(2);
+        let results: Vec<Output> = std::thread::scope(|s| {
+            let handles: Vec<_> = [&a, &b]
+                .into_iter()
+                .map(|dir| {
+                    let (site, barrier) = (&site, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        site.git(dir, &["push", "origin", "main"])
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners: Vec<usize> = (0..2).filter(|&i| results[i].status.success()).collect();
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: {} won:\n{}\n---\n{}",
+            winners.len(),
+            stderr(&results[0]),
+            stderr(&results[1])
+        );
+        let (winner, loser) = if winners[0] == 0 { (&a, 1) } else { (&b, 0) };
+        let lost = stderr(&results[loser]);
+        assert!(
+            lost.contains("rejected") || lost.contains("failed"),
+            "loser not told: {lost}"
+        );
+        assert_eq!(rev(env, &bare, "main"), rev(env, winner, "main"));
+    }
+    env.git_ok(&bare, &["fsck", "--strict", "--no-progress"]);
+}
+push_matrix!(push_races);
+
+/// kill -9 the server and its git children during a large push: refs unchanged, fsck clean,
+/// and the retried push succeeds.
+fn crash_mid_push(t: Transport) {
+    let (mut site, wt) = setup(t);
+    let env = &site.env;
+    let bare = site.bare(REPO);
+    env.add_commit(&wt, "a", "1\n", "one");
+    site.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    let refs_before = refs_of(env, &bare);
+    write_random(&wt.join("huge.bin"), 120 << 20, 11);
+    env.git_ok(&wt, &["add", "huge.bin"]);
+    env.git_ok(&wt, &["commit", "-qm", "huge"]);
+    let mut push = site.env.git_cmd(&wt);
+    push.args(["-c", "http.postBuffer=65536", "push", "origin", "main"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = push.spawn().unwrap();
+    // Wait until git's receive-pack is busy with the pack, then kill the whole server tree.
+    let busy = eventually(Duration::from_secs(60), || {
+        crate::fetch::engine_processes(&bare)
+            .iter()
+            .any(|p| p.contains("index-pack") || p.contains("unpack-objects"))
+    });
+    assert!(busy, "the push never reached index-pack");
+    let server_pids: Vec<i32> = match t {
+        Transport::Serve => vec![site.server.as_ref().unwrap().pid() as i32],
+        _ => site.nginx.as_ref().unwrap().pids(),
+    };
+    for pid in server_pids {
+        kill_tree(pid);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        no_engine_left(&bare),
+        "{:?}",
+        crate::fetch::engine_processes(&bare)
+    );
+    assert_eq!(
+        refs_of(env, &bare),
+        refs_before,
+        "refs changed by a killed push"
+    );
+    env.git_ok(&bare, &["fsck", "--strict", "--no-progress"]);
+    // Start the server again and retry.
+    site.restart();
+    site.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    assert_eq!(rev(&site.env, &bare, "main"), rev(&site.env, &wt, "main"));
+    site.env
+        .git_ok(&bare, &["fsck", "--strict", "--no-progress"]);
+}
+
+#[test]
+fn crash_mid_push_serve() {
+    crash_mid_push(Transport::Serve)
+}
+#[test]
+fn crash_mid_push_cgi() {
+    crash_mid_push(Transport::CgiRoot)
+}
+
+/// SIGKILL `pid` and every process below it.
+pub fn kill_tree(pid: i32) {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        all.extend(children_of(all[i]));
+        i += 1;
+    }
+    // Process groups too: hubctl starts git in its own group.
+    for p in &all {
+        unsafe {
+            libc::kill(*p, libc::SIGKILL);
+        }
+    }
+}
+
+fn children_of(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...
+        let Some(after) = stat.rsplit_once(')').map(|(_, a)| a) else {
+            continue;
+        };
+        let ppid: i32 = after
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        if ppid == pid {
+            if let Ok(p) = e.file_name().to_string_lossy().parse() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// `--max-push-size`: a larger push is refused with a message the client shows.
+#[test]
+fn max_push_size() {
+    let env = Env::new();
+    env.hubctl_ok(&["repo", "init", REPO]);
+    env.git_ok(&env.bare(REPO), &["config", "http.receivepack", "true"]);
+    let server = env.serve(&["--max-push-size", "1MB"]);
+    let wt = env.path("work");
+    std::fs::create_dir_all(&wt).unwrap();
+    env.git_ok(&wt, &["init", "-q", "-b", "main"]);
+    write_random(&wt.join("big.bin"), 3 << 20, 5);
+    env.git_ok(&wt, &["add", "-A"]);
+    env.git_ok(&wt, &["commit", "-qm", "big"]);
+    let out = env.git(&wt, &["push", &server.url(REPO), "main"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("maximum allowed size"), "{err}");
+    assert!(refs_of(&env, &env.bare(REPO)).is_empty());
+    // Small pushes still pass.
+    let wt2 = env.path("small");
+    std::fs::create_dir_all(&wt2).unwrap();
+    env.git_ok(&wt2, &["init", "-q", "-b", "main"]);
+    env.add_commit(&wt2, "x", "x\n", "x");
+    env.git_ok(&wt2, &["push", "-q", &server.url(REPO), "main"]);
+}
+
+/// Pushes are refused without an authenticated user or `http.receivepack`, with
+/// git-http-backend's status (403).
+#[test]
+fn push_needs_permission() {
+    let env = Env::new();
+    env.hosted_fixture(REPO, "main");
+    let server = env.serve(&[]);
+    let (status, _) = curl(&[&format!(
+        "{}/info/refs?service=git-receive-pack",
+        server.url(REPO)
+    )]);
+    assert_eq!(status, 403);
+    let clone = env.path("c");
+    env.git_ok(
+        env.dir.path(),
+        &["clone", "-q", &server.url(REPO), clone.to_str().unwrap()],
+    );
+    env.add_commit(&clone, "x", "x\n", "x");
+    let out = env.git(&clone, &["push", "origin", "main"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("403"), "{}", stderr(&out));
+    env.git_ok(&env.bare(REPO), &["config", "http.receivepack", "false"]);
+    let (status, _) = curl(&[&format!(
+        "{}/info/refs?service=git-receive-pack",
+        server.url(REPO)
+    )]);
+    assert_eq!(status, 403);
+}
