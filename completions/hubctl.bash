@@ -25,6 +25,9 @@ _hubctl() {
             hubctl,hook)
                 cmd="hubctl__subcmd__hook"
                 ;;
+            hubctl,org)
+                cmd="hubctl__subcmd__org"
+                ;;
             hubctl,receive-pack)
                 cmd="hubctl__subcmd__receive__subcmd__pack"
                 ;;
@@ -34,8 +37,14 @@ _hubctl() {
             hubctl,serve)
                 cmd="hubctl__subcmd__serve"
                 ;;
+            hubctl,token)
+                cmd="hubctl__subcmd__token"
+                ;;
             hubctl,upload-pack)
                 cmd="hubctl__subcmd__upload__subcmd__pack"
+                ;;
+            hubctl,user)
+                cmd="hubctl__subcmd__user"
                 ;;
             hubctl__subcmd__help,cgi)
                 cmd="hubctl__subcmd__help__subcmd__cgi"
@@ -46,6 +55,9 @@ _hubctl() {
             hubctl__subcmd__help,hook)
                 cmd="hubctl__subcmd__help__subcmd__hook"
                 ;;
+            hubctl__subcmd__help,org)
+                cmd="hubctl__subcmd__help__subcmd__org"
+                ;;
             hubctl__subcmd__help,receive-pack)
                 cmd="hubctl__subcmd__help__subcmd__receive__subcmd__pack"
                 ;;
@@ -55,8 +67,35 @@ _hubctl() {
             hubctl__subcmd__help,serve)
                 cmd="hubctl__subcmd__help__subcmd__serve"
                 ;;
+            hubctl__subcmd__help,token)
+                cmd="hubctl__subcmd__help__subcmd__token"
+                ;;
             hubctl__subcmd__help,upload-pack)
                 cmd="hubctl__subcmd__help__subcmd__upload__subcmd__pack"
+                ;;
+            hubctl__subcmd__help,user)
+                cmd="hubctl__subcmd__help__subcmd__user"
+                ;;
+            hubctl__subcmd__help__subcmd__org,add)
+                cmd="hubctl__subcmd__help__subcmd__org__subcmd__add"
+                ;;
+            hubctl__subcmd__help__subcmd__org,list)
+                cmd="hubctl__subcmd__help__subcmd__org__subcmd__list"
+                ;;
+            hubctl__subcmd__help__subcmd__org,member)
+                cmd="hubctl__subcmd__help__subcmd__org__subcmd__member"
+                ;;
+            hubctl__subcmd__help__subcmd__org__subcmd__member,add)
+                cmd="hubctl__subcmd__help__subcmd__org__subcmd__member__subcmd__add"
+                ;;
+            hubctl__subcmd__help__subcmd__org__subcmd__member,rm)
+                cmd="hubctl__subcmd__help__subcmd__org__subcmd__member__subcmd__rm"
+                ;;
+            hubctl__subcmd__help__subcmd__repo,adopt)
+                cmd="hubctl__subcmd__help__subcmd__repo__subcmd__adopt"
+                ;;
+            hubctl__subcmd__help__subcmd__repo,grant)
+                cmd="hubctl__subcmd__help__subcmd__repo__subcmd__grant"
                 ;;
             hubctl__subcmd__help__subcmd__repo,init)
                 cmd="hubctl__subcmd__help__subcmd__repo__subcmd__init"
@@ -64,11 +103,89 @@ _hubctl() {
             hubctl__subcmd__help__subcmd__repo,list)
                 cmd="hubctl__subcmd__help__subcmd__repo__subcmd__list"
                 ;;
+            hubctl__subcmd__help__subcmd__repo,revoke)
+                cmd="hubctl__subcmd__help__subcmd__repo__subcmd__revoke"
+                ;;
+            hubctl__subcmd__help__subcmd__repo,rm)
+                cmd="hubctl__subcmd__help__subcmd__repo__subcmd__rm"
+                ;;
             hubctl__subcmd__help__subcmd__repo,set)
                 cmd="hubctl__subcmd__help__subcmd__repo__subcmd__set"
                 ;;
             hubctl__subcmd__help__subcmd__repo,show)
                 cmd="hubctl__subcmd__help__subcmd__repo__subcmd__show"
+                ;;
+            hubctl__subcmd__help__subcmd__token,create)
+                cmd="hubctl__subcmd__help__subcmd__token__subcmd__create"
+                ;;
+            hubctl__subcmd__help__subcmd__token,list)
+                cmd="hubctl__subcmd__help__subcmd__token__subcmd__list"
+                ;;
+            hubctl__subcmd__help__subcmd__token,revoke)
+                cmd="hubctl__subcmd__help__subcmd__token__subcmd__revoke"
+                ;;
+            hubctl__subcmd__help__subcmd__user,add)
+                cmd="hubctl__subcmd__help__subcmd__user__subcmd__add"
+                ;;
+            hubctl__subcmd__help__subcmd__user,list)
+                cmd="hubctl__subcmd__help__subcmd__user__subcmd__list"
+                ;;
+            hubctl__subcmd__help__subcmd__user,rm)
+                cmd="hubctl__subcmd__help__subcmd__user__subcmd__rm"
+                ;;
+            hubctl__subcmd__org,add)
+                cmd="hubctl__subcmd__org__subcmd__add"
+                ;;
+            hubctl__subcmd__org,help)
+                cmd="hubctl__subcmd__org__subcmd__help"
+                ;;
+            hubctl__subcmd__org,list)
+                cmd="hubctl__subcmd__org__subcmd__list"
+                ;;
+            hubctl__subcmd__org,member)
+                cmd="hubctl__subcmd__org__subcmd__member"
+                ;;
+            hubctl__subcmd__org__subcmd__help,add)
+                cmd="hubctl__subcmd__org__subcmd__help__subcmd__add"
+                ;;
+            hubctl__subcmd__org__subcmd__help,help)
+                cmd="hubctl__subcmd__org__subcmd__help__subcmd__help"
+                ;;
+            hubctl__subcmd__org__subcmd__help,list)
+                cmd="hubctl__subcmd__org__subcmd__help__subcmd__list"
+                ;;
+            hubctl__subcmd__org__subcmd__help,member)
+                cmd="hubctl__subcmd__org__subcmd__help__subcmd__member"
+                ;;
+            hubctl__subcmd__org__subcmd__help__subcmd__member,add)
+                cmd="hubctl__subcmd__org__subcmd__help__subcmd__member__subcmd__add"
+                ;;
+            hubctl__subcmd__org__subcmd__help__subcmd__member,rm)
+                cmd="hubctl__subcmd__org__subcmd__help__subcmd__member__subcmd__rm"
+                ;;
+            hubctl__subcmd__org__subcmd__member,add)
+                cmd="hubctl__subcmd__org__subcmd__member__subcmd__add"
+                ;;
+            hubctl__subcmd__org__subcmd__member,help)
+                cmd="hubctl__subcmd__org__subcmd__member__subcmd__help"
+                ;;
+            hubctl__subcmd__org__subcmd__member,rm)
+                cmd="hubctl__subcmd__org__subcmd__member__subcmd__rm"
+                ;;
+            hubctl__subcmd__org__subcmd__member__subcmd__help,add)
+                cmd="hubctl__subcmd__org__subcmd__member__subcmd__help__subcmd__add"
+                ;;
+            hubctl__subcmd__org__subcmd__member__subcmd__help,help)
+                cmd="hubctl__subcmd__org__subcmd__member__subcmd__help__subcmd__help"
+                ;;
+            hubctl__subcmd__org__subcmd__member__subcmd__help,rm)
+                cmd="hubctl__subcmd__org__subcmd__member__subcmd__help__subcmd__rm"
+                ;;
+            hubctl__subcmd__repo,adopt)
+                cmd="hubctl__subcmd__repo__subcmd__adopt"
+                ;;
+            hubctl__subcmd__repo,grant)
+                cmd="hubctl__subcmd__repo__subcmd__grant"
                 ;;
             hubctl__subcmd__repo,help)
                 cmd="hubctl__subcmd__repo__subcmd__help"
@@ -79,11 +196,23 @@ _hubctl() {
             hubctl__subcmd__repo,list)
                 cmd="hubctl__subcmd__repo__subcmd__list"
                 ;;
+            hubctl__subcmd__repo,revoke)
+                cmd="hubctl__subcmd__repo__subcmd__revoke"
+                ;;
+            hubctl__subcmd__repo,rm)
+                cmd="hubctl__subcmd__repo__subcmd__rm"
+                ;;
             hubctl__subcmd__repo,set)
                 cmd="hubctl__subcmd__repo__subcmd__set"
                 ;;
             hubctl__subcmd__repo,show)
                 cmd="hubctl__subcmd__repo__subcmd__show"
+                ;;
+            hubctl__subcmd__repo__subcmd__help,adopt)
+                cmd="hubctl__subcmd__repo__subcmd__help__subcmd__adopt"
+                ;;
+            hubctl__subcmd__repo__subcmd__help,grant)
+                cmd="hubctl__subcmd__repo__subcmd__help__subcmd__grant"
                 ;;
             hubctl__subcmd__repo__subcmd__help,help)
                 cmd="hubctl__subcmd__repo__subcmd__help__subcmd__help"
@@ -94,11 +223,65 @@ _hubctl() {
             hubctl__subcmd__repo__subcmd__help,list)
                 cmd="hubctl__subcmd__repo__subcmd__help__subcmd__list"
                 ;;
+            hubctl__subcmd__repo__subcmd__help,revoke)
+                cmd="hubctl__subcmd__repo__subcmd__help__subcmd__revoke"
+                ;;
+            hubctl__subcmd__repo__subcmd__help,rm)
+                cmd="hubctl__subcmd__repo__subcmd__help__subcmd__rm"
+                ;;
             hubctl__subcmd__repo__subcmd__help,set)
                 cmd="hubctl__subcmd__repo__subcmd__help__subcmd__set"
                 ;;
             hubctl__subcmd__repo__subcmd__help,show)
                 cmd="hubctl__subcmd__repo__subcmd__help__subcmd__show"
+                ;;
+            hubctl__subcmd__token,create)
+                cmd="hubctl__subcmd__token__subcmd__create"
+                ;;
+            hubctl__subcmd__token,help)
+                cmd="hubctl__subcmd__token__subcmd__help"
+                ;;
+            hubctl__subcmd__token,list)
+                cmd="hubctl__subcmd__token__subcmd__list"
+                ;;
+            hubctl__subcmd__token,revoke)
+                cmd="hubctl__subcmd__token__subcmd__revoke"
+                ;;
+            hubctl__subcmd__token__subcmd__help,create)
+                cmd="hubctl__subcmd__token__subcmd__help__subcmd__create"
+                ;;
+            hubctl__subcmd__token__subcmd__help,help)
+                cmd="hubctl__subcmd__token__subcmd__help__subcmd__help"
+                ;;
+            hubctl__subcmd__token__subcmd__help,list)
+                cmd="hubctl__subcmd__token__subcmd__help__subcmd__list"
+                ;;
+            hubctl__subcmd__token__subcmd__help,revoke)
+                cmd="hubctl__subcmd__token__subcmd__help__subcmd__revoke"
+                ;;
+            hubctl__subcmd__user,add)
+                cmd="hubctl__subcmd__user__subcmd__add"
+                ;;
+            hubctl__subcmd__user,help)
+                cmd="hubctl__subcmd__user__subcmd__help"
+                ;;
+            hubctl__subcmd__user,list)
+                cmd="hubctl__subcmd__user__subcmd__list"
+                ;;
+            hubctl__subcmd__user,rm)
+                cmd="hubctl__subcmd__user__subcmd__rm"
+                ;;
+            hubctl__subcmd__user__subcmd__help,add)
+                cmd="hubctl__subcmd__user__subcmd__help__subcmd__add"
+                ;;
+            hubctl__subcmd__user__subcmd__help,help)
+                cmd="hubctl__subcmd__user__subcmd__help__subcmd__help"
+                ;;
+            hubctl__subcmd__user__subcmd__help,list)
+                cmd="hubctl__subcmd__user__subcmd__help__subcmd__list"
+                ;;
+            hubctl__subcmd__user__subcmd__help,rm)
+                cmd="hubctl__subcmd__user__subcmd__help__subcmd__rm"
                 ;;
             *)
                 ;;
@@ -107,7 +290,7 @@ _hubctl() {
 
     case "${cmd}" in
         hubctl)
-            opts="-h -V --root --help --version serve cgi upload-pack receive-pack repo hook help"
+            opts="-h -V --root --help --version serve cgi upload-pack receive-pack repo user org token hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,7 +308,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__cgi)
-            opts="-h -V --max-push-size --root --help --version"
+            opts="-h -V --max-push-size --trust-remote-user --root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -147,7 +330,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help)
-            opts="serve cgi upload-pack receive-pack repo hook help"
+            opts="serve cgi upload-pack receive-pack repo user org token hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -202,6 +385,90 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__help__subcmd__org)
+            opts="add list member"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__org__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__org__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__org__subcmd__member)
+            opts="add rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__org__subcmd__member__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__org__subcmd__member__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__help__subcmd__receive__subcmd__pack)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -217,8 +484,36 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help__subcmd__repo)
-            opts="init list show set"
+            opts="init list show set grant revoke rm adopt"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__repo__subcmd__adopt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__repo__subcmd__grant)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -245,6 +540,34 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help__subcmd__repo__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__repo__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__repo__subcmd__rm)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -300,6 +623,62 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__help__subcmd__token)
+            opts="create list revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__token__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__token__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__token__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__help__subcmd__upload__subcmd__pack)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -314,9 +693,331 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__help__subcmd__user)
+            opts="add list rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__user__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__user__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__user__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__hook)
             opts="-h -V --root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org)
+            opts="-h -V --root --help --version add list member help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__add)
+            opts="-h -V --root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__help)
+            opts="add list member help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__help__subcmd__member)
+            opts="add rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__help__subcmd__member__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__help__subcmd__member__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__list)
+            opts="-h -V --json --root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__member)
+            opts="-h -V --root --help --version add rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__member__subcmd__add)
+            opts="-h -V --role --root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --role)
+                    COMPREPLY=($(compgen -W "owner member" -- "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__member__subcmd__help)
+            opts="add rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__member__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__member__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__member__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__org__subcmd__member__subcmd__rm)
+            opts="-h -V --root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -351,7 +1052,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo)
-            opts="-h -V --root --help --version init list show set help"
+            opts="-h -V --root --help --version init list show set grant revoke rm adopt help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,9 +1069,73 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        hubctl__subcmd__repo__subcmd__help)
-            opts="init list show set help"
+        hubctl__subcmd__repo__subcmd__adopt)
+            opts="-h -V --private --root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__repo__subcmd__grant)
+            opts="-h -V --root --help --version read write admin"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__repo__subcmd__help)
+            opts="init list show set grant revoke rm adopt help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__repo__subcmd__help__subcmd__adopt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__repo__subcmd__help__subcmd__grant)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -424,6 +1189,34 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__repo__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__repo__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__repo__subcmd__help__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -453,7 +1246,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__init)
-            opts="-h -V --default-branch --description --max-blob-size --root --help --version"
+            opts="-h -V --default-branch --description --max-blob-size --private --public --root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -500,8 +1293,44 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__repo__subcmd__revoke)
+            opts="-h -V --root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__repo__subcmd__rm)
+            opts="-h -V --yes --root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__repo__subcmd__set)
-            opts="-h -V --root --help --version max-blob-size description default-branch"
+            opts="-h -V --root --help --version visibility max-blob-size description default-branch"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -574,6 +1403,168 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__token)
+            opts="-h -V --root --help --version create list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__token__subcmd__create)
+            opts="-h -V --user --name --scope --expires --json --root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -W "read write" -- "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__token__subcmd__help)
+            opts="create list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__token__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__token__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__token__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__token__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__token__subcmd__list)
+            opts="-h -V --user --json --root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__token__subcmd__revoke)
+            opts="-h -V --root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__upload__subcmd__pack)
             opts="-h -V --stateless-rpc --advertise-refs --strict --timeout --root --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -585,6 +1576,148 @@ _hubctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__user)
+            opts="-h -V --root --help --version add list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__user__subcmd__add)
+            opts="-h -V --admin --root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__user__subcmd__help)
+            opts="add list rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__user__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__user__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__user__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__user__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__user__subcmd__list)
+            opts="-h -V --json --root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__user__subcmd__rm)
+            opts="-h -V --root --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -36,6 +36,24 @@ pub enum Command {
         #[command(subcommand)]
         command: RepoCommand,
     },
+    /// Manage user accounts.
+    User {
+        /// User command.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage organisations and their members.
+    Org {
+        /// Organisation command.
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Manage access tokens (HTTP Basic password or Bearer token).
+    Token {
+        /// Token command.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Run one of hubctl's git hooks (git runs these itself during a push).
     #[command(hide = true)]
     Hook {
@@ -79,6 +97,10 @@ pub struct HttpArgs {
 pub struct CgiArgs {
     #[command(flatten)]
     pub http: HttpArgs,
+    /// Treat the web server's REMOTE_USER as an authenticated hubctl user. Only for web
+    /// servers that verified the password: nginx sets $remote_user from any Basic header.
+    #[arg(long, env = "HUBCTL_TRUST_REMOTE_USER", value_parser = clap::builder::BoolishValueParser::new())]
+    pub trust_remote_user: bool,
 }
 
 /// Options of `hubctl upload-pack` (git-upload-pack's command line).
@@ -132,14 +154,22 @@ pub enum RepoCommand {
         /// Refuse pushes adding non-LFS files larger than SIZE (e.g. 1MB), or "off".
         #[arg(long, value_name = "SIZE", value_parser = parse_limit_arg)]
         max_blob_size: Option<Limit>,
+        /// Only the owner, organisation members and granted users may see it.
+        #[arg(long, conflicts_with = "public")]
+        private: bool,
+        /// Anyone may clone it (the default).
+        #[arg(long)]
+        public: bool,
     },
     /// List repositories.
+    #[command(after_long_help = REPO_JSON)]
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Show one repository and its settings.
+    #[command(after_long_help = REPO_JSON)]
     Show {
         /// NAMESPACE/NAME.
         #[arg(value_name = "NS/NAME")]
@@ -156,15 +186,199 @@ pub enum RepoCommand {
         /// The setting.
         #[arg(value_enum)]
         key: RepoSetting,
-        /// The new value (a size or "off" for max-blob-size; text for description; a branch
-        /// name for default-branch).
+        /// The new value: public|private for visibility; a size or "off" for max-blob-size;
+        /// text for description; a branch name for default-branch.
         value: String,
     },
+    /// Give a user read, write or admin access to a repository.
+    Grant {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// The user.
+        user: String,
+        /// The level.
+        #[arg(value_enum)]
+        level: crate::store::repos::Level,
+    },
+    /// Take a user's grant on a repository away.
+    Revoke {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// The user.
+        user: String,
+    },
+    /// Delete a repository and everything in it.
+    Rm {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// Confirm the deletion (required).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Register a repository found on disk (until then only administrators can reach it).
+    Adopt {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// Make it private.
+        #[arg(long)]
+        private: bool,
+    },
+}
+
+/// `hubctl user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (and their namespace).
+    Add {
+        /// User name: letters, digits, '.', '_', '-'.
+        name: String,
+        /// Site administrator: full access to every repository.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List users.
+    #[command(after_long_help = USER_JSON)]
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a user with their tokens and grants (refused while they own repositories).
+    Rm {
+        /// User name.
+        name: String,
+    },
+}
+
+/// `hubctl org ...`
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation (and its namespace).
+    Add {
+        /// Organisation name.
+        name: String,
+    },
+    /// List organisations and their members.
+    #[command(after_long_help = ORG_JSON)]
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage members.
+    Member {
+        /// Member command.
+        #[command(subcommand)]
+        command: OrgMemberCommand,
+    },
+}
+
+/// `hubctl org member ...`
+#[derive(Debug, Subcommand)]
+pub enum OrgMemberCommand {
+    /// Add a user to an organisation, or change their role.
+    Add {
+        /// Organisation.
+        org: String,
+        /// User.
+        user: String,
+        /// owner (admin on the organisation's repositories) or member (write).
+        #[arg(long, value_enum, default_value = "member")]
+        role: crate::store::accounts::Role,
+    },
+    /// Remove a user from an organisation.
+    Rm {
+        /// Organisation.
+        org: String,
+        /// User.
+        user: String,
+    },
+}
+
+/// `hubctl token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (the only time it is shown).
+    #[command(after_long_help = TOKEN_CREATE_JSON)]
+    Create {
+        /// The user the token acts as.
+        #[arg(long)]
+        user: String,
+        /// A label to recognise it by.
+        #[arg(long, value_name = "LABEL", default_value = "cli")]
+        name: String,
+        /// read: clone and fetch only; write: also push.
+        #[arg(long, value_enum, default_value = "write")]
+        scope: crate::store::tokens::Scope,
+        /// Lifetime, e.g. 30d, 12h, 90min; no expiry if absent.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+        expires: Option<std::time::Duration>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tokens (never their secrets).
+    #[command(after_long_help = TOKEN_LIST_JSON)]
+    List {
+        /// Only this user's tokens.
+        #[arg(long)]
+        user: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token; it stops working with the next request.
+    Revoke {
+        /// The token's id (from `token list`).
+        id: i64,
+    },
+}
+
+const REPO_JSON: &str = "JSON output (--json): `repo list` prints an array, `repo show` one object:
+  {\"namespace\": \"alice\", \"name\": \"project\", \"owner\": \"alice\",
+   \"default_branch\": \"main\" or null, \"description\": \"...\",
+   \"path\": \"/srv/hubctl/repos/alice/project.git\", \"visibility\": \"public\" | \"private\",
+   \"max_blob_size\": bytes or null, \"adopted\": true | false,
+   \"grants\": [{\"user\": \"bob\", \"level\": \"read\" | \"write\" | \"admin\"}]}
+A repository on disk that has no database row has \"adopted\": false and is reachable by administrators only until `hubctl repo adopt`.";
+
+const USER_JSON: &str = "JSON output (--json): an array of
+  {\"id\": 1, \"name\": \"alice\", \"admin\": false, \"created_at\": \"2025-01-01T00:00:00Z\"}";
+
+const ORG_JSON: &str = "JSON output (--json): an array of
+  {\"id\": 2, \"name\": \"acme\", \"created_at\": \"2025-01-01T00:00:00Z\",
+   \"members\": [{\"user\": \"alice\", \"role\": \"owner\" | \"member\"}]}";
+
+const TOKEN_CREATE_JSON: &str = "JSON output (--json):
+  {\"id\": 3, \"token\": \"hubctl_...\", \"user\": \"alice\", \"name\": \"cli\",
+   \"scope\": \"read\" | \"write\", \"expires_at\": \"2025-02-01T00:00:00Z\" or null}
+Without --json only the token is printed on stdout. Tokens are 256 random bits after the
+prefix hubctl_; hubctl stores only their SHA-256. Use one as the HTTP password (any user name)
+or as `Authorization: Bearer TOKEN`.";
+
+const TOKEN_LIST_JSON: &str = "JSON output (--json): an array of
+  {\"id\": 3, \"user\": \"alice\", \"name\": \"cli\", \"scope\": \"write\",
+   \"created_at\": \"...\", \"expires_at\": null, \"last_used_at\": null, \"revoked_at\": null}
+Times are RFC 3339 UTC; last_used_at is updated at most once a minute.";
+
+fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("invalid duration {s:?}: {e} (examples: 30d, 12h, 90min)"))?;
+    if d.is_zero() {
+        return Err("the duration must be longer than zero".into());
+    }
+    Ok(d)
 }
 
 /// Settings `hubctl repo set` can change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RepoSetting {
+    /// public or private.
+    Visibility,
     /// Largest non-LFS file a push may add (SIZE or "off").
     MaxBlobSize,
     /// The repository's description.

@@ -15,8 +15,18 @@ fn main() -> ExitCode {
     }
     // A CGI server (fcgiwrap, Apache) runs the program without arguments: that is `hubctl cgi`.
     let argv: Vec<_> = std::env::args_os().collect();
-    let cli = if argv.len() == 1 && std::env::var_os("GATEWAY_INTERFACE").is_some() {
-        hubctl::cli::Cli::parse_from([argv[0].clone(), "cgi".into()])
+    let cgi_mode = argv.len() == 1 && std::env::var_os("GATEWAY_INTERFACE").is_some();
+    let cli = if cgi_mode {
+        // A bad setting in the web server's environment must still produce an HTTP answer.
+        match hubctl::cli::Cli::try_parse_from([argv[0].clone(), "cgi".into()]) {
+            Ok(cli) => cli,
+            Err(e) => {
+                let message = e.to_string();
+                eprintln!("hubctl: {}", message.trim());
+                hubctl::http::cgi::write_error(500, message.lines().next().unwrap_or_default());
+                return ExitCode::FAILURE;
+            }
+        }
     } else {
         hubctl::cli::Cli::parse_from(argv)
     };

@@ -268,7 +268,50 @@ pub fn create(
     result
 }
 
-/// Errors from [`create`].
+/// Delete a hosted repository: its directory and its database row, all or nothing.
+///
+/// The directory is first renamed out of the way (clients stop seeing it at once), then the
+/// row is deleted; if that fails the directory is put back.
+pub fn remove(
+    root: &Root,
+    store: &mut crate::store::Store,
+    name: &RepoName,
+) -> Result<(), CreateError> {
+    let path = name.path_in(root);
+    let on_disk = path.exists();
+    let has_row = store.repo_row(name)?.is_some();
+    if !on_disk && !has_row {
+        return Err(Error::NotFound(name.clone()).into());
+    }
+    let trash = fsutil::temp_sibling(&path);
+    if on_disk {
+        std::fs::rename(&path, &trash)
+            .map_err(io_err(format!("moving {} aside", path.display())))?;
+    }
+    let result = if has_row {
+        store.transaction(|tx| crate::store::repos::delete(tx, name))
+    } else {
+        Ok(())
+    };
+    if let Err(e) = result {
+        if on_disk {
+            let _ = std::fs::rename(&trash, &path);
+        }
+        return Err(e.into());
+    }
+    if on_disk {
+        std::fs::remove_dir_all(&trash).map_err(io_err(format!("deleting {}", trash.display())))?;
+    }
+    let _ = std::fs::remove_dir_all(
+        root.run_dir()
+            .join("hooks")
+            .join(name.ns())
+            .join(name.name()),
+    );
+    Ok(())
+}
+
+/// Errors from [`create`] and [`remove`].
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
     /// The repository itself.

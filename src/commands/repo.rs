@@ -9,7 +9,7 @@ use crate::cli::{RepoCommand, RepoSetting};
 use crate::config::Root;
 use crate::repo::{self, InitOptions, RepoName};
 use crate::store::Store;
-use crate::store::repos::RepoSettings;
+use crate::store::repos::{Grant, RepoSettings, Visibility};
 use crate::units::format_size;
 
 /// Everything `repo show` and `repo list --json` print about one repository.
@@ -17,8 +17,34 @@ use crate::units::format_size;
 struct Shown {
     #[serde(flatten)]
     info: repo::Info,
+    /// The owning user or organisation (the namespace).
+    owner: String,
+    /// public or private.
+    visibility: Visibility,
     /// Largest non-LFS blob a push may add, in bytes (`null` = no limit).
     max_blob_size: Option<u64>,
+    /// False for a repository on disk without a database row.
+    adopted: bool,
+    /// Users granted access.
+    grants: Vec<Grant>,
+}
+
+fn shown(store: &Store, info: repo::Info) -> Result<Shown> {
+    let name = RepoName::new(&info.namespace, &info.name)?;
+    let row = store.repo_row(&name)?;
+    let grants = match &row {
+        Some(r) => store.grants(r.id)?,
+        None => Vec::new(),
+    };
+    let settings = row.as_ref().map(|r| r.settings.clone()).unwrap_or_default();
+    Ok(Shown {
+        owner: info.namespace.clone(),
+        info,
+        visibility: settings.visibility,
+        max_blob_size: settings.max_blob_size,
+        adopted: row.is_some(),
+        grants,
+    })
 }
 
 pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
@@ -28,6 +54,8 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             default_branch,
             description,
             max_blob_size,
+            private,
+            public: _,
         } => {
             let name = RepoName::parse(&name)?;
             let mut store = Store::open_root(root)?;
@@ -37,33 +65,35 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             };
             let settings = RepoSettings {
                 max_blob_size: max_blob_size.and_then(|l| l.0),
+                visibility: if private {
+                    Visibility::Private
+                } else {
+                    Visibility::Public
+                },
             };
             let path = repo::create(root, &mut store, &name, &opts, &settings)?;
             println!("created {name} at {}", path.display());
         }
         RepoCommand::List { json } => {
             let store = Store::open_root(root)?;
-            let mut shown = Vec::new();
-            for info in repo::list(root)? {
-                let name = RepoName::new(&info.namespace, &info.name)?;
-                let settings = store.repo_settings(&name)?.unwrap_or_default();
-                shown.push(Shown {
-                    info,
-                    max_blob_size: settings.max_blob_size,
-                });
-            }
+            let all = repo::list(root)?
+                .into_iter()
+                .map(|info| shown(&store, info))
+                .collect::<Result<Vec<_>>>()?;
             if json {
-                print_json(&shown)?;
-            } else if shown.is_empty() {
+                print_json(&all)?;
+            } else if all.is_empty() {
                 eprintln!("no repositories under {}", root.repos_dir().display());
             } else {
-                for s in &shown {
+                for s in &all {
                     println!(
-                        "{}/{}\t{}\t{}",
+                        "{}/{}\t{}\t{}\t{}{}",
                         s.info.namespace,
                         s.info.name,
+                        s.visibility,
                         s.info.default_branch.as_deref().unwrap_or("-"),
-                        s.info.description
+                        s.info.description,
+                        if s.adopted { "" } else { " (not adopted)" }
                     );
                 }
             }
@@ -71,35 +101,45 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
         RepoCommand::Show { name, json } => {
             let name = RepoName::parse(&name)?;
             let store = Store::open_root(root)?;
-            let info = repo::info(root, &name)?;
-            let settings = store.repo_settings(&name)?.unwrap_or_default();
-            let shown = Shown {
-                info,
-                max_blob_size: settings.max_blob_size,
-            };
+            let s = shown(&store, repo::info(root, &name)?)?;
             if json {
-                print_json(&shown)?;
+                print_json(&s)?;
             } else {
                 println!("repository:      {name}");
-                println!("path:            {}", shown.info.path.display());
+                println!("path:            {}", s.info.path.display());
+                println!("owner:           {}", s.owner);
+                println!("visibility:      {}", s.visibility);
                 println!(
                     "default branch:  {}",
-                    shown.info.default_branch.as_deref().unwrap_or("(detached)")
+                    s.info.default_branch.as_deref().unwrap_or("(detached)")
                 );
-                println!("description:     {}", shown.info.description);
+                println!("description:     {}", s.info.description);
                 println!(
                     "max blob size:   {}",
-                    shown
-                        .max_blob_size
+                    s.max_blob_size
                         .map(|b| format!("{} ({b} bytes)", format_size(b)))
                         .unwrap_or_else(|| "off".into())
                 );
+                if !s.adopted {
+                    println!("adopted:         no (administrators only; see hubctl repo adopt)");
+                }
+                for g in &s.grants {
+                    println!("grant:           {} {}", g.user, g.level);
+                }
             }
         }
         RepoCommand::Set { name, key, value } => {
             let name = RepoName::parse(&name)?;
             let info = repo::info(root, &name)?;
             match key {
+                RepoSetting::Visibility => {
+                    let v = match value.as_str() {
+                        "public" => Visibility::Public,
+                        "private" => Visibility::Private,
+                        other => bail!("visibility must be public or private, not {other:?}"),
+                    };
+                    Store::open_root(root)?.set_visibility(&name, v)?;
+                }
                 RepoSetting::MaxBlobSize => {
                     let limit = crate::units::parse_limit(&value)?;
                     Store::open_root(root)?.set_max_blob_size(&name, limit)?;
@@ -117,12 +157,50 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             }
             println!("{name}: {} = {value}", key_name(key));
         }
+        RepoCommand::Grant { name, user, level } => {
+            let name = RepoName::parse(&name)?;
+            Store::open_root(root)?.grant(&name, &user, level)?;
+            println!("{user} has {level} access to {name}");
+        }
+        RepoCommand::Revoke { name, user } => {
+            let name = RepoName::parse(&name)?;
+            Store::open_root(root)?.revoke(&name, &user)?;
+            println!("{user} no longer has a grant on {name}");
+        }
+        RepoCommand::Rm { name, yes } => {
+            let name = RepoName::parse(&name)?;
+            if !yes {
+                bail!("refusing to delete {name} and all its history without --yes");
+            }
+            let mut store = Store::open_root(root)?;
+            repo::remove(root, &mut store, &name)?;
+            println!("deleted {name}");
+        }
+        RepoCommand::Adopt { name, private } => {
+            let name = RepoName::parse(&name)?;
+            repo::info(root, &name)?;
+            let mut store = Store::open_root(root)?;
+            if store.repo_row(&name)?.is_some() {
+                bail!("repository {name} is already adopted");
+            }
+            let settings = RepoSettings {
+                visibility: if private {
+                    Visibility::Private
+                } else {
+                    Visibility::Public
+                },
+                ..RepoSettings::default()
+            };
+            store.adopt(&name, &settings)?;
+            println!("adopted {name}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn key_name(key: RepoSetting) -> &'static str {
     match key {
+        RepoSetting::Visibility => "visibility",
         RepoSetting::MaxBlobSize => "max-blob-size",
         RepoSetting::Description => "description",
         RepoSetting::DefaultBranch => "default-branch",

@@ -12,9 +12,10 @@ use crate::git::Engine;
 use crate::http::router::{App, Options, Site};
 use crate::http::{cgi, serve};
 
-fn options(http: &HttpArgs) -> Options {
+fn options(http: &HttpArgs, trust_remote_user: bool) -> Options {
     Options {
         max_push_size: http.max_push_size,
+        trust_remote_user,
     }
 }
 
@@ -23,7 +24,7 @@ pub(super) fn serve(root: &Root, args: ServeArgs) -> Result<ExitCode> {
     let app = Arc::new(App {
         site: Site::Hosted(root.clone()),
         engine,
-        options: options(&args.http),
+        options: options(&args.http, false),
     });
     let tls = args.tls_cert.zip(args.tls_key);
     serve::run(
@@ -39,6 +40,18 @@ pub(super) fn serve(root: &Root, args: ServeArgs) -> Result<ExitCode> {
 
 pub(super) fn cgi(explicit_root: Option<&Path>, args: CgiArgs) -> Result<ExitCode> {
     let env = cgi::CgiEnv::from_env()?;
+    let app = match cgi_app(explicit_root, &args) {
+        Ok(app) => app,
+        Err(e) => {
+            cgi::write_error(500, &format!("hubctl is misconfigured: {e:#}"));
+            return Err(e);
+        }
+    };
+    cgi::run(&app, env)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cgi_app(explicit_root: Option<&Path>, args: &CgiArgs) -> Result<App> {
     // git-http-backend compatibility: GIT_PROJECT_ROOT selects its layout and rules.
     let (site, cache) = match std::env::var_os("GIT_PROJECT_ROOT").filter(|v| !v.is_empty()) {
         Some(dir) => {
@@ -55,11 +68,9 @@ pub(super) fn cgi(explicit_root: Option<&Path>, args: CgiArgs) -> Result<ExitCod
         }
     };
     let engine = Engine::detect(cache.as_deref())?;
-    let app = App {
+    Ok(App {
         site,
         engine,
-        options: options(&args.http),
-    };
-    cgi::run(&app, env)?;
-    Ok(ExitCode::SUCCESS)
+        options: options(&args.http, args.trust_remote_user),
+    })
 }

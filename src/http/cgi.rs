@@ -118,6 +118,12 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
     outcome
 }
 
+/// Answer with an error when the request cannot be handled at all (bad configuration), so the
+/// web server shows a clear status instead of "no response received".
+pub fn write_error(status: u16, message: &str) {
+    let _ = write_response(Response::text(status, message.to_string()), false);
+}
+
 fn write_response(response: Response, head_only: bool) -> Result<u64, (u64, io::Error)> {
     // Unbuffered stdout: git's output must reach the client as it is produced, and Rust's
     // line-buffered stdout would flush at random newlines inside binary pack data.

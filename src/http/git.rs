@@ -5,6 +5,7 @@ use std::io::{self, Cursor, Read};
 
 use super::router::{App, GitEndpoint, Site};
 use super::{Request, Response};
+use crate::access::credentials::{self, Presented};
 use crate::access::{self, Action, Located, Principal};
 use crate::git::{self, FeedOutcome, RunOptions, Service};
 
@@ -12,26 +13,16 @@ use crate::git::{self, FeedOutcome, RunOptions, Service};
 /// a 10 MiB default; hubctl streams them, so a generous bound only stops runaway bodies.
 const MAX_UPLOAD_PACK_REQUEST: u64 = 64 * 1024 * 1024;
 
+/// How much of a refused request's remaining body is read so the client gets to see why.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+
 /// Answer one request for a git endpoint of the repository named by `repo_part`.
 pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint) -> Response {
-    let located = match access::locate(&app.site, repo_part) {
-        Ok(l) => l,
-        Err(d) => return d.to_response(),
-    };
-    let principal = match &req.remote_user {
-        Some(u) if !u.is_empty() => Principal::TransportUser(u.clone()),
-        _ => Principal::Anonymous,
-    };
     let service = match ep {
-        GitEndpoint::Head => {
-            if let Err(d) = access::authorize(&app.site, &located, &principal, Action::Read) {
-                return d.to_response();
-            }
-            return head(&located);
-        }
+        GitEndpoint::Head => None,
         GitEndpoint::InfoRefs => match req.query_param("service") {
             Some(name) => match Service::from_wire_name(&name) {
-                Some(s) => s,
+                Some(s) => Some(s),
                 None => return Response::text(400, format!("unsupported service {name:?}")),
             },
             None => {
@@ -41,16 +32,28 @@ pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint
                 );
             }
         },
-        GitEndpoint::UploadPack => Service::UploadPack,
-        GitEndpoint::ReceivePack => Service::ReceivePack,
+        GitEndpoint::UploadPack => Some(Service::UploadPack),
+        GitEndpoint::ReceivePack => Some(Service::ReceivePack),
     };
     let action = match service {
-        Service::UploadPack => Action::Read,
-        Service::ReceivePack => Action::Write,
+        Some(Service::ReceivePack) => Action::Write,
+        _ => Action::Read,
     };
-    if let Err(d) = access::authorize(&app.site, &located, &principal, action) {
-        return d.to_response();
-    }
+    let presented = Presented {
+        authorization: req.headers.get("Authorization"),
+        remote_user: req.remote_user.as_deref(),
+        trust_remote_user: app.options.trust_remote_user,
+    };
+    let authorized = credentials::authenticate(&app.site, presented).and_then(|principal| {
+        access::authorize(&app.site, repo_part, &principal, action).map(|l| (principal, l))
+    });
+    let (principal, located) = match authorized {
+        Ok(v) => v,
+        Err(d) => return d.to_response(),
+    };
+    let Some(service) = service else {
+        return head(&located);
+    };
     let opts = match run_options(app, req, &located, &principal, service) {
         Ok(o) => o,
         Err(r) => return r,
@@ -180,6 +183,12 @@ fn rpc(
         }
     };
     let mut output = fed.output;
+    if matches!(fed.outcome, FeedOutcome::EngineClosed) {
+        // git refused the request before reading all of it (a pack over the size limit, a
+        // corrupt pack). A client still uploading would hit a reset instead of reading git's
+        // explanation, so take in (and drop) a bounded rest of the body first.
+        let _ = io::copy(&mut (&mut body).take(DRAIN_LIMIT), &mut io::sink());
+    }
     let response = Response::new(200)
         .header(
             "Content-Type",

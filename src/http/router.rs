@@ -26,6 +26,9 @@ pub enum Site {
 pub struct Options {
     /// Largest pack a push may send (git's `receive.maxInputSize`); `None` = unlimited.
     pub max_push_size: Option<u64>,
+    /// Take the transport's `REMOTE_USER` as an authenticated hubctl user (CGI behind a web
+    /// server that checked the password).
+    pub trust_remote_user: bool,
 }
 
 /// Everything a request handler needs; built once per process (per server, or per CGI run).

@@ -5,15 +5,30 @@
 //! of failing, and every change is one transaction. The schema is versioned with SQLite's
 //! `user_version` and migrated forward on first use.
 
+pub mod accounts;
 pub mod repos;
+pub mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-/// How long a writer waits for another process's transaction before giving up.
+/// How long a writer waits for another process's transaction before giving up, unless
+/// `HUBCTL_DB_TIMEOUT` (seconds) says otherwise.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Environment variable overriding [`BUSY_TIMEOUT`], in seconds.
+pub const TIMEOUT_ENV: &str = "HUBCTL_DB_TIMEOUT";
+
+fn busy_timeout() -> Duration {
+    std::env::var(TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(BUSY_TIMEOUT)
+}
 
 /// Schema migrations, applied in order; the database's `user_version` counts those applied.
 /// Never edit a released step: add a new one.
@@ -27,6 +42,44 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL,
         UNIQUE (namespace, name)
     );",
+    // 2: accounts. Users and organisations share one table because they share one namespace
+    // space: a repository's namespace is its owner.
+    "CREATE TABLE owners (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('user', 'org')),
+        is_admin INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE org_members (
+        org_id INTEGER NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('owner', 'member')),
+        PRIMARY KEY (org_id, user_id)
+    );
+    CREATE INDEX org_members_user ON org_members(user_id);
+    CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        lookup TEXT NOT NULL UNIQUE,
+        hash BLOB NOT NULL,
+        scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        last_used_at TEXT,
+        revoked_at TEXT
+    );
+    CREATE INDEX tokens_user ON tokens(user_id);
+    ALTER TABLE repos ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public'
+        CHECK (visibility IN ('public', 'private'));
+    CREATE TABLE grants (
+        repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+        level TEXT NOT NULL CHECK (level IN ('read', 'write', 'admin')),
+        PRIMARY KEY (repo_id, user_id)
+    );
+    CREATE INDEX grants_user ON grants(user_id);",
 ];
 
 /// Errors from the store.
@@ -74,7 +127,7 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(fail)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+        conn.busy_timeout(busy_timeout()).map_err(fail)?;
         // WAL is persistent once set; asking again costs nothing. A read-only database file
         // cannot switch modes, which surfaces here with SQLite's own explanation.
         let mode: String = conn
@@ -142,9 +195,59 @@ impl Store {
     }
 }
 
+thread_local! {
+    // One connection per thread and database: opening SQLite and checking the schema is the
+    // same work every request, so a server thread does it once.
+    static CACHED: std::cell::RefCell<Option<(PathBuf, Store)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` with this thread's connection to `root`'s database (opened on first use).
+/// `f` must not call `with_store` itself.
+pub fn with_store<T>(
+    root: &crate::config::Root,
+    f: impl FnOnce(&mut Store) -> T,
+) -> Result<T, Error> {
+    CACHED.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let path = root.db_path();
+        if !matches!(&*slot, Some((p, _)) if *p == path) {
+            *slot = None;
+            *slot = Some((path.clone(), Store::open(&path)?));
+        }
+        let (_, store) = slot.as_mut().expect("just opened");
+        Ok(f(store))
+    })
+}
+
 /// The current time as RFC 3339 UTC with seconds precision (`2025-01-01T00:00:00Z`).
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+impl Error {
+    /// True if the database was busy (locked by another process) past the timeout: worth
+    /// retrying later, unlike other failures.
+    pub fn is_busy(&self) -> bool {
+        let code = match self {
+            Error::Sql(rusqlite::Error::SqliteFailure(f, _)) => Some(f.code),
+            _ => None,
+        };
+        matches!(
+            code,
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        ) || matches!(self, Error::Open { message, .. } if message.contains("locked"))
+    }
+}
+
+/// The current time shifted by `secs` (may be negative), RFC 3339 UTC.
+pub fn rfc3339_offset(secs: i64) -> String {
+    let now = std::time::SystemTime::now();
+    let t = if secs >= 0 {
+        now + Duration::from_secs(secs as u64)
+    } else {
+        now - Duration::from_secs(secs.unsigned_abs())
+    };
+    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 /// True if a SQLite error is a uniqueness violation.

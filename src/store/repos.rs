@@ -1,15 +1,107 @@
-//! Repository rows: hubctl's settings for each hosted repository.
+//! Repository rows: hubctl's settings and access grants for each hosted repository.
 
 use rusqlite::{OptionalExtension, params};
 
 use super::{Error, Store, is_unique_violation, now_rfc3339};
 use crate::repo::RepoName;
 
+/// Who may see a repository without a grant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Anyone may clone.
+    #[default]
+    Public,
+    /// Only the owner, organisation members and granted users.
+    Private,
+}
+
+impl std::fmt::Display for Visibility {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Visibility {
+    /// The lowercase name used on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+
+    fn parse(s: &str) -> Visibility {
+        if s == "private" {
+            Visibility::Private
+        } else {
+            Visibility::Public
+        }
+    }
+}
+
+/// A permission level on one repository; each includes the ones below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Clone and fetch.
+    Read,
+    /// Also push.
+    Write,
+    /// Also change settings and grants.
+    Admin,
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Level {
+    /// The lowercase name used on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Read => "read",
+            Level::Write => "write",
+            Level::Admin => "admin",
+        }
+    }
+
+    fn parse(s: &str) -> Level {
+        match s {
+            "admin" => Level::Admin,
+            "write" => Level::Write,
+            _ => Level::Read,
+        }
+    }
+}
+
 /// hubctl's settings for one repository.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RepoSettings {
     /// Largest blob a push may add unless it is a Git LFS pointer; `None` = no limit.
     pub max_blob_size: Option<u64>,
+    /// Public or private.
+    pub visibility: Visibility,
+}
+
+/// A repository's database row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoRow {
+    /// Database id.
+    pub id: i64,
+    /// Its settings.
+    pub settings: RepoSettings,
+}
+
+/// One access grant, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Grant {
+    /// The user.
+    pub user: String,
+    /// Their level.
+    pub level: Level,
 }
 
 /// Insert the row for a new repository inside `tx`.
@@ -18,12 +110,26 @@ pub fn insert(
     name: &RepoName,
     settings: &RepoSettings,
 ) -> Result<i64, Error> {
+    let owner: Option<String> = tx
+        .query_row(
+            "SELECT kind FROM owners WHERE name = ?1",
+            [name.ns()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if owner.is_none() {
+        return Err(Error::NotFound(format!(
+            "namespace {:?} is neither a user nor an organisation; create it first (hubctl user add {0} / hubctl org add {0})",
+            name.ns()
+        )));
+    }
     tx.execute(
-        "INSERT INTO repos (namespace, name, max_blob_size, created_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO repos (namespace, name, max_blob_size, visibility, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             name.ns(),
             name.name(),
             settings.max_blob_size.map(|v| v as i64),
+            settings.visibility.as_str(),
             now_rfc3339()
         ],
     )
@@ -37,21 +143,126 @@ pub fn insert(
     Ok(tx.last_insert_rowid())
 }
 
+/// Delete the row of `name` (grants go with it) inside `tx`.
+pub fn delete(tx: &rusqlite::Transaction<'_>, name: &RepoName) -> Result<(), Error> {
+    let n = tx.execute(
+        "DELETE FROM repos WHERE namespace = ?1 AND name = ?2",
+        params![name.ns(), name.name()],
+    )?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("repository {name} does not exist")));
+    }
+    Ok(())
+}
+
 impl Store {
-    /// The settings of `name`, or `None` if the repository has no row.
-    pub fn repo_settings(&self, name: &RepoName) -> Result<Option<RepoSettings>, Error> {
+    /// The row of `name`, or `None` if the repository has none (missing or not adopted).
+    pub fn repo_row(&self, name: &RepoName) -> Result<Option<RepoRow>, Error> {
         Ok(self
             .conn()
             .query_row(
-                "SELECT max_blob_size FROM repos WHERE namespace = ?1 AND name = ?2",
+                "SELECT id, max_blob_size, visibility FROM repos WHERE namespace = ?1 AND name = ?2",
                 params![name.ns(), name.name()],
                 |r| {
-                    Ok(RepoSettings {
-                        max_blob_size: r.get::<_, Option<i64>>(0)?.map(|v| v as u64),
+                    Ok(RepoRow {
+                        id: r.get(0)?,
+                        settings: RepoSettings {
+                            max_blob_size: r.get::<_, Option<i64>>(1)?.map(|v| v as u64),
+                            visibility: Visibility::parse(&r.get::<_, String>(2)?),
+                        },
                     })
                 },
             )
             .optional()?)
+    }
+
+    /// The settings of `name`, or `None` if the repository has no row.
+    pub fn repo_settings(&self, name: &RepoName) -> Result<Option<RepoSettings>, Error> {
+        Ok(self.repo_row(name)?.map(|r| r.settings))
+    }
+
+    /// Change the visibility of `name`.
+    pub fn set_visibility(&mut self, name: &RepoName, v: Visibility) -> Result<(), Error> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE repos SET visibility = ?3 WHERE namespace = ?1 AND name = ?2",
+                params![name.ns(), name.name(), v.as_str()],
+            )?;
+            if n == 0 {
+                return Err(Error::NotFound(format!("repository {name} does not exist")));
+            }
+            Ok(())
+        })
+    }
+
+    /// Give `user` `level` on `name` (replacing an earlier grant).
+    pub fn grant(&mut self, name: &RepoName, user: &str, level: Level) -> Result<(), Error> {
+        self.write(|tx| {
+            let (repo_id, user_id) = repo_and_user(tx, name, user)?;
+            tx.execute(
+                "INSERT INTO grants (repo_id, user_id, level) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (repo_id, user_id) DO UPDATE SET level = excluded.level",
+                params![repo_id, user_id, level.as_str()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Take `user`'s grant on `name` away.
+    pub fn revoke(&mut self, name: &RepoName, user: &str) -> Result<(), Error> {
+        self.write(|tx| {
+            let (repo_id, user_id) = repo_and_user(tx, name, user)?;
+            let n = tx.execute(
+                "DELETE FROM grants WHERE repo_id = ?1 AND user_id = ?2",
+                params![repo_id, user_id],
+            )?;
+            if n == 0 {
+                return Err(Error::NotFound(format!("{user} has no grant on {name}")));
+            }
+            Ok(())
+        })
+    }
+
+    /// The grants on the repository with row id `repo_id`, by user name.
+    pub fn grants(&self, repo_id: i64) -> Result<Vec<Grant>, Error> {
+        let mut st = self.conn().prepare(
+            "SELECT u.name, g.level FROM grants g JOIN owners u ON u.id = g.user_id
+             WHERE g.repo_id = ?1 ORDER BY u.name",
+        )?;
+        let rows = st.query_map([repo_id], |r| {
+            Ok(Grant {
+                user: r.get(0)?,
+                level: Level::parse(&r.get::<_, String>(1)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// `user_id`'s grant on the repository with row id `repo_id`.
+    pub fn grant_level(&self, repo_id: i64, user_id: i64) -> Result<Option<Level>, Error> {
+        let level: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT level FROM grants WHERE repo_id = ?1 AND user_id = ?2",
+                params![repo_id, user_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(level.map(|l| Level::parse(&l)))
+    }
+
+    /// Give an existing on-disk repository its row (`repo adopt`).
+    pub fn adopt(&mut self, name: &RepoName, settings: &RepoSettings) -> Result<(), Error> {
+        self.write(|tx| insert(tx, name, settings).map(|_| ()))
+    }
+
+    /// Run `f` in a write transaction (for operations that pair a row change with a change
+    /// on disk).
+    pub fn transaction<T, E: From<rusqlite::Error>>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.write(f)
     }
 
     /// Change the large-blob limit of `name`.
@@ -67,4 +278,28 @@ impl Store {
             Ok(())
         })
     }
+}
+
+fn repo_and_user(
+    tx: &rusqlite::Transaction<'_>,
+    name: &RepoName,
+    user: &str,
+) -> Result<(i64, i64), Error> {
+    let repo_id: i64 = tx
+        .query_row(
+            "SELECT id FROM repos WHERE namespace = ?1 AND name = ?2",
+            params![name.ns(), name.name()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("repository {name} does not exist")))?;
+    let user_id: i64 = tx
+        .query_row(
+            "SELECT id FROM owners WHERE kind = 'user' AND name = ?1",
+            [user],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("no user named {user:?}")))?;
+    Ok((repo_id, user_id))
 }

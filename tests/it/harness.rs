@@ -181,9 +181,28 @@ impl Env {
         self.git_ok(wt, &["commit", "-q", "-m", message]);
     }
 
+    /// Make sure the user or organisation owning namespace `ns` exists (as a user).
+    pub fn ensure_owner(&self, ns: &str) {
+        let out = self.hubctl(&["user", "add", ns]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || err.contains("already taken"),
+            "user add {ns}: {err}"
+        );
+    }
+
+    /// Create user `name` and a token for them; returns the token.
+    pub fn user_with_token(&self, name: &str, extra: &[&str]) -> String {
+        self.ensure_owner(name);
+        let mut args = vec!["token", "create", "--user", name];
+        args.extend(extra);
+        self.hubctl_ok(&args).trim().to_string()
+    }
+
     /// `hubctl repo init` + push the fixture into it directly (file transport, no hubctl
     /// involved), so fetch tests start from known content.
     pub fn hosted_fixture(&self, name: &str, default_branch: &str) -> PathBuf {
+        self.ensure_owner(name.split('/').next().unwrap());
         self.hubctl_ok(&["repo", "init", name, "--default-branch", default_branch]);
         let wt = self.fixture_worktree(&format!("src-{}", name.replace('/', "-")));
         if default_branch != "main" {
@@ -263,7 +282,15 @@ impl Server {
 
     /// Start on a given address (to restart a killed server where its clients expect it).
     pub fn start_on(env: &Env, listen: &str, extra: &[&str]) -> Server {
+        Server::start_full(env, listen, extra, &[])
+    }
+
+    /// Start with extra environment variables.
+    pub fn start_full(env: &Env, listen: &str, extra: &[&str], vars: &[(&str, &str)]) -> Server {
         let mut cmd = env.hubctl_cmd();
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
         cmd.args(["serve", "--listen", listen])
             .args(extra)
             .stdin(Stdio::null())

@@ -4,6 +4,7 @@
 mod harness;
 mod sites;
 
+mod accounts;
 mod docs;
 mod fetch;
 mod push;

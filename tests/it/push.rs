@@ -354,6 +354,7 @@ fn large_file_policy(t: Transport) {
         // Policy is a hosted-repository setting; git-http-backend mode has no settings.
         return;
     }
+    site.env.ensure_owner("team");
     site.env
         .hubctl_ok(&["repo", "init", REPO, "--max-blob-size", "1MB"]);
     site.allow_push(REPO);
@@ -571,16 +572,19 @@ fn children_of(pid: i32) -> Vec<i32> {
 #[test]
 fn max_push_size() {
     let env = Env::new();
+    let token = env.user_with_token("team", &[]);
     env.hubctl_ok(&["repo", "init", REPO]);
-    env.git_ok(&env.bare(REPO), &["config", "http.receivepack", "true"]);
     let server = env.serve(&["--max-push-size", "1MB"]);
+    let url = server
+        .url(REPO)
+        .replacen("http://", &format!("http://x:{token}@"), 1);
     let wt = env.path("work");
     std::fs::create_dir_all(&wt).unwrap();
     env.git_ok(&wt, &["init", "-q", "-b", "main"]);
     write_random(&wt.join("big.bin"), 3 << 20, 5);
     env.git_ok(&wt, &["add", "-A"]);
     env.git_ok(&wt, &["commit", "-qm", "big"]);
-    let out = env.git(&wt, &["push", &server.url(REPO), "main"]);
+    let out = env.git(&wt, &["push", &url, "main"]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("maximum allowed size"), "{err}");
@@ -590,34 +594,28 @@ fn max_push_size() {
     std::fs::create_dir_all(&wt2).unwrap();
     env.git_ok(&wt2, &["init", "-q", "-b", "main"]);
     env.add_commit(&wt2, "x", "x\n", "x");
-    env.git_ok(&wt2, &["push", "-q", &server.url(REPO), "main"]);
+    env.git_ok(&wt2, &["push", "-q", &url, "main"]);
 }
 
-/// Pushes are refused without an authenticated user or `http.receivepack`, with
-/// git-http-backend's status (403).
+/// In git-http-backend mode, pushes follow git-http-backend's rule: refused (403) without an
+/// authenticated REMOTE_USER unless `http.receivepack=true`; `http.receivepack=false` refuses all.
 #[test]
-fn push_needs_permission() {
-    let env = Env::new();
-    env.hosted_fixture(REPO, "main");
-    let server = env.serve(&[]);
-    let (status, _) = curl(&[&format!(
-        "{}/info/refs?service=git-receive-pack",
-        server.url(REPO)
-    )]);
-    assert_eq!(status, 403);
-    let clone = env.path("c");
-    env.git_ok(
-        env.dir.path(),
-        &["clone", "-q", &server.url(REPO), clone.to_str().unwrap()],
-    );
-    env.add_commit(&clone, "x", "x\n", "x");
-    let out = env.git(&clone, &["push", "origin", "main"]);
+fn project_root_push_rule() {
+    let site = Site::start(Transport::CgiProjectRoot, 0);
+    site.create_fixture(REPO, "main");
+    let url = site.url(REPO);
+    let adv = format!("{url}/info/refs?service=git-receive-pack");
+    assert_eq!(curl(&[&adv]).0, 403);
+    let clone = site.clone_ok(REPO, "c", &[]);
+    site.env.add_commit(&clone, "x", "x\n", "x");
+    let out = site.git(&clone, &["push", "origin", "main"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("403"), "{}", stderr(&out));
-    env.git_ok(&env.bare(REPO), &["config", "http.receivepack", "false"]);
-    let (status, _) = curl(&[&format!(
-        "{}/info/refs?service=git-receive-pack",
-        server.url(REPO)
-    )]);
-    assert_eq!(status, 403);
+    site.env
+        .git_ok(&site.bare(REPO), &["config", "http.receivepack", "true"]);
+    assert_eq!(curl(&[&adv]).0, 200);
+    site.git_ok(&clone, &["push", "-q", "origin", "main"]);
+    site.env
+        .git_ok(&site.bare(REPO), &["config", "http.receivepack", "false"]);
+    assert_eq!(curl(&[&adv]).0, 403);
 }

@@ -93,9 +93,11 @@ fn malformed_pushes_are_refused_cleanly() {
     let env = Env::new();
     let wt = env.hosted_fixture(REPO, "main");
     let bare = env.bare(REPO);
-    env.git_ok(&bare, &["config", "http.receivepack", "true"]);
+    let token = env.user_with_token("team", &[]);
     let server = env.serve(&[]);
-    let url = server.url(REPO);
+    let url = server
+        .url(REPO)
+        .replacen("http://", &format!("http://x:{token}@"), 1);
     let main = env.git_ok(&wt, &["rev-parse", "main"]).trim().to_string();
     let dev = env.git_ok(&wt, &["rev-parse", "dev"]).trim().to_string();
     env.add_commit(&wt, "new.txt", "brand new content\n", "new commit");

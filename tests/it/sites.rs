@@ -37,6 +37,8 @@ pub struct Site {
     pub nginx: Option<Nginx>,
     /// GIT_PROJECT_ROOT in project-root mode.
     pub project: PathBuf,
+    /// The pusher's token (standalone server).
+    pub push_token: Option<String>,
 }
 
 impl Site {
@@ -47,7 +49,7 @@ impl Site {
     /// A site set up for pushing: over CGI, nginx checks Basic credentials for pushes
     /// (scripts/nginx/hubctl-push-auth.conf) and hands hubctl the verified REMOTE_USER.
     pub fn start_push(transport: Transport) -> Site {
-        Site::start_with(
+        let mut site = Site::start_with(
             transport,
             2,
             NginxOptions {
@@ -55,16 +57,23 @@ impl Site {
                 users: vec![(PUSH_USER.into(), PUSH_PASSWORD.into())],
                 ..NginxOptions::default()
             },
-        )
+        );
+        match transport {
+            // hubctl authenticates with its own token.
+            Transport::Serve => site.push_token = Some(site.env.user_with_token(PUSH_USER, &[])),
+            // nginx checks the password; hubctl trusts the user it names, who must exist.
+            Transport::CgiRoot => site.env.ensure_owner(PUSH_USER),
+            // git-http-backend rules: an authenticated REMOTE_USER may push.
+            Transport::CgiProjectRoot | Transport::Stdio => {}
+        }
+        site
     }
 
-    /// Let pushes into `name` through: over CGI nginx authenticates (see `start_push`); the
-    /// standalone server has no authenticated users, so, as with git-http-backend, the
-    /// repository opts in with `http.receivepack`.
+    /// Let the push user write to `name` (hosted repositories need a grant).
     pub fn allow_push(&self, name: &str) {
-        if self.transport == Transport::Serve {
+        if matches!(self.transport, Transport::Serve | Transport::CgiRoot) {
             self.env
-                .git_ok(&self.bare(name), &["config", "http.receivepack", "true"]);
+                .hubctl_ok(&["repo", "grant", name, PUSH_USER, "write"]);
         }
     }
 
@@ -77,7 +86,15 @@ impl Site {
                 &format!("http://{PUSH_USER}:{PUSH_PASSWORD}@"),
                 1,
             ),
-            _ => url,
+            Transport::Serve => url.replacen(
+                "http://",
+                &format!(
+                    "http://{PUSH_USER}:{}@",
+                    self.push_token.as_deref().unwrap_or("")
+                ),
+                1,
+            ),
+            Transport::Stdio => url,
         }
     }
 
@@ -115,6 +132,7 @@ impl Site {
             server,
             nginx,
             project,
+            push_token: None,
         }
     }
 
@@ -138,6 +156,7 @@ impl Site {
                 bare
             }
             _ => {
+                self.env.ensure_owner(name.split('/').next().unwrap());
                 self.env
                     .hubctl_ok(&["repo", "init", name, "--default-branch", default_branch]);
                 self.bare(name)

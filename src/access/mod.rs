@@ -1,0 +1,365 @@
+//! Who may do what: the only place hubctl decides permissions, and the only place a refusal
+//! becomes an HTTP status (401 with a challenge, 403, 404) or an SSH error line.
+//!
+//! The rules for hosted repositories, one table (DESIGN.md section 3, issue "Accounts"):
+//!
+//! | who                                         | public read | private read | push                   |
+//! |---------------------------------------------|-------------|--------------|------------------------|
+//! | anonymous                                   | allowed     | 401          | 401                    |
+//! | bad, expired or revoked token               | 401         | 401          | 401                    |
+//! | user without access                         | allowed     | 404          | 403 public/404 private |
+//! | read grant or read-scope token              | allowed     | allowed      | 403                    |
+//! | write/admin grant, owner, org member, admin | allowed     | allowed      | allowed                |
+//!
+//! A missing repository answers like a private one the caller cannot see, and a repository on
+//! disk without a database row (not adopted) is visible to administrators only. The
+//! git-http-backend compatible mode (`GIT_PROJECT_ROOT`) keeps git-http-backend's own rules.
+
+pub mod credentials;
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Root;
+use crate::http::Response;
+use crate::http::router::Site;
+use crate::repo::{self, RepoName};
+use crate::store::accounts::{OwnerKind, Role, User};
+use crate::store::repos::{Level, Visibility};
+use crate::store::tokens::Scope;
+use crate::store::{self, Store};
+
+/// The realm of hubctl's Basic challenge.
+pub const REALM: &str = "hubctl";
+
+/// What a caller wants to do to a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    /// Clone, fetch, ls-remote, read HEAD.
+    Read,
+    /// Push.
+    Write,
+    /// Change settings (API).
+    Admin,
+}
+
+/// An authenticated hubctl user and how far their credential reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The user.
+    pub user: User,
+    /// A read-scope token caps the user's permissions at reading.
+    pub scope: Scope,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// Nobody authenticated.
+    Anonymous,
+    /// A hubctl user (token, trusted web-server user, SSH key).
+    User(Caller),
+    /// git-http-backend mode: the web server's `REMOTE_USER`, which is all git-http-backend knows.
+    TransportUser(String),
+    /// The local operator running a stdio subcommand: they can read the files anyway.
+    Local,
+}
+
+impl Principal {
+    /// The name hooks and reflogs see, if any.
+    pub fn user_name(&self) -> Option<&str> {
+        match self {
+            Principal::User(c) => Some(&c.user.name),
+            Principal::TransportUser(u) => Some(u),
+            Principal::Anonymous | Principal::Local => None,
+        }
+    }
+}
+
+/// A refusal, in terms every transport can render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denial {
+    /// No credentials where they are needed: challenge the client.
+    Unauthenticated,
+    /// Credentials were given but are wrong, expired or revoked.
+    BadCredentials,
+    /// No such repository, or one the caller may not know about.
+    NotFound,
+    /// The caller is known but not allowed.
+    Forbidden(String),
+    /// The request is malformed (a path that can never be a repository, a broken header).
+    BadRequest(String),
+    /// The metadata store is busy; try again shortly.
+    Busy,
+    /// Something on the server is broken.
+    Internal(String),
+}
+
+impl Denial {
+    /// The HTTP response for this refusal.
+    pub fn to_response(&self) -> Response {
+        match self {
+            Denial::Unauthenticated => Response::text(401, "authentication required")
+                .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")),
+            Denial::BadCredentials => {
+                Response::text(401, "invalid, expired or revoked credentials")
+                    .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\""))
+            }
+            Denial::NotFound => Response::text(404, "repository not found"),
+            Denial::Forbidden(why) => Response::text(403, why.clone()),
+            Denial::BadRequest(why) => Response::text(400, why.clone()),
+            Denial::Busy => Response::text(503, "the server is busy; try again shortly")
+                .header("Retry-After", "5"),
+            Denial::Internal(why) => Response::text(500, why.clone()),
+        }
+    }
+
+    /// The one-line message for SSH and stdio clients.
+    pub fn message(&self) -> String {
+        match self {
+            Denial::Unauthenticated | Denial::BadCredentials => "authentication failed".into(),
+            Denial::NotFound => "repository not found".into(),
+            Denial::Busy => "the server is busy; try again shortly".into(),
+            Denial::Forbidden(why) | Denial::BadRequest(why) | Denial::Internal(why) => why.clone(),
+        }
+    }
+}
+
+impl From<store::Error> for Denial {
+    fn from(e: store::Error) -> Denial {
+        if e.is_busy() {
+            Denial::Busy
+        } else {
+            eprintln!("hubctl: {e}");
+            Denial::Internal(format!("server error: {e}"))
+        }
+    }
+}
+
+/// A repository located on disk for a request.
+#[derive(Debug, Clone)]
+pub struct Located {
+    /// The bare repository directory (absolute, symlinks resolved, inside the root).
+    pub git_dir: PathBuf,
+    /// Its hosted name, in hosted mode.
+    pub name: Option<RepoName>,
+}
+
+/// Parse the repository part of a URL in hosted mode.
+pub fn parse_hosted_name(url_part: &str) -> Result<RepoName, Denial> {
+    RepoName::parse(url_part)
+        .map_err(|e| Denial::BadRequest(format!("invalid repository path: {e}")))
+}
+
+/// Find the repository a URL path part names in git-http-backend mode, never looking outside
+/// the project root.
+pub fn locate_project(dir: &Path, url_part: &str) -> Result<Located, Denial> {
+    let rel = url_part.trim_start_matches('/');
+    // git-http-backend's alias rules: no empty, `.` or `..` components, no leading `-`.
+    let bad = rel.is_empty()
+        || rel
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        || rel.starts_with('-')
+        || rel.contains('\0');
+    if bad {
+        return Err(Denial::BadRequest("invalid repository path".into()));
+    }
+    let base = dir.join(rel);
+    // Like git's enter_repo(): `<path>`, `<path>.git`, `<path>/.git`, `<path>.git/.git`.
+    let with_git = PathBuf::from(format!("{}.git", base.display()));
+    let candidates = [
+        base.clone(),
+        with_git.clone(),
+        base.join(".git"),
+        with_git.join(".git"),
+    ];
+    let found = candidates
+        .iter()
+        .find(|c| repo::is_bare_repo(c))
+        .ok_or(Denial::NotFound)?;
+    let git_dir = contained(dir, found).ok_or(Denial::NotFound)?;
+    Ok(Located {
+        git_dir,
+        name: None,
+    })
+}
+
+/// Resolve symlinks in `path` and make sure the result is still inside `base`: a symlink
+/// pointing out of the root must not expose anything.
+fn contained(base: &Path, path: &Path) -> Option<PathBuf> {
+    let base = base.canonicalize().ok()?;
+    let real = path.canonicalize().ok()?;
+    (real.starts_with(&base) && repo::is_bare_repo(&real)).then_some(real)
+}
+
+/// git-http-backend's rule for `GIT_PROJECT_ROOT` mode: exported repositories only; reading
+/// unless `http.uploadpack=false`; pushing with `http.receivepack=true`, or when that is unset,
+/// for a user the web server authenticated.
+pub fn authorize_project(
+    export_all: bool,
+    repo: &Located,
+    principal: &Principal,
+    action: Action,
+) -> Result<(), Denial> {
+    if !export_all && !repo.git_dir.join("git-daemon-export-ok").exists() {
+        return Err(Denial::NotFound);
+    }
+    let config = gix::open(&repo.git_dir).ok();
+    let flag = |key: &str| config.as_ref()?.config_snapshot().boolean(key);
+    match action {
+        Action::Read => {
+            if flag("http.uploadpack") == Some(false) {
+                return Err(Denial::Forbidden(
+                    "Service not enabled: 'upload-pack'".into(),
+                ));
+            }
+            Ok(())
+        }
+        Action::Write | Action::Admin => match flag("http.receivepack") {
+            Some(true) => Ok(()),
+            None if principal.user_name().is_some() => Ok(()),
+            _ => Err(Denial::Forbidden(
+                "Service not enabled: 'receive-pack'".into(),
+            )),
+        },
+    }
+}
+
+/// The highest level `principal` holds on the hosted repository `name` (row id `repo_id`),
+/// before any token scope applies.
+fn level_of(
+    store: &Store,
+    principal: &Principal,
+    name: &RepoName,
+    repo_id: Option<i64>,
+) -> Result<Option<Level>, store::Error> {
+    let caller = match principal {
+        Principal::Local => return Ok(Some(Level::Admin)),
+        Principal::User(c) => c,
+        Principal::Anonymous | Principal::TransportUser(_) => return Ok(None),
+    };
+    let user = &caller.user;
+    if user.admin || user.name == name.ns() {
+        return Ok(Some(Level::Admin));
+    }
+    let mut level = None;
+    if store.owner_kind(name.ns())? == Some(OwnerKind::Org) {
+        level = match store.org_role(name.ns(), user.id)? {
+            Some(Role::Owner) => Some(Level::Admin),
+            Some(Role::Member) => Some(Level::Write),
+            None => None,
+        };
+    }
+    if let Some(id) = repo_id {
+        level = level.max(store.grant_level(id, user.id)?);
+    }
+    Ok(level)
+}
+
+/// Decide whether `principal` may perform `action` on the hosted repository `name`, and
+/// locate it. Every refusal is a [`Denial`] that renders per the table in the module docs.
+pub fn authorize_hosted(
+    store: &Store,
+    root: &Root,
+    name: &RepoName,
+    principal: &Principal,
+    action: Action,
+) -> Result<Located, Denial> {
+    let on_disk = contained(&root.repos_dir(), &name.path_in(root));
+    let row = match &on_disk {
+        Some(_) => store.repo_row(name)?,
+        None => None,
+    };
+    let level = level_of(store, principal, name, row.as_ref().map(|r| r.id))?;
+    let is_admin = matches!(principal, Principal::Local)
+        || matches!(principal, Principal::User(c) if c.user.admin);
+    // Repositories not on disk, and those without a row (not adopted; admins only), answer
+    // exactly like private repositories the caller cannot see.
+    let visible_public = row
+        .as_ref()
+        .is_some_and(|r| r.settings.visibility == Visibility::Public);
+    let exists_for_caller = on_disk.is_some() && (row.is_some() || is_admin);
+    let scope = match principal {
+        Principal::User(c) => c.scope,
+        _ => Scope::Write,
+    };
+    let effective = if exists_for_caller {
+        match scope {
+            Scope::Read => level.map(|l| l.min(Level::Read)),
+            Scope::Write => level,
+        }
+    } else {
+        None
+    };
+    let can_read = exists_for_caller && (visible_public || effective.is_some());
+    let hidden = || {
+        if matches!(principal, Principal::Anonymous) {
+            Denial::Unauthenticated
+        } else {
+            Denial::NotFound
+        }
+    };
+    let needed = match action {
+        Action::Read => Level::Read,
+        Action::Write => Level::Write,
+        Action::Admin => Level::Admin,
+    };
+    let allowed = match action {
+        Action::Read => can_read,
+        _ => effective.is_some_and(|l| l >= needed),
+    };
+    if allowed {
+        return Ok(Located {
+            git_dir: on_disk.expect("allowed implies on disk"),
+            name: Some(name.clone()),
+        });
+    }
+    if !can_read {
+        return Err(hidden());
+    }
+    if matches!(principal, Principal::Anonymous) {
+        return Err(Denial::Unauthenticated);
+    }
+    let why = match (scope, level) {
+        (Scope::Read, Some(l)) if l >= needed => format!(
+            "this token is read-only; {} on {name} needs a write token",
+            if action == Action::Write {
+                "pushing"
+            } else {
+                "this"
+            }
+        ),
+        _ => format!(
+            "{} has no {} access to {name}",
+            principal.user_name().unwrap_or("this user"),
+            match action {
+                Action::Read => "read",
+                Action::Write => "write",
+                Action::Admin => "admin",
+            }
+        ),
+    };
+    Err(Denial::Forbidden(why))
+}
+
+/// Locate and authorise a repository for `principal` on any site.
+pub fn authorize(
+    site: &Site,
+    url_part: &str,
+    principal: &Principal,
+    action: Action,
+) -> Result<Located, Denial> {
+    match site {
+        Site::Hosted(root) => {
+            let name = parse_hosted_name(url_part)?;
+            store::with_store(root, |s| {
+                authorize_hosted(s, root, &name, principal, action)
+            })?
+        }
+        Site::ProjectRoot { dir, export_all } => {
+            let located = locate_project(dir, url_part)?;
+            authorize_project(*export_all, &located, principal, action)?;
+            Ok(located)
+        }
+    }
+}

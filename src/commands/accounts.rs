@@ -1,0 +1,141 @@
+//! `hubctl user ...`, `hubctl org ...`, `hubctl token ...`
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::print_json;
+use crate::cli::{OrgCommand, OrgMemberCommand, TokenCommand, UserCommand};
+use crate::config::Root;
+use crate::store::Store;
+
+pub(super) fn user(root: &Root, command: UserCommand) -> Result<ExitCode> {
+    let mut store = Store::open_root(root)?;
+    match command {
+        UserCommand::Add { name, admin } => {
+            let u = store.add_user(&name, admin)?;
+            println!(
+                "created user {}{}",
+                u.name,
+                if u.admin { " (administrator)" } else { "" }
+            );
+        }
+        UserCommand::List { json } => {
+            let users = store.users()?;
+            if json {
+                print_json(&users)?;
+            } else {
+                for u in users {
+                    println!("{}{}", u.name, if u.admin { "\tadmin" } else { "" });
+                }
+            }
+        }
+        UserCommand::Rm { name } => {
+            store.remove_user(&name)?;
+            println!("deleted user {name}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn org(root: &Root, command: OrgCommand) -> Result<ExitCode> {
+    let mut store = Store::open_root(root)?;
+    match command {
+        OrgCommand::Add { name } => {
+            let o = store.add_org(&name)?;
+            println!("created organisation {}", o.name);
+        }
+        OrgCommand::List { json } => {
+            let orgs = store.orgs()?;
+            if json {
+                print_json(&orgs)?;
+            } else {
+                for o in orgs {
+                    let members: Vec<String> = o
+                        .members
+                        .iter()
+                        .map(|m| format!("{} ({})", m.user, m.role))
+                        .collect();
+                    println!("{}\t{}", o.name, members.join(", "));
+                }
+            }
+        }
+        OrgCommand::Member { command } => match command {
+            OrgMemberCommand::Add { org, user, role } => {
+                store.add_member(&org, &user, role)?;
+                println!(
+                    "{user} is now a{} of {org}",
+                    match role {
+                        crate::store::accounts::Role::Owner => "n owner",
+                        crate::store::accounts::Role::Member => " member",
+                    }
+                );
+            }
+            OrgMemberCommand::Rm { org, user } => {
+                store.remove_member(&org, &user)?;
+                println!("{user} is no longer a member of {org}");
+            }
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn token(root: &Root, command: TokenCommand) -> Result<ExitCode> {
+    let mut store = Store::open_root(root)?;
+    match command {
+        TokenCommand::Create {
+            user,
+            name,
+            scope,
+            expires,
+            json,
+        } => {
+            let t = store.create_token(&user, &name, scope, expires)?;
+            if json {
+                print_json(&t)?;
+            } else {
+                println!("{}", t.token);
+                eprintln!(
+                    "token {} for {} ({}, {}); it is shown only this once",
+                    t.id,
+                    t.user,
+                    t.scope,
+                    t.expires_at
+                        .as_deref()
+                        .map(|e| format!("expires {e}"))
+                        .unwrap_or_else(|| "no expiry".into())
+                );
+            }
+        }
+        TokenCommand::List { user, json } => {
+            let tokens = store.tokens(user.as_deref())?;
+            if json {
+                print_json(&tokens)?;
+            } else {
+                for t in tokens {
+                    let state = if t.revoked_at.is_some() {
+                        "revoked".to_string()
+                    } else {
+                        t.expires_at
+                            .map(|e| format!("expires {e}"))
+                            .unwrap_or_else(|| "active".into())
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\tlast used {}",
+                        t.id,
+                        t.user,
+                        t.name,
+                        t.scope,
+                        state,
+                        t.last_used_at.as_deref().unwrap_or("never")
+                    );
+                }
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            store.revoke_token(id)?;
+            println!("revoked token {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
