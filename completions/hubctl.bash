@@ -19,11 +19,17 @@ _hubctl() {
             hubctl,cgi)
                 cmd="hubctl__subcmd__cgi"
                 ;;
+            hubctl,config)
+                cmd="hubctl__subcmd__config"
+                ;;
             hubctl,help)
                 cmd="hubctl__subcmd__help"
                 ;;
             hubctl,hook)
                 cmd="hubctl__subcmd__hook"
+                ;;
+            hubctl,keys)
+                cmd="hubctl__subcmd__keys"
                 ;;
             hubctl,org)
                 cmd="hubctl__subcmd__org"
@@ -37,6 +43,9 @@ _hubctl() {
             hubctl,serve)
                 cmd="hubctl__subcmd__serve"
                 ;;
+            hubctl,shell)
+                cmd="hubctl__subcmd__shell"
+                ;;
             hubctl,token)
                 cmd="hubctl__subcmd__token"
                 ;;
@@ -46,14 +55,44 @@ _hubctl() {
             hubctl,user)
                 cmd="hubctl__subcmd__user"
                 ;;
+            hubctl__subcmd__config,get)
+                cmd="hubctl__subcmd__config__subcmd__get"
+                ;;
+            hubctl__subcmd__config,help)
+                cmd="hubctl__subcmd__config__subcmd__help"
+                ;;
+            hubctl__subcmd__config,set)
+                cmd="hubctl__subcmd__config__subcmd__set"
+                ;;
+            hubctl__subcmd__config,unset)
+                cmd="hubctl__subcmd__config__subcmd__unset"
+                ;;
+            hubctl__subcmd__config__subcmd__help,get)
+                cmd="hubctl__subcmd__config__subcmd__help__subcmd__get"
+                ;;
+            hubctl__subcmd__config__subcmd__help,help)
+                cmd="hubctl__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            hubctl__subcmd__config__subcmd__help,set)
+                cmd="hubctl__subcmd__config__subcmd__help__subcmd__set"
+                ;;
+            hubctl__subcmd__config__subcmd__help,unset)
+                cmd="hubctl__subcmd__config__subcmd__help__subcmd__unset"
+                ;;
             hubctl__subcmd__help,cgi)
                 cmd="hubctl__subcmd__help__subcmd__cgi"
+                ;;
+            hubctl__subcmd__help,config)
+                cmd="hubctl__subcmd__help__subcmd__config"
                 ;;
             hubctl__subcmd__help,help)
                 cmd="hubctl__subcmd__help__subcmd__help"
                 ;;
             hubctl__subcmd__help,hook)
                 cmd="hubctl__subcmd__help__subcmd__hook"
+                ;;
+            hubctl__subcmd__help,keys)
+                cmd="hubctl__subcmd__help__subcmd__keys"
                 ;;
             hubctl__subcmd__help,org)
                 cmd="hubctl__subcmd__help__subcmd__org"
@@ -67,6 +106,9 @@ _hubctl() {
             hubctl__subcmd__help,serve)
                 cmd="hubctl__subcmd__help__subcmd__serve"
                 ;;
+            hubctl__subcmd__help,shell)
+                cmd="hubctl__subcmd__help__subcmd__shell"
+                ;;
             hubctl__subcmd__help,token)
                 cmd="hubctl__subcmd__help__subcmd__token"
                 ;;
@@ -75,6 +117,30 @@ _hubctl() {
                 ;;
             hubctl__subcmd__help,user)
                 cmd="hubctl__subcmd__help__subcmd__user"
+                ;;
+            hubctl__subcmd__help__subcmd__config,get)
+                cmd="hubctl__subcmd__help__subcmd__config__subcmd__get"
+                ;;
+            hubctl__subcmd__help__subcmd__config,set)
+                cmd="hubctl__subcmd__help__subcmd__config__subcmd__set"
+                ;;
+            hubctl__subcmd__help__subcmd__config,unset)
+                cmd="hubctl__subcmd__help__subcmd__config__subcmd__unset"
+                ;;
+            hubctl__subcmd__help__subcmd__keys,add)
+                cmd="hubctl__subcmd__help__subcmd__keys__subcmd__add"
+                ;;
+            hubctl__subcmd__help__subcmd__keys,authorized-keys)
+                cmd="hubctl__subcmd__help__subcmd__keys__subcmd__authorized__subcmd__keys"
+                ;;
+            hubctl__subcmd__help__subcmd__keys,list)
+                cmd="hubctl__subcmd__help__subcmd__keys__subcmd__list"
+                ;;
+            hubctl__subcmd__help__subcmd__keys,rm)
+                cmd="hubctl__subcmd__help__subcmd__keys__subcmd__rm"
+                ;;
+            hubctl__subcmd__help__subcmd__keys,show)
+                cmd="hubctl__subcmd__help__subcmd__keys__subcmd__show"
                 ;;
             hubctl__subcmd__help__subcmd__org,add)
                 cmd="hubctl__subcmd__help__subcmd__org__subcmd__add"
@@ -132,6 +198,42 @@ _hubctl() {
                 ;;
             hubctl__subcmd__help__subcmd__user,rm)
                 cmd="hubctl__subcmd__help__subcmd__user__subcmd__rm"
+                ;;
+            hubctl__subcmd__keys,add)
+                cmd="hubctl__subcmd__keys__subcmd__add"
+                ;;
+            hubctl__subcmd__keys,authorized-keys)
+                cmd="hubctl__subcmd__keys__subcmd__authorized__subcmd__keys"
+                ;;
+            hubctl__subcmd__keys,help)
+                cmd="hubctl__subcmd__keys__subcmd__help"
+                ;;
+            hubctl__subcmd__keys,list)
+                cmd="hubctl__subcmd__keys__subcmd__list"
+                ;;
+            hubctl__subcmd__keys,rm)
+                cmd="hubctl__subcmd__keys__subcmd__rm"
+                ;;
+            hubctl__subcmd__keys,show)
+                cmd="hubctl__subcmd__keys__subcmd__show"
+                ;;
+            hubctl__subcmd__keys__subcmd__help,add)
+                cmd="hubctl__subcmd__keys__subcmd__help__subcmd__add"
+                ;;
+            hubctl__subcmd__keys__subcmd__help,authorized-keys)
+                cmd="hubctl__subcmd__keys__subcmd__help__subcmd__authorized__subcmd__keys"
+                ;;
+            hubctl__subcmd__keys__subcmd__help,help)
+                cmd="hubctl__subcmd__keys__subcmd__help__subcmd__help"
+                ;;
+            hubctl__subcmd__keys__subcmd__help,list)
+                cmd="hubctl__subcmd__keys__subcmd__help__subcmd__list"
+                ;;
+            hubctl__subcmd__keys__subcmd__help,rm)
+                cmd="hubctl__subcmd__keys__subcmd__help__subcmd__rm"
+                ;;
+            hubctl__subcmd__keys__subcmd__help,show)
+                cmd="hubctl__subcmd__keys__subcmd__help__subcmd__show"
                 ;;
             hubctl__subcmd__org,add)
                 cmd="hubctl__subcmd__org__subcmd__add"
@@ -290,13 +392,17 @@ _hubctl() {
 
     case "${cmd}" in
         hubctl)
-            opts="-h -V --root --help --version serve cgi upload-pack receive-pack repo user org token hook help"
+            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo user org token keys shell config hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -308,7 +414,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__cgi)
-            opts="-h -V --max-push-size --trust-remote-user --root --help --version"
+            opts="-h -V --max-push-size --trust-remote-user --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -322,6 +428,168 @@ _hubctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__config)
+            opts="-h -V --root --authorized-keys-file --help --version get set unset help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__config__subcmd__get)
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__config__subcmd__help)
+            opts="get set unset help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__config__subcmd__help__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__config__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__config__subcmd__help__subcmd__unset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__config__subcmd__set)
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__config__subcmd__unset)
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -330,7 +598,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help)
-            opts="serve cgi upload-pack receive-pack repo user org token hook help"
+            opts="serve cgi upload-pack receive-pack repo user org token keys shell config hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -346,6 +614,62 @@ _hubctl() {
         hubctl__subcmd__help__subcmd__cgi)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__config)
+            opts="get set unset"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__config__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__config__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__config__subcmd__unset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -374,6 +698,90 @@ _hubctl() {
         hubctl__subcmd__help__subcmd__hook)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__keys)
+            opts="add list show rm authorized-keys"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__keys__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__keys__subcmd__authorized__subcmd__keys)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__keys__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__keys__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__keys__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -623,6 +1031,20 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__help__subcmd__shell)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__help__subcmd__token)
             opts="create list revoke"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -750,13 +1172,275 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__hook)
-            opts="-h -V --root --help --version"
+            opts="-h -V --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys)
+            opts="-h -V --root --authorized-keys-file --help --version add list show rm authorized-keys help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys__subcmd__add)
+            opts="-h -V --user --title --json --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --title)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys__subcmd__authorized__subcmd__keys)
+            opts="-h -V --write --key-type --key --fingerprint --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys__subcmd__help)
+            opts="add list show rm authorized-keys help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys__subcmd__help__subcmd__authorized__subcmd__keys)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys__subcmd__list)
+            opts="-h -V --user --json --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys__subcmd__rm)
+            opts="-h -V --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__keys__subcmd__show)
+            opts="-h -V --json --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -768,13 +1452,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__org)
-            opts="-h -V --root --help --version add list member help"
+            opts="-h -V --root --authorized-keys-file --help --version add list member help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -786,13 +1474,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__org__subcmd__add)
-            opts="-h -V --root --help --version"
+            opts="-h -V --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -902,13 +1594,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__org__subcmd__list)
-            opts="-h -V --json --root --help --version"
+            opts="-h -V --json --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -920,13 +1616,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__org__subcmd__member)
-            opts="-h -V --root --help --version add rm help"
+            opts="-h -V --root --authorized-keys-file --help --version add rm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -938,7 +1638,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__org__subcmd__member__subcmd__add)
-            opts="-h -V --role --root --help --version"
+            opts="-h -V --role --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -949,6 +1649,10 @@ _hubctl() {
                     return 0
                     ;;
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1016,13 +1720,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__org__subcmd__member__subcmd__rm)
-            opts="-h -V --root --help --version"
+            opts="-h -V --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1034,13 +1742,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__receive__subcmd__pack)
-            opts="-h -V --stateless-rpc --advertise-refs --root --help --version"
+            opts="-h -V --stateless-rpc --advertise-refs --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1052,13 +1764,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo)
-            opts="-h -V --root --help --version init list show set grant revoke rm adopt help"
+            opts="-h -V --root --authorized-keys-file --help --version init list show set grant revoke rm adopt help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1070,13 +1786,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__adopt)
-            opts="-h -V --private --root --help --version"
+            opts="-h -V --private --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1088,13 +1808,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__grant)
-            opts="-h -V --root --help --version read write admin"
+            opts="-h -V --root --authorized-keys-file --help --version read write admin"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1246,7 +1970,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__init)
-            opts="-h -V --default-branch --description --max-blob-size --private --public --root --help --version"
+            opts="-h -V --default-branch --description --max-blob-size --private --public --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1268,6 +1992,10 @@ _hubctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1276,13 +2004,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__list)
-            opts="-h -V --json --root --help --version"
+            opts="-h -V --json --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1294,13 +2026,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__revoke)
-            opts="-h -V --root --help --version"
+            opts="-h -V --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1312,13 +2048,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__rm)
-            opts="-h -V --yes --root --help --version"
+            opts="-h -V --yes --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1330,13 +2070,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__set)
-            opts="-h -V --root --help --version visibility max-blob-size description default-branch"
+            opts="-h -V --root --authorized-keys-file --help --version visibility max-blob-size description default-branch"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1348,13 +2092,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__show)
-            opts="-h -V --json --root --help --version"
+            opts="-h -V --json --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1366,7 +2114,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__serve)
-            opts="-h -V --listen --threads --tls-cert --tls-key --max-push-size --root --help --version"
+            opts="-h -V --listen --threads --tls-cert --tls-key --max-push-size --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1396,6 +2144,36 @@ _hubctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__shell)
+            opts="-h -V --key-id --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1404,13 +2182,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__token)
-            opts="-h -V --root --help --version create list revoke help"
+            opts="-h -V --root --authorized-keys-file --help --version create list revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1422,7 +2204,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__token__subcmd__create)
-            opts="-h -V --user --name --scope --expires --json --root --help --version"
+            opts="-h -V --user --name --scope --expires --json --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1445,6 +2227,10 @@ _hubctl() {
                     return 0
                     ;;
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1526,7 +2312,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__token__subcmd__list)
-            opts="-h -V --user --json --root --help --version"
+            opts="-h -V --user --json --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1540,6 +2326,10 @@ _hubctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1548,13 +2338,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__token__subcmd__revoke)
-            opts="-h -V --root --help --version"
+            opts="-h -V --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1566,7 +2360,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__upload__subcmd__pack)
-            opts="-h -V --stateless-rpc --advertise-refs --strict --timeout --root --help --version"
+            opts="-h -V --stateless-rpc --advertise-refs --strict --timeout --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1580,6 +2374,10 @@ _hubctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1588,13 +2386,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__user)
-            opts="-h -V --root --help --version add list rm help"
+            opts="-h -V --root --authorized-keys-file --help --version add list rm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1606,13 +2408,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__user__subcmd__add)
-            opts="-h -V --admin --root --help --version"
+            opts="-h -V --admin --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1694,13 +2500,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__user__subcmd__list)
-            opts="-h -V --json --root --help --version"
+            opts="-h -V --json --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1712,13 +2522,17 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__user__subcmd__rm)
-            opts="-h -V --root --help --version"
+            opts="-h -V --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -13,6 +13,16 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR", env = "HUBCTL_ROOT")]
     pub root: Option<PathBuf>,
 
+    /// authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API);
+    /// overrides the `authorized-keys-file` setting (hubctl config).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "HUBCTL_AUTHORIZED_KEYS_FILE"
+    )]
+    pub authorized_keys_file: Option<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -53,6 +63,24 @@ pub enum Command {
         /// Token command.
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Manage SSH keys and the authorized_keys lines that route them to `hubctl shell`.
+    Keys {
+        /// Key command.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// The SSH forced command: serve what SSH_ORIGINAL_COMMAND asks for, as key N's user.
+    Shell {
+        /// The registered key the client authenticated with.
+        #[arg(long, value_name = "N")]
+        key_id: i64,
+    },
+    /// Read or change global settings.
+    Config {
+        /// Settings command.
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Run one of hubctl's git hooks (git runs these itself during a push).
     #[command(hide = true)]
@@ -337,6 +365,117 @@ pub enum TokenCommand {
         id: i64,
     },
 }
+
+/// `hubctl keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Register an OpenSSH public key for a user.
+    #[command(after_long_help = KEY_JSON)]
+    Add {
+        /// The user the key logs in as.
+        #[arg(long)]
+        user: String,
+        /// Title (at most 255 characters) [default: the key's comment].
+        #[arg(long)]
+        title: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// File holding the public key, or - for stdin.
+        #[arg(value_name = "FILE | -")]
+        file: PathBuf,
+    },
+    /// List keys.
+    #[command(after_long_help = KEY_JSON)]
+    List {
+        /// Only this user's keys.
+        #[arg(long)]
+        user: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one key, with its public key.
+    #[command(after_long_help = KEY_JSON)]
+    Show {
+        /// Key id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a key.
+    Rm {
+        /// Key id.
+        id: i64,
+    },
+    /// Print authorized_keys lines (all keys, or the one matching --key/--fingerprint, as
+    /// sshd's AuthorizedKeysCommand), or write them into a file's managed block.
+    #[command(after_long_help = AUTHORIZED_KEYS_HELP)]
+    AuthorizedKeys {
+        /// Replace hubctl's block in FILE (atomically), keeping every other line.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["key_type", "key", "fingerprint"])]
+        write: Option<PathBuf>,
+        /// Key type offered by the client (sshd's %t).
+        #[arg(long, value_name = "TYPE", requires = "key")]
+        key_type: Option<String>,
+        /// Base64 key offered by the client (sshd's %k).
+        #[arg(long, value_name = "BASE64", requires = "key_type")]
+        key: Option<String>,
+        /// Fingerprint offered by the client (sshd's %f).
+        #[arg(long, value_name = "SHA256:...", conflicts_with_all = ["key_type", "key"])]
+        fingerprint: Option<String>,
+    },
+}
+
+/// `hubctl config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a setting.
+    Get {
+        /// The setting.
+        #[arg(value_enum)]
+        name: ConfigKey,
+    },
+    /// Change a setting.
+    Set {
+        /// The setting.
+        #[arg(value_enum)]
+        name: ConfigKey,
+        /// The new value.
+        value: String,
+    },
+    /// Remove a setting.
+    Unset {
+        /// The setting.
+        #[arg(value_enum)]
+        name: ConfigKey,
+    },
+}
+
+/// Global settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConfigKey {
+    /// The authorized_keys file hubctl rewrites when keys change (an absolute path).
+    AuthorizedKeysFile,
+}
+
+const KEY_JSON: &str = "JSON output (--json), the objects of the /api/user/keys API:
+  {\"id\": 1, \"title\": \"My Laptop\", \"key_type\": \"ssh-ed25519\",
+   \"fingerprint\": \"SHA256:...\", \"created_at\": \"2025-01-01T00:00:00Z\",
+   \"last_used\": \"2025-01-02T12:30:00Z\" or null}
+`keys show` adds \"public_key\": \"ssh-ed25519 AAAA...\"; `keys list` adds \"user\".
+Accepted keys: ssh-ed25519, ssh-rsa (at least 2048 bits), ecdsa-sha2-nistp256/384/521 and
+the security-key types sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com. A key
+whose SHA256 fingerprint is registered already (to anyone) is refused.";
+
+const AUTHORIZED_KEYS_HELP: &str = "Each line is
+  restrict,command=\"/path/to/hubctl --root ROOT shell --key-id N\" TYPE BASE64 hubctl-key-N
+For sshd_config (see scripts/sshd/ for the full example):
+  AuthorizedKeysCommand /usr/local/bin/hubctl --root /srv/hubctl keys authorized-keys --key-type %t --key %k
+  AuthorizedKeysCommandUser git
+  AcceptEnv GIT_PROTOCOL
+The lookup is one indexed query; it prints nothing (and exits 0) for an unknown key.";
 
 const REPO_JSON: &str = "JSON output (--json): `repo list` prints an array, `repo show` one object:
   {\"namespace\": \"alice\", \"name\": \"project\", \"owner\": \"alice\",

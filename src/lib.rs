@@ -12,6 +12,8 @@ pub mod config;
 pub mod fsutil;
 pub mod git;
 pub mod http;
+pub mod keys;
 pub mod repo;
+pub mod ssh;
 pub mod store;
 pub mod units;

@@ -113,10 +113,28 @@ impl Denial {
         }
     }
 
+    /// The JSON response for this refusal (the HTTP API): same statuses and challenge, with
+    /// `{"error": "..."}` bodies.
+    pub fn to_json_response(&self) -> Response {
+        let text = self.to_response();
+        let message = match self {
+            Denial::NotFound => "not found".to_string(),
+            other => other.message(),
+        };
+        let mut json = Response::json(text.status, &serde_json::json!({ "error": message }));
+        json.headers.extend(
+            text.headers
+                .into_iter()
+                .filter(|(n, _)| !n.eq_ignore_ascii_case("Content-Type")),
+        );
+        json
+    }
+
     /// The one-line message for SSH and stdio clients.
     pub fn message(&self) -> String {
         match self {
-            Denial::Unauthenticated | Denial::BadCredentials => "authentication failed".into(),
+            Denial::Unauthenticated => "authentication required".into(),
+            Denial::BadCredentials => "invalid, expired or revoked credentials".into(),
             Denial::NotFound => "repository not found".into(),
             Denial::Busy => "the server is busy; try again shortly".into(),
             Denial::Forbidden(why) | Denial::BadRequest(why) | Denial::Internal(why) => why.clone(),

@@ -4,6 +4,7 @@
 //! errors.
 
 mod accounts;
+mod keys;
 mod repo;
 mod server;
 mod stdio;
@@ -18,8 +19,21 @@ use crate::config::Root;
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve(args) => server::serve(&root(&cli.root)?, args),
-        Command::Cgi(args) => server::cgi(cli.root.as_deref(), args),
+        Command::Serve(args) => {
+            server::serve(&root(&cli.root)?, cli.authorized_keys_file.as_deref(), args)
+        }
+        Command::Cgi(args) => server::cgi(
+            cli.root.as_deref(),
+            cli.authorized_keys_file.as_deref(),
+            args,
+        ),
+        Command::Keys { command } => keys::run(
+            &root(&cli.root)?,
+            cli.authorized_keys_file.as_deref(),
+            command,
+        ),
+        Command::Shell { key_id } => keys::shell(&root(&cli.root)?, key_id),
+        Command::Config { command } => keys::config(&root(&cli.root)?, command),
         Command::UploadPack(args) => stdio::upload_pack(cli.root.as_deref(), args),
         Command::ReceivePack(args) => stdio::receive_pack(cli.root.as_deref(), args),
         Command::Repo { command } => repo::run(&root(&cli.root)?, command),

@@ -12,19 +12,24 @@ use crate::git::Engine;
 use crate::http::router::{App, Options, Site};
 use crate::http::{cgi, serve};
 
-fn options(http: &HttpArgs, trust_remote_user: bool) -> Options {
+fn options(
+    http: &HttpArgs,
+    trust_remote_user: bool,
+    authorized_keys_file: Option<&Path>,
+) -> Options {
     Options {
         max_push_size: http.max_push_size,
         trust_remote_user,
+        authorized_keys_file: authorized_keys_file.map(Path::to_path_buf),
     }
 }
 
-pub(super) fn serve(root: &Root, args: ServeArgs) -> Result<ExitCode> {
+pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> Result<ExitCode> {
     let engine = Engine::detect(Some(&root.cache_dir()))?;
     let app = Arc::new(App {
         site: Site::Hosted(root.clone()),
         engine,
-        options: options(&args.http, false),
+        options: options(&args.http, false, keys_file),
     });
     let tls = args.tls_cert.zip(args.tls_key);
     serve::run(
@@ -38,9 +43,13 @@ pub(super) fn serve(root: &Root, args: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn cgi(explicit_root: Option<&Path>, args: CgiArgs) -> Result<ExitCode> {
+pub(super) fn cgi(
+    explicit_root: Option<&Path>,
+    keys_file: Option<&Path>,
+    args: CgiArgs,
+) -> Result<ExitCode> {
     let env = cgi::CgiEnv::from_env()?;
-    let app = match cgi_app(explicit_root, &args) {
+    let app = match cgi_app(explicit_root, keys_file, &args) {
         Ok(app) => app,
         Err(e) => {
             cgi::write_error(500, &format!("hubctl is misconfigured: {e:#}"));
@@ -51,7 +60,7 @@ pub(super) fn cgi(explicit_root: Option<&Path>, args: CgiArgs) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-fn cgi_app(explicit_root: Option<&Path>, args: &CgiArgs) -> Result<App> {
+fn cgi_app(explicit_root: Option<&Path>, keys_file: Option<&Path>, args: &CgiArgs) -> Result<App> {
     // git-http-backend compatibility: GIT_PROJECT_ROOT selects its layout and rules.
     let (site, cache) = match std::env::var_os("GIT_PROJECT_ROOT").filter(|v| !v.is_empty()) {
         Some(dir) => {
@@ -71,6 +80,6 @@ fn cgi_app(explicit_root: Option<&Path>, args: &CgiArgs) -> Result<App> {
     Ok(App {
         site,
         engine,
-        options: options(&args.http, args.trust_remote_user),
+        options: options(&args.http, args.trust_remote_user, keys_file),
     })
 }

@@ -73,7 +73,7 @@ fn run(
 }
 
 /// git's exit status as ours (a signal becomes a plain failure).
-pub(super) fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+pub(crate) fn exit_code(status: std::process::ExitStatus) -> ExitCode {
     match status.code() {
         Some(0) => ExitCode::SUCCESS,
         Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),

@@ -1,6 +1,5 @@
 //! Git Smart HTTP: `info/refs`, `git-upload-pack`, `git-receive-pack` and `HEAD`.
 
-use std::ffi::OsString;
 use std::io::{self, Cursor, Read};
 
 use super::router::{App, GitEndpoint, Site};
@@ -90,17 +89,7 @@ fn run_options(
         ..RunOptions::default()
     };
     if service == Service::ReceivePack {
-        // git-http-backend's identity for reflogs and hooks.
-        let addr = req.remote_addr.clone().unwrap_or_default();
-        let (name, email) = match principal.user_name() {
-            Some(u) => (u.to_string(), format!("{u}@http.{addr}")),
-            None => ("anonymous".to_string(), format!("anonymous@http.{addr}")),
-        };
-        opts.env.push(("GIT_COMMITTER_NAME".into(), name.into()));
-        opts.env.push(("GIT_COMMITTER_EMAIL".into(), email.into()));
-        if let Some(u) = principal.user_name() {
-            opts.env.push(("REMOTE_USER".into(), OsString::from(u)));
-        }
+        opts.set_pusher(principal, req.remote_addr.as_deref().unwrap_or_default());
         if let Some(max) = app.options.max_push_size {
             opts.config.push(format!("receive.maxInputSize={max}"));
         }

@@ -5,6 +5,7 @@
 //! handler knows which transport it runs under. Bodies stream in both directions: a request
 //! body is a reader, a response body may be a reader that produces bytes as git does.
 
+pub mod api;
 pub mod cgi;
 pub mod git;
 pub mod router;

@@ -29,6 +29,9 @@ pub struct Options {
     /// Take the transport's `REMOTE_USER` as an authenticated hubctl user (CGI behind a web
     /// server that checked the password).
     pub trust_remote_user: bool,
+    /// The authorized_keys file to rewrite when the API adds or removes a key (falls back to
+    /// the stored setting).
+    pub authorized_keys_file: Option<PathBuf>,
 }
 
 /// Everything a request handler needs; built once per process (per server, or per CGI run).
@@ -95,6 +98,9 @@ impl App {
             return Response::text(400, "malformed request path");
         }
         let path = req.path.clone();
+        if path == "/api" || path.starts_with("/api/") {
+            return super::api::handle(self, req);
+        }
         match split_git_path(&path) {
             Some((repo, endpoint)) => {
                 if !endpoint.method_ok(&req.method) {

@@ -6,6 +6,7 @@
 //! `user_version` and migrated forward on first use.
 
 pub mod accounts;
+pub mod keys;
 pub mod repos;
 pub mod tokens;
 
@@ -80,7 +81,27 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (repo_id, user_id)
     );
     CREATE INDEX grants_user ON grants(user_id);",
+    // 3: SSH keys (the fingerprint index is the AuthorizedKeysCommand lookup) and global
+    // settings.
+    "CREATE TABLE ssh_keys (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+        title TEXT NOT NULL,
+        key_type TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        last_used TEXT
+    );
+    CREATE INDEX ssh_keys_user ON ssh_keys(user_id);
+    CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );",
 ];
+
+/// Setting: the `authorized_keys` file hubctl keeps up to date.
+pub const SETTING_AUTHORIZED_KEYS_FILE: &str = "authorized-keys-file";
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,8 @@
 
 mod harness;
 mod sites;
+mod ssh;
+mod sshd;
 
 mod accounts;
 mod docs;
