@@ -34,6 +34,9 @@ _hubctl() {
             hubctl,org)
                 cmd="hubctl__subcmd__org"
                 ;;
+            hubctl,pack-objects-hook)
+                cmd="hubctl__subcmd__pack__subcmd__objects__subcmd__hook"
+                ;;
             hubctl,receive-pack)
                 cmd="hubctl__subcmd__receive__subcmd__pack"
                 ;;
@@ -97,6 +100,9 @@ _hubctl() {
             hubctl__subcmd__help,org)
                 cmd="hubctl__subcmd__help__subcmd__org"
                 ;;
+            hubctl__subcmd__help,pack-objects-hook)
+                cmd="hubctl__subcmd__help__subcmd__pack__subcmd__objects__subcmd__hook"
+                ;;
             hubctl__subcmd__help,receive-pack)
                 cmd="hubctl__subcmd__help__subcmd__receive__subcmd__pack"
                 ;;
@@ -159,6 +165,9 @@ _hubctl() {
                 ;;
             hubctl__subcmd__help__subcmd__repo,adopt)
                 cmd="hubctl__subcmd__help__subcmd__repo__subcmd__adopt"
+                ;;
+            hubctl__subcmd__help__subcmd__repo,gc)
+                cmd="hubctl__subcmd__help__subcmd__repo__subcmd__gc"
                 ;;
             hubctl__subcmd__help__subcmd__repo,grant)
                 cmd="hubctl__subcmd__help__subcmd__repo__subcmd__grant"
@@ -286,6 +295,9 @@ _hubctl() {
             hubctl__subcmd__repo,adopt)
                 cmd="hubctl__subcmd__repo__subcmd__adopt"
                 ;;
+            hubctl__subcmd__repo,gc)
+                cmd="hubctl__subcmd__repo__subcmd__gc"
+                ;;
             hubctl__subcmd__repo,grant)
                 cmd="hubctl__subcmd__repo__subcmd__grant"
                 ;;
@@ -312,6 +324,9 @@ _hubctl() {
                 ;;
             hubctl__subcmd__repo__subcmd__help,adopt)
                 cmd="hubctl__subcmd__repo__subcmd__help__subcmd__adopt"
+                ;;
+            hubctl__subcmd__repo__subcmd__help,gc)
+                cmd="hubctl__subcmd__repo__subcmd__help__subcmd__gc"
                 ;;
             hubctl__subcmd__repo__subcmd__help,grant)
                 cmd="hubctl__subcmd__repo__subcmd__help__subcmd__grant"
@@ -392,7 +407,7 @@ _hubctl() {
 
     case "${cmd}" in
         hubctl)
-            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo user org token keys shell config hook help"
+            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -462,7 +477,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__get)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,7 +569,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__set)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -576,7 +591,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__unset)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -598,7 +613,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help)
-            opts="serve cgi upload-pack receive-pack repo user org token keys shell config hook help"
+            opts="serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -877,6 +892,20 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__help__subcmd__pack__subcmd__objects__subcmd__hook)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__help__subcmd__receive__subcmd__pack)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -892,7 +921,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help__subcmd__repo)
-            opts="init list show set grant revoke rm adopt"
+            opts="init list show set grant revoke rm gc adopt"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -906,6 +935,20 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help__subcmd__repo__subcmd__adopt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__repo__subcmd__gc)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1741,6 +1784,28 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__pack__subcmd__objects__subcmd__hook)
+            opts="-h -V --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__receive__subcmd__pack)
             opts="-h -V --stateless-rpc --advertise-refs --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1764,7 +1829,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo)
-            opts="-h -V --root --authorized-keys-file --help --version init list show set grant revoke rm adopt help"
+            opts="-h -V --root --authorized-keys-file --help --version init list show set grant revoke rm gc adopt help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1787,6 +1852,28 @@ _hubctl() {
             ;;
         hubctl__subcmd__repo__subcmd__adopt)
             opts="-h -V --private --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__repo__subcmd__gc)
+            opts="-h -V --auto --json --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1830,7 +1917,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__help)
-            opts="init list show set grant revoke rm adopt help"
+            opts="init list show set grant revoke rm gc adopt help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1844,6 +1931,20 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__help__subcmd__adopt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__repo__subcmd__help__subcmd__gc)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -39,6 +39,7 @@ complete -c hubctl -n "__fish_hubctl_needs_command" -f -a "token" -d 'Manage acc
 complete -c hubctl -n "__fish_hubctl_needs_command" -f -a "keys" -d 'Manage SSH keys and the authorized_keys lines that route them to `hubctl shell`'
 complete -c hubctl -n "__fish_hubctl_needs_command" -f -a "shell" -d 'The SSH forced command: serve what SSH_ORIGINAL_COMMAND asks for, as key N\'s user'
 complete -c hubctl -n "__fish_hubctl_needs_command" -f -a "config" -d 'Read or change global settings'
+complete -c hubctl -n "__fish_hubctl_needs_command" -f -a "pack-objects-hook" -d 'git upload-pack\'s pack-objects, through the pack cache (git runs this itself)'
 complete -c hubctl -n "__fish_hubctl_needs_command" -f -a "hook" -d 'Run one of hubctl\'s git hooks (git runs these itself during a push)'
 complete -c hubctl -n "__fish_hubctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port; the chosen address is logged)' -r
@@ -70,19 +71,20 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand receive-pack" -l stateless
 complete -c hubctl -n "__fish_hubctl_using_subcommand receive-pack" -l advertise-refs -d 'Only print the ref advertisement (the HTTP transport\'s info/refs)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand receive-pack" -s h -l help -d 'Print help'
 complete -c hubctl -n "__fish_hubctl_using_subcommand receive-pack" -s V -l version -d 'Print version'
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -s h -l help -d 'Print help'
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -s V -l version -d 'Print version'
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -f -a "init" -d 'Create a bare repository'
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -f -a "list" -d 'List repositories'
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -f -a "show" -d 'Show one repository and its settings'
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -f -a "set" -d 'Change a repository setting'
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -f -a "grant" -d 'Give a user read, write or admin access to a repository'
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -f -a "revoke" -d 'Take a user\'s grant on a repository away'
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -f -a "rm" -d 'Delete a repository and everything in it'
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -f -a "adopt" -d 'Register a repository found on disk (until then only administrators can reach it)'
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm adopt help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -s h -l help -d 'Print help'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -s V -l version -d 'Print version'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -f -a "init" -d 'Create a bare repository'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -f -a "list" -d 'List repositories'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -f -a "show" -d 'Show one repository and its settings'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -f -a "set" -d 'Change a repository setting'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -f -a "grant" -d 'Give a user read, write or admin access to a repository'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -f -a "revoke" -d 'Take a user\'s grant on a repository away'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -f -a "rm" -d 'Delete a repository and everything in it'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -f -a "gc" -d 'Repack with a multi-pack index and bitmaps, write the commit-graph, pack refs'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -f -a "adopt" -d 'Register a repository found on disk (until then only administrators can reach it)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and not __fish_seen_subcommand_from init list show set grant revoke rm gc adopt help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from init" -l default-branch -d 'Branch HEAD points at' -r
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from init" -l description -d 'One-line description' -r
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from init" -l max-blob-size -d 'Refuse pushes adding non-LFS files larger than SIZE (e.g. 1MB), or "off"' -r
@@ -119,6 +121,12 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subc
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from rm" -l yes -d 'Confirm the deletion (required)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from rm" -s V -l version -d 'Print version'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from gc" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from gc" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from gc" -l auto -d 'Only if the repository needs it (what runs after pushes); skip if another run is busy'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from gc" -l json -d 'Print what was done as JSON'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from gc" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from gc" -s V -l version -d 'Print version'
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from adopt" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from adopt" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from adopt" -l private -d 'Make it private'
@@ -131,6 +139,7 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subc
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "grant" -d 'Give a user read, write or admin access to a repository'
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Take a user\'s grant on a repository away'
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Delete a repository and everything in it'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "gc" -d 'Repack with a multi-pack index and bitmaps, write the commit-graph, pack refs'
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "adopt" -d 'Register a repository found on disk (until then only administrators can reach it)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand user; and not __fish_seen_subcommand_from add list rm help" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
@@ -274,7 +283,7 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_see
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -s h -l help -d 'Print help'
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -s V -l version -d 'Print version'
-complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -f -a "get" -d 'Print a setting'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -f -a "get" -d 'Print a setting (the stored value, or the default)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -f -a "set" -d 'Change a setting'
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -f -a "unset" -d 'Remove a setting'
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -290,27 +299,32 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_su
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from unset" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from unset" -s V -l version -d 'Print version'
-complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "get" -d 'Print a setting'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "get" -d 'Print a setting (the stored value, or the default)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change a setting'
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "unset" -d 'Remove a setting'
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand pack-objects-hook" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
+complete -c hubctl -n "__fish_hubctl_using_subcommand pack-objects-hook" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
+complete -c hubctl -n "__fish_hubctl_using_subcommand pack-objects-hook" -s h -l help -d 'Print help'
+complete -c hubctl -n "__fish_hubctl_using_subcommand pack-objects-hook" -s V -l version -d 'Print version'
 complete -c hubctl -n "__fish_hubctl_using_subcommand hook" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand hook" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand hook" -s h -l help -d 'Print help'
 complete -c hubctl -n "__fish_hubctl_using_subcommand hook" -s V -l version -d 'Print version'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "serve" -d 'Serve repositories over HTTP or HTTPS (Git Smart HTTP)'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "cgi" -d 'Answer one HTTP request as a CGI program (a drop-in for git http-backend); also what hubctl does when a CGI server runs it without arguments'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "upload-pack" -d 'Serve a fetch over stdin/stdout, like git-upload-pack'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "receive-pack" -d 'Accept a push over stdin/stdout, like git-receive-pack'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "repo" -d 'Create, list, inspect and configure repositories'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "user" -d 'Manage user accounts'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "org" -d 'Manage organisations and their members'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "token" -d 'Manage access tokens (HTTP Basic password or Bearer token)'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "keys" -d 'Manage SSH keys and the authorized_keys lines that route them to `hubctl shell`'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "shell" -d 'The SSH forced command: serve what SSH_ORIGINAL_COMMAND asks for, as key N\'s user'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "config" -d 'Read or change global settings'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "hook" -d 'Run one of hubctl\'s git hooks (git runs these itself during a push)'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config hook help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "serve" -d 'Serve repositories over HTTP or HTTPS (Git Smart HTTP)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "cgi" -d 'Answer one HTTP request as a CGI program (a drop-in for git http-backend); also what hubctl does when a CGI server runs it without arguments'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "upload-pack" -d 'Serve a fetch over stdin/stdout, like git-upload-pack'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "receive-pack" -d 'Accept a push over stdin/stdout, like git-receive-pack'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "repo" -d 'Create, list, inspect and configure repositories'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "user" -d 'Manage user accounts'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "org" -d 'Manage organisations and their members'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "token" -d 'Manage access tokens (HTTP Basic password or Bearer token)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "keys" -d 'Manage SSH keys and the authorized_keys lines that route them to `hubctl shell`'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "shell" -d 'The SSH forced command: serve what SSH_ORIGINAL_COMMAND asks for, as key N\'s user'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "config" -d 'Read or change global settings'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "pack-objects-hook" -d 'git upload-pack\'s pack-objects, through the pack cache (git runs this itself)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "hook" -d 'Run one of hubctl\'s git hooks (git runs these itself during a push)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and not __fish_seen_subcommand_from serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "init" -d 'Create a bare repository'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "list" -d 'List repositories'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "show" -d 'Show one repository and its settings'
@@ -318,6 +332,7 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subc
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "grant" -d 'Give a user read, write or admin access to a repository'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "revoke" -d 'Take a user\'s grant on a repository away'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "rm" -d 'Delete a repository and everything in it'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "gc" -d 'Repack with a multi-pack index and bitmaps, write the commit-graph, pack refs'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from repo" -f -a "adopt" -d 'Register a repository found on disk (until then only administrators can reach it)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "add" -d 'Create a user (and their namespace)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "list" -d 'List users'
@@ -333,6 +348,6 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subc
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "show" -d 'Show one key, with its public key'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "rm" -d 'Delete a key'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "authorized-keys" -d 'Print authorized_keys lines (all keys, or the one matching --key/--fingerprint, as sshd\'s AuthorizedKeysCommand), or write them into a file\'s managed block'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "get" -d 'Print a setting'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "get" -d 'Print a setting (the stored value, or the default)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "set" -d 'Change a setting'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "unset" -d 'Remove a setting'

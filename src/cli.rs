@@ -82,6 +82,13 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// git upload-pack's pack-objects, through the pack cache (git runs this itself).
+    #[command(hide = true)]
+    PackObjectsHook {
+        /// `git pack-objects` and its arguments, as upload-pack appends them.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Run one of hubctl's git hooks (git runs these itself during a push).
     #[command(hide = true)]
     Hook {
@@ -245,6 +252,19 @@ pub enum RepoCommand {
         /// Confirm the deletion (required).
         #[arg(long)]
         yes: bool,
+    },
+    /// Repack with a multi-pack index and bitmaps, write the commit-graph, pack refs.
+    #[command(after_long_help = GC_JSON)]
+    Gc {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// Only if the repository needs it (what runs after pushes); skip if another run is busy.
+        #[arg(long)]
+        auto: bool,
+        /// Print what was done as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Register a repository found on disk (until then only administrators can reach it).
     Adopt {
@@ -431,17 +451,17 @@ pub enum KeysCommand {
 /// `hubctl config ...`
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Print a setting.
+    /// Print a setting (the stored value, or the default).
     Get {
         /// The setting.
         #[arg(value_enum)]
-        name: ConfigKey,
+        name: crate::settings::Key,
     },
     /// Change a setting.
     Set {
         /// The setting.
         #[arg(value_enum)]
-        name: ConfigKey,
+        name: crate::settings::Key,
         /// The new value.
         value: String,
     },
@@ -449,16 +469,19 @@ pub enum ConfigCommand {
     Unset {
         /// The setting.
         #[arg(value_enum)]
-        name: ConfigKey,
+        name: crate::settings::Key,
     },
 }
 
-/// Global settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ConfigKey {
-    /// The authorized_keys file hubctl rewrites when keys change (an absolute path).
-    AuthorizedKeysFile,
-}
+const GC_JSON: &str = "JSON output (--json), for each run:
+  {\"repository\": \"alice/project\", \"ran\": true, \"reason\": \"...\",
+   \"steps\": [{\"name\": \"...\", \"seconds\": 0.42}],
+   \"before\": STATS, \"after\": STATS}
+where STATS is {\"packs\", \"pack_bytes\", \"packs_outside_midx\", \"bytes_outside_midx\",
+\"loose_objects\", \"multi_pack_index\", \"bitmap\", \"commit_graph\"}. With --auto an array of
+runs (empty when another process is already maintaining the repository). After every push
+hubctl schedules `repo gc --auto` in the background unless `hubctl config set auto-maintenance
+off`.";
 
 const KEY_JSON: &str = "JSON output (--json), the objects of the /api/user/keys API:
   {\"id\": 1, \"title\": \"My Laptop\", \"key_type\": \"ssh-ed25519\",

@@ -14,6 +14,8 @@ pub mod git;
 pub mod http;
 pub mod keys;
 pub mod repo;
+pub mod settings;
 pub mod ssh;
 pub mod store;
 pub mod units;
+pub mod util;

@@ -9,13 +9,14 @@ use anyhow::{Context, Result, bail};
 use super::print_json;
 use super::stdio::exit_code;
 use crate::access::{self, Action, Caller, Principal};
-use crate::cli::{ConfigCommand, ConfigKey, KeysCommand};
+use crate::cli::{ConfigCommand, KeysCommand};
 use crate::config::Root;
 use crate::git::{self, Engine, Mode, RunOptions, Service};
 use crate::keys;
+use crate::settings::Key;
 use crate::ssh::{self, Request};
+use crate::store::Store;
 use crate::store::tokens::Scope;
-use crate::store::{self, Store};
 
 /// Longest public key file read.
 const MAX_KEY_FILE: u64 = 64 * 1024;
@@ -138,27 +139,22 @@ pub(super) fn run(root: &Root, managed: Option<&Path>, command: KeysCommand) -> 
 
 pub(super) fn config(root: &Root, command: ConfigCommand) -> Result<ExitCode> {
     let mut store = Store::open_root(root)?;
-    let key = |k: ConfigKey| match k {
-        ConfigKey::AuthorizedKeysFile => store::SETTING_AUTHORIZED_KEYS_FILE,
-    };
     match command {
-        ConfigCommand::Get { name } => match store.setting(key(name))? {
+        ConfigCommand::Get { name } => match store.setting(name.name())? {
             Some(v) => println!("{v}"),
-            None => return Ok(ExitCode::FAILURE),
+            None => println!("{} (default)", name.default_value()),
         },
         ConfigCommand::Set { name, value } => {
-            if name == ConfigKey::AuthorizedKeysFile && !Path::new(&value).is_absolute() {
-                bail!("authorized-keys-file must be an absolute path");
-            }
-            store.set_setting(key(name), Some(&value))?;
-            if name == ConfigKey::AuthorizedKeysFile {
+            let value = name.validate(&value).map_err(anyhow::Error::msg)?;
+            store.set_setting(name.name(), Some(&value))?;
+            if name == Key::AuthorizedKeysFile {
                 keys::sync(&store, root, None)?;
             }
-            println!("{} = {value}", key(name));
+            println!("{} = {value}", name.name());
         }
         ConfigCommand::Unset { name } => {
-            store.set_setting(key(name), None)?;
-            println!("{} unset", key(name));
+            store.set_setting(name.name(), None)?;
+            println!("{} = {} (default)", name.name(), name.default_value());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -207,7 +203,10 @@ pub(super) fn shell(root: &Root, key_id: i64) -> Result<ExitCode> {
         Err(d) => return refuse(&d.message()),
     };
     drop(store);
-    let engine = Engine::detect(Some(&root.cache_dir()))?;
+    let engine = match Engine::for_root(root) {
+        Ok(e) => e,
+        Err(e) => return refuse(&e.to_string()),
+    };
     let mut opts = RunOptions {
         protocol: std::env::var("GIT_PROTOCOL")
             .ok()
@@ -224,6 +223,9 @@ pub(super) fn shell(root: &Root, key_id: i64) -> Result<ExitCode> {
         git::hooks::configure(root, &name, &located.git_dir, &principal, &mut opts)
             .context("installing hubctl's hooks")?;
     }
-    let status = engine.run_inherited(service, Mode::Duplex, &located.git_dir, &opts)?;
-    Ok(exit_code(status))
+    match engine.run_inherited(service, Mode::Duplex, &located.git_dir, &opts) {
+        Ok(status) => Ok(exit_code(status)),
+        Err(git::Error::Busy(_)) => refuse("the server is busy; try again in a minute"),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -41,6 +41,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Org { command } => accounts::org(&root(&cli.root)?, command),
         Command::Token { command } => accounts::token(&root(&cli.root)?, command),
         Command::Hook { name, args } => Ok(crate::git::hooks::run(&name, &args)),
+        Command::PackObjectsHook { args } => {
+            let root = root(&cli.root)?;
+            let engine = crate::git::Engine::detect(Some(&root.cache_dir()))?;
+            Ok(crate::git::pack_cache::run_hook(
+                &root,
+                engine.path(),
+                &args,
+            ))
+        }
     }
 }
 

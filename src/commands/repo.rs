@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use super::print_json;
 use crate::cli::{RepoCommand, RepoSetting};
 use crate::config::Root;
+use crate::git::maintenance;
 use crate::repo::{self, InitOptions, RepoName};
 use crate::store::Store;
 use crate::store::repos::{Grant, RepoSettings, Visibility};
@@ -176,6 +177,47 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             repo::remove(root, &mut store, &name)?;
             println!("deleted {name}");
         }
+        RepoCommand::Gc { name, auto, json } => {
+            let name = RepoName::parse(&name)?;
+            let info = repo::info(root, &name)?;
+            let engine = crate::git::Engine::for_root(root)?;
+            if auto {
+                let outcomes = maintenance::run_pending(&engine, root, &name, &info.path)?;
+                if json {
+                    print_json(&outcomes)?;
+                } else if outcomes.is_empty() {
+                    println!("{name}: maintenance already running in another process");
+                }
+                for o in &outcomes {
+                    if !json {
+                        print_outcome(o);
+                    }
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            // Wait for an automatic run to finish rather than racing it.
+            let _lock = maintenance::lock(root, &name, true)?;
+            let bar = indicatif::ProgressBar::new(maintenance::STEPS.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{pos}/{len}] {msg} ({elapsed})",
+                )
+                .expect("valid template"),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            let outcome =
+                maintenance::run(&engine, &info.path, &name.to_string(), true, |i, step| {
+                    bar.set_position(i as u64);
+                    bar.set_message(step.to_string());
+                });
+            bar.finish_and_clear();
+            let outcome = outcome?;
+            if json {
+                print_json(&outcome)?;
+            } else {
+                print_outcome(&outcome);
+            }
+        }
         RepoCommand::Adopt { name, private } => {
             let name = RepoName::parse(&name)?;
             repo::info(root, &name)?;
@@ -196,6 +238,26 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_outcome(o: &maintenance::Outcome) {
+    if !o.ran {
+        println!("{}: nothing to do ({})", o.repository, o.reason);
+        return;
+    }
+    println!("{}: {}", o.repository, o.reason);
+    for s in &o.steps {
+        println!("  {:<55} {:>8.3}s", s.name, s.seconds);
+    }
+    println!(
+        "  packs {} -> {}, loose objects {} -> {}, size {} -> {}",
+        o.before.packs,
+        o.after.packs,
+        o.before.loose_objects,
+        o.after.loose_objects,
+        format_size(o.before.pack_bytes),
+        format_size(o.after.pack_bytes)
+    );
 }
 
 fn key_name(key: RepoSetting) -> &'static str {

@@ -25,7 +25,9 @@ fn options(
 }
 
 pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> Result<ExitCode> {
-    let engine = Engine::detect(Some(&root.cache_dir()))?;
+    let engine = Engine::for_root(root)?;
+    // Request threads open their own connections; this one is done with the database.
+    crate::store::release_cached();
     let app = Arc::new(App {
         site: Site::Hosted(root.clone()),
         engine,
@@ -62,21 +64,20 @@ pub(super) fn cgi(
 
 fn cgi_app(explicit_root: Option<&Path>, keys_file: Option<&Path>, args: &CgiArgs) -> Result<App> {
     // git-http-backend compatibility: GIT_PROJECT_ROOT selects its layout and rules.
-    let (site, cache) = match std::env::var_os("GIT_PROJECT_ROOT").filter(|v| !v.is_empty()) {
+    let (site, engine) = match std::env::var_os("GIT_PROJECT_ROOT").filter(|v| !v.is_empty()) {
         Some(dir) => {
             let dir = Path::new(&dir)
                 .canonicalize()
                 .with_context(|| format!("GIT_PROJECT_ROOT {}", Path::new(&dir).display()))?;
             let export_all = std::env::var_os("GIT_HTTP_EXPORT_ALL").is_some();
-            (Site::ProjectRoot { dir, export_all }, None)
+            (Site::ProjectRoot { dir, export_all }, Engine::detect(None)?)
         }
         None => {
             let root = Root::resolve(explicit_root)?;
-            let cache = root.cache_dir();
-            (Site::Hosted(root), Some(cache))
+            let engine = Engine::for_root(&root)?;
+            (Site::Hosted(root), engine)
         }
     };
-    let engine = Engine::detect(cache.as_deref())?;
     Ok(App {
         site,
         engine,

@@ -82,8 +82,10 @@ pub(crate) fn exit_code(status: std::process::ExitStatus) -> ExitCode {
 }
 
 fn engine_for(target: &Target) -> Result<Engine> {
-    let cache = target.hosted.as_ref().map(|(root, _)| root.cache_dir());
-    Ok(Engine::detect(cache.as_deref())?)
+    Ok(match &target.hosted {
+        Some((root, _)) => Engine::for_root(root)?,
+        None => Engine::detect(None)?,
+    })
 }
 
 pub(super) fn upload_pack(explicit_root: Option<&Path>, args: UploadPackArgs) -> Result<ExitCode> {

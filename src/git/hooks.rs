@@ -130,6 +130,10 @@ pub fn run(name: &str, args: &[OsString]) -> ExitCode {
             super::policy::pre_receive(&git_dir, input)?;
             run_repo_hook(&git_dir, name, args, Some(input))
         }),
+        "post-receive" => with_stdin(|input| {
+            schedule_maintenance();
+            run_repo_hook(&git_dir, name, args, Some(input))
+        }),
         _ => run_repo_hook(&git_dir, name, args, None),
     };
     match outcome {
@@ -140,6 +144,26 @@ pub fn run(name: &str, args: &[OsString]) -> ExitCode {
                 let _ = writeln!(err, "{line}");
             }
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// After a push: queue maintenance of the repository unless switched off. Problems are logged
+/// and never fail the push (its refs are already updated).
+fn schedule_maintenance() {
+    let (Some(root), Ok(repo)) = (std::env::var_os(ENV_ROOT), std::env::var(ENV_REPO)) else {
+        return;
+    };
+    let (Ok(root), Ok(name)) = (Root::at(Path::new(&root)), RepoName::parse(&repo)) else {
+        return;
+    };
+    let on = crate::store::with_store(&root, |s| crate::settings::Settings::load(s))
+        .ok()
+        .and_then(|r| r.ok())
+        .is_none_or(|s| s.auto_maintenance);
+    if on {
+        if let Err(e) = super::maintenance::schedule(&root, &name) {
+            eprintln!("hubctl: could not schedule maintenance: {e}");
         }
     }
 }

@@ -6,7 +6,10 @@
 //! arguments and streams; nothing here knows about HTTP or SSH.
 
 pub mod hooks;
+pub mod maintenance;
+pub mod pack_cache;
 pub mod policy;
+pub mod slots;
 mod stream;
 
 use std::ffi::OsString;
@@ -26,7 +29,7 @@ pub const GIT_ENV: &str = "HUBCTL_GIT";
 
 /// Variables git uses to point at "the current repository"; they must never leak from our
 /// environment into an engine process serving a different repository.
-const LOCAL_REPO_ENV: &[&str] = &[
+pub(crate) const LOCAL_REPO_ENV: &[&str] = &[
     "GIT_ALTERNATE_OBJECT_DIRECTORIES",
     "GIT_CONFIG",
     "GIT_CONFIG_PARAMETERS",
@@ -74,6 +77,12 @@ pub enum Error {
         /// What it printed.
         output: String,
     },
+    /// Every engine slot stayed busy for the queue timeout.
+    #[error("the server is busy: {0}")]
+    Busy(#[from] slots::Busy),
+    /// The settings could not be read.
+    #[error("reading settings: {0}")]
+    Settings(String),
     /// Spawning or talking to git failed.
     #[error("running git {what}: {source}")]
     Io {
@@ -178,12 +187,22 @@ pub fn wants_v2(protocol: Option<&str>) -> bool {
     protocol.is_some_and(|p| p.split(':').any(|item| item == "version=2"))
 }
 
-/// A located and version-checked git binary.
+/// A located and version-checked git binary, with the limits and caches of its root.
 #[derive(Debug, Clone)]
 pub struct Engine {
     path: PathBuf,
     version: (u32, u32, u32),
+    /// The concurrency limit (hosted mode).
+    slots: Option<slots::Slots>,
+    /// `uploadpack.packObjectsHook` value and cache bound (hosted mode, cache on).
+    pack_cache: Option<(String, u64)>,
+    /// Where protocol v2 capability advertisements are cached (hosted mode).
+    adv_cache: Option<PathBuf>,
 }
+
+/// A cached v2 capability advertisement is trusted this long at most (the key covers the
+/// config files git reads, but not files they include).
+const ADVERTISEMENT_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Engine {
     /// Find git (`HUBCTL_GIT`, else `git` on `PATH`) and check its version.
@@ -250,7 +269,44 @@ impl Engine {
                 found: text.to_string(),
             });
         }
-        Ok(Engine { path, version: v })
+        Ok(Engine {
+            path,
+            version: v,
+            slots: None,
+            pack_cache: None,
+            adv_cache: None,
+        })
+    }
+
+    /// The engine for a hosted root: git located and checked (cached per binary), with the
+    /// root's concurrency limit and pack cache from its settings.
+    pub fn for_root(root: &crate::config::Root) -> Result<Engine, Error> {
+        let mut engine = Engine::detect(Some(&root.cache_dir()))?;
+        let settings = crate::store::with_store(root, |s| crate::settings::Settings::load(s))
+            .and_then(|r| r)
+            .map_err(|e| Error::Settings(e.to_string()))?;
+        engine.adv_cache = Some(root.cache_dir().join("advertisements"));
+        engine.slots = Some(slots::Slots::new(
+            root.run_dir().join("slots"),
+            settings.max_engines,
+            settings.queue_timeout,
+        ));
+        if let Some(size) = settings.pack_cache_size {
+            let hook = pack_cache::hook_command(root).map_err(|source| Error::Io {
+                what: "pack cache hook".into(),
+                source,
+            })?;
+            engine.pack_cache = Some((hook, size));
+        }
+        Ok(engine)
+    }
+
+    /// Take an engine slot (if a limit applies), waiting up to the queue timeout.
+    fn slot(&self) -> Result<Option<slots::SlotGuard>, Error> {
+        match &self.slots {
+            Some(s) => Ok(Some(s.acquire()?)),
+            None => Ok(None),
+        }
     }
 
     /// The git binary in use.
@@ -288,6 +344,11 @@ impl Engine {
         for setting in &opts.config {
             cmd.arg("-c").arg(setting);
         }
+        if let (Service::UploadPack, Some((hook, size))) = (service, &self.pack_cache) {
+            cmd.arg("-c")
+                .arg(format!("uploadpack.packObjectsHook={hook}"));
+            cmd.env(pack_cache::SIZE_ENV, size.to_string());
+        }
         cmd.arg(service.command());
         match mode {
             Mode::AdvertiseRefs => {
@@ -322,6 +383,7 @@ impl Engine {
         git_dir: &Path,
         opts: &RunOptions,
     ) -> Result<ExitStatus, Error> {
+        let _slot = self.slot()?;
         let mut cmd = self.service_command(service, mode, git_dir, opts);
         cmd.stdin(Stdio::inherit())
             .stdout(Stdio::inherit())
@@ -333,18 +395,110 @@ impl Engine {
     }
 
     /// Start `service` for an HTTP ref advertisement; the returned reader streams git's output.
+    ///
+    /// A protocol v2 upload-pack advertisement lists capabilities, not refs: it depends only on
+    /// git and its configuration. git's own output is cached, keyed by the binary, the options
+    /// and the state of every config file git reads, so most `info/refs` requests need no git
+    /// process at all.
     pub fn advertise(
         &self,
         service: Service,
         git_dir: &Path,
         opts: &RunOptions,
+    ) -> Result<Box<dyn Read + Send>, Error> {
+        if let (Service::UploadPack, Some(dir), true) =
+            (service, &self.adv_cache, wants_v2(opts.protocol.as_deref()))
+        {
+            return self.cached_advertisement(dir, git_dir, opts);
+        }
+        Ok(Box::new(self.advertise_stream(service, git_dir, opts)?))
+    }
+
+    fn cached_advertisement(
+        &self,
+        dir: &Path,
+        git_dir: &Path,
+        opts: &RunOptions,
+    ) -> Result<Box<dyn Read + Send>, Error> {
+        let file = dir.join(format!("{}.adv", self.advertisement_key(git_dir, opts)));
+        let fresh = std::fs::metadata(&file)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < ADVERTISEMENT_TTL));
+        if fresh {
+            if let Ok(bytes) = std::fs::read(&file) {
+                return Ok(Box::new(io::Cursor::new(bytes)));
+            }
+        }
+        let mut out = Vec::new();
+        self.advertise_stream(Service::UploadPack, git_dir, opts)?
+            .read_to_end(&mut out)
+            .map_err(|source| Error::Io {
+                what: "upload-pack".into(),
+                source,
+            })?;
+        if out.starts_with(b"000eversion 2\n") && out.ends_with(b"0000") {
+            // A cache write that fails only costs the next request a git process.
+            let _ = std::fs::create_dir_all(dir);
+            let _ = crate::fsutil::write_atomic(&file, &out, 0o644);
+        }
+        Ok(Box::new(io::Cursor::new(out)))
+    }
+
+    fn advertisement_key(&self, git_dir: &Path, opts: &RunOptions) -> String {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(format!(
+            "{}\0{:?}\0{}\0",
+            self.path.display(),
+            self.version,
+            git_dir.display()
+        ));
+        h.update(format!(
+            "{:?}\0{:?}\0{:?}\0",
+            opts.protocol, opts.config, self.pack_cache
+        ));
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let xdg = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".config"));
+        for var in [
+            "GIT_CONFIG_NOSYSTEM",
+            "GIT_CONFIG_SYSTEM",
+            "GIT_CONFIG_GLOBAL",
+        ] {
+            h.update(format!("{var}={:?}\0", std::env::var_os(var)));
+        }
+        for file in [
+            git_dir.join("config"),
+            home.join(".gitconfig"),
+            xdg.join("git/config"),
+            PathBuf::from("/etc/gitconfig"),
+            PathBuf::from("/usr/local/etc/gitconfig"),
+        ] {
+            use std::os::unix::fs::MetadataExt;
+            let stat = std::fs::metadata(&file)
+                .map(|m| (m.len(), m.mtime(), m.mtime_nsec(), m.ino()))
+                .ok();
+            h.update(format!("{}:{stat:?}\0", file.display()));
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn advertise_stream(
+        &self,
+        service: Service,
+        git_dir: &Path,
+        opts: &RunOptions,
     ) -> Result<RpcOutput, Error> {
+        let slot = self.slot()?;
         let mut cmd = self.service_command(service, Mode::AdvertiseRefs, git_dir, opts);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let child = spawn_group(&mut cmd, service)?;
-        Ok(RpcOutput::direct(child, service.command()))
+        Ok(RpcOutput::direct(child, service.command(), slot))
     }
 
     /// Run one stateless request: feed `input` to git while its output is collected, then
@@ -361,13 +515,14 @@ impl Engine {
         opts: &RunOptions,
         input: &mut dyn Read,
     ) -> Result<Fed, Error> {
+        let slot = self.slot()?;
         let mut cmd = self.service_command(service, Mode::StatelessRpc, git_dir, opts);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = spawn_group(&mut cmd, service)?;
         let stdin = child.stdin.take().expect("stdin is piped");
-        let mut output = RpcOutput::pumped(child, service.command());
+        let mut output = RpcOutput::pumped(child, service.command(), slot);
         let outcome = feed(input, stdin);
         output.input_done();
         Ok(Fed { output, outcome })

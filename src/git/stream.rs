@@ -134,20 +134,31 @@ pub struct RpcOutput {
     source: Source,
     label: &'static str,
     stderr: Option<StderrTail>,
+    /// The engine slot this process occupies, freed when it is reaped.
+    slot: Option<super::slots::SlotGuard>,
 }
 
 impl RpcOutput {
-    pub(super) fn direct(mut child: Child, label: &'static str) -> RpcOutput {
+    pub(super) fn direct(
+        mut child: Child,
+        label: &'static str,
+        slot: Option<super::slots::SlotGuard>,
+    ) -> RpcOutput {
         let out = child.stdout.take().expect("stdout is piped");
         RpcOutput {
             child: Some(child),
             source: Source::Direct(out),
             label,
             stderr: None,
+            slot,
         }
     }
 
-    pub(super) fn pumped(mut child: Child, label: &'static str) -> RpcOutput {
+    pub(super) fn pumped(
+        mut child: Child,
+        label: &'static str,
+        slot: Option<super::slots::SlotGuard>,
+    ) -> RpcOutput {
         let out = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().map(|e| StderrTail::start(e, label));
         let pump = Arc::new(Pump {
@@ -169,6 +180,7 @@ impl RpcOutput {
             },
             label,
             stderr,
+            slot,
         }
     }
 
@@ -191,6 +203,7 @@ impl RpcOutput {
             let _ = t.join();
         }
         let status = self.child.take()?.wait().ok()?;
+        self.slot = None;
         let message = self
             .stderr
             .as_mut()
@@ -223,6 +236,7 @@ impl RpcOutput {
     }
 
     fn reap(&mut self) {
+        self.slot = None;
         if let Some(mut child) = self.child.take() {
             match child.wait() {
                 Ok(status) if !status.success() => {

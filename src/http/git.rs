@@ -108,10 +108,7 @@ fn run_options(
 fn advertise(app: &App, located: &Located, service: Service, opts: &RunOptions) -> Response {
     let output = match app.engine.advertise(service, &located.git_dir, opts) {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!("hubctl: {e}");
-            return Response::text(500, "cannot start git");
-        }
+        Err(e) => return engine_error(e),
     };
     // Protocol v2 has no `# service=` preamble (git-http-backend omits it too).
     let preamble = if service == Service::UploadPack && git::wants_v2(opts.protocol.as_deref()) {
@@ -166,10 +163,7 @@ fn rpc(
         .stateless(service, &located.git_dir, opts, &mut body)
     {
         Ok(f) => f,
-        Err(e) => {
-            eprintln!("hubctl: {e}");
-            return Response::text(500, "cannot start git");
-        }
+        Err(e) => return engine_error(e),
     };
     let mut output = fed.output;
     if matches!(fed.outcome, FeedOutcome::EngineClosed) {
@@ -214,6 +208,21 @@ fn rpc(
                 Response::text(400, format!("malformed request body: {e}"))
             }
         }
+    }
+}
+
+/// Seconds a client is asked to wait when every engine slot is busy.
+const RETRY_AFTER: u32 = 10;
+
+fn engine_error(e: git::Error) -> Response {
+    eprintln!("hubctl: {e}");
+    match e {
+        git::Error::Busy(_) => Response::text(
+            503,
+            format!("the server is busy (every git process slot is taken); try again in {RETRY_AFTER} seconds"),
+        )
+        .header("Retry-After", RETRY_AFTER.to_string()),
+        _ => Response::text(500, "cannot start git"),
     }
 }
 

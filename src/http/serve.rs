@@ -65,6 +65,7 @@ pub fn run(app: Arc<App>, opts: &ServeOptions) -> Result<(), Error> {
     let listener =
         std::net::TcpListener::bind(&opts.listen).map_err(|e| bind_err(e.to_string()))?;
     let addr = listener.local_addr().map_err(|e| bind_err(e.to_string()))?;
+    no_delay(&listener);
     // Our own handle on the listening socket: tiny_http's accept thread owns the other one
     // and ends on the first accept error, so this one lets us stop accepting on a signal
     // and start a fresh accept loop if tiny_http's dies for any other reason.
@@ -107,6 +108,31 @@ pub fn run(app: Arc<App>, opts: &ServeOptions) -> Result<(), Error> {
     drop(listening);
     eprintln!("hubctl: stopped");
     Ok(())
+}
+
+/// Turn off Nagle's algorithm for every connection (Linux hands the listening socket's
+/// TCP_NODELAY down to accepted sockets). tiny_http writes a response's headers, body chunks and
+/// final chunk separately; with Nagle on, each small write after the first waits for the
+/// client's delayed ACK, about 40 ms per response.
+fn no_delay(listener: &std::net::TcpListener) {
+    use std::os::fd::AsRawFd;
+    let one: libc::c_int = 1;
+    // SAFETY: plain setsockopt on a socket we own, with a correctly sized option value.
+    let rc = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        eprintln!(
+            "hubctl: cannot set TCP_NODELAY: {}",
+            std::io::Error::last_os_error()
+        );
+    }
 }
 
 struct Listening {

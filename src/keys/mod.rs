@@ -121,25 +121,13 @@ pub fn validate_title(title: &str) -> Result<(), KeyError> {
     Ok(())
 }
 
-/// Quote `s` for a POSIX shell if it needs it (sshd runs forced commands with the user's shell).
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@".contains(&b))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
 /// The `authorized_keys` line for key `id`: `restrict,command="<hubctl> --root <root> shell
 /// --key-id N" <type> <base64>`. `restrict` turns off forwarding, PTYs and `~/.ssh/rc`.
 pub fn authorized_line(exe: &Path, root: &Root, id: i64, public_key: &str) -> String {
     let command = format!(
         "{} --root {} shell --key-id {id}",
-        shell_quote(&exe.display().to_string()),
-        shell_quote(&root.path().display().to_string())
+        crate::util::shell_quote(&exe.display().to_string()),
+        crate::util::shell_quote(&root.path().display().to_string())
     );
     // Inside command="...", a double quote is written \" and a backslash stays as it is.
     let command = command.replace('"', "\\\"");
@@ -263,9 +251,7 @@ mod tests {
     }
 
     #[test]
-    fn quoting() {
-        assert_eq!(shell_quote("/usr/bin/hubctl"), "/usr/bin/hubctl");
-        assert_eq!(shell_quote("/a b/it's"), "'/a b/it'\\''s'");
+    fn rsa_bits() {
         assert_eq!(mpint_bits(&[0x00, 0x80, 0x00]), 16);
         assert_eq!(mpint_bits(&[0x01, 0x00]), 9);
     }

@@ -240,6 +240,12 @@ pub fn with_store<T>(
     })
 }
 
+/// Close this thread's cached connection (a thread that will not use the store again, such as
+/// the server's main thread after reading the settings, should not keep the database open).
+pub fn release_cached() {
+    CACHED.with(|cell| cell.borrow_mut().take());
+}
+
 /// The current time as RFC 3339 UTC with seconds precision (`2025-01-01T00:00:00Z`).
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()

@@ -697,10 +697,11 @@ fn locked_and_readonly_database() {
     let mut holder = std::process::Command::new("python3")
         .arg("-c")
         .arg(format!(
-            "import sqlite3,time,sys\nc=sqlite3.connect({:?},isolation_level=None)\nc.execute('PRAGMA locking_mode=EXCLUSIVE')\nc.execute('BEGIN EXCLUSIVE')\nc.execute('INSERT INTO owners(name,kind,is_admin,created_at) VALUES(\"held\",\"user\",0,\"x\")')\nprint('locked',flush=True)\ntime.sleep(6)\nc.execute('ROLLBACK')\n",
+            "import sqlite3,time,sys\nc=sqlite3.connect({:?},isolation_level=None,timeout=60)\nc.execute('PRAGMA locking_mode=EXCLUSIVE')\nc.execute('BEGIN EXCLUSIVE')\nc.execute('INSERT INTO owners(name,kind,is_admin,created_at) VALUES(\"held\",\"user\",0,\"x\")')\nprint('locked',flush=True)\ntime.sleep(6)\nc.execute('ROLLBACK')\n",
             db.display().to_string()
         ))
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
         .spawn()
         .unwrap();
     let mut line = String::new();

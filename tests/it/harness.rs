@@ -397,12 +397,16 @@ pub enum CgiSite {
     ProjectRoot { dir: PathBuf, export_all: bool },
 }
 
-/// A child process killed and reaped when dropped.
+/// A child process that leads its own process group (spawn it with `process_group(0)`);
+/// dropping the guard kills the whole group (fcgiwrap's workers too) and reaps the leader.
 pub struct ChildGuard(pub Option<Child>);
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         if let Some(mut c) = self.0.take() {
+            unsafe {
+                libc::kill(-(c.id() as i32), libc::SIGKILL);
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -612,6 +616,8 @@ impl Nginx {
 fn spawn_fcgiwrap(dir: &Path, workers: u32, home: &Path, env: &[(String, String)]) -> ChildGuard {
     let sock = dir.join("fcgi.sock");
     let mut fcgi = Command::new("fcgiwrap");
+    // Its own process group: fcgiwrap forks workers that outlive a killed master otherwise.
+    std::os::unix::process::CommandExt::process_group(&mut fcgi, 0);
     fcgi.arg("-c")
         .arg(workers.to_string())
         .arg("-s")

@@ -9,5 +9,6 @@ mod sshd;
 mod accounts;
 mod docs;
 mod fetch;
+mod perf;
 mod push;
 mod push_protocol;

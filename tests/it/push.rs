@@ -319,6 +319,8 @@ fn rejecting_hook(t: Transport) {
     let (site, wt) = setup(t);
     let env = &site.env;
     let bare = site.bare(REPO);
+    // Background maintenance after the first push would repack while objects are counted.
+    env.hubctl_ok(&["config", "set", "auto-maintenance", "off"]);
     env.add_commit(&wt, "f", "1\n", "one");
     site.git_ok(&wt, &["push", "-q", "origin", "main"]);
     install_hook(
@@ -473,6 +475,8 @@ fn crash_mid_push(t: Transport) {
     let (mut site, wt) = setup(t);
     let env = &site.env;
     let bare = site.bare(REPO);
+    // Only the push's own processes may be around when we count them.
+    env.hubctl_ok(&["config", "set", "auto-maintenance", "off"]);
     env.add_commit(&wt, "a", "1\n", "one");
     site.git_ok(&wt, &["push", "-q", "origin", "main"]);
     let refs_before = refs_of(env, &bare);

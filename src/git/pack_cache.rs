@@ -1,0 +1,359 @@
+//! The pack cache: git's `uploadpack.packObjectsHook` pointed at hubctl.
+//!
+//! upload-pack runs `hubctl pack-objects-hook git pack-objects <args>` instead of pack-objects
+//! itself, with the request (wants, haves, shallow lines) on stdin. hubctl keys the cache by
+//! the exact request (arguments, stdin) and the repository's state (refs, shallow file,
+//! alternates), so a pack is only ever served for the state it was made from: any push changes
+//! the key. On a hit the stored, byte-identical output is streamed; on a miss the real
+//! pack-objects runs and its output is streamed to the client and into the cache at once.
+//! Entries are written to a temporary file and renamed into place (safe with concurrent
+//! writers), and the cache is trimmed to its bound, least recently used first.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use sha2::Digest as _;
+
+use crate::config::Root;
+
+/// Environment variable carrying the cache bound (bytes) from the engine to the hook.
+pub const SIZE_ENV: &str = "HUBCTL_PACK_CACHE_SIZE";
+/// Outputs smaller than this are cheap to recompute and not worth a cache entry.
+pub const MIN_ENTRY: u64 = 64 * 1024;
+/// Largest request (stdin) the hook accepts; wants and haves are 46 bytes each.
+const MAX_REQUEST: u64 = 256 * 1024 * 1024;
+
+/// The cache directory of a root.
+pub fn dir(root: &Root) -> PathBuf {
+    root.cache_dir().join("packs")
+}
+
+/// The `uploadpack.packObjectsHook` value that routes pack-objects through this binary.
+pub fn hook_command(root: &Root) -> io::Result<String> {
+    let exe = std::env::current_exe()?;
+    Ok(format!(
+        "{} --root {} pack-objects-hook",
+        crate::util::shell_quote(&exe.display().to_string()),
+        crate::util::shell_quote(&root.path().display().to_string())
+    ))
+}
+
+/// A digest of everything in the repository at `git_dir` that can change which objects a
+/// pack for a given request holds: HEAD, every ref (loose and packed), the shallow file and
+/// alternates.
+pub fn repository_state(git_dir: &Path) -> io::Result<[u8; 32]> {
+    let mut h = sha2::Sha256::new();
+    for file in ["HEAD", "packed-refs", "shallow", "objects/info/alternates"] {
+        h.update(file.as_bytes());
+        h.update([0]);
+        match std::fs::read(git_dir.join(file)) {
+            Ok(bytes) => h.update(&bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => h.update(b"\xffmissing"),
+            Err(e) => return Err(e),
+        }
+        h.update([0]);
+    }
+    let mut loose = Vec::new();
+    collect_files(&git_dir.join("refs"), &mut loose)?;
+    loose.sort();
+    for path in loose {
+        h.update(path.as_os_str().as_bytes());
+        h.update([0]);
+        h.update(std::fs::read(&path)?);
+        h.update([0]);
+    }
+    Ok(h.finalize().into())
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let ty = entry.file_type()?;
+        if ty.is_dir() {
+            collect_files(&entry.path(), out)?;
+        } else if ty.is_file() && !entry.file_name().as_bytes().ends_with(b".lock") {
+            out.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// The cache key of one pack-objects request.
+pub fn key(git_dir: &Path, args: &[OsString], stdin: &[u8], state: &[u8; 32]) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(b"hubctl pack cache v1\0");
+    h.update(git_dir.as_os_str().as_bytes());
+    h.update([0]);
+    for a in args {
+        // Progress goes to stderr only; the pack on stdout is the same with or without it.
+        if a == "--progress" || a == "-q" || a == "--quiet" {
+            continue;
+        }
+        h.update(a.as_bytes());
+        h.update([0]);
+    }
+    h.update(state);
+    h.update(stdin);
+    hex(&h.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Run the hook: serve `git pack-objects <args>` (args include the leading `git
+/// pack-objects`), from the cache when possible.
+pub fn run_hook(root: &Root, git: &Path, args: &[OsString]) -> ExitCode {
+    match serve(root, git, args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hubctl: pack cache: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Split `git [git options] pack-objects [args]` into the git options and pack-objects' own
+/// arguments (shallow fetches run `git --shallow-file FILE pack-objects ...`).
+fn split_args(args: &[OsString]) -> Option<(&[OsString], &[OsString])> {
+    if args.first().is_none_or(|a| a != "git") {
+        return None;
+    }
+    let at = args.iter().position(|a| a == "pack-objects")?;
+    Some((&args[1..at], &args[at + 1..]))
+}
+
+/// What the git options contribute to the cache key: their text, except that a shallow file
+/// (a temporary file with a fresh name per request) counts by its content.
+fn git_options_key(git_opts: &[OsString]) -> io::Result<Vec<OsString>> {
+    let mut out = Vec::new();
+    let mut it = git_opts.iter();
+    while let Some(o) = it.next() {
+        if o == "--shallow-file" {
+            let file = it
+                .next()
+                .ok_or_else(|| io::Error::other("--shallow-file without a file"))?;
+            // An empty name means "no shallow file" (upload-pack passes that when the client is
+            // shallow and the server is not).
+            let content = if file.is_empty() {
+                Vec::new()
+            } else {
+                std::fs::read(file)?
+            };
+            out.push(OsString::from(format!(
+                "--shallow-file={}",
+                hex(&sha2::Sha256::digest(&content))
+            )));
+        } else {
+            out.push(o.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn serve(root: &Root, git: &Path, args: &[OsString]) -> io::Result<ExitCode> {
+    let Some((git_opts, pack_args)) = split_args(args) else {
+        return Err(io::Error::other(
+            "expected `git [options] pack-objects ...` (this command is run by git upload-pack)",
+        ));
+    };
+    let limit: u64 = std::env::var(SIZE_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut request = Vec::new();
+    io::stdin().take(MAX_REQUEST).read_to_end(&mut request)?;
+    let git_dir = std::env::current_dir()?;
+    let cache = dir(root);
+    let entry = if limit > 0 {
+        let state = repository_state(&git_dir)?;
+        let mut keyed = git_options_key(git_opts)?;
+        keyed.push("pack-objects".into());
+        keyed.extend(pack_args.iter().cloned());
+        let k = key(&git_dir, &keyed, &request, &state);
+        Some(cache.join(&k[..2]).join(format!("{k}.pack")))
+    } else {
+        None
+    };
+    let mut out = io::stdout().lock();
+    if let Some(path) = &entry {
+        if let Ok(mut f) = File::open(path) {
+            // Mark as recently used for the eviction order.
+            let _ = f.set_modified(std::time::SystemTime::now());
+            io::copy(&mut f, &mut out)?;
+            out.flush()?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let mut child = Command::new(git)
+        .args(git_opts)
+        .arg("pack-objects")
+        .args(pack_args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("piped");
+    // Feed from a thread: pack-objects may start writing before it has read everything.
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&request);
+    });
+    let mut pack = child.stdout.take().expect("piped");
+    let mut tmp = match &entry {
+        Some(path) => open_temp(path).ok(),
+        None => None,
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut written = 0u64;
+    let copied: io::Result<()> = (|| {
+        loop {
+            let n = match pack.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            out.write_all(&buf[..n])?;
+            written += n as u64;
+            if let Some((f, _)) = &mut tmp {
+                // The cache is a side effect: a full disk must not fail the clone.
+                if written > limit / 2 || f.write_all(&buf[..n]).is_err() {
+                    let (_, p) = tmp.take().expect("present");
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        }
+    })();
+    let _ = feeder.join();
+    if let Err(e) = copied {
+        let _ = child.kill();
+        let _ = child.wait();
+        if let Some((_, p)) = tmp {
+            let _ = std::fs::remove_file(p);
+        }
+        return Err(e);
+    }
+    out.flush()?;
+    let status = child.wait()?;
+    if let (Some((f, tmp_path)), Some(path)) = (tmp, &entry) {
+        if status.success()
+            && written >= MIN_ENTRY
+            && f.sync_all().is_ok()
+            && std::fs::rename(&tmp_path, path).is_ok()
+        {
+            evict(&cache, limit);
+        }
+        let _ = std::fs::remove_file(&tmp_path);
+    }
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1))
+    })
+}
+
+fn open_temp(path: &Path) -> io::Result<(File, PathBuf)> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = crate::fsutil::temp_sibling(path);
+    Ok((File::create_new(&tmp)?, tmp))
+}
+
+/// Delete least recently used entries until the cache is within 90% of `limit`.
+pub fn evict(cache: &Path, limit: u64) {
+    let mut entries = Vec::new();
+    let Ok(shards) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for shard in shards.flatten() {
+        let Ok(files) = std::fs::read_dir(shard.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            if let Ok(m) = f.metadata() {
+                let name = f.file_name();
+                if name.as_bytes().ends_with(b".pack") && !name.as_bytes().starts_with(b".tmp") {
+                    let used = m.modified().unwrap_or(std::time::UNIX_EPOCH);
+                    entries.push((used, m.len(), f.path()));
+                }
+            }
+        }
+    }
+    let mut total: u64 = entries.iter().map(|e| e.1).sum();
+    if total <= limit {
+        return;
+    }
+    entries.sort();
+    let target = limit / 10 * 9;
+    for (_, len, path) in entries {
+        if total <= target {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_git_options() {
+        let args: Vec<OsString> = ["git", "--shallow-file", "/tmp/x", "pack-objects", "--revs"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let (g, p) = split_args(&args).unwrap();
+        assert_eq!(g, &args[1..3]);
+        assert_eq!(p, &args[4..]);
+        assert!(split_args(&["ls".into()]).is_none());
+    }
+
+    #[test]
+    fn keys_ignore_progress_only() {
+        let d = Path::new("/r");
+        let s = [0u8; 32];
+        let a = key(d, &["--revs".into(), "--progress".into()], b"x", &s);
+        assert_eq!(a, key(d, &["--revs".into()], b"x", &s));
+        assert_ne!(a, key(d, &["--revs".into(), "--thin".into()], b"x", &s));
+        assert_ne!(a, key(d, &["--revs".into()], b"y", &s));
+        assert_ne!(a, key(d, &["--revs".into()], b"x", &[1u8; 32]));
+    }
+
+    #[test]
+    fn evicts_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let shard = dir.path().join("ab");
+        std::fs::create_dir_all(&shard).unwrap();
+        for (i, name) in ["old", "mid", "new"].iter().enumerate() {
+            let p = shard.join(format!("{name}.pack"));
+            std::fs::write(&p, vec![0u8; 100]).unwrap();
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1000 + i as u64);
+            File::options()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        }
+        evict(dir.path(), 250);
+        assert!(!shard.join("old.pack").exists());
+        assert!(shard.join("mid.pack").exists());
+        assert!(shard.join("new.pack").exists());
+        evict(dir.path(), 150);
+        assert!(!shard.join("mid.pack").exists());
+        assert!(shard.join("new.pack").exists());
+    }
+}

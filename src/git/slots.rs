@@ -1,0 +1,114 @@
+//! The concurrency limit: at most N git engine processes at once across every hubctl process
+//! sharing a root (the standalone server, CGI runs, SSH sessions).
+//!
+//! Each slot is a lock file under `<root>/run/slots/`; holding an exclusive `flock` on one is
+//! holding the slot. The kernel releases it when the holder exits, however it exits, so a
+//! crashed process never leaks a slot. Waiters poll the slots until one frees up or their
+//! queue timeout passes.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The shared pool of engine slots.
+#[derive(Debug, Clone)]
+pub struct Slots {
+    dir: PathBuf,
+    count: usize,
+    timeout: Duration,
+}
+
+/// A held slot; dropping it frees the slot.
+#[derive(Debug)]
+pub struct SlotGuard {
+    _file: File,
+}
+
+/// No slot became free within the queue timeout.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("all {count} git engine slots stayed busy for {waited:?}")]
+pub struct Busy {
+    /// The limit.
+    pub count: usize,
+    /// How long this request waited.
+    pub waited: Duration,
+}
+
+/// The default limit: twice the number of cores (git's pack engine is CPU-bound, so more than
+/// that only adds memory, not throughput).
+pub fn default_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+}
+
+impl Slots {
+    /// A pool of `count` slots in `dir`, waiting at most `timeout` for one.
+    pub fn new(dir: PathBuf, count: usize, timeout: Duration) -> Slots {
+        Slots {
+            dir,
+            count: count.max(1),
+            timeout,
+        }
+    }
+
+    /// How many engines may run at once.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Take a slot, waiting (in a queue of pollers) up to the timeout.
+    pub fn acquire(&self) -> Result<SlotGuard, Busy> {
+        let start = Instant::now();
+        let _ = std::fs::create_dir_all(&self.dir);
+        // Start at a different slot per process so waiters do not all contend for slot 0.
+        let offset = std::process::id() as usize;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            for i in 0..self.count {
+                let slot = (offset + i) % self.count;
+                if let Some(g) = self.try_slot(slot) {
+                    return Ok(g);
+                }
+            }
+            let waited = start.elapsed();
+            if waited >= self.timeout {
+                return Err(Busy {
+                    count: self.count,
+                    waited,
+                });
+            }
+            std::thread::sleep(pause.min(self.timeout - waited));
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+    }
+
+    fn try_slot(&self, i: usize) -> Option<SlotGuard> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(format!("{i}.lock")))
+            .ok()?;
+        // SAFETY: plain syscall on an open descriptor; the lock lives as long as `file`.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        (rc == 0).then_some(SlotGuard { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let slots = Slots::new(dir.path().to_path_buf(), 2, Duration::from_millis(100));
+        let a = slots.acquire().unwrap();
+        let _b = slots.acquire().unwrap();
+        let start = Instant::now();
+        assert!(slots.acquire().is_err());
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        drop(a);
+        assert!(slots.acquire().is_ok());
+    }
+}

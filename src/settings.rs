@@ -1,0 +1,134 @@
+//! Global settings (`hubctl config`), stored in the database so every hubctl process sharing a
+//! root (server, CGI runs, SSH sessions, hooks) sees the same values. `hubctl serve` reads them
+//! when it starts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::store::{self, Store};
+use crate::units::{format_size, parse_limit};
+
+/// A setting's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Key {
+    /// The authorized_keys file hubctl rewrites when keys change (an absolute path).
+    AuthorizedKeysFile,
+    /// Upper bound of the pack cache (a size like 2GB, or "off" to switch it off).
+    PackCacheSize,
+    /// How many git engine processes may run at once (default: twice the cores).
+    MaxEngines,
+    /// How long a request waits for an engine slot before a 503 (e.g. 60s).
+    QueueTimeout,
+    /// Repack, multi-pack index, bitmaps and commit-graph after pushes ("on" or "off").
+    AutoMaintenance,
+}
+
+/// Default pack cache bound.
+pub const DEFAULT_PACK_CACHE: u64 = 2 << 30;
+/// Default queue timeout.
+pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Key {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::AuthorizedKeysFile => store::SETTING_AUTHORIZED_KEYS_FILE,
+            Key::PackCacheSize => "pack-cache-size",
+            Key::MaxEngines => "max-engines",
+            Key::QueueTimeout => "queue-timeout",
+            Key::AutoMaintenance => "auto-maintenance",
+        }
+    }
+
+    /// Check and normalise a new value.
+    pub fn validate(self, value: &str) -> Result<String, String> {
+        let value = value.trim();
+        match self {
+            Key::AuthorizedKeysFile => {
+                if std::path::Path::new(value).is_absolute() {
+                    Ok(value.to_string())
+                } else {
+                    Err("authorized-keys-file must be an absolute path".into())
+                }
+            }
+            Key::PackCacheSize => parse_limit(value)
+                .map(|v| v.map_or("off".to_string(), |b| b.to_string()))
+                .map_err(|e| e.to_string()),
+            Key::MaxEngines => match value.parse::<usize>() {
+                Ok(n) if (1..=10_000).contains(&n) => Ok(n.to_string()),
+                _ => Err("max-engines must be a number from 1 to 10000".into()),
+            },
+            Key::QueueTimeout => humantime::parse_duration(value)
+                .map(|d| humantime::format_duration(d).to_string())
+                .map_err(|e| format!("invalid duration {value:?}: {e} (e.g. 30s, 2min)")),
+            Key::AutoMaintenance => match value {
+                "on" | "true" | "yes" | "1" => Ok("on".into()),
+                "off" | "false" | "no" | "0" => Ok("off".into()),
+                _ => Err("auto-maintenance is on or off".into()),
+            },
+        }
+    }
+
+    /// The value used when none is stored.
+    pub fn default_value(self) -> String {
+        match self {
+            Key::AuthorizedKeysFile => "(none)".into(),
+            Key::PackCacheSize => format_size(DEFAULT_PACK_CACHE),
+            Key::MaxEngines => crate::git::slots::default_count().to_string(),
+            Key::QueueTimeout => humantime::format_duration(DEFAULT_QUEUE_TIMEOUT).to_string(),
+            Key::AutoMaintenance => "on".into(),
+        }
+    }
+}
+
+/// The effective settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// See [`Key::AuthorizedKeysFile`].
+    pub authorized_keys_file: Option<PathBuf>,
+    /// Pack cache bound; `None` = off.
+    pub pack_cache_size: Option<u64>,
+    /// Engine slots.
+    pub max_engines: usize,
+    /// Wait for a slot at most this long.
+    pub queue_timeout: Duration,
+    /// Maintain repositories after pushes.
+    pub auto_maintenance: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            authorized_keys_file: None,
+            pack_cache_size: Some(DEFAULT_PACK_CACHE),
+            max_engines: crate::git::slots::default_count(),
+            queue_timeout: DEFAULT_QUEUE_TIMEOUT,
+            auto_maintenance: true,
+        }
+    }
+}
+
+impl Settings {
+    /// Read the stored settings, defaults for the rest. A stored value that no longer parses
+    /// falls back to the default rather than stopping the server.
+    pub fn load(store: &Store) -> Result<Settings, store::Error> {
+        let mut s = Settings::default();
+        let get = |k: Key| store.setting(k.name());
+        s.authorized_keys_file = get(Key::AuthorizedKeysFile)?.map(PathBuf::from);
+        if let Some(v) = get(Key::PackCacheSize)? {
+            if let Ok(limit) = parse_limit(&v) {
+                s.pack_cache_size = limit.filter(|b| *b > 0);
+            }
+        }
+        if let Some(n) = get(Key::MaxEngines)?.and_then(|v| v.parse().ok()) {
+            s.max_engines = n;
+        }
+        if let Some(d) = get(Key::QueueTimeout)?.and_then(|v| humantime::parse_duration(&v).ok()) {
+            s.queue_timeout = d;
+        }
+        if let Some(v) = get(Key::AutoMaintenance)? {
+            s.auto_maintenance = v != "off";
+        }
+        Ok(s)
+    }
+}

@@ -1,0 +1,408 @@
+//! Correctness of the speed features (their speed is the benchmark's business): the pack cache,
+//! automatic maintenance and `repo gc`, and the engine concurrency limit.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::harness::*;
+
+const REPO: &str = "alice/data";
+
+/// A served repository with some history and a token that may push to it.
+fn setup() -> (Env, Server, String, PathBuf) {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &[]);
+    env.hubctl_ok(&["repo", "init", REPO]);
+    let wt = env.fixture_worktree("src");
+    for i in 0..30 {
+        crate::push::write_random(&wt.join(format!("blob{i}.bin")), 16 * 1024, i);
+        env.git_ok(&wt, &["add", "-A"]);
+        env.git_ok(&wt, &["commit", "-qm", &format!("commit {i}")]);
+    }
+    let server = env.serve(&[]);
+    let url = push_url(&server, &token);
+    env.git_ok(&wt, &["push", "-q", &url, "main", "dev"]);
+    (env, server, token, wt)
+}
+
+fn push_url(server: &Server, token: &str) -> String {
+    server
+        .url(REPO)
+        .replacen("http://", &format!("http://alice:{token}@"), 1)
+}
+
+fn cache_entries(env: &Env) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Ok(shards) = std::fs::read_dir(env.root.join("cache/packs")) {
+        for s in shards.flatten() {
+            for f in std::fs::read_dir(s.path()).unwrap().flatten() {
+                if f.file_name().to_string_lossy().ends_with(".pack") {
+                    v.push(f.path());
+                }
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+/// The received pack's name is the hash of its bytes.
+fn received_pack(clone: &Path) -> String {
+    let dir = clone.join(".git/objects/pack");
+    let mut packs: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pack"))
+        .collect();
+    assert_eq!(packs.len(), 1, "{packs:?}");
+    packs.pop().unwrap()
+}
+
+fn objects(env: &Env, clone: &Path) -> Vec<String> {
+    let mut v: Vec<String> = env
+        .git_ok(clone, &["rev-list", "--objects", "--all"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+/// Repeated clones are served byte-identical from the cache; they match an uncached clone;
+/// a push in between gives a fresh pack, never a stale one.
+#[test]
+fn pack_cache_serves_identical_packs_and_never_stale_ones() {
+    let (env, server, token, wt) = setup();
+    let url = server.url(REPO);
+    let clone = |dest: &str| {
+        let d = env.path(dest);
+        env.git_ok(
+            env.dir.path(),
+            &["clone", "-q", "--no-checkout", &url, d.to_str().unwrap()],
+        );
+        env.git_ok(&d, &["fsck", "--strict", "--no-progress"]);
+        d
+    };
+    let first = clone("first");
+    let entries = cache_entries(&env);
+    assert_eq!(entries.len(), 1, "the first clone did not fill the cache");
+    let cached_bytes = std::fs::read(&entries[0]).unwrap();
+    let second = clone("second");
+    let third = clone("third");
+    assert_eq!(
+        received_pack(&first),
+        received_pack(&second),
+        "cached pack differs"
+    );
+    assert_eq!(received_pack(&second), received_pack(&third));
+    assert_eq!(cache_entries(&env), entries, "a hit must not add entries");
+    let pack_bytes = std::fs::read(
+        second
+            .join(".git/objects/pack")
+            .join(received_pack(&second)),
+    )
+    .unwrap();
+    assert_eq!(
+        pack_bytes, cached_bytes,
+        "the client did not get the cached bytes"
+    );
+    // An uncached clone has the same content.
+    env.hubctl_ok(&["config", "set", "pack-cache-size", "off"]);
+    let uncached_server = env.serve(&[]);
+    let plain = env.path("plain");
+    env.git_ok(
+        env.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--no-checkout",
+            &uncached_server.url(REPO),
+            plain.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(objects(&env, &plain), objects(&env, &second));
+    assert_eq!(
+        refs_of(&env, &plain.join(".git")),
+        refs_of(&env, &second.join(".git"))
+    );
+    assert_eq!(
+        cache_entries(&env),
+        entries,
+        "the cache was used while switched off"
+    );
+    env.hubctl_ok(&["config", "unset", "pack-cache-size"]);
+    drop(uncached_server);
+    // A push changes the repository state: the next clone must include it.
+    env.add_commit(&wt, "after.txt", "after\n", "after the first clones");
+    env.git_ok(&wt, &["push", "-q", &push_url(&server, &token), "main"]);
+    let fresh = clone("fresh");
+    assert_eq!(
+        env.git_ok(&fresh, &["rev-parse", "origin/main"]),
+        env.git_ok(&wt, &["rev-parse", "main"]),
+        "a stale pack was served"
+    );
+    assert_ne!(received_pack(&fresh), received_pack(&second));
+    assert_eq!(cache_entries(&env).len(), 2);
+}
+
+/// The cache stays within its bound, dropping the least recently used entries.
+#[test]
+fn pack_cache_is_bounded() {
+    let (env, server, _token, wt) = setup();
+    // Room for about one entry: each clone below differs (shallow depth), so each is new.
+    let one = std::fs::metadata(&{
+        let d = env.path("probe");
+        env.git_ok(
+            env.dir.path(),
+            &[
+                "clone",
+                "-q",
+                "--no-checkout",
+                &server.url(REPO),
+                d.to_str().unwrap(),
+            ],
+        );
+        cache_entries(&env)[0].clone()
+    })
+    .unwrap()
+    .len();
+    drop(server);
+    env.hubctl_ok(&[
+        "config",
+        "set",
+        "pack-cache-size",
+        &(one * 2 + one / 2).to_string(),
+    ]);
+    let server = env.serve(&[]);
+    let _ = wt;
+    for depth in 1..=6 {
+        let d = env.path(&format!("shallow{depth}"));
+        env.git_ok(
+            env.dir.path(),
+            &[
+                "clone",
+                "-q",
+                "--no-checkout",
+                "--depth",
+                &depth.to_string(),
+                "--branch",
+                "main",
+                &server.url(REPO),
+                d.to_str().unwrap(),
+            ],
+        );
+        let total: u64 = cache_entries(&env)
+            .iter()
+            .map(|p| std::fs::metadata(p).unwrap().len())
+            .sum();
+        assert!(total <= one * 2 + one / 2, "cache grew to {total} bytes");
+    }
+}
+
+/// A push schedules maintenance in the background: the repository gets a multi-pack index with
+/// bitmaps and a commit-graph without anyone asking, and the push did not wait for it.
+#[test]
+fn maintenance_runs_after_push() {
+    let (env, _server, _token, _wt) = setup();
+    let pack = env.bare(REPO).join("objects/pack");
+    let info = env.bare(REPO).join("objects/info");
+    assert!(
+        eventually(Duration::from_secs(30), || pack
+            .join("multi-pack-index")
+            .exists()
+            && info.join("commit-graphs").exists()
+            && std::fs::read_dir(&pack)
+                .unwrap()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(".bitmap"))),
+        "no maintenance after the push: {:?}",
+        std::fs::read_dir(&pack)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect::<Vec<_>>()
+    );
+    // In shape now: --auto does nothing; a forced run reports its steps.
+    let auto: serde_json::Value =
+        serde_json::from_str(&env.hubctl_ok(&["repo", "gc", REPO, "--auto", "--json"])).unwrap();
+    assert_eq!(auto[0]["ran"], false, "{auto}");
+    let forced: serde_json::Value =
+        serde_json::from_str(&env.hubctl_ok(&["repo", "gc", REPO, "--json"])).unwrap();
+    assert_eq!(forced["ran"], true);
+    assert_eq!(forced["after"]["multi_pack_index"], true);
+    assert_eq!(forced["after"]["bitmap"], true);
+    assert_eq!(forced["after"]["commit_graph"], true);
+    assert_eq!(forced["steps"].as_array().unwrap().len(), 4);
+    env.git_ok(&env.bare(REPO), &["fsck", "--strict", "--no-progress"]);
+    // Switched off: no scheduling.
+    env.hubctl_ok(&["config", "set", "auto-maintenance", "off"]);
+    let log = env.root.join("run/maintenance/alice/data.log");
+    let before = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    let pending = env.root.join("run/maintenance/alice/data.pending");
+    let _ = std::fs::remove_file(&pending);
+    let (server, token) = (
+        env.serve(&[]),
+        env.hubctl_ok(&["token", "create", "--user", "alice"])
+            .trim()
+            .to_string(),
+    );
+    let wt2 = env.path("src");
+    env.add_commit(&wt2, "off.txt", "off\n", "with maintenance off");
+    env.git_ok(&wt2, &["push", "-q", &push_url(&server, &token), "main"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !pending.exists(),
+        "maintenance scheduled although switched off"
+    );
+    assert_eq!(
+        std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0),
+        before
+    );
+}
+
+/// Maintenance running while clones and pushes go on breaks neither.
+#[test]
+fn maintenance_beside_clones_and_pushes() {
+    let (env, server, token, wt) = setup();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let gc = s.spawn(|| {
+            let mut runs = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                env.hubctl_ok(&["repo", "gc", REPO]);
+                runs += 1;
+            }
+            runs
+        });
+        for i in 0..6 {
+            let d = env.path(&format!("c{i}"));
+            env.git_ok(
+                env.dir.path(),
+                &["clone", "-q", &server.url(REPO), d.to_str().unwrap()],
+            );
+            env.git_ok(&d, &["fsck", "--no-progress"]);
+            env.add_commit(
+                &wt,
+                &format!("during/{i}.txt"),
+                &format!("{i}\n"),
+                &format!("during gc {i}"),
+            );
+            env.git_ok(&wt, &["push", "-q", &push_url(&server, &token), "main"]);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            gc.join().unwrap() >= 2,
+            "maintenance did not overlap the clones"
+        );
+    });
+    env.git_ok(&env.bare(REPO), &["fsck", "--strict", "--no-progress"]);
+    assert_eq!(
+        env.git_ok(&env.bare(REPO), &["rev-parse", "main"]),
+        env.git_ok(&wt, &["rev-parse", "main"])
+    );
+}
+
+/// With every engine slot taken, a request waits its queue timeout and then gets 503 with
+/// Retry-After; SSH-less stdio callers get one line.
+#[test]
+fn engine_queue_answers_503_when_full() {
+    let (env, server, _token, _wt) = setup();
+    env.hubctl_ok(&["config", "set", "max-engines", "1"]);
+    env.hubctl_ok(&["config", "set", "queue-timeout", "1s"]);
+    drop(server);
+    let server = env.serve(&[]);
+    // Occupy the only slot: an upload-pack request whose body never finishes.
+    use std::io::Write;
+    let host = server.base.trim_start_matches("http://").to_string();
+    let mut slow = std::net::TcpStream::connect(&host).unwrap();
+    write!(
+        slow,
+        "POST /{REPO}.git/git-upload-pack HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: 100000\r\n\r\n0000"
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let start = std::time::Instant::now();
+    let (status, text) = curl(&[&format!(
+        "{}/info/refs?service=git-upload-pack",
+        server.url(REPO)
+    )]);
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("Retry-After: 10"), "{text}");
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "did not wait for a slot"
+    );
+    let out = env.git(env.dir.path(), &["ls-remote", &server.url(REPO)]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("503"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env.hubctl(&["upload-pack", "--advertise-refs", REPO]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("busy"));
+    // Once the slot frees up, requests flow again.
+    drop(slow);
+    assert!(eventually(Duration::from_secs(10), || curl(&[&format!(
+        "{}/info/refs?service=git-upload-pack",
+        server.url(REPO)
+    )])
+    .0 == 200));
+}
+
+/// The v2 capability advertisement is git's own output, cached; a configuration change in the
+/// repository shows up at once.
+#[test]
+fn v2_advertisement_cache_follows_config() {
+    let (env, server, _token, _wt) = setup();
+    let url = format!("{}/info/refs?service=git-upload-pack", server.url(REPO));
+    let get = || {
+        let (status, text) = curl(&["-H", "Git-Protocol: version=2", &url]);
+        assert_eq!(status, 200);
+        text.split_once("\r\n\r\n").unwrap().1.to_string()
+    };
+    let first = get();
+    assert!(
+        first.starts_with("000eversion 2\n") && first.ends_with("0000"),
+        "{first}"
+    );
+    let cache = env.root.join("cache/advertisements");
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1, "not cached");
+    assert_eq!(get(), first);
+    // What git itself prints for the same request.
+    let git = env
+        .git_cmd(env.dir.path())
+        .args([
+            "-c",
+            "uploadpack.allowFilter=true",
+            "-c",
+            "uploadpack.allowReachableSHA1InWant=true",
+        ])
+        .args(["upload-pack", "--stateless-rpc", "--advertise-refs"])
+        .arg(env.bare(REPO))
+        .env("GIT_PROTOCOL", "version=2")
+        .output()
+        .unwrap();
+    let own: String = String::from_utf8_lossy(&git.stdout).into_owned();
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.contains("agent="))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&first), strip(&own));
+    assert!(!first.contains("ref-in-want"));
+    env.git_ok(
+        &env.bare(REPO),
+        &["config", "uploadpack.allowRefInWant", "true"],
+    );
+    assert!(
+        get().contains("ref-in-want"),
+        "a config change was not picked up"
+    );
+    // v0 is never served from this cache: its advertisement lists the refs.
+    let (_, v0) = curl(&[&url]);
+    assert!(v0.contains("# service=git-upload-pack") && v0.contains("refs/heads/main"));
+}
