@@ -469,35 +469,7 @@ impl Nginx {
             std::fs::copy(scripts_dir().join("nginx").join(f), dir.join(f)).unwrap();
         }
         let sock = dir.join("fcgi.sock");
-        let mut fcgi = Command::new("fcgiwrap");
-        fcgi.arg("-c")
-            .arg(opts.workers.to_string())
-            .arg("-s")
-            .arg(format!("unix:{}", sock.display()))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &env.home)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.join("logs/fcgiwrap.log")).unwrap(),
-            ));
-        for (k, v) in &opts.env {
-            fcgi.env(k, v);
-        }
-        let fcgiwrap = ChildGuard(Some(
-            fcgi.spawn()
-                .expect("starting fcgiwrap (apt-get install fcgiwrap)"),
-        ));
-        let start = Instant::now();
-        while !sock.exists() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "fcgiwrap socket did not appear"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let fcgiwrap = spawn_fcgiwrap(&dir, opts.workers, &env.home, &opts.env);
         let htpasswd = dir.join("htpasswd");
         let mut lines = String::new();
         for (user, pass) in &opts.users {
