@@ -47,11 +47,17 @@ pub fn hook_name_from_argv0(argv0: &std::ffi::OsStr) -> Option<&'static str> {
 }
 
 /// Make the hooks directory for a push into `name` (at `git_dir`) match what it must hold:
-/// hubctl for [`OWN_HOOKS`], the repository's own executable hooks for the rest.
+/// hubctl for the hooks in `own` (a subset of [`OWN_HOOKS`]), the repository's own executable
+/// hooks for the rest.
 ///
 /// Links are replaced atomically (temp + rename) and only when wrong, so concurrent pushes
 /// neither race nor rewrite anything in the common case.
-pub fn ensure_shims(root: &Root, name: &RepoName, git_dir: &Path) -> io::Result<PathBuf> {
+pub fn ensure_shims(
+    root: &Root,
+    name: &RepoName,
+    git_dir: &Path,
+    own: &[&str],
+) -> io::Result<PathBuf> {
     let dir = root
         .run_dir()
         .join("hooks")
@@ -61,11 +67,11 @@ pub fn ensure_shims(root: &Root, name: &RepoName, git_dir: &Path) -> io::Result<
     let exe = std::env::current_exe()?;
     for hook in HOOKS {
         let link = dir.join(hook);
-        let own = git_dir.join("hooks").join(hook);
-        let target = if OWN_HOOKS.contains(hook) {
+        let repo_hook = git_dir.join("hooks").join(hook);
+        let target = if own.contains(hook) {
             Some(exe.clone())
-        } else if is_executable(&own) {
-            Some(own)
+        } else if is_executable(&repo_hook) {
+            Some(repo_hook)
         } else {
             None
         };
@@ -104,7 +110,24 @@ pub fn configure(
     principal: &Principal,
     opts: &mut RunOptions,
 ) -> io::Result<()> {
-    let dir = ensure_shims(root, name, git_dir)?;
+    // hubctl runs only where it has work: pre-receive when the repository has a size limit,
+    // post-receive when maintenance follows pushes. Otherwise git runs the repository's own
+    // hooks directly, without a hubctl process in between.
+    let (limit, maintain) = crate::store::with_store(root, |s| {
+        let limit = s.repo_settings(name)?.and_then(|r| r.max_blob_size);
+        let settings = crate::settings::Settings::load(s)?;
+        Ok::<_, crate::store::Error>((limit, settings.auto_maintenance))
+    })
+    .and_then(|r| r)
+    .map_err(|e| io::Error::other(e.to_string()))?;
+    let mut own = Vec::new();
+    if limit.is_some() {
+        own.push("pre-receive");
+    }
+    if maintain {
+        own.push("post-receive");
+    }
+    let dir = ensure_shims(root, name, git_dir, &own)?;
     opts.config
         .push(format!("core.hooksPath={}", dir.display()));
     opts.env

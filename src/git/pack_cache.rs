@@ -12,6 +12,7 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -184,17 +185,27 @@ fn serve(root: &Root, git: &Path, args: &[OsString]) -> io::Result<ExitCode> {
     } else {
         None
     };
-    let mut out = io::stdout().lock();
+    // Our stdout as a plain file: std's io::copy then moves a cached pack with sendfile(2)
+    // instead of through a user-space buffer.
+    // SAFETY: fd 1 is open for the life of the process; ManuallyDrop keeps it from being closed.
+    let mut out = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
+    super::widen_pipe(&*out);
     if let Some(path) = &entry {
         if let Ok(mut f) = File::open(path) {
             // Mark as recently used for the eviction order.
             let _ = f.set_modified(std::time::SystemTime::now());
-            io::copy(&mut f, &mut out)?;
-            out.flush()?;
+            io::copy(&mut f, &mut *out)?;
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let mut child = Command::new(git)
+    let mut child = Command::new(git);
+    if has_haves(&request) {
+        // With reachability bitmaps pack-objects finds no thin-pack delta bases among the
+        // client's objects, and an incremental fetch grows several-fold (591 KB instead of
+        // 92 KB for 100 commits in the benchmark). Bitmaps pay off for clones (no haves).
+        child.args(["-c", "pack.useBitmaps=false"]);
+    }
+    let mut child = child
         .args(git_opts)
         .arg("pack-objects")
         .args(pack_args)
@@ -212,27 +223,8 @@ fn serve(root: &Root, git: &Path, args: &[OsString]) -> io::Result<ExitCode> {
         Some(path) => open_temp(path).ok(),
         None => None,
     };
-    let mut buf = vec![0u8; 256 * 1024];
     let mut written = 0u64;
-    let copied: io::Result<()> = (|| {
-        loop {
-            let n = match pack.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            out.write_all(&buf[..n])?;
-            written += n as u64;
-            if let Some((f, _)) = &mut tmp {
-                // The cache is a side effect: a full disk must not fail the clone.
-                if written > limit / 2 || f.write_all(&buf[..n]).is_err() {
-                    let (_, p) = tmp.take().expect("present");
-                    let _ = std::fs::remove_file(p);
-                }
-            }
-        }
-    })();
+    let copied = relay(&mut pack, &mut out, &mut tmp, limit, &mut written);
     let _ = feeder.join();
     if let Err(e) = copied {
         let _ = child.kill();
@@ -242,7 +234,6 @@ fn serve(root: &Root, git: &Path, args: &[OsString]) -> io::Result<ExitCode> {
         }
         return Err(e);
     }
-    out.flush()?;
     let status = child.wait()?;
     if let (Some((f, tmp_path)), Some(path)) = (tmp, &entry) {
         if status.success()
@@ -259,6 +250,136 @@ fn serve(root: &Root, git: &Path, args: &[OsString]) -> io::Result<ExitCode> {
     } else {
         ExitCode::from(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1))
     })
+}
+
+/// Move pack-objects' output to our stdout and, while `tmp` is set, into the cache entry.
+///
+/// Both ends are normally pipes: then the data never enters user space. `tee(2)` duplicates
+/// what pack-objects wrote into our stdout, and `splice(2)` moves the same bytes into the
+/// cache file (or, with no entry being written, straight to stdout). Anything else falls back
+/// to read and write.
+fn relay(
+    pack: &mut std::process::ChildStdout,
+    out: &mut File,
+    tmp: &mut Option<(File, PathBuf)>,
+    limit: u64,
+    written: &mut u64,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    const STEP: usize = 1 << 20;
+    let (src, dst) = (pack.as_raw_fd(), out.as_raw_fd());
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut zero_copy = true;
+    loop {
+        // The cache is a side effect: past its share of the bound, or on any write error
+        // (a full disk), the entry is dropped and the clone goes on.
+        if tmp.is_some() && *written > limit / 2 {
+            if let Some((_, p)) = tmp.take() {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        if zero_copy {
+            // SAFETY: plain syscalls on open descriptors, no user memory involved.
+            let n = unsafe {
+                match tmp {
+                    Some(_) => libc::tee(src, dst, STEP, 0),
+                    None => libc::splice(
+                        src,
+                        std::ptr::null_mut(),
+                        dst,
+                        std::ptr::null_mut(),
+                        STEP,
+                        libc::SPLICE_F_MOVE,
+                    ),
+                }
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                match e.raw_os_error() {
+                    Some(libc::EINTR) => continue,
+                    // Not pipes (or no such syscall): nothing moved, carry on the plain way.
+                    Some(libc::EINVAL) | Some(libc::ENOSYS) => {
+                        zero_copy = false;
+                        continue;
+                    }
+                    _ => return Err(e),
+                }
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            let n = n as usize;
+            *written += n as u64;
+            if let Some((file, _)) = tmp {
+                // tee() copied without consuming: now consume exactly those bytes into the file.
+                let mut left = n;
+                let mut file_ok = true;
+                while left > 0 {
+                    // SAFETY: as above.
+                    let m = if file_ok {
+                        unsafe {
+                            libc::splice(
+                                src,
+                                std::ptr::null_mut(),
+                                file.as_raw_fd(),
+                                std::ptr::null_mut(),
+                                left,
+                                libc::SPLICE_F_MOVE,
+                            )
+                        }
+                    } else {
+                        -1
+                    };
+                    if m > 0 {
+                        left -= m as usize;
+                        continue;
+                    }
+                    // The file refused: consume by reading, and give up on this entry.
+                    file_ok = false;
+                    let k = pack.read(&mut buf[..left.min(256 * 1024)])?;
+                    if k == 0 {
+                        break;
+                    }
+                    left -= k;
+                }
+                if !file_ok {
+                    if let Some((_, p)) = tmp.take() {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+            }
+            continue;
+        }
+        let n = match pack.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        out.write_all(&buf[..n])?;
+        *written += n as u64;
+        if let Some((f, _)) = tmp {
+            if f.write_all(&buf[..n]).is_err() {
+                if let Some((_, p)) = tmp.take() {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        }
+    }
+}
+
+/// Whether upload-pack's request to pack-objects names objects the client has: it lists wants,
+/// then `--not`, then haves.
+fn has_haves(request: &[u8]) -> bool {
+    let mut after_not = false;
+    for line in request.split(|b| *b == b'\n') {
+        if line == b"--not" {
+            after_not = true;
+        } else if after_not && !line.is_empty() && !line.starts_with(b"-") {
+            return true;
+        }
+    }
+    false
 }
 
 fn open_temp(path: &Path) -> io::Result<(File, PathBuf)> {
@@ -308,6 +429,14 @@ pub fn evict(cache: &Path, limit: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recognises_haves() {
+        assert!(!has_haves(b"aaaa\n--not\n"));
+        assert!(!has_haves(b"aaaa\nbbbb\n"));
+        assert!(has_haves(b"aaaa\n--not\ncccc\n"));
+        assert!(!has_haves(b"aaaa\n--not\n--shallow cccc\n"));
+    }
 
     #[test]
     fn splits_git_options() {

@@ -1,4 +1,10 @@
 //! Streaming an engine process's output to a client.
+//!
+//! While the request is still being fed to git, a pump thread drains git's stdout so that git
+//! never blocks on a full pipe while we block writing its stdin (git may answer before it has
+//! read everything: shallow lists, progress). Once the request is fed, the pump hands the pipe
+//! back and the reader reads git's output directly: no thread hand-off per chunk, and memory
+//! stays flat however large the pack.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
@@ -6,18 +12,15 @@ use std::process::{Child, ChildStderr, ChildStdout, ExitStatus};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-/// How much git output the pump holds once the request has been fed; git waits beyond that
-/// until the client has taken some, which keeps memory flat whatever the pack size.
-const WINDOW: usize = 256 * 1024;
 const CHUNK: usize = 64 * 1024;
 
 #[derive(Default)]
 struct PumpState {
     chunks: VecDeque<Vec<u8>>,
-    buffered: usize,
-    /// While the request is still being fed, the pump must accept everything git writes
-    /// (shallow lists, progress), or git and the feeder could wait on each other.
-    bounded: bool,
+    /// The request is fed: the pump returns the pipe at its next turn.
+    input_done: bool,
+    /// The pipe, returned by the pump.
+    returned: Option<ChildStdout>,
     eof: bool,
     error: Option<io::Error>,
     reader_gone: bool,
@@ -36,6 +39,17 @@ impl Pump {
 
     fn run(&self, mut out: ChildStdout) {
         loop {
+            {
+                let mut st = self.lock();
+                if st.reader_gone {
+                    return;
+                }
+                if st.input_done {
+                    st.returned = Some(out);
+                    self.changed.notify_all();
+                    return;
+                }
+            }
             let mut buf = vec![0u8; CHUNK];
             let result = out.read(&mut buf);
             let mut st = self.lock();
@@ -47,13 +61,6 @@ impl Pump {
                 }
                 Ok(n) => {
                     buf.truncate(n);
-                    while st.bounded && st.buffered >= WINDOW && !st.reader_gone {
-                        st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
-                    }
-                    if st.reader_gone {
-                        return;
-                    }
-                    st.buffered += n;
                     st.chunks.push_back(buf);
                     self.changed.notify_all();
                 }
@@ -69,14 +76,11 @@ impl Pump {
     }
 }
 
-enum Source {
-    Direct(ChildStdout),
-    Pumped {
-        pump: Arc<Pump>,
-        thread: Option<JoinHandle<()>>,
-        current: Vec<u8>,
-        pos: usize,
-    },
+/// What the pump has for the reader next.
+enum Next {
+    Chunk(Vec<u8>),
+    Pipe(ChildStdout),
+    Eof,
 }
 
 /// Keeps the end of git's stderr (to explain a refusal) while copying it to our log.
@@ -131,27 +135,44 @@ impl StderrTail {
 /// disconnected) kills git's whole process group, so no engine process outlives its request.
 pub struct RpcOutput {
     child: Option<Child>,
-    source: Source,
     label: &'static str,
     stderr: Option<StderrTail>,
     /// The engine slot this process occupies, freed when it is reaped.
     slot: Option<super::slots::SlotGuard>,
+    /// The pump and its thread, while it owns the pipe.
+    pump: Option<(Arc<Pump>, Option<JoinHandle<()>>)>,
+    /// The pipe, once read directly.
+    direct: Option<ChildStdout>,
+    /// A chunk taken from the pump, and how much of it was read.
+    current: Vec<u8>,
+    pos: usize,
+    eof: bool,
 }
 
 impl RpcOutput {
+    fn new(child: Child, label: &'static str, slot: Option<super::slots::SlotGuard>) -> RpcOutput {
+        RpcOutput {
+            child: Some(child),
+            label,
+            stderr: None,
+            slot,
+            pump: None,
+            direct: None,
+            current: Vec::new(),
+            pos: 0,
+            eof: false,
+        }
+    }
+
     pub(super) fn direct(
         mut child: Child,
         label: &'static str,
         slot: Option<super::slots::SlotGuard>,
     ) -> RpcOutput {
         let out = child.stdout.take().expect("stdout is piped");
-        RpcOutput {
-            child: Some(child),
-            source: Source::Direct(out),
-            label,
-            stderr: None,
-            slot,
-        }
+        let mut o = RpcOutput::new(child, label, slot);
+        o.direct = Some(out);
+        o
     }
 
     pub(super) fn pumped(
@@ -170,37 +191,97 @@ impl RpcOutput {
             .name("git-output".into())
             .spawn(move || p.run(out))
             .ok();
-        RpcOutput {
-            child: Some(child),
-            source: Source::Pumped {
-                pump,
-                thread,
-                current: Vec::new(),
-                pos: 0,
-            },
-            label,
-            stderr,
-            slot,
+        let mut o = RpcOutput::new(child, label, slot);
+        o.stderr = stderr;
+        o.pump = Some((pump, thread));
+        o
+    }
+
+    /// The request has been fed: the pump may hand the pipe back.
+    pub(super) fn input_done(&mut self) {
+        if let Some((pump, _)) = &self.pump {
+            pump.lock().input_done = true;
+            pump.changed.notify_all();
         }
+    }
+
+    /// Block until the pump has something for the reader.
+    fn next_from_pump(&mut self) -> io::Result<Next> {
+        let Some((pump, thread)) = &mut self.pump else {
+            return Ok(Next::Eof);
+        };
+        let mut st = pump.lock();
+        loop {
+            if let Some(chunk) = st.chunks.pop_front() {
+                return Ok(Next::Chunk(chunk));
+            }
+            if let Some(pipe) = st.returned.take() {
+                drop(st);
+                if let Some(t) = thread.take() {
+                    let _ = t.join();
+                }
+                self.pump = None;
+                return Ok(Next::Pipe(pipe));
+            }
+            if st.eof {
+                let err = st.error.take();
+                drop(st);
+                if let Some(t) = thread.take() {
+                    let _ = t.join();
+                }
+                self.pump = None;
+                return match err {
+                    Some(e) => Err(e),
+                    None => Ok(Next::Eof),
+                };
+            }
+            st = pump.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Make sure `current` holds unread bytes, or report the end of the output.
+    fn fill(&mut self) -> io::Result<bool> {
+        while self.pos >= self.current.len() {
+            if self.eof {
+                return Ok(false);
+            }
+            if self.pump.is_some() {
+                match self.next_from_pump()? {
+                    Next::Chunk(c) => {
+                        self.current = c;
+                        self.pos = 0;
+                    }
+                    Next::Pipe(p) => self.direct = Some(p),
+                    Next::Eof => self.eof = true,
+                }
+                continue;
+            }
+            let Some(pipe) = &mut self.direct else {
+                self.eof = true;
+                continue;
+            };
+            self.current.resize(CHUNK, 0);
+            let n = loop {
+                match pipe.read(&mut self.current) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other?,
+                }
+            };
+            self.current.truncate(n);
+            self.pos = 0;
+            if n == 0 {
+                self.eof = true;
+            }
+        }
+        Ok(true)
     }
 
     /// Wait until git has produced output or ended. If it ended without writing anything,
     /// return its exit status and the end of its stderr (why it refused the request), so the
     /// caller can answer with a clear error instead of an empty success.
     pub fn ended_silently(&mut self) -> Option<(ExitStatus, String)> {
-        let Source::Pumped { pump, thread, .. } = &mut self.source else {
+        if self.fill().ok()? {
             return None;
-        };
-        let mut st = pump.lock();
-        while st.chunks.is_empty() && !st.eof {
-            st = pump.changed.wait(st).unwrap_or_else(|e| e.into_inner());
-        }
-        if !st.chunks.is_empty() {
-            return None;
-        }
-        drop(st);
-        if let Some(t) = thread.take() {
-            let _ = t.join();
         }
         let status = self.child.take()?.wait().ok()?;
         self.slot = None;
@@ -212,27 +293,11 @@ impl RpcOutput {
         Some((status, message))
     }
 
-    /// The request has been fed: from now on the pump holds at most a small window.
-    pub(super) fn input_done(&mut self) {
-        if let Source::Pumped { pump, .. } = &self.source {
-            pump.lock().bounded = true;
-            pump.changed.notify_all();
-        }
-    }
-
     /// Stop the engine now (its output is no longer wanted).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             kill_group(&mut child);
         }
-    }
-
-    /// Read everything that remains into memory. Only for outputs known to be small (errors
-    /// and reports produced after git rejected a request).
-    pub fn read_small(&mut self, limit: usize) -> Vec<u8> {
-        let mut out = Vec::new();
-        let _ = self.by_ref().take(limit as u64).read_to_end(&mut out);
-        out
     }
 
     fn reap(&mut self) {
@@ -265,63 +330,41 @@ impl Read for RpcOutput {
         if buf.is_empty() {
             return Ok(0);
         }
-        let n = match &mut self.source {
-            Source::Direct(out) => out.read(buf)?,
-            Source::Pumped {
-                pump,
-                current,
-                pos,
-                thread,
-            } => {
-                if *pos >= current.len() {
-                    let mut st = pump.lock();
-                    loop {
-                        if let Some(chunk) = st.chunks.pop_front() {
-                            st.buffered -= chunk.len();
-                            pump.changed.notify_all();
-                            *current = chunk;
-                            *pos = 0;
-                            break;
-                        }
-                        if st.eof {
-                            if let Some(e) = st.error.take() {
-                                return Err(e);
-                            }
-                            drop(st);
-                            if let Some(t) = thread.take() {
-                                let _ = t.join();
-                            }
-                            current.clear();
-                            *pos = 0;
-                            break;
-                        }
-                        st = pump.changed.wait(st).unwrap_or_else(|e| e.into_inner());
-                    }
+        // Large reads straight from the pipe, once the pump is out of the way.
+        if self.pos >= self.current.len() && self.pump.is_none() && !self.eof {
+            if let Some(pipe) = &mut self.direct {
+                let n = pipe.read(buf)?;
+                if n == 0 {
+                    self.eof = true;
+                    self.reap();
                 }
-                let n = (current.len() - *pos).min(buf.len());
-                buf[..n].copy_from_slice(&current[*pos..*pos + n]);
-                *pos += n;
-                n
+                return Ok(n);
             }
-        };
-        if n == 0 {
-            self.reap();
         }
+        if !self.fill()? {
+            self.reap();
+            return Ok(0);
+        }
+        let n = (self.current.len() - self.pos).min(buf.len());
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
         Ok(n)
     }
 }
 
 impl Drop for RpcOutput {
     fn drop(&mut self) {
-        if let Source::Pumped { pump, thread, .. } = &mut self.source {
+        if let Some((pump, thread)) = &mut self.pump {
             pump.lock().reader_gone = true;
             pump.changed.notify_all();
-            self.child.as_mut().map(kill_group);
-            self.child = None;
+            if let Some(mut child) = self.child.take() {
+                kill_group(&mut child);
+            }
             if let Some(t) = thread.take() {
                 let _ = t.join();
             }
-        } else if let Some(mut child) = self.child.take() {
+        }
+        if let Some(mut child) = self.child.take() {
             kill_group(&mut child);
         }
     }

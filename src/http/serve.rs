@@ -220,7 +220,17 @@ fn serve_one(app: &App, mut rq: tiny_http::Request) {
     };
     let status = response.status;
     let sent = Arc::new(AtomicU64::new(0));
-    let result = rq.respond(to_tiny(response, Arc::clone(&sent)));
+    // A stream on a keep-alive HTTP/1.1 connection (clones, fetches, pushes) goes out in large
+    // chunks written by us; everything else through tiny_http.
+    let own_writer = matches!(response.body, Body::Stream(_))
+        && *rq.http_version() == tiny_http::HTTPVersion(1, 1)
+        && method != Method::Head
+        && response.header_value("Connection").is_none();
+    let result = if own_writer {
+        write_streamed(rq.into_writer(), response, &sent)
+    } else {
+        rq.respond(to_tiny(response, Arc::clone(&sent)))
+    };
     if let Err(e) = result {
         eprintln!("hubctl: writing the response to {url}: {e}");
     }
@@ -234,6 +244,57 @@ fn serve_one(app: &App, mut rq: tiny_http::Request) {
             started.elapsed()
         )
     );
+}
+
+/// Chunk payload size for streamed responses.
+const STREAM_CHUNK: usize = 256 * 1024;
+
+/// Write `response` (with a streaming body) as an HTTP/1.1 chunked response on the raw
+/// connection. tiny_http's own encoder sends 8 KiB chunks as two writes each; here each 256 KiB
+/// chunk, its size line and its CRLF go out as one write. The connection stays usable for the
+/// next request: the request body was read to its end before the response started.
+fn write_streamed(
+    mut w: Box<dyn std::io::Write + Send>,
+    response: Response,
+    sent: &AtomicU64,
+) -> io::Result<()> {
+    let Body::Stream(mut body) = response.body else {
+        unreachable!("only called for streams");
+    };
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: hubctl/{}\r\nTransfer-Encoding: chunked\r\n",
+        response.status,
+        super::reason(response.status),
+        httpdate::fmt_http_date(std::time::SystemTime::now()),
+        env!("CARGO_PKG_VERSION"),
+    );
+    for (n, v) in &response.headers {
+        // Header values come from hubctl, never from clients; keep them on one line anyway.
+        if !v.contains(['\r', '\n']) {
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+    }
+    head.push_str("\r\n");
+    w.write_all(head.as_bytes())?;
+    w.flush()?;
+    // Room for a fixed-width size line before the payload and CRLF after it.
+    const PRE: usize = 10;
+    let mut buf = vec![0u8; PRE + STREAM_CHUNK + 2];
+    loop {
+        let n = match body.read(&mut buf[PRE..PRE + STREAM_CHUNK]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        buf[..PRE].copy_from_slice(format!("{n:08x}\r\n").as_bytes());
+        buf[PRE + n..PRE + n + 2].copy_from_slice(b"\r\n");
+        w.write_all(&buf[..PRE + n + 2])?;
+        w.flush()?;
+        sent.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    w.write_all(b"0\r\n\r\n")?;
+    w.flush()
 }
 
 /// Counts the body bytes actually handed to the socket, for the access log.

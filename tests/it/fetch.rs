@@ -765,3 +765,39 @@ fn https_clone() {
     );
     env.git_ok(&dest, &["fsck", "--no-progress"]);
 }
+
+/// git is checked once: missing or too old, hubctl says what it needs.
+#[test]
+fn git_missing_or_too_old() {
+    let env = Env::new();
+    env.hosted_fixture(REPO, "main");
+    let out = env
+        .hubctl_cmd()
+        .args(["upload-pack", "--advertise-refs", REPO])
+        .env("HUBCTL_GIT", "/nonexistent/git")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("git was not found") && err.contains("2.34 or newer"),
+        "{err}"
+    );
+    let fake = env.path("old-git");
+    std::fs::write(&fake, "#!/bin/sh\necho 'git version 2.20.1'\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = env
+        .hubctl_cmd()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("HUBCTL_GIT", &fake)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is git 2.20.1, but hubctl needs git 2.34 or newer"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

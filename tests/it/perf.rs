@@ -406,3 +406,112 @@ fn v2_advertisement_cache_follows_config() {
     let (_, v0) = curl(&[&url]);
     assert!(v0.contains("# service=git-upload-pack") && v0.contains("refs/heads/main"));
 }
+
+/// Reachability bitmaps (written by maintenance) make git's pack-objects drop thin-pack deltas
+/// against what the client has; hubctl uses them for clones only, so an incremental fetch from
+/// a maintained repository is exactly as small as one without bitmaps.
+#[test]
+fn incremental_fetch_stays_small_after_maintenance() {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &[]);
+    env.hubctl_ok(&["repo", "init", REPO]);
+    let wt = env.path("grow");
+    std::fs::create_dir_all(&wt).unwrap();
+    env.git_ok(&wt, &["init", "-q", "-b", "main"]);
+    // Many files, each commit touching a different one: a new version's only good delta base
+    // is its previous version, which the client already has (a thin-pack delta).
+    let grow = |from: u32, to: u32| {
+        for i in from..to {
+            let f = i % 100;
+            let path = wt.join(format!("doc{f:03}.txt"));
+            let mut text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+                (0..200)
+                    .map(|l| format!("file {f} line {l}: {}\n", "lorem ipsum dolor ".repeat(3)))
+                    .collect()
+            });
+            text.push_str(&format!("change {i}\n"));
+            std::fs::write(&path, text).unwrap();
+            env.git_ok(&wt, &["add", "-A"]);
+            env.git_ok(&wt, &["commit", "-qm", &format!("commit {i}")]);
+        }
+    };
+    grow(0, 200);
+    let server = env.serve(&[]);
+    let push = server
+        .url(REPO)
+        .replacen("http://", &format!("http://alice:{token}@"), 1);
+    env.git_ok(&wt, &["push", "-q", &push, "main"]);
+    let client = env.path("client");
+    env.git_ok(
+        env.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            &server.url(REPO),
+            client.to_str().unwrap(),
+        ],
+    );
+    grow(200, 230);
+    env.git_ok(&wt, &["push", "-q", &push, "main"]);
+    env.hubctl_ok(&["repo", "gc", REPO]);
+    let bare = env.bare(REPO);
+    assert!(
+        std::fs::read_dir(bare.join("objects/pack"))
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".bitmap"))
+    );
+    let fetch_bytes = |upload_pack: Option<&str>, url: &str| {
+        let c = env.path(&format!("c-{}", upload_pack.is_some()));
+        let _ = std::fs::remove_dir_all(&c);
+        env.git_ok(
+            env.dir.path(),
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                "--no-local",
+                client.to_str().unwrap(),
+                c.to_str().unwrap(),
+            ],
+        );
+        let dump = env.path("dump");
+        let _ = std::fs::remove_file(&dump);
+        let mut cmd = env.git_cmd(&c);
+        cmd.arg("fetch").arg("-q");
+        if let Some(u) = upload_pack {
+            cmd.arg(format!("--upload-pack={u}"));
+        }
+        let out = cmd
+            .arg(url)
+            .arg("main")
+            .env("GIT_TRACE_PACKFILE", &dump)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::metadata(&dump).unwrap().len()
+    };
+    let via_hubctl = fetch_bytes(None, &server.url(REPO));
+    let without_bitmaps = fetch_bytes(
+        Some("git -c pack.useBitmaps=false upload-pack"),
+        &format!("file://{}", bare.display()),
+    );
+    let with_bitmaps = fetch_bytes(
+        Some("git upload-pack"),
+        &format!("file://{}", bare.display()),
+    );
+    // The fixture must show the effect, or this test would prove nothing.
+    assert!(
+        with_bitmaps > without_bitmaps,
+        "{with_bitmaps} <= {without_bitmaps}"
+    );
+    assert_eq!(
+        via_hubctl, without_bitmaps,
+        "with bitmaps git would send {with_bitmaps}"
+    );
+}
