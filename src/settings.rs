@@ -88,8 +88,9 @@ pub struct Settings {
     pub authorized_keys_file: Option<PathBuf>,
     /// Pack cache bound; `None` = off.
     pub pack_cache_size: Option<u64>,
-    /// Engine slots.
-    pub max_engines: usize,
+    /// Engine slots; `None`: twice the cores (worked out only when a slot is needed, since
+    /// finding the core count reads cgroup files).
+    pub max_engines: Option<usize>,
     /// Wait for a slot at most this long.
     pub queue_timeout: Duration,
     /// Maintain repositories after pushes.
@@ -101,7 +102,7 @@ impl Default for Settings {
         Settings {
             authorized_keys_file: None,
             pack_cache_size: Some(DEFAULT_PACK_CACHE),
-            max_engines: crate::git::slots::default_count(),
+            max_engines: None,
             queue_timeout: DEFAULT_QUEUE_TIMEOUT,
             auto_maintenance: true,
         }
@@ -121,7 +122,7 @@ impl Settings {
             }
         }
         if let Some(n) = get(Key::MaxEngines)?.and_then(|v| v.parse().ok()) {
-            s.max_engines = n;
+            s.max_engines = Some(n);
         }
         if let Some(d) = get(Key::QueueTimeout)?.and_then(|v| humantime::parse_duration(&v).ok()) {
             s.queue_timeout = d;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct Slots {
     dir: PathBuf,
-    count: usize,
+    count: Option<usize>,
     timeout: Duration,
 }
 
@@ -42,18 +42,19 @@ pub fn default_count() -> usize {
 }
 
 impl Slots {
-    /// A pool of `count` slots in `dir`, waiting at most `timeout` for one.
-    pub fn new(dir: PathBuf, count: usize, timeout: Duration) -> Slots {
+    /// A pool of `count` slots in `dir` (`None`: [`default_count`]), waiting at most `timeout`
+    /// for one.
+    pub fn new(dir: PathBuf, count: Option<usize>, timeout: Duration) -> Slots {
         Slots {
             dir,
-            count: count.max(1),
+            count: count.map(|c| c.max(1)),
             timeout,
         }
     }
 
     /// How many engines may run at once.
     pub fn count(&self) -> usize {
-        self.count
+        self.count.unwrap_or_else(default_count)
     }
 
     /// Take a slot, waiting (in a queue of pollers) up to the timeout.
@@ -61,21 +62,19 @@ impl Slots {
         let start = Instant::now();
         let _ = std::fs::create_dir_all(&self.dir);
         // Start at a different slot per process so waiters do not all contend for slot 0.
+        let count = self.count();
         let offset = std::process::id() as usize;
         let mut pause = Duration::from_millis(5);
         loop {
-            for i in 0..self.count {
-                let slot = (offset + i) % self.count;
+            for i in 0..count {
+                let slot = (offset + i) % count;
                 if let Some(g) = self.try_slot(slot) {
                     return Ok(g);
                 }
             }
             let waited = start.elapsed();
             if waited >= self.timeout {
-                return Err(Busy {
-                    count: self.count,
-                    waited,
-                });
+                return Err(Busy { count, waited });
             }
             std::thread::sleep(pause.min(self.timeout - waited));
             pause = (pause * 2).min(Duration::from_millis(100));
@@ -102,7 +101,11 @@ mod tests {
     #[test]
     fn limits_and_times_out() {
         let dir = tempfile::tempdir().unwrap();
-        let slots = Slots::new(dir.path().to_path_buf(), 2, Duration::from_millis(100));
+        let slots = Slots::new(
+            dir.path().to_path_buf(),
+            Some(2),
+            Duration::from_millis(100),
+        );
         let a = slots.acquire().unwrap();
         let _b = slots.acquire().unwrap();
         let start = Instant::now();
