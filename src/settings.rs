@@ -114,20 +114,19 @@ impl Settings {
     /// falls back to the default rather than stopping the server.
     pub fn load(store: &Store) -> Result<Settings, store::Error> {
         let mut s = Settings::default();
-        let get = |k: Key| store.setting(k.name());
-        s.authorized_keys_file = get(Key::AuthorizedKeysFile)?.map(PathBuf::from);
-        if let Some(v) = get(Key::PackCacheSize)? {
-            if let Ok(limit) = parse_limit(&v) {
-                s.pack_cache_size = limit.filter(|b| *b > 0);
-            }
+        let stored = store.settings()?;
+        let get = |k: Key| stored.get(k.name()).map(String::as_str);
+        s.authorized_keys_file = get(Key::AuthorizedKeysFile).map(PathBuf::from);
+        if let Some(Ok(limit)) = get(Key::PackCacheSize).map(parse_limit) {
+            s.pack_cache_size = limit.filter(|b| *b > 0);
         }
-        if let Some(n) = get(Key::MaxEngines)?.and_then(|v| v.parse().ok()) {
+        if let Some(n) = get(Key::MaxEngines).and_then(|v| v.parse().ok()) {
             s.max_engines = Some(n);
         }
-        if let Some(d) = get(Key::QueueTimeout)?.and_then(|v| humantime::parse_duration(&v).ok()) {
+        if let Some(d) = get(Key::QueueTimeout).and_then(|v| humantime::parse_duration(v).ok()) {
             s.queue_timeout = d;
         }
-        if let Some(v) = get(Key::AutoMaintenance)? {
+        if let Some(v) = get(Key::AutoMaintenance) {
             s.auto_maintenance = v != "off";
         }
         Ok(s)

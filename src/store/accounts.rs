@@ -30,29 +30,7 @@ pub enum Role {
     Member,
 }
 
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Role {
-    /// The lowercase name used on the command line and in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Member => "member",
-        }
-    }
-
-    fn parse(s: &str) -> Role {
-        if s == "owner" {
-            Role::Owner
-        } else {
-            Role::Member
-        }
-    }
-}
+text_enum!(Role { Owner => "owner", Member => "member" } fallback Member);
 
 /// One membership, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -170,14 +148,7 @@ impl Store {
     /// repositories: those would be left without an owner.
     pub fn remove_user(&mut self, name: &str) -> Result<(), Error> {
         self.write(|tx| {
-            let id: Option<i64> = tx
-                .query_row(
-                    "SELECT id FROM owners WHERE kind = 'user' AND name = ?1",
-                    [name],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let id = id.ok_or_else(|| Error::NotFound(format!("no user named {name:?}")))?;
+            let id = Store::user_id(tx, name)?;
             let owned: i64 = tx.query_row(
                 "SELECT COUNT(*) FROM repos WHERE namespace = ?1",
                 [name],
@@ -251,7 +222,8 @@ impl Store {
         .ok_or_else(|| Error::NotFound(format!("no organisation named {org:?}")))
     }
 
-    fn user_id(tx: &rusqlite::Connection, user: &str) -> Result<i64, Error> {
+    /// The id of the user called `user`, or a "no such user" error.
+    pub(crate) fn user_id(tx: &rusqlite::Connection, user: &str) -> Result<i64, Error> {
         tx.query_row(
             "SELECT id FROM owners WHERE kind = 'user' AND name = ?1",
             [user],

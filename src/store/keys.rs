@@ -52,14 +52,7 @@ impl Store {
     /// Register a validated key for `user`.
     pub fn add_key(&mut self, user: &str, title: &str, key: &ParsedKey) -> Result<KeyInfo, Error> {
         let id = self.write(|tx| {
-            let user_id: i64 = tx
-                .query_row(
-                    "SELECT id FROM owners WHERE kind = 'user' AND name = ?1",
-                    [user],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or_else(|| Error::NotFound(format!("no user named {user:?}")))?;
+            let user_id = Store::user_id(tx, user)?;
             tx.execute(
                 "INSERT INTO ssh_keys (user_id, title, key_type, public_key, fingerprint, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -171,6 +164,13 @@ impl Store {
             );
         }
         Ok(Some(user))
+    }
+
+    /// Every stored global setting, by name (one query for all of them).
+    pub fn settings(&self) -> Result<std::collections::HashMap<String, String>, Error> {
+        let mut st = self.conn().prepare("SELECT name, value FROM settings")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// A global setting.

@@ -5,6 +5,36 @@
 //! of failing, and every change is one transaction. The schema is versioned with SQLite's
 //! `user_version` and migrated forward on first use.
 
+/// A closed set of names stored as text: `as_str`, `parse` and `Display` from one list.
+/// `parse` maps anything unknown to the given fallback, the safest value of the set (the
+/// database's CHECK constraints keep unknown values out in the first place).
+macro_rules! text_enum {
+    ($ty:ident { $($variant:ident => $text:literal),+ $(,)? } fallback $fallback:ident) => {
+        impl $ty {
+            /// The lowercase name used on the command line, in JSON and in the database.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $text),+
+                }
+            }
+
+            /// Read a stored name.
+            pub(crate) fn parse(s: &str) -> $ty {
+                match s {
+                    $($text => $ty::$variant,)+
+                    _ => $ty::$fallback,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod accounts;
 pub mod keys;
 pub mod repos;

@@ -16,29 +16,7 @@ pub enum Visibility {
     Private,
 }
 
-impl std::fmt::Display for Visibility {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Visibility {
-    /// The lowercase name used on the command line and in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Visibility::Public => "public",
-            Visibility::Private => "private",
-        }
-    }
-
-    fn parse(s: &str) -> Visibility {
-        if s == "private" {
-            Visibility::Private
-        } else {
-            Visibility::Public
-        }
-    }
-}
+text_enum!(Visibility { Public => "public", Private => "private" } fallback Private);
 
 /// A permission level on one repository; each includes the ones below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, clap::ValueEnum)]
@@ -52,30 +30,7 @@ pub enum Level {
     Admin,
 }
 
-impl std::fmt::Display for Level {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Level {
-    /// The lowercase name used on the command line and in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Read => "read",
-            Level::Write => "write",
-            Level::Admin => "admin",
-        }
-    }
-
-    fn parse(s: &str) -> Level {
-        match s {
-            "admin" => Level::Admin,
-            "write" => Level::Write,
-            _ => Level::Read,
-        }
-    }
-}
+text_enum!(Level { Read => "read", Write => "write", Admin => "admin" } fallback Read);
 
 /// hubctl's settings for one repository.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -293,13 +248,6 @@ fn repo_and_user(
         )
         .optional()?
         .ok_or_else(|| Error::NotFound(format!("repository {name} does not exist")))?;
-    let user_id: i64 = tx
-        .query_row(
-            "SELECT id FROM owners WHERE kind = 'user' AND name = ?1",
-            [user],
-            |r| r.get(0),
-        )
-        .optional()?
-        .ok_or_else(|| Error::NotFound(format!("no user named {user:?}")))?;
+    let user_id = Store::user_id(tx, user)?;
     Ok((repo_id, user_id))
 }

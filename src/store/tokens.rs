@@ -30,29 +30,7 @@ pub enum Scope {
     Write,
 }
 
-impl std::fmt::Display for Scope {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Scope {
-    /// The lowercase name used on the command line and in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "read",
-            Scope::Write => "write",
-        }
-    }
-
-    fn parse(s: &str) -> Scope {
-        if s == "write" {
-            Scope::Write
-        } else {
-            Scope::Read
-        }
-    }
-}
+text_enum!(Scope { Read => "read", Write => "write" } fallback Read);
 
 /// A freshly created token: the only time its secret is known.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -152,14 +130,7 @@ impl Store {
             let token = generate()?;
             let lookup = lookup_key(&token).expect("generated tokens are well-formed");
             let result = self.write(|tx| {
-                let user_id: i64 = tx
-                    .query_row(
-                        "SELECT id FROM owners WHERE kind = 'user' AND name = ?1",
-                        [user],
-                        |r| r.get(0),
-                    )
-                    .optional()?
-                    .ok_or_else(|| Error::NotFound(format!("no user named {user:?}")))?;
+                let user_id = Store::user_id(tx, user)?;
                 tx.execute(
                     "INSERT INTO tokens (user_id, name, lookup, hash, scope, created_at, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -267,17 +267,14 @@ fn prompt_then_succeed(t: Http) {
     let w = World::new(t);
     let askpass = w.env.path("askpass.sh");
     let log = w.env.path("askpass.log");
-    std::fs::write(
+    write_script(
         &askpass,
-        format!(
+        &format!(
             "#!/bin/sh\necho \"$1\" >> {}\ncase \"$1\" in Username*) echo writer;; *) echo {};; esac\n",
             log.display(),
             w.tokens["writer"]
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let record = w.env.path("hook.env");
     install_hook(
         &w.env.bare(PRIV),

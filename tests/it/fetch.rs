@@ -784,9 +784,7 @@ fn git_missing_or_too_old() {
         "{err}"
     );
     let fake = env.path("old-git");
-    std::fs::write(&fake, "#!/bin/sh\necho 'git version 2.20.1'\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_script(&fake, "#!/bin/sh\necho 'git version 2.20.1'\n");
     let out = env
         .hubctl_cmd()
         .args(["serve", "--listen", "127.0.0.1:0"])

@@ -234,6 +234,16 @@ impl Env {
     }
 }
 
+/// Write an executable script (hooks, askpass helpers, stand-in programs).
+pub fn write_script(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// `git ls-remote` of a local bare repository, as sorted lines.
 pub fn refs_of(env: &Env, bare: &Path) -> Vec<String> {
     let out = env.git_ok(Path::new("/"), &["ls-remote", bare.to_str().unwrap()]);

@@ -231,11 +231,7 @@ fn atomic_push(t: Transport) {
 push_matrix!(atomic_push);
 
 pub fn install_hook(bare: &Path, name: &str, script: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    let path = bare.join("hooks").join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, script).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_script(&bare.join("hooks").join(name), script);
 }
 
 /// The repository's own hooks run with git's contract: stdin lines, arguments, push options,

@@ -790,8 +790,7 @@ fn run_limited(cmd: &mut Command, stdin: &[u8], limit: Duration) -> Option<Outpu
 /// Write an executable shell script into the test's directory.
 fn script(env: &Env, name: &str, body: &str) -> PathBuf {
     let p = env.path(name);
-    std::fs::write(&p, body).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_script(&p, body);
     p
 }
 
