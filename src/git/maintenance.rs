@@ -23,8 +23,10 @@ use crate::repo::RepoName;
 
 /// Loose objects that make `--auto` roll them into a pack.
 pub const AUTO_LOOSE_OBJECTS: usize = 256;
-/// Packs outside the multi-pack index that make `--auto` run.
-pub const AUTO_NEW_PACKS: usize = 4;
+/// Packs outside the multi-pack index that make `--auto` run. Every push arrives as a pack;
+/// serving a few recent packs outside the bitmap costs little, while each run rewrites the
+/// bitmap for the whole repository, so runs are spread over many small pushes.
+pub const AUTO_NEW_PACKS: usize = 16;
 /// Quarantine directories of pushes that died are removed after this long.
 pub const STALE_QUARANTINE: Duration = Duration::from_secs(24 * 3600);
 
@@ -262,7 +264,19 @@ pub fn run(
             STEPS[1],
         )
     })?;
-    timed(2, &mut || git(&["pack-refs", "--all"], STEPS[2]))?;
+    timed(2, &mut || {
+        git(
+            &[
+                "-c",
+                "core.filesRefLockTimeout=10000",
+                "-c",
+                "core.packedRefsTimeout=10000",
+                "pack-refs",
+                "--all",
+            ],
+            STEPS[2],
+        )
+    })?;
     timed(3, &mut || {
         remove_stale_quarantines(git_dir).map_err(Error::from)
     })?;

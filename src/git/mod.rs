@@ -598,6 +598,16 @@ fn service_config(service: Service) -> &'static [&'static str] {
             "receive.advertiseAtomic=true",
             "receive.advertisePushOptions=true",
             "receive.fsckObjects=true",
+            // Keep every push as a pack instead of exploding small ones into loose objects:
+            // the quarantine then moves into objects/pack/, which maintenance's prune-packed
+            // never touches (it removes empty objects/xx/ directories, and a loose object
+            // moving into one at that moment fails the push). Geometric repacking rolls the
+            // small packs together.
+            "receive.unpackLimit=1",
+            // A ref lock held for a moment by maintenance (pack-refs) or by a concurrent push
+            // is worth waiting for; git's 100 ms default fails the push under load.
+            "core.filesRefLockTimeout=10000",
+            "core.packedRefsTimeout=10000",
         ],
     }
 }

@@ -266,7 +266,16 @@ fn maintenance_runs_after_push() {
 fn maintenance_beside_clones_and_pushes() {
     let (env, server, token, wt) = setup();
     let stop = std::sync::atomic::AtomicBool::new(false);
+    /// Stops the maintenance loop however the scope ends (a failed assertion must not leave
+    /// the scope waiting forever for it).
+    struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     std::thread::scope(|s| {
+        let stopper = StopOnDrop(&stop);
         let gc = s.spawn(|| {
             let mut runs = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -290,7 +299,7 @@ fn maintenance_beside_clones_and_pushes() {
             );
             env.git_ok(&wt, &["push", "-q", &push_url(&server, &token), "main"]);
         }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(stopper);
         assert!(
             gc.join().unwrap() >= 2,
             "maintenance did not overlap the clones"
@@ -435,7 +444,10 @@ fn incremental_fetch_stays_small_after_maintenance() {
             env.git_ok(&wt, &["commit", "-qm", &format!("commit {i}")]);
         }
     };
-    grow(0, 200);
+    // One push of the whole history (one pack, as a server receives it); the client has all
+    // but the last 30 commits.
+    grow(0, 230);
+    env.git_ok(&wt, &["branch", "old", "HEAD~30"]);
     let server = env.serve(&[]);
     let push = server
         .url(REPO)
@@ -448,12 +460,14 @@ fn incremental_fetch_stays_small_after_maintenance() {
             "clone",
             "-q",
             "--bare",
-            &server.url(REPO),
+            "--no-local",
+            "--single-branch",
+            "--branch",
+            "old",
+            wt.to_str().unwrap(),
             client.to_str().unwrap(),
         ],
     );
-    grow(200, 230);
-    env.git_ok(&wt, &["push", "-q", &push, "main"]);
     env.hubctl_ok(&["repo", "gc", REPO]);
     let bare = env.bare(REPO);
     assert!(
