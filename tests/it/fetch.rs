@@ -692,7 +692,13 @@ fn graceful_shutdown() {
     unsafe {
         libc::kill(server.pid() as i32, libc::SIGTERM);
     }
-    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        eventually(Duration::from_secs(10), || std::net::TcpStream::connect(
+            &host
+        )
+        .is_err()),
+        "still accepting connections after SIGTERM"
+    );
     // Not accepting new work...
     let out = env.git(env.dir.path(), &["ls-remote", &url]);
     assert!(!out.status.success(), "new request served after SIGTERM");

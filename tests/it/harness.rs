@@ -98,6 +98,9 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_TERMINAL_PROMPT", "0")
+            // A transfer that stalls for a minute fails the test instead of hanging the suite.
+            .env("GIT_HTTP_LOW_SPEED_LIMIT", "1")
+            .env("GIT_HTTP_LOW_SPEED_TIME", "60")
             .env("LC_ALL", "C");
     }
 
