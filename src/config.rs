@@ -81,9 +81,13 @@ impl Root {
         self.path.join("run")
     }
 
-    /// `<root>/hooks`: the hook shims git runs through `core.hooksPath`.
-    pub fn hooks_dir(&self) -> PathBuf {
-        self.path.join("hooks")
+    /// `<root>/run/hooks/<ns>/<name>`: the hooks directory git runs through `core.hooksPath`
+    /// during a push into `name`.
+    pub fn hooks_dir(&self, name: &crate::repo::RepoName) -> PathBuf {
+        self.run_dir()
+            .join("hooks")
+            .join(name.ns())
+            .join(name.name())
     }
 
     /// `<root>/cache`: data that can be recomputed (pack cache, probed git version).

@@ -302,12 +302,7 @@ pub fn remove(
     if on_disk {
         std::fs::remove_dir_all(&trash).map_err(io_err(format!("deleting {}", trash.display())))?;
     }
-    let _ = std::fs::remove_dir_all(
-        root.run_dir()
-            .join("hooks")
-            .join(name.ns())
-            .join(name.name()),
-    );
+    let _ = std::fs::remove_dir_all(root.hooks_dir(name));
     Ok(())
 }
 

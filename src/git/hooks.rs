@@ -58,11 +58,7 @@ pub fn ensure_shims(
     git_dir: &Path,
     own: &[&str],
 ) -> io::Result<PathBuf> {
-    let dir = root
-        .run_dir()
-        .join("hooks")
-        .join(name.ns())
-        .join(name.name());
+    let dir = root.hooks_dir(name);
     std::fs::create_dir_all(&dir)?;
     let exe = std::env::current_exe()?;
     for hook in HOOKS {

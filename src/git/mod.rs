@@ -314,11 +314,6 @@ impl Engine {
         &self.path
     }
 
-    /// Its version (major, minor, patch).
-    pub fn version(&self) -> (u32, u32, u32) {
-        self.version
-    }
-
     /// A `git` command with a clean repository environment: nothing from our own environment
     /// may redirect git to another repository or object store.
     pub fn command(&self) -> Command {

@@ -86,11 +86,6 @@ impl Headers {
     pub fn byte_len(&self) -> usize {
         self.0.iter().map(|(n, v)| n.len() + v.len() + 4).sum()
     }
-
-    /// All headers in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
-    }
 }
 
 /// One HTTP request as the router sees it.
