@@ -2,7 +2,7 @@
 //!
 //! upload-pack runs `hubctl pack-objects-hook git pack-objects <args>` instead of pack-objects
 //! itself, with the request (wants, haves, shallow lines) on stdin. hubctl keys the cache by
-//! the exact request (arguments, stdin) and the repository's state (refs, shallow file,
+//! the exact request (arguments, stdin) and the repository's state (ref values, shallow file,
 //! alternates), so a pack is only ever served for the state it was made from: any push changes
 //! the key. On a hit the stored, byte-identical output is streamed; on a miss the real
 //! pack-objects runs and its output is streamed to the client and into the cache at once.
@@ -44,11 +44,14 @@ pub fn hook_command(root: &Root) -> io::Result<String> {
 }
 
 /// A digest of everything in the repository at `git_dir` that can change which objects a
-/// pack for a given request holds: HEAD, every ref (loose and packed), the shallow file and
+/// pack for a given request holds: HEAD, the value of every ref, the shallow file and
 /// alternates.
+///
+/// Refs are digested by name and value, not by how they are stored, so `git pack-refs`
+/// (which maintenance runs) moving loose refs into `packed-refs` keeps every cache entry.
 pub fn repository_state(git_dir: &Path) -> io::Result<[u8; 32]> {
     let mut h = sha2::Sha256::new();
-    for file in ["HEAD", "packed-refs", "shallow", "objects/info/alternates"] {
+    for file in ["HEAD", "shallow", "objects/info/alternates"] {
         h.update(file.as_bytes());
         h.update([0]);
         match std::fs::read(git_dir.join(file)) {
@@ -58,16 +61,55 @@ pub fn repository_state(git_dir: &Path) -> io::Result<[u8; 32]> {
         }
         h.update([0]);
     }
-    let mut loose = Vec::new();
-    collect_files(&git_dir.join("refs"), &mut loose)?;
-    loose.sort();
-    for path in loose {
-        h.update(path.as_os_str().as_bytes());
+    for (name, value) in ref_values(git_dir)? {
+        h.update(&name);
         h.update([0]);
-        h.update(std::fs::read(&path)?);
+        h.update(&value);
         h.update([0]);
     }
     Ok(h.finalize().into())
+}
+
+/// Every ref below `refs/` with its value (an object id, or `ref: ...` for a symbolic ref),
+/// loose refs taking precedence over `packed-refs` as git resolves them. Peeled (`^`) lines
+/// are left out: they follow from the objects.
+fn ref_values(git_dir: &Path) -> io::Result<std::collections::BTreeMap<Vec<u8>, Vec<u8>>> {
+    let mut refs = std::collections::BTreeMap::new();
+    let mut loose = Vec::new();
+    collect_files(&git_dir.join("refs"), &mut loose)?;
+    for path in loose {
+        let value = match std::fs::read(&path) {
+            Ok(v) => v,
+            // Deleted or packed since the directory was listed.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let name = path
+            .strip_prefix(git_dir)
+            .map_err(|_| io::Error::other("ref outside the repository"))?;
+        refs.insert(
+            name.as_os_str().as_bytes().to_vec(),
+            value.trim_ascii().to_vec(),
+        );
+    }
+    // Loose refs before packed-refs: `git pack-refs` writes packed-refs before it deletes
+    // the loose files, so in this order a ref being packed is seen in one place or both.
+    match std::fs::read(git_dir.join("packed-refs")) {
+        Ok(bytes) => {
+            for line in bytes.split(|&b| b == b'\n') {
+                if line.is_empty() || line[0] == b'#' || line[0] == b'^' {
+                    continue;
+                }
+                if let Some(space) = line.iter().position(|&b| b == b' ') {
+                    refs.entry(line[space + 1..].to_vec())
+                        .or_insert_with(|| line[..space].to_vec());
+                }
+            }
+        }
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        Err(_) => {}
+    }
+    Ok(refs)
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
@@ -459,6 +501,33 @@ mod tests {
         assert_ne!(a, key(d, &["--revs".into(), "--thin".into()], b"x", &s));
         assert_ne!(a, key(d, &["--revs".into()], b"y", &s));
         assert_ne!(a, key(d, &["--revs".into()], b"x", &[1u8; 32]));
+    }
+
+    #[test]
+    fn state_follows_ref_values_not_their_storage() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = dir.path();
+        let a = "1".repeat(40);
+        let b = "2".repeat(40);
+        std::fs::create_dir_all(g.join("refs/heads")).unwrap();
+        std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(g.join("refs/heads/main"), format!("{a}\n")).unwrap();
+        let loose = repository_state(g).unwrap();
+        // What `git pack-refs --all --prune` does: same values, other storage.
+        std::fs::write(
+            g.join("packed-refs"),
+            format!("# pack-refs with: peeled fully-peeled sorted \n{a} refs/heads/main\n"),
+        )
+        .unwrap();
+        assert_eq!(repository_state(g).unwrap(), loose);
+        std::fs::remove_file(g.join("refs/heads/main")).unwrap();
+        assert_eq!(repository_state(g).unwrap(), loose);
+        // A loose ref overrides its packed value.
+        std::fs::write(g.join("refs/heads/main"), format!("{b}\n")).unwrap();
+        let moved = repository_state(g).unwrap();
+        assert_ne!(moved, loose);
+        std::fs::write(g.join("refs/heads/dev"), format!("{a}\n")).unwrap();
+        assert_ne!(repository_state(g).unwrap(), moved);
     }
 
     #[test]

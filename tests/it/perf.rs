@@ -69,11 +69,18 @@ fn objects(env: &Env, clone: &Path) -> Vec<String> {
     v
 }
 
-/// Repeated clones are served byte-identical from the cache; they match an uncached clone;
-/// a push in between gives a fresh pack, never a stale one.
+/// Repeated clones are served byte-identical from the cache, also after maintenance; they
+/// match an uncached clone; a push in between gives a fresh pack, never a stale one.
 #[test]
 fn pack_cache_serves_identical_packs_and_never_stale_ones() {
     let (env, server, token, wt) = setup();
+    // Let the maintenance the setup push scheduled finish (a forced run waits for its lock),
+    // then keep it from running on its own, so that below a ref is loose until `repo gc`.
+    env.hubctl_ok(&["repo", "gc", REPO]);
+    env.hubctl_ok(&["config", "set", "auto-maintenance", "off"]);
+    env.git_ok(&wt, &["push", "-q", &push_url(&server, &token), "main:topic"]);
+    let loose_ref = env.root.join("repos/alice/data.git/refs/heads/topic");
+    assert!(loose_ref.exists());
     let url = server.url(REPO);
     let clone = |dest: &str| {
         let d = env.path(dest);
@@ -88,6 +95,10 @@ fn pack_cache_serves_identical_packs_and_never_stale_ones() {
     let entries = cache_entries(&env);
     assert_eq!(entries.len(), 1, "the first clone did not fill the cache");
     let cached_bytes = std::fs::read(&entries[0]).unwrap();
+    // Maintenance repacks and moves loose refs into packed-refs: the refs keep their values,
+    // so the entry stays valid.
+    env.hubctl_ok(&["repo", "gc", REPO]);
+    assert!(!loose_ref.exists(), "gc did not pack the refs");
     let second = clone("second");
     let third = clone("third");
     assert_eq!(
