@@ -354,11 +354,13 @@ fn revocation_and_expiry_are_immediate() {
     let out = env.hubctl(&["token", "revoke", "9999"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no token with id 9999"));
 
-    let short = env.hubctl_ok(&["token", "create", "--user", "alice", "--expires", "2s"]);
+    // Expiry has whole-second precision: 5s leaves the first request at least 4s, even on a
+    // loaded machine.
+    let short = env.hubctl_ok(&["token", "create", "--user", "alice", "--expires", "5s"]);
     let short = short.trim();
     let auth = format!("x:{short}");
     assert_eq!(curl(&["-u", &auth, &url]).0, 200);
-    std::thread::sleep(Duration::from_millis(2200));
+    std::thread::sleep(Duration::from_millis(5200));
     assert_eq!(curl(&["-u", &auth, &url]).0, 401);
     // Use is recorded.
     let list = env.hubctl_ok(&["token", "list", "--user", "alice", "--json"]);

@@ -688,7 +688,15 @@ fn graceful_shutdown() {
     )
     .unwrap();
     sock.write_all(&body.as_bytes()[..100]).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // In flight once git's engine runs for it (it starts before the body is complete).
+    assert!(
+        eventually(Duration::from_secs(30), || engine_processes(
+            &env.bare(REPO)
+        )
+        .iter()
+        .any(|c| c.contains("upload-pack"))),
+        "the request never reached git"
+    );
     unsafe {
         libc::kill(server.pid() as i32, libc::SIGTERM);
     }

@@ -78,7 +78,10 @@ fn pack_cache_serves_identical_packs_and_never_stale_ones() {
     // then keep it from running on its own, so that below a ref is loose until `repo gc`.
     env.hubctl_ok(&["repo", "gc", REPO]);
     env.hubctl_ok(&["config", "set", "auto-maintenance", "off"]);
-    env.git_ok(&wt, &["push", "-q", &push_url(&server, &token), "main:topic"]);
+    env.git_ok(
+        &wt,
+        &["push", "-q", &push_url(&server, &token), "main:topic"],
+    );
     let loose_ref = env.root.join("repos/alice/data.git/refs/heads/topic");
     assert!(loose_ref.exists());
     let url = server.url(REPO);
@@ -332,16 +335,28 @@ fn engine_queue_answers_503_when_full() {
     env.hubctl_ok(&["config", "set", "queue-timeout", "1s"]);
     drop(server);
     let server = env.serve(&[]);
-    // Occupy the only slot: an upload-pack request whose body never finishes.
+    // Occupy the only slot: an upload-pack request whose body never finishes. It starts with a
+    // real want, so git waits for the rest of it.
     use std::io::Write;
     let host = server.base.trim_start_matches("http://").to_string();
     let mut slow = std::net::TcpStream::connect(&host).unwrap();
+    let head = env.git_ok(&env.bare(REPO), &["rev-parse", "main"]);
+    let want = format!("want {} ofs-delta\n", head.trim());
     write!(
         slow,
-        "POST /{REPO}.git/git-upload-pack HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: 100000\r\n\r\n0000"
+        "POST /{REPO}.git/git-upload-pack HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: 100000\r\n\r\n{:04x}{want}",
+        want.len() + 4
     )
     .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // The slot is taken once git's engine runs for that request.
+    assert!(
+        eventually(Duration::from_secs(30), || crate::fetch::engine_processes(
+            &env.bare(REPO)
+        )
+        .iter()
+        .any(|c| c.contains("upload-pack"))),
+        "the slow request never reached git"
+    );
     let start = std::time::Instant::now();
     let (status, text) = curl(&[&format!(
         "{}/info/refs?service=git-upload-pack",
