@@ -584,6 +584,13 @@ pub fn engine_processes(repo: &Path) -> Vec<String> {
     found
 }
 
+/// Wait until git's `service` (e.g. `upload-pack`) runs in `repo`: a request has reached it.
+pub fn engine_started(repo: &Path, service: &str) -> bool {
+    eventually(Duration::from_secs(30), || {
+        engine_processes(repo).iter().any(|c| c.contains(service))
+    })
+}
+
 pub fn no_engine_left(repo: &Path) -> bool {
     eventually(Duration::from_secs(10), || {
         engine_processes(repo).is_empty()
@@ -690,11 +697,7 @@ fn graceful_shutdown() {
     sock.write_all(&body.as_bytes()[..100]).unwrap();
     // In flight once git's engine runs for it (it starts before the body is complete).
     assert!(
-        eventually(Duration::from_secs(30), || engine_processes(
-            &env.bare(REPO)
-        )
-        .iter()
-        .any(|c| c.contains("upload-pack"))),
+        engine_started(&env.bare(REPO), "upload-pack"),
         "the request never reached git"
     );
     unsafe {

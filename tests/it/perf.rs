@@ -350,11 +350,7 @@ fn engine_queue_answers_503_when_full() {
     .unwrap();
     // The slot is taken once git's engine runs for that request.
     assert!(
-        eventually(Duration::from_secs(30), || crate::fetch::engine_processes(
-            &env.bare(REPO)
-        )
-        .iter()
-        .any(|c| c.contains("upload-pack"))),
+        crate::fetch::engine_started(&env.bare(REPO), "upload-pack"),
         "the slow request never reached git"
     );
     let start = std::time::Instant::now();
