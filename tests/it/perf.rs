@@ -471,9 +471,7 @@ fn incremental_fetch_stays_small_after_maintenance() {
     grow(0, 230);
     env.git_ok(&wt, &["branch", "old", "HEAD~30"]);
     let server = env.serve(&[]);
-    let push = server
-        .url(REPO)
-        .replacen("http://", &format!("http://alice:{token}@"), 1);
+    let push = push_url(&server, &token);
     env.git_ok(&wt, &["push", "-q", &push, "main"]);
     let client = env.path("client");
     env.git_ok(
