@@ -263,7 +263,7 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand keys; and __fish_seen_subc
 complete -c hubctl -n "__fish_hubctl_using_subcommand keys; and __fish_seen_subcommand_from authorized-keys" -l write -d 'Replace hubctl\'s block in FILE (atomically), keeping every other line' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand keys; and __fish_seen_subcommand_from authorized-keys" -l key-type -d 'Key type offered by the client (sshd\'s %t)' -r
 complete -c hubctl -n "__fish_hubctl_using_subcommand keys; and __fish_seen_subcommand_from authorized-keys" -l key -d 'Base64 key offered by the client (sshd\'s %k)' -r
-complete -c hubctl -n "__fish_hubctl_using_subcommand keys; and __fish_seen_subcommand_from authorized-keys" -l fingerprint -d 'Fingerprint offered by the client (sshd\'s %f)' -r
+complete -c hubctl -n "__fish_hubctl_using_subcommand keys; and __fish_seen_subcommand_from authorized-keys" -l fingerprint -d 'Fingerprint offered by the client (sshd\'s %f). With --key-type/--key as well, the key is looked up and must have this fingerprint' -r
 complete -c hubctl -n "__fish_hubctl_using_subcommand keys; and __fish_seen_subcommand_from authorized-keys" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand keys; and __fish_seen_subcommand_from authorized-keys" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand keys; and __fish_seen_subcommand_from authorized-keys" -s h -l help -d 'Print help (see more with \'--help\')'

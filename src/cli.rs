@@ -442,8 +442,9 @@ pub enum KeysCommand {
         /// Base64 key offered by the client (sshd's %k).
         #[arg(long, value_name = "BASE64", requires = "key_type")]
         key: Option<String>,
-        /// Fingerprint offered by the client (sshd's %f).
-        #[arg(long, value_name = "SHA256:...", conflicts_with_all = ["key_type", "key"])]
+        /// Fingerprint offered by the client (sshd's %f). With --key-type/--key as well, the
+        /// key is looked up and must have this fingerprint.
+        #[arg(long, value_name = "SHA256:...")]
         fingerprint: Option<String>,
     },
 }

@@ -13,9 +13,60 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
+/// The path of this hubctl binary, for what outlives the process: `authorized_keys` lines,
+/// git's `uploadpack.packObjectsHook`, hook links, background maintenance.
+///
+/// `std::env::current_exe` alone is wrong twice over on a long-running `hubctl serve`:
+/// after the binary is upgraded in place (install or a package manager renames a new file
+/// over it), Linux reports `<path> (deleted)`, and behind a symlink such as
+/// `/usr/local/bin/hubctl -> /opt/hubctl-1.2/hubctl` it reports the versioned target, which
+/// goes stale when the link is switched. So the path we were started by wins when it is
+/// absolute and still leads to the same place, and a `(deleted)` suffix is dropped.
+pub fn self_exe() -> std::io::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    let exe = strip_deleted(exe);
+    if let Some(arg0) = std::env::args_os().next().map(std::path::PathBuf::from) {
+        if arg0.is_absolute()
+            && arg0 != exe
+            && std::fs::canonicalize(&arg0).ok() == std::fs::canonicalize(&exe).ok()
+            && arg0.exists()
+        {
+            return Ok(arg0);
+        }
+    }
+    Ok(exe)
+}
+
+/// `<path> (deleted)` (how Linux names a running binary whose file was replaced) back to
+/// `<path>`, where the replacement is; any other path as it is.
+fn strip_deleted(exe: std::path::PathBuf) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    const SUFFIX: &[u8] = b" (deleted)";
+    let bytes = exe.as_os_str().as_bytes();
+    if !exe.exists() && bytes.ends_with(SUFFIX) {
+        let trimmed = std::ffi::OsStr::from_bytes(&bytes[..bytes.len() - SUFFIX.len()]);
+        return std::path::PathBuf::from(trimmed);
+    }
+    exe
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replaced_binary_paths_lose_the_deleted_suffix() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("hubctl");
+        std::fs::write(&bin, b"new").unwrap();
+        let reported = std::path::PathBuf::from(format!("{} (deleted)", bin.display()));
+        assert_eq!(strip_deleted(reported), bin);
+        assert_eq!(strip_deleted(bin.clone()), bin);
+        // A file really named like that is left alone.
+        let odd = dir.path().join("x (deleted)");
+        std::fs::write(&odd, b"").unwrap();
+        assert_eq!(strip_deleted(odd.clone()), odd);
+    }
 
     #[test]
     fn quoting() {

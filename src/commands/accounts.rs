@@ -9,7 +9,11 @@ use crate::cli::{OrgCommand, OrgMemberCommand, TokenCommand, UserCommand};
 use crate::config::Root;
 use crate::store::Store;
 
-pub(super) fn user(root: &Root, command: UserCommand) -> Result<ExitCode> {
+pub(super) fn user(
+    root: &Root,
+    authorized_keys_file: Option<&std::path::Path>,
+    command: UserCommand,
+) -> Result<ExitCode> {
     let mut store = Store::open_root(root)?;
     match command {
         UserCommand::Add { name, admin } => {
@@ -32,6 +36,8 @@ pub(super) fn user(root: &Root, command: UserCommand) -> Result<ExitCode> {
         }
         UserCommand::Rm { name } => {
             store.remove_user(&name)?;
+            // The user's keys went with the user: their authorized_keys lines go too.
+            crate::keys::sync(&store, root, authorized_keys_file)?;
             println!("deleted user {name}");
         }
     }

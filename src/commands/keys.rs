@@ -109,7 +109,15 @@ pub(super) fn run(root: &Root, managed: Option<&Path>, command: KeysCommand) -> 
             }
             // AuthorizedKeysCommand: one indexed lookup; no match prints nothing (exit 0).
             let wanted = match (key_type, key, fingerprint) {
-                (Some(t), Some(k), _) => match keys::parse_public_key(&format!("{t} {k}")) {
+                (Some(t), Some(k), f) => match keys::parse_public_key(&format!("{t} {k}")) {
+                    Ok(parsed) if f.as_ref().is_some_and(|f| *f != parsed.fingerprint) => {
+                        eprintln!(
+                            "hubctl: offered key has fingerprint {}, not {}",
+                            parsed.fingerprint,
+                            f.unwrap_or_default()
+                        );
+                        return Ok(ExitCode::SUCCESS);
+                    }
                     Ok(parsed) => Some(parsed.fingerprint),
                     Err(e) => {
                         eprintln!("hubctl: offered key not usable: {e}");
@@ -119,7 +127,7 @@ pub(super) fn run(root: &Root, managed: Option<&Path>, command: KeysCommand) -> 
                 (_, _, Some(f)) => Some(f),
                 _ => None,
             };
-            let exe = keys::current_exe()?;
+            let exe = crate::util::self_exe()?;
             match wanted {
                 Some(fp) => {
                     if let Some((id, public_key)) = store.key_by_fingerprint(&fp)? {

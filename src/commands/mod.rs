@@ -37,7 +37,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::UploadPack(args) => stdio::upload_pack(cli.root.as_deref(), args),
         Command::ReceivePack(args) => stdio::receive_pack(cli.root.as_deref(), args),
         Command::Repo { command } => repo::run(&root(&cli.root)?, command),
-        Command::User { command } => accounts::user(&root(&cli.root)?, command),
+        Command::User { command } => accounts::user(
+            &root(&cli.root)?,
+            cli.authorized_keys_file.as_deref(),
+            command,
+        ),
         Command::Org { command } => accounts::org(&root(&cli.root)?, command),
         Command::Token { command } => accounts::token(&root(&cli.root)?, command),
         Command::Hook { name, args } => Ok(crate::git::hooks::run(&name, &args)),

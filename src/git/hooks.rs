@@ -60,7 +60,7 @@ pub fn ensure_shims(
 ) -> io::Result<PathBuf> {
     let dir = root.hooks_dir(name);
     std::fs::create_dir_all(&dir)?;
-    let exe = std::env::current_exe()?;
+    let exe = crate::util::self_exe()?;
     for hook in HOOKS {
         let link = dir.join(hook);
         let repo_hook = git_dir.join("hooks").join(hook);

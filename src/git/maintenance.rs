@@ -365,7 +365,7 @@ pub fn schedule(root: &Root, name: &RepoName) -> io::Result<()> {
         .create(true)
         .append(true)
         .open(log)?;
-    let mut cmd = Command::new(std::env::current_exe()?);
+    let mut cmd = Command::new(crate::util::self_exe()?);
     cmd.arg("--root")
         .arg(root.path())
         .args(["repo", "gc", "--auto"])

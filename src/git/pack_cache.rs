@@ -35,7 +35,7 @@ pub fn dir(root: &Root) -> PathBuf {
 
 /// The `uploadpack.packObjectsHook` value that routes pack-objects through this binary.
 pub fn hook_command(root: &Root) -> io::Result<String> {
-    let exe = std::env::current_exe()?;
+    let exe = crate::util::self_exe()?;
     Ok(format!(
         "{} --root {} pack-objects-hook",
         crate::util::shell_quote(&exe.display().to_string()),

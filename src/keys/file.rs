@@ -21,7 +21,7 @@ pub const END: &str = "# END hubctl managed keys";
 
 /// Every registered key as an `authorized_keys` line, by id.
 pub fn lines(store: &Store, root: &Root) -> io::Result<Vec<String>> {
-    let exe = super::current_exe()?;
+    let exe = crate::util::self_exe()?;
     let keys = store
         .all_key_blobs()
         .map_err(|e| io::Error::other(e.to_string()))?;

@@ -134,11 +134,6 @@ pub fn authorized_line(exe: &Path, root: &Root, id: i64, public_key: &str) -> St
     format!("restrict,command=\"{command}\" {public_key} hubctl-key-{id}")
 }
 
-/// The absolute path of the running hubctl, for `authorized_keys` lines.
-pub fn current_exe() -> std::io::Result<PathBuf> {
-    std::env::current_exe()
-}
-
 /// Errors of the key service.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

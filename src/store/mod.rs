@@ -128,6 +128,46 @@ const MIGRATIONS: &[&str] = &[
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );",
+    // 4: key and token ids are never handed out twice. Without AUTOINCREMENT SQLite reuses
+    // the highest deleted id, and an authorized_keys line left behind for a deleted key
+    // (`shell --key-id N`) would log its old owner in as whoever got N next.
+    "CREATE TABLE ssh_keys_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+        title TEXT NOT NULL,
+        key_type TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        last_used TEXT
+    );
+    INSERT INTO ssh_keys_new (id, user_id, title, key_type, public_key, fingerprint,
+                              created_at, last_used)
+        SELECT id, user_id, title, key_type, public_key, fingerprint, created_at, last_used
+        FROM ssh_keys;
+    DROP TABLE ssh_keys;
+    ALTER TABLE ssh_keys_new RENAME TO ssh_keys;
+    CREATE INDEX ssh_keys_user ON ssh_keys(user_id);
+    CREATE TABLE tokens_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        lookup TEXT NOT NULL UNIQUE,
+        hash BLOB NOT NULL,
+        scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        last_used_at TEXT,
+        revoked_at TEXT
+    );
+    INSERT INTO tokens_new (id, user_id, name, lookup, hash, scope, created_at, expires_at,
+                            last_used_at, revoked_at)
+        SELECT id, user_id, name, lookup, hash, scope, created_at, expires_at, last_used_at,
+               revoked_at
+        FROM tokens;
+    DROP TABLE tokens;
+    ALTER TABLE tokens_new RENAME TO tokens;
+    CREATE INDEX tokens_user ON tokens(user_id);",
 ];
 
 /// Setting: the `authorized_keys` file hubctl keeps up to date.
@@ -315,4 +355,63 @@ pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
             if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                 || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_and_token_ids_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hubctl.db");
+        // A database at schema 3, as earlier versions left it, with two keys and a token.
+        {
+            let conn = Connection::open(&path).unwrap();
+            for step in &MIGRATIONS[..3] {
+                conn.execute_batch(step).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            conn.execute_batch(
+                "INSERT INTO owners (id, name, kind, created_at) VALUES (1, 'alice', 'user', 't');
+                 INSERT INTO ssh_keys VALUES (1, 1, 'k1', 'ssh-ed25519', 'A1', 'SHA256:1', 't', NULL);
+                 INSERT INTO ssh_keys VALUES (2, 1, 'k2', 'ssh-ed25519', 'A2', 'SHA256:2', 't', 'u');
+                 INSERT INTO tokens (id, user_id, name, lookup, hash, scope, created_at)
+                     VALUES (1, 1, 't', 'l1', x'00', 'read', 't');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let c = store.conn();
+        let last_used: Option<String> = c
+            .query_row("SELECT last_used FROM ssh_keys WHERE id = 2", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(last_used.as_deref(), Some("u"), "migrated rows are kept");
+        c.execute("DELETE FROM ssh_keys WHERE id = 2", []).unwrap();
+        c.execute(
+            "INSERT INTO ssh_keys (user_id, title, key_type, public_key, fingerprint, created_at)
+             VALUES (1, 'k3', 'ssh-ed25519', 'A3', 'SHA256:3', 't')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            c.last_insert_rowid(),
+            3,
+            "key id 2 must not be handed out again"
+        );
+        c.execute("DELETE FROM tokens WHERE id = 1", []).unwrap();
+        c.execute(
+            "INSERT INTO tokens (user_id, name, lookup, hash, scope, created_at)
+             VALUES (1, 't2', 'l2', x'00', 'write', 't')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            c.last_insert_rowid(),
+            2,
+            "token id 1 must not be handed out again"
+        );
+    }
 }

@@ -300,7 +300,20 @@ impl Server {
 
     /// Start with extra environment variables.
     pub fn start_full(env: &Env, listen: &str, extra: &[&str], vars: &[(&str, &str)]) -> Server {
-        let mut cmd = env.hubctl_cmd();
+        Server::start_program(env, &hubctl_bin(), listen, extra, vars)
+    }
+
+    /// Start from a given hubctl binary (e.g. a copy that the test then replaces).
+    pub fn start_program(
+        env: &Env,
+        program: &Path,
+        listen: &str,
+        extra: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Server {
+        let mut cmd = Command::new(program);
+        cmd.arg("--root").arg(&env.root);
+        env.clean_env(&mut cmd);
         for (k, v) in vars {
             cmd.env(k, v);
         }

@@ -108,6 +108,15 @@ impl World {
 fn clone_fetch_push(mode: Keys, v: u8) {
     let w = World::new(mode);
     let (env, sshd) = (&w.env, &w.sshd);
+    let out = sshd.git(
+        env,
+        &w.unregistered,
+        env.dir.path(),
+        &["ls-remote", &sshd.url(PUB)],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Permission denied (publickey)"), "{err}");
     let proto = format!("protocol.version={v}");
     let dest = env.path("clone");
     let out = sshd
@@ -277,6 +286,17 @@ fn ssh_permissions() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied (publickey)"));
 
+    // Every spelling git and people use reaches the repository.
+    for cmd in [
+        "git upload-pack 'alice/pub.git'",
+        "git-upload-pack alice/pub",
+        "git-upload-pack '/alice/pub.git'",
+        "git-upload-pack '/alice/pub'",
+    ] {
+        let out = ssh_run(sshd, &w.stranger, cmd);
+        assert!(out.stdout.contains(" refs/heads/main"), "{cmd:?}: {out}");
+    }
+
     let out = ssh_run(sshd, &w.alice, "");
     assert_eq!(out.code(), Some(1), "{out}");
     assert!(
@@ -304,6 +324,8 @@ fn ssh_hostile_commands() {
         "git-upload-pack '/alice/../alice/priv.git'".to_string(),
         "git-upload-pack '/etc/passwd'".to_string(),
         "git-upload-pack '/tmp'".to_string(),
+        // The repository's real path on disk must not bypass the access check.
+        format!("git-upload-pack '{}'", env.bare(PRIV).display()),
         "git-upload-pack '-c/x'".to_string(),
         format!("touch {m}"),
         "sh".to_string(),
@@ -483,6 +505,21 @@ fn authorized_keys_output() {
     );
     let by_fp = env.hubctl_ok(&["keys", "authorized-keys", "--fingerprint", &a.fingerprint]);
     assert_eq!(by_fp, line);
+    // All three of sshd's tokens at once: the key is looked up and must match %f.
+    let lookup = |fingerprint: &str| {
+        env.hubctl_ok(&[
+            "keys",
+            "authorized-keys",
+            "--key-type",
+            a.key_type(),
+            "--key",
+            a.blob(),
+            "--fingerprint",
+            fingerprint,
+        ])
+    };
+    assert_eq!(lookup(&a.fingerprint), line);
+    assert_eq!(lookup(&b.fingerprint), "", "a fingerprint of another key");
     // Unknown keys print nothing and still exit 0 (sshd ignores output of a failing command).
     let unknown = ClientKey::generate(&env, "u", KeyKind::Ed25519);
     let out = env.hubctl(&[
@@ -722,4 +759,187 @@ fn keys_cli_json_matches_api() {
     for k in keys {
         assert!(page.contains(k), "man page lacks {k}");
     }
+}
+
+/// sshd's `%f` works as the lookup, alone or beside `%t %k`.
+#[test]
+fn authorized_keys_command_by_fingerprint() {
+    let env = Env::new();
+    env.ensure_owner("alice");
+    env.hubctl_ok(&["repo", "init", PUB]);
+    let wt = env.fixture_worktree("src");
+    env.git_ok(
+        &wt,
+        &["push", "-q", env.bare(PUB).to_str().unwrap(), "main"],
+    );
+    let alice = ClientKey::generate(&env, "alice", KeyKind::Ed25519);
+    let other = ClientKey::generate(&env, "other", KeyKind::Ecdsa(256));
+    add_key(&env, "alice", &alice);
+    for args in [
+        "--fingerprint %f",
+        "--key-type %t --key %k --fingerprint %f",
+    ] {
+        let sshd = Sshd::start_with(
+            &env,
+            KeysMode::Command {
+                program: hubctl_bin(),
+            },
+            SshdOptions {
+                keys_command_args: Some(args.to_string()),
+                ..Default::default()
+            },
+        );
+        let refs = sshd.git_ok(&env, &alice, env.dir.path(), &["ls-remote", &sshd.url(PUB)]);
+        assert!(refs.contains("refs/heads/main"), "{args}: {refs}");
+        let out = sshd.git(&env, &other, env.dir.path(), &["ls-remote", &sshd.url(PUB)]);
+        assert!(!out.status.success(), "{args}: an unregistered key got in");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("Permission denied (publickey)"),
+            "{args}: {out:?}"
+        );
+    }
+}
+
+/// An authorized_keys line left behind for a deleted key never logs in as the owner of a
+/// newer key (ids are not reused), and `user rm` takes the user's keys out of the managed file.
+#[test]
+fn stale_key_lines_never_log_in_as_someone_else() {
+    let w = World::new(Keys::File);
+    let (env, sshd) = (&w.env, &w.sshd);
+    let file = env.path("authorized_keys");
+    // Unmanaged from now on, as with `keys authorized-keys --write` run by hand: the
+    // stranger's line stays in the file after its key is deleted.
+    env.hubctl_ok(&["config", "unset", "authorized-keys-file"]);
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.hubctl_ok(&["keys", "list", "--user", "stranger", "--json"]))
+            .unwrap();
+    let stranger_id = listed[0]["id"].as_i64().unwrap();
+    let all: serde_json::Value =
+        serde_json::from_str(&env.hubctl_ok(&["keys", "list", "--json"])).unwrap();
+    let highest = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(stranger_id, highest, "the stranger's key is the newest");
+    env.hubctl_ok(&["keys", "rm", &stranger_id.to_string()]);
+    let newer = ClientKey::generate(env, "alice-laptop", KeyKind::Ed25519);
+    let id = add_key(env, "alice", &newer)["id"].as_i64().unwrap();
+    assert!(
+        id > stranger_id,
+        "key id {stranger_id} was handed out again"
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains(&format!("--key-id {stranger_id}\"")),
+        "{text}"
+    );
+    let out = sshd.git(
+        env,
+        &w.stranger,
+        env.dir.path(),
+        &["ls-remote", &sshd.url(PRIV)],
+    );
+    assert!(!out.status.success(), "a deleted key reached alice/priv");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hubctl: this SSH key is no longer registered"),
+        "{err}"
+    );
+
+    // Managed again: removing a user rewrites the file without the user's keys.
+    env.hubctl_ok(&[
+        "config",
+        "set",
+        "authorized-keys-file",
+        file.to_str().unwrap(),
+    ]);
+    sshd.git_ok(
+        env,
+        &w.reader,
+        env.dir.path(),
+        &["ls-remote", &sshd.url(PRIV)],
+    );
+    env.hubctl_ok(&["user", "rm", "reader"]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(w.reader.blob()), "{text}");
+    assert!(text.contains(w.alice.blob()), "{text}");
+    assert!(
+        !text.contains(&format!("--key-id {stranger_id}\"")),
+        "{text}"
+    );
+    let out = sshd.git(
+        env,
+        &w.reader,
+        env.dir.path(),
+        &["ls-remote", &sshd.url(PRIV)],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Permission denied (publickey)"), "{err}");
+}
+
+/// A running `hubctl serve` whose binary is upgraded in place (a new file renamed over it, as
+/// install(1) and package managers do) still names the binary's path, not Linux's
+/// `... (deleted)`: in authorized_keys lines and in the hooks that enforce push policy.
+#[test]
+fn serve_keeps_working_after_an_in_place_upgrade() {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &[]);
+    env.hubctl_ok(&["repo", "init", PUB, "--max-blob-size", "1KB"]);
+    let file = env.path("authorized_keys");
+    env.hubctl_ok(&[
+        "config",
+        "set",
+        "authorized-keys-file",
+        file.to_str().unwrap(),
+    ]);
+    let bin = env.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let installed = bin.join("hubctl");
+    std::fs::copy(hubctl_bin(), &installed).unwrap();
+    let server = Server::start_program(&env, &installed, "127.0.0.1:0", &[], &[]);
+    let staged = bin.join(".hubctl.new");
+    std::fs::copy(hubctl_bin(), &staged).unwrap();
+    std::fs::rename(&staged, &installed).unwrap();
+
+    let key = ClientKey::generate(&env, "laptop", KeyKind::Ed25519);
+    let body = serde_json::json!({"title": "laptop", "key": key.public_line}).to_string();
+    let (status, text) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &format!("Authorization: Bearer {token}"),
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        &body,
+        &format!("{}/api/user/keys", server.base),
+    ]);
+    assert_eq!(status, 200, "{text}");
+    let lines = std::fs::read_to_string(&file).unwrap();
+    assert!(!lines.contains("(deleted)"), "{lines}");
+    assert!(
+        lines.contains(&format!("command=\"{} --root", installed.display())),
+        "{lines}"
+    );
+
+    // Pushes still run hubctl's policy hook: a blob over the limit is refused.
+    let url = server
+        .url(PUB)
+        .replacen("http://", &format!("http://alice:{token}@"), 1);
+    let wt = env.fixture_worktree("src");
+    env.git_ok(&wt, &["push", "-q", &url, "main"]);
+    env.add_commit(&wt, "big.bin", &"x".repeat(4096), "too big");
+    let out = env.git(&wt, &["push", &url, "main"]);
+    assert!(!out.status.success(), "the size policy did not run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("git lfs track"), "{err}");
+    let dest = env.path("clone");
+    env.git_ok(
+        env.dir.path(),
+        &["clone", "-q", &server.url(PUB), dest.to_str().unwrap()],
+    );
 }

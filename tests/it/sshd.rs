@@ -57,6 +57,9 @@ pub struct SshdOptions {
     pub use_pam: bool,
     /// Extra global sshd_config lines (placed before the shipped snippet).
     pub extra_config: String,
+    /// In `KeysMode::Command`, hubctl's lookup arguments instead of the snippet's
+    /// `--key-type %t --key %k` (e.g. `--fingerprint %f`).
+    pub keys_command_args: Option<String>,
 }
 
 /// A running sshd, stopped (with every session it started) when dropped.
@@ -128,7 +131,7 @@ impl Sshd {
                 } else {
                     program.clone()
                 };
-                let text = render_snippet(
+                let mut text = render_snippet(
                     "hubctl-keys-command.conf",
                     &[
                         ("@GIT_USER@", SSH_USER),
@@ -137,6 +140,11 @@ impl Sshd {
                         ("@ROOT@", env.root.to_str().unwrap()),
                     ],
                 );
+                if let Some(args) = &opts.keys_command_args {
+                    const SHIPPED: &str = "--key-type %t --key %k";
+                    assert!(text.contains(SHIPPED), "the snippet changed: {text}");
+                    text = text.replace(SHIPPED, args);
+                }
                 keys_command = Some(installed);
                 ("hubctl-keys-command.conf", text)
             }
