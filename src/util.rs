@@ -21,13 +21,17 @@ pub fn shell_quote(s: &str) -> String {
 /// over it), Linux reports `<path> (deleted)`, and behind a symlink such as
 /// `/usr/local/bin/hubctl -> /opt/hubctl-1.2/hubctl` it reports the versioned target, which
 /// goes stale when the link is switched. So the path we were started by wins when it is
-/// absolute and still leads to the same place, and a `(deleted)` suffix is dropped.
+/// absolute, has the binary's file name and still leads to the same place, and a
+/// `(deleted)` suffix is dropped.
 pub fn self_exe() -> std::io::Result<std::path::PathBuf> {
     let exe = std::env::current_exe()?;
     let exe = strip_deleted(exe);
     if let Some(arg0) = std::env::args_os().next().map(std::path::PathBuf::from) {
+        // Same file name only: hook processes run through links named after the hook
+        // (`.../post-receive -> hubctl`), and running one of those means running the hook.
         if arg0.is_absolute()
             && arg0 != exe
+            && arg0.file_name() == exe.file_name()
             && std::fs::canonicalize(&arg0).ok() == std::fs::canonicalize(&exe).ok()
             && arg0.exists()
         {

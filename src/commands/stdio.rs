@@ -25,10 +25,8 @@ fn resolve(explicit_root: Option<&Path>, arg: &str) -> Result<Target> {
             let git_dir = candidate
                 .canonicalize()
                 .with_context(|| format!("resolving {}", candidate.display()))?;
-            return Ok(Target {
-                git_dir,
-                hosted: None,
-            });
+            let hosted = hosted_by_path(&git_dir);
+            return Ok(Target { git_dir, hosted });
         }
     }
     let name = match RepoName::parse(arg) {
@@ -48,6 +46,25 @@ fn resolve(explicit_root: Option<&Path>, arg: &str) -> Result<Target> {
         git_dir,
         hosted: Some((root, name)),
     })
+}
+
+/// A directory that is a hosted repository (`<root>/repos/NS/NAME.git` beside the root's
+/// database) is that repository: its path must not be a way around hubctl's push policy.
+fn hosted_by_path(git_dir: &Path) -> Option<(Root, RepoName)> {
+    let ns_dir = git_dir.parent()?;
+    let repos = ns_dir.parent()?;
+    let root_dir = repos.parent()?;
+    if repos.file_name()? != "repos" {
+        return None;
+    }
+    let root = Root::at(root_dir).ok()?;
+    if !root.db_path().is_file() {
+        return None;
+    }
+    let ns = ns_dir.file_name()?.to_str()?;
+    let name = git_dir.file_name()?.to_str()?.strip_suffix(".git")?;
+    let name = RepoName::parse(&format!("{ns}/{name}")).ok()?;
+    (name.path_in(&root) == git_dir).then_some((root, name))
 }
 
 fn mode(stateless: bool, advertise: bool) -> Mode {

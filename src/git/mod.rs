@@ -521,6 +521,9 @@ impl Engine {
         }
         let stdin = child.stdin.take().expect("stdin is piped");
         let mut output = RpcOutput::pumped(child, service.command(), slot);
+        if service == Service::ReceivePack {
+            output.finish_when_dropped();
+        }
         let outcome = feed(input, stdin);
         output.input_done();
         Ok(Fed { output, outcome })

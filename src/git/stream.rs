@@ -146,6 +146,8 @@ pub struct RpcOutput {
     /// A chunk taken from the pump, and how much of it was read.
     current: Vec<u8>,
     pos: usize,
+    /// Let git run to its end instead of killing it when the output is no longer wanted.
+    finish: bool,
     eof: bool,
 }
 
@@ -161,6 +163,28 @@ impl RpcOutput {
             current: Vec::new(),
             pos: 0,
             eof: false,
+            finish: false,
+        }
+    }
+
+    /// Never kill this engine: when the client goes away, read git's output to the end and
+    /// discard it. For receive-pack, which may be moving refs and running post-receive hooks
+    /// when the client disconnects; killing it there would skip the hooks or leave a ref lock
+    /// behind. A pack that never fully arrived ends git by itself (its input is closed).
+    pub(super) fn finish_when_dropped(&mut self) {
+        self.finish = true;
+    }
+
+    /// Read git's output to its end, discarding it, and reap git. False if that failed.
+    fn drain(&mut self) -> bool {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            match self.read(&mut buf) {
+                Ok(0) => return self.child.is_none(),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
         }
     }
 
@@ -293,8 +317,12 @@ impl RpcOutput {
         Some((status, message))
     }
 
-    /// Stop the engine now (its output is no longer wanted).
+    /// Stop the engine now (its output is no longer wanted), or for an engine that must
+    /// finish, let it finish.
     pub fn kill(&mut self) {
+        if self.finish && self.drain() {
+            return;
+        }
         if let Some(mut child) = self.child.take() {
             kill_group(&mut child);
         }
@@ -354,6 +382,9 @@ impl Read for RpcOutput {
 
 impl Drop for RpcOutput {
     fn drop(&mut self) {
+        if self.finish && self.child.is_some() && self.drain() {
+            return;
+        }
         if let Some((pump, thread)) = &mut self.pump {
             pump.lock().reader_gone = true;
             pump.changed.notify_all();

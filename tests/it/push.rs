@@ -383,6 +383,26 @@ fn large_file_policy(t: Transport) {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }
     assert_eq!(rev(env, &bare, "main"), before);
+    if t == Transport::Stdio {
+        // The repository's directory is no way around the policy: without --root, too.
+        let out = env.git(
+            &wt,
+            &[
+                "push",
+                "--receive-pack",
+                &format!("'{}' receive-pack", hubctl_bin().display()),
+                bare.to_str().unwrap(),
+                "main",
+            ],
+        );
+        assert!(!out.status.success(), "large blob accepted by directory");
+        assert!(
+            stderr(&out).contains("git lfs migrate import"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(rev(env, &bare, "main"), before);
+    }
     // Replace the file by an LFS pointer (what `git lfs track` would commit).
     site.git_ok(&wt, &["reset", "-q", "--hard", "HEAD~1"]);
     std::fs::create_dir_all(wt.join("models")).unwrap();
@@ -526,6 +546,90 @@ fn crash_mid_push_serve() {
 #[test]
 fn crash_mid_push_cgi() {
     crash_mid_push(Transport::CgiRoot)
+}
+
+/// A client that goes away once its pack is uploaded does not cut the push short: the ref
+/// moves, post-receive and post-update run to their end, and no ref lock is left behind.
+fn client_gone_after_upload(t: Transport) {
+    let (site, wt) = setup(t);
+    let env = &site.env;
+    let bare = site.bare(REPO);
+    let started = env.path("post-receive-started");
+    let done = env.path("post-receive-done");
+    let post_update = env.path("post-update-ran");
+    // post-receive keeps talking (every line is a write towards the departed client) for
+    // three seconds before it records that it finished.
+    install_hook(
+        &bare,
+        "post-receive",
+        &format!(
+            "#!/bin/sh\ncat >/dev/null\ntouch {}\ni=0\nwhile [ $i -lt 30 ]; do echo \"working $i\"; sleep 0.1; i=$((i+1)); done\ntouch {}\n",
+            started.display(),
+            done.display()
+        ),
+    );
+    install_hook(
+        &bare,
+        "post-update",
+        &format!("#!/bin/sh\ntouch {}\n", post_update.display()),
+    );
+    env.add_commit(&wt, "f", "1\n", "one");
+    let new = rev(env, &wt, "main");
+    let mut push = site.env.git_cmd(&wt);
+    push.args(["push", "origin", "main"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // Its own process group: git-remote-http holds the connection, and it must die too.
+    std::os::unix::process::CommandExt::process_group(&mut push, 0);
+    let mut child = push.spawn().unwrap();
+    assert!(
+        eventually(Duration::from_secs(30), || started.exists()),
+        "post-receive never started\n{}",
+        site.server_logs()
+    );
+    // SAFETY: plain syscall on the group of a child we have not reaped.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
+    }
+    let _ = child.wait();
+    assert!(
+        eventually(Duration::from_secs(30), || done.exists()
+            && post_update.exists()),
+        "post-receive or post-update was cut short\n{}",
+        site.server_logs()
+    );
+    assert_eq!(rev(env, &bare, "main"), new);
+    assert!(
+        eventually(Duration::from_secs(10), || no_engine_left(&bare)),
+        "{:?}",
+        crate::fetch::engine_processes(&bare)
+    );
+    let mut locks = Vec::new();
+    let mut dirs = vec![bare.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() && (d != bare || e.file_name() == "refs") {
+                dirs.push(p);
+            } else if p.to_string_lossy().ends_with(".lock") {
+                locks.push(p);
+            }
+        }
+    }
+    assert!(locks.is_empty(), "lock files left: {locks:?}");
+    env.git_ok(&bare, &["fsck", "--strict", "--no-progress"]);
+}
+
+mod client_gone_after_upload {
+    use crate::sites::Transport;
+    #[test]
+    fn serve() {
+        super::client_gone_after_upload(Transport::Serve)
+    }
+    #[test]
+    fn cgi_root() {
+        super::client_gone_after_upload(Transport::CgiRoot)
+    }
 }
 
 /// SIGKILL `pid` and every process below it.
