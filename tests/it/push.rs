@@ -429,6 +429,100 @@ fn large_file_policy(t: Transport) {
 }
 push_matrix!(large_file_policy);
 
+/// Objects are checked on receive (`receive.fsckObjects`): a commit with a malformed author
+/// line is refused with git's fsck reason and the ref stays.
+fn fsck_on_receive(t: Transport) {
+    let (site, wt) = setup(t);
+    let env = &site.env;
+    let bare = site.bare(REPO);
+    env.add_commit(&wt, "a", "1\n", "one");
+    site.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    let before = rev(env, &bare, "main");
+    let tree = rev(env, &wt, "HEAD^{tree}");
+    let text = format!(
+        "tree {tree}\nparent {before}\nauthor Bad <bad-email 1700000000 +0000\ncommitter C <c@example.com> 1700000000 +0000\n\nbroken\n"
+    );
+    let file = env.path("bad-commit");
+    std::fs::write(&file, text).unwrap();
+    let bad = env.git_ok(
+        &wt,
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            "--literally",
+            file.to_str().unwrap(),
+        ],
+    );
+    env.git_ok(&wt, &["update-ref", "refs/heads/main", bad.trim()]);
+    let out = site.git(&wt, &["push", "origin", "main"]);
+    assert!(!out.status.success(), "a malformed commit was accepted");
+    let err = stderr(&out);
+    for needle in ["badEmail", "fsck error", "(unpacker error)"] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert_eq!(rev(env, &bare, "main"), before);
+    env.git_ok(&bare, &["fsck", "--strict", "--no-progress"]);
+}
+push_matrix!(fsck_on_receive);
+
+/// hubctl's policy runs before the repository's own pre-receive, which keeps git's contract
+/// (stdin, push options, quarantine) and never sees a push the policy refused.
+fn policy_before_own_hooks(t: Transport) {
+    let site = Site::start_push(t);
+    if t == Transport::CgiProjectRoot {
+        // git-http-backend mode serves plain directories: no hubctl settings, no policy.
+        return;
+    }
+    let env = &site.env;
+    env.ensure_owner("team");
+    env.hubctl_ok(&["repo", "init", REPO]);
+    env.hubctl_ok(&["repo", "set", REPO, "max-blob-size", "1MB"]);
+    let shown: serde_json::Value =
+        serde_json::from_str(&env.hubctl_ok(&["repo", "show", REPO, "--json"])).unwrap();
+    assert_eq!(shown["max_blob_size"], 1048576);
+    site.allow_push(REPO);
+    let wt = site.worktree_for(REPO, "work");
+    let bare = site.bare(REPO);
+    let record = env.path("hooks.log");
+    install_hook(
+        &bare,
+        "pre-receive",
+        &format!(
+            "#!/bin/sh\nread old new ref\necho \"$ref count=$GIT_PUSH_OPTION_COUNT 0=$GIT_PUSH_OPTION_0 quarantine=${{GIT_QUARANTINE_PATH:+yes}}\" >> {}\ncase \"$GIT_PUSH_OPTION_0\" in refuse) echo 'own hook says no' >&2; exit 1;; esac\n",
+            record.display()
+        ),
+    );
+    env.add_commit(&wt, "small", "small\n", "small");
+    site.git_ok(&wt, &["push", "-q", "-o", "hello", "origin", "main"]);
+    let log = || std::fs::read_to_string(&record).unwrap_or_default();
+    assert_eq!(
+        log(),
+        "refs/heads/main count=1 0=hello quarantine=yes\n",
+        "the repository's pre-receive behind the policy"
+    );
+    let before = rev(env, &bare, "main");
+    write_random(&wt.join("big.bin"), 2 << 20, 5);
+    env.git_ok(&wt, &["add", "-A"]);
+    env.git_ok(&wt, &["commit", "-qm", "big"]);
+    let out = site.git(&wt, &["push", "-o", "hello", "origin", "main"]);
+    assert!(!out.status.success(), "large blob accepted");
+    assert!(stderr(&out).contains("git lfs track"), "{}", stderr(&out));
+    assert_eq!(log().lines().count(), 1, "the own hook saw a refused push");
+    assert_eq!(rev(env, &bare, "main"), before);
+    // With the policy satisfied, the own hook still has the last word.
+    site.git_ok(&wt, &["reset", "-q", "--hard", "HEAD~1"]);
+    env.add_commit(&wt, "small2", "small\n", "small two");
+    let out = site.git(&wt, &["push", "-o", "refuse", "origin", "main"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("remote: own hook says no"), "{err}");
+    assert!(err.contains("pre-receive hook declined"), "{err}");
+    assert_eq!(rev(env, &bare, "main"), before);
+}
+push_matrix!(policy_before_own_hooks);
+
 /// Ten rounds of two clients pushing different commits to one branch at the same moment:
 /// exactly one wins each round, the other is told, the repository stays consistent.
 fn push_races(t: Transport) {
@@ -475,9 +569,18 @@ fn push_races(t: Transport) {
         );
         let (winner, loser) = if winners[0] == 0 { (&a, 1) } else { (&b, 0) };
         let lost = stderr(&results[loser]);
+        // Told that it is stale: by the client (the winner's ref was advertised already) or
+        // by the server (the ref moved under it).
         assert!(
-            lost.contains("rejected") || lost.contains("failed"),
-            "loser not told: {lost}"
+            [
+                "(fetch first)",
+                "(non-fast-forward)",
+                "failed to update ref",
+                "cannot lock ref",
+            ]
+            .iter()
+            .any(|why| lost.contains(why)),
+            "loser not told it is stale: {lost}"
         );
         assert_eq!(rev(env, &bare, "main"), rev(env, winner, "main"));
     }

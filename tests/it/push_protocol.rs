@@ -131,12 +131,12 @@ fn malformed_pushes_are_refused_cleanly() {
         (
             "pack missing objects",
             request(&[(&main, &new, main_ref)], Some(&commit_only)),
-            "ng refs/heads/main",
+            "ng refs/heads/main unpacker error",
         ),
         (
             "no pack at all",
             request(&[(&main, &new, main_ref)], None),
-            "ng refs/heads/main",
+            "ng refs/heads/main unpacker error",
         ),
         (
             "a..b",
@@ -204,5 +204,71 @@ fn malformed_pushes_are_refused_cleanly() {
         text.contains("unpack ok") && text.contains("ok refs/heads/main"),
         "{text}"
     );
+    assert_eq!(env.git_ok(&bare, &["rev-parse", "main"]).trim(), new);
+}
+
+/// `hubctl receive-pack` keeps git's command-line contract: `--advertise-refs` (and
+/// `--http-backend-info-refs`) list the refs with every capability hubctl switches on, and
+/// `--stateless-rpc` takes one request on stdin and answers with report-status.
+#[test]
+fn receive_pack_command_line() {
+    let env = Env::new();
+    let wt = env.hosted_fixture(REPO, "main");
+    let bare = env.bare(REPO);
+    let main = env.git_ok(&wt, &["rev-parse", "main"]).trim().to_string();
+    let bare_arg = bare.to_str().unwrap();
+    for args in [
+        vec!["receive-pack", "--advertise-refs", REPO],
+        vec!["receive-pack", "--http-backend-info-refs", REPO],
+        vec![
+            "receive-pack",
+            "--stateless-rpc",
+            "--advertise-refs",
+            bare_arg,
+        ],
+    ] {
+        let out = env.hubctl_ok(&args);
+        let first = out.lines().next().unwrap_or_default();
+        assert!(
+            out.contains(&format!("{main} refs/heads/main\n")),
+            "{args:?}: {out}"
+        );
+        let caps = first.split_once('\0').map(|(_, c)| c).unwrap_or_default();
+        for cap in [
+            "report-status",
+            "report-status-v2",
+            "delete-refs",
+            "side-band-64k",
+            "quiet",
+            "atomic",
+            "push-options",
+            "ofs-delta",
+        ] {
+            assert!(
+                caps.split_whitespace().any(|c| c == cap),
+                "{args:?}: {cap} missing from {caps:?}"
+            );
+        }
+    }
+    env.add_commit(&wt, "cli.txt", "over stdin\n", "stateless");
+    let new = env.git_ok(&wt, &["rev-parse", "HEAD"]).trim().to_string();
+    let pack = pack_of(&env, &wt, &format!("{new}\n^{main}\n"), true);
+    let body = request(&[(&main, &new, "refs/heads/main")], Some(&pack));
+    let mut child = env
+        .hubctl_cmd()
+        .args(["receive-pack", "--stateless-rpc", REPO])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&body).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("unpack ok"), "{text}");
+    assert!(text.contains("ok refs/heads/main"), "{text}");
     assert_eq!(env.git_ok(&bare, &["rev-parse", "main"]).trim(), new);
 }
