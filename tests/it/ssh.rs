@@ -104,19 +104,19 @@ impl World {
     }
 }
 
+/// `key` does not get past sshd: git reports "Permission denied (publickey)".
+fn assert_refused_by_sshd(env: &Env, sshd: &Sshd, key: &ClientKey, repo: &str) {
+    let out = sshd.git(env, key, env.dir.path(), &["ls-remote", &sshd.url(repo)]);
+    assert!(!out.status.success(), "a key sshd should refuse got in");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Permission denied (publickey)"), "{err}");
+}
+
 /// Clone, fetch and push over ssh:// with protocol v0 or v2.
 fn clone_fetch_push(mode: Keys, v: u8) {
     let w = World::new(mode);
     let (env, sshd) = (&w.env, &w.sshd);
-    let out = sshd.git(
-        env,
-        &w.unregistered,
-        env.dir.path(),
-        &["ls-remote", &sshd.url(PUB)],
-    );
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("Permission denied (publickey)"), "{err}");
+    assert_refused_by_sshd(env, sshd, &w.unregistered, PUB);
     let proto = format!("protocol.version={v}");
     let dest = env.path("clone");
     let out = sshd
@@ -277,14 +277,7 @@ fn ssh_permissions() {
         &["ls-remote", &sshd.url(PUB)],
     );
 
-    let out = sshd.git(
-        env,
-        &w.unregistered,
-        env.dir.path(),
-        &["ls-remote", &sshd.url(PUB)],
-    );
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied (publickey)"));
+    assert_refused_by_sshd(env, sshd, &w.unregistered, PUB);
 
     // Every spelling git and people use reaches the repository.
     for cmd in [
@@ -791,12 +784,7 @@ fn authorized_keys_command_by_fingerprint() {
         );
         let refs = sshd.git_ok(&env, &alice, env.dir.path(), &["ls-remote", &sshd.url(PUB)]);
         assert!(refs.contains("refs/heads/main"), "{args}: {refs}");
-        let out = sshd.git(&env, &other, env.dir.path(), &["ls-remote", &sshd.url(PUB)]);
-        assert!(!out.status.success(), "{args}: an unregistered key got in");
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("Permission denied (publickey)"),
-            "{args}: {out:?}"
-        );
+        assert_refused_by_sshd(&env, &sshd, &other, PUB);
     }
 }
 
@@ -870,15 +858,7 @@ fn stale_key_lines_never_log_in_as_someone_else() {
         !text.contains(&format!("--key-id {stranger_id}\"")),
         "{text}"
     );
-    let out = sshd.git(
-        env,
-        &w.reader,
-        env.dir.path(),
-        &["ls-remote", &sshd.url(PRIV)],
-    );
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("Permission denied (publickey)"), "{err}");
+    assert_refused_by_sshd(env, sshd, &w.reader, PRIV);
 }
 
 /// A running `hubctl serve` whose binary is upgraded in place (a new file renamed over it, as
