@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::fetch::no_engine_left;
 use crate::harness::*;
+use crate::sites::{Site, Transport};
 
 const REPO: &str = "team/app";
 const ZERO: &str = "0000000000000000000000000000000000000000";
@@ -89,21 +90,28 @@ fn object_files(bare: &Path) -> Vec<String> {
 }
 
 #[test]
-fn malformed_pushes_are_refused_cleanly() {
-    let env = Env::new();
+fn malformed_pushes_are_refused_cleanly_serve() {
+    malformed_pushes_are_refused_cleanly(Transport::Serve)
+}
+
+#[test]
+fn malformed_pushes_are_refused_cleanly_cgi() {
+    malformed_pushes_are_refused_cleanly(Transport::CgiRoot)
+}
+
+fn malformed_pushes_are_refused_cleanly(t: Transport) {
+    let site = Site::start_push(t);
+    let env = &site.env;
     let wt = env.hosted_fixture(REPO, "main");
+    site.allow_push(REPO);
     let bare = env.bare(REPO);
-    let token = env.user_with_token("team", &[]);
-    let server = env.serve(&[]);
-    let url = server
-        .url(REPO)
-        .replacen("http://", &format!("http://x:{token}@"), 1);
+    let url = site.push_url(REPO);
     let main = env.git_ok(&wt, &["rev-parse", "main"]).trim().to_string();
     let dev = env.git_ok(&wt, &["rev-parse", "dev"]).trim().to_string();
     env.add_commit(&wt, "new.txt", "brand new content\n", "new commit");
     let new = env.git_ok(&wt, &["rev-parse", "HEAD"]).trim().to_string();
-    let good_pack = pack_of(&env, &wt, &format!("{new}\n^{main}\n"), true);
-    let refs_before = refs_of(&env, &bare);
+    let good_pack = pack_of(env, &wt, &format!("{new}\n^{main}\n"), true);
+    let refs_before = refs_of(env, &bare);
     let objects_before = object_files(&bare);
 
     let mut corrupt = good_pack.clone();
@@ -112,7 +120,7 @@ fn malformed_pushes_are_refused_cleanly() {
         *b ^= 0x55;
     }
     let truncated = good_pack[..good_pack.len() / 2].to_vec();
-    let commit_only = pack_of(&env, &wt, &format!("{new}\n"), false);
+    let commit_only = pack_of(env, &wt, &format!("{new}\n"), false);
 
     // (request, expected reason, objects may land): unpack failures never let objects in;
     // ref-level refusals happen after git moved the quarantine in, leaving unreachable objects.
@@ -160,18 +168,18 @@ fn malformed_pushes_are_refused_cleanly() {
         ),
     ];
     for (what, body, reason) in cases {
-        let (status, text) = post(&env, &url, &body);
+        let (status, text) = post(env, &url, &body);
         assert_eq!(status, 200, "{what}: {text}");
         assert!(
             text.contains(reason),
             "{what}: expected {reason:?} in report:\n{text}\n{}",
-            server.log.lines().join("\n")
+            site.server_logs()
         );
         assert!(
             !text.contains("unpack ok") || !what.contains("pack"),
             "{what}: {text}"
         );
-        assert_eq!(refs_of(&env, &bare), refs_before, "{what} moved a ref");
+        assert_eq!(refs_of(env, &bare), refs_before, "{what} moved a ref");
         if what.contains("pack") {
             assert_eq!(
                 object_files(&bare),
@@ -182,20 +190,20 @@ fn malformed_pushes_are_refused_cleanly() {
         env.git_ok(&bare, &["fsck", "--no-progress", "--no-dangling"]);
     }
     // Not pkt-lines at all: hubctl answers with a clear 400 instead of an empty success.
-    let (status, text) = post(&env, &url, b"this is not a push");
+    let (status, text) = post(env, &url, b"this is not a push");
     assert_eq!(status, 400, "{text}");
     assert!(
         text.contains("git receive-pack rejected the request"),
         "{text}"
     );
     // The 4-byte probe: 200, empty result.
-    let (status, text) = post(&env, &url, b"0000");
+    let (status, text) = post(env, &url, b"0000");
     assert_eq!(status, 200);
     assert!(text.is_empty(), "{text:?}");
     assert!(no_engine_left(&bare));
     // And the well-formed version of the same push is accepted.
     let (status, text) = post(
-        &env,
+        env,
         &url,
         &request(&[(&main, &new, main_ref)], Some(&good_pack)),
     );
