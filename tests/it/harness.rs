@@ -237,14 +237,102 @@ impl Env {
     }
 }
 
-/// Write an executable script (hooks, askpass helpers, stand-in programs).
+/// Write an executable script (hooks, askpass helpers, stand-in programs) through
+/// [`install_executable`], so that running it can never fail with ETXTBSY.
 pub fn write_script(path: &Path, body: &str) {
+    install_executable(path, body.as_bytes());
+}
+
+/// Install an executable file at `path` with `contents`, safe against ETXTBSY.
+///
+/// The test binary runs many threads that fork all the time. A file written from this process
+/// has a write descriptor that a concurrently forked child inherits until it reaches `exec`,
+/// and while any process holds such a descriptor the kernel refuses to execute the file ("Text
+/// file busy"). So the bytes are written by a short-lived child process (`cat`), which no
+/// thread of ours can fork; this process only fsyncs (read-only descriptor), chmods and renames
+/// the temporary name into place.
+pub fn install_executable(path: &Path, contents: &[u8]) {
+    use std::io::Write;
+    let tmp = staging_name(path);
+    let mut child = Command::new("sh")
+        .args(["-c", "cat > \"$1\"", "sh"])
+        .arg(&tmp)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("starting sh to write an executable");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(contents)
+        .expect("writing an executable");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "writing {} failed", tmp.display());
+    finish_install(&tmp, path);
+}
+
+/// Copy the executable `src` to `dest` (a binary copy, say), safe against ETXTBSY the same way
+/// as [`install_executable`]: `cp` writes, a temporary name is renamed into place.
+pub fn install_copy(src: &Path, dest: &Path) {
+    let tmp = staging_name(dest);
+    let status = Command::new("cp")
+        .arg("--")
+        .arg(src)
+        .arg(&tmp)
+        .status()
+        .expect("running cp");
+    assert!(
+        status.success(),
+        "copying {} to {}",
+        src.display(),
+        tmp.display()
+    );
+    finish_install(&tmp, dest);
+}
+
+/// A temporary name beside `path`, unique across threads and processes.
+fn staging_name(path: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().expect("an executable's path has a parent");
+    std::fs::create_dir_all(dir).unwrap();
+    dir.join(format!(
+        ".{}.tmp-{}-{}",
+        path.file_name().unwrap().to_string_lossy(),
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+fn finish_install(tmp: &Path, dest: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).unwrap();
+    // A read-only descriptor: fsync works on it and it does not count as a writer.
+    std::fs::File::open(tmp).unwrap().sync_all().unwrap();
+    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(tmp, dest).unwrap();
+}
+
+/// `cmd.spawn()`, retried on ETXTBSY for up to about 2 s. The install helpers above keep our
+/// own writers away from executables; this covers a file written by something else (a program
+/// under test, say) that a forked child of another thread may still hold open for a moment.
+pub fn spawn_retrying(cmd: &mut Command) -> std::io::Result<Child> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
     }
-    std::fs::write(path, body).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `cmd.output()` with the same ETXTBSY retry as [`spawn_retrying`].
+pub fn output_retrying(cmd: &mut Command) -> std::io::Result<Output> {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    spawn_retrying(cmd)?.wait_with_output()
 }
 
 /// `git ls-remote` of a local bare repository, as sorted lines.
@@ -322,7 +410,7 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("starting hubctl serve");
+        let mut child = spawn_retrying(&mut cmd).expect("starting hubctl serve");
         let stderr = child.stderr.take().unwrap();
         let mut reader = BufReader::new(stderr);
         let mut first = String::new();

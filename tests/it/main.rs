@@ -1,6 +1,7 @@
 //! Integration tests: every feature proven with the real git client (and nginx, fcgiwrap, curl,
 //! sshd where the feature involves them), all on 127.0.0.1 with ephemeral ports.
 
+mod exec_race;
 mod harness;
 mod sites;
 mod ssh;

@@ -879,11 +879,10 @@ fn serve_keeps_working_after_an_in_place_upgrade() {
     let bin = env.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let installed = bin.join("hubctl");
-    std::fs::copy(hubctl_bin(), &installed).unwrap();
+    install_copy(&hubctl_bin(), &installed);
     let server = Server::start_program(&env, &installed, "127.0.0.1:0", &[], &[]);
-    let staged = bin.join(".hubctl.new");
-    std::fs::copy(hubctl_bin(), &staged).unwrap();
-    std::fs::rename(&staged, &installed).unwrap();
+    // A new file renamed over the running binary (install_copy stages and renames).
+    install_copy(&hubctl_bin(), &installed);
 
     let key = ClientKey::generate(&env, "laptop", KeyKind::Ed25519);
     let body = serde_json::json!({"title": "laptop", "key": key.public_line}).to_string();

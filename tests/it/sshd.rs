@@ -445,9 +445,7 @@ impl SafeDir {
     /// Copy `program` in (mode 0755) and return the copy's path.
     pub fn install(&self, program: &Path) -> PathBuf {
         let dest = self.dir.path().join(program.file_name().unwrap());
-        std::fs::copy(program, &dest)
-            .unwrap_or_else(|e| panic!("copying {} to {}: {e}", program.display(), dest.display()));
-        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o755)).unwrap();
+        install_copy(program, &dest);
         assert!(
             sshd_accepts_path(&dest),
             "{} is not a path sshd accepts",
