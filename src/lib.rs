@@ -1,21 +1,18 @@
 //! hubctl: a self-hosted git server.
 //!
-//! One library behind one binary. Transports (tiny_http in [`http::serve`], CGI in
-//! [`http::cgi`], stdio in the `upload-pack`/`receive-pack` subcommands) are thin adapters
-//! over one [`http::router`]; [`access`] decides every permission; the services below ([`git`],
-//! [`repo`], [`store`]) know nothing of HTTP. See DESIGN.md for the reasoning.
+//! One library behind one binary, in layers whose dependencies point one way (see
+//! ARCHITECTURE.md): the edge ([`cli`], [`commands`]) → transports ([`transport`]: HTTP, SSH,
+//! stdio) → services ([`access`], [`git`], [`keys`], [`repo`], [`settings`]) → [`store`] →
+//! [`core`]. Transports are thin adapters; [`access`] decides every permission and never
+//! renders; the services know nothing of HTTP or SSH.
 
 pub mod access;
 pub mod cli;
 pub mod commands;
-pub mod config;
-pub mod fsutil;
+pub mod core;
 pub mod git;
-pub mod http;
 pub mod keys;
 pub mod repo;
 pub mod settings;
-pub mod ssh;
 pub mod store;
-pub mod units;
-pub mod util;
+pub mod transport;

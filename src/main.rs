@@ -23,7 +23,10 @@ fn main() -> ExitCode {
             Err(e) => {
                 let message = e.to_string();
                 eprintln!("hubctl: {}", message.trim());
-                hubctl::http::cgi::write_error(500, message.lines().next().unwrap_or_default());
+                hubctl::transport::http::cgi::write_error(
+                    500,
+                    message.lines().next().unwrap_or_default(),
+                );
                 return ExitCode::FAILURE;
             }
         }

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::core::units::{format_size, parse_limit};
 use crate::store::{self, Store};
-use crate::units::{format_size, parse_limit};
 
 /// A setting's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -74,7 +74,7 @@ impl Key {
         match self {
             Key::AuthorizedKeysFile => "(none)".into(),
             Key::PackCacheSize => format_size(DEFAULT_PACK_CACHE),
-            Key::MaxEngines => crate::git::slots::default_count().to_string(),
+            Key::MaxEngines => crate::core::util::default_engine_slots().to_string(),
             Key::QueueTimeout => humantime::format_duration(DEFAULT_QUEUE_TIMEOUT).to_string(),
             Key::AutoMaintenance => "on".into(),
         }

@@ -9,8 +9,8 @@
 use base64::Engine as _;
 
 use super::{Caller, Denial, Principal};
-use crate::http::router::Site;
 use crate::store::{self, tokens::Scope};
+use crate::transport::http::router::Site;
 
 /// What a request presents about its sender.
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,7 +73,7 @@ pub fn authenticate(site: &Site, presented: Presented<'_>) -> Result<Principal, 
     };
     if let (Some(name), true) = (remote_user, presented.trust_remote_user) {
         // The web server checked the password (and consumed the Authorization header).
-        let user = store::with_store(root, |s| s.user(name))??;
+        let user = store::with_store::<_, Denial>(root, |s| Ok(s.user(name)?))?;
         return match user {
             Some(user) => Ok(Principal::User(Caller {
                 user,
@@ -90,7 +90,7 @@ pub fn authenticate(site: &Site, presented: Presented<'_>) -> Result<Principal, 
     let Some(token) = token_from_header(header)? else {
         return Err(Denial::BadCredentials);
     };
-    match store::with_store(root, |s| s.authenticate_token(&token))?? {
+    match store::with_store::<_, Denial>(root, |s| Ok(s.authenticate_token(&token)?))? {
         Some(auth) => Ok(Principal::User(Caller {
             user: auth.user,
             scope: auth.scope,

@@ -19,14 +19,14 @@ pub mod credentials;
 
 use std::path::{Path, PathBuf};
 
-use crate::config::Root;
-use crate::http::Response;
-use crate::http::router::Site;
+use crate::core::root::Root;
 use crate::repo::{self, RepoName};
 use crate::store::accounts::{OwnerKind, Role, User};
 use crate::store::repos::{Level, Visibility};
 use crate::store::tokens::Scope;
 use crate::store::{self, Store};
+use crate::transport::http::Response;
+use crate::transport::http::router::Site;
 
 /// The realm of hubctl's Basic challenge.
 pub const REALM: &str = "hubctl";
@@ -372,7 +372,7 @@ pub fn authorize(
             let name = parse_hosted_name(url_part)?;
             store::with_store(root, |s| {
                 authorize_hosted(s, root, &name, principal, action)
-            })?
+            })
         }
         Site::ProjectRoot { dir, export_all } => {
             let located = locate_project(dir, url_part)?;

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::print_json;
 use crate::cli::{OrgCommand, OrgMemberCommand, TokenCommand, UserCommand};
-use crate::config::Root;
+use crate::core::root::Root;
 use crate::store::Store;
 
 pub(super) fn user(

@@ -1,4 +1,4 @@
-//! `hubctl keys ...`, `hubctl shell` (the SSH forced command) and `hubctl config ...`.
+//! `hubctl keys ...` and `hubctl config ...`.
 
 use std::io::Read;
 use std::path::Path;
@@ -7,16 +7,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 
 use super::print_json;
-use super::stdio::exit_code;
-use crate::access::{self, Action, Caller, Principal};
 use crate::cli::{ConfigCommand, KeysCommand};
-use crate::config::Root;
-use crate::git::{self, Engine, Mode, RunOptions, Service};
+use crate::core::root::Root;
 use crate::keys;
 use crate::settings::Key;
-use crate::ssh::{self, Request};
 use crate::store::Store;
-use crate::store::tokens::Scope;
 
 /// Longest public key file read.
 const MAX_KEY_FILE: u64 = 64 * 1024;
@@ -127,7 +122,7 @@ pub(super) fn run(root: &Root, managed: Option<&Path>, command: KeysCommand) -> 
                 (_, _, Some(f)) => Some(f),
                 _ => None,
             };
-            let exe = crate::util::self_exe()?;
+            let exe = crate::core::util::self_exe()?;
             match wanted {
                 Some(fp) => {
                     if let Some((id, public_key)) = store.key_by_fingerprint(&fp)? {
@@ -166,74 +161,4 @@ pub(super) fn config(root: &Root, command: ConfigCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The SSH forced command. Every refusal is one line on stderr and exit status 1; nothing is
-/// ever handed to a shell.
-pub(super) fn shell(root: &Root, key_id: i64) -> Result<ExitCode> {
-    let refuse = |message: &str| {
-        eprintln!("hubctl: {message}");
-        Ok(ExitCode::FAILURE)
-    };
-    let mut store = Store::open_root(root)?;
-    let Some(user) = store.use_key(key_id)? else {
-        return refuse("this SSH key is no longer registered");
-    };
-    let command = match std::env::var("SSH_ORIGINAL_COMMAND") {
-        Ok(c) if !c.trim().is_empty() => c,
-        Ok(_) | Err(std::env::VarError::NotPresent) => {
-            eprintln!("{}", ssh::greeting(&user.name));
-            return Ok(ExitCode::FAILURE);
-        }
-        Err(std::env::VarError::NotUnicode(_)) => return refuse("command refused: not UTF-8"),
-    };
-    let (service, path) = match ssh::parse_command(&command) {
-        Ok(Request::Git { service, path }) => (service, path),
-        Ok(Request::Lfs { command }) => {
-            return refuse(&format!("{command} is not supported by this server"));
-        }
-        Err(e) => return refuse(&e),
-    };
-    let name = match access::parse_hosted_name(&path) {
-        Ok(n) => n,
-        Err(d) => return refuse(&d.message()),
-    };
-    let principal = Principal::User(Caller {
-        user,
-        scope: Scope::Write,
-    });
-    let action = match service {
-        Service::UploadPack => Action::Read,
-        Service::ReceivePack => Action::Write,
-    };
-    let located = match access::authorize_hosted(&store, root, &name, &principal, action) {
-        Ok(l) => l,
-        Err(d) => return refuse(&d.message()),
-    };
-    drop(store);
-    let engine = match Engine::for_root(root) {
-        Ok(e) => e,
-        Err(e) => return refuse(&e.to_string()),
-    };
-    let mut opts = RunOptions {
-        protocol: std::env::var("GIT_PROTOCOL")
-            .ok()
-            .and_then(|p| git::sanitize_protocol(&p)),
-        ..RunOptions::default()
-    };
-    if service == Service::ReceivePack {
-        // The client address, for the committer identity git-http-backend would use.
-        let addr = std::env::var("SSH_CONNECTION")
-            .ok()
-            .and_then(|c| c.split_whitespace().next().map(str::to_string))
-            .unwrap_or_default();
-        opts.set_pusher(&principal, &addr);
-        git::hooks::configure(root, &name, &located.git_dir, &principal, &mut opts)
-            .context("installing hubctl's hooks")?;
-    }
-    match engine.run_inherited(service, Mode::Duplex, &located.git_dir, &opts) {
-        Ok(status) => Ok(exit_code(status)),
-        Err(git::Error::Busy(_)) => refuse("the server is busy; try again in a minute"),
-        Err(e) => Err(e.into()),
-    }
 }

@@ -7,6 +7,7 @@ mod accounts;
 mod keys;
 mod repo;
 mod server;
+mod ssh;
 mod stdio;
 
 use std::process::ExitCode;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
-use crate::config::Root;
+use crate::core::root::Root;
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -32,7 +33,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             cli.authorized_keys_file.as_deref(),
             command,
         ),
-        Command::Shell { key_id } => keys::shell(&root(&cli.root)?, key_id),
+        Command::Shell { key_id } => ssh::shell(&root(&cli.root)?, key_id),
         Command::Config { command } => keys::config(&root(&cli.root)?, command),
         Command::UploadPack(args) => stdio::upload_pack(cli.root.as_deref(), args),
         Command::ReceivePack(args) => stdio::receive_pack(cli.root.as_deref(), args),

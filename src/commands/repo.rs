@@ -6,12 +6,12 @@ use anyhow::{Context, Result, bail};
 
 use super::print_json;
 use crate::cli::{RepoCommand, RepoSetting};
-use crate::config::Root;
+use crate::core::root::Root;
+use crate::core::units::format_size;
 use crate::git::maintenance;
 use crate::repo::{self, InitOptions, RepoName};
 use crate::store::Store;
 use crate::store::repos::{Grant, RepoSettings, Visibility};
-use crate::units::format_size;
 
 /// Everything `repo show` and `repo list --json` print about one repository.
 #[derive(serde::Serialize)]
@@ -142,7 +142,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                     Store::open_root(root)?.set_visibility(&name, v)?;
                 }
                 RepoSetting::MaxBlobSize => {
-                    let limit = crate::units::parse_limit(&value)?;
+                    let limit = crate::core::units::parse_limit(&value)?;
                     Store::open_root(root)?.set_max_blob_size(&name, limit)?;
                 }
                 RepoSetting::Description => {

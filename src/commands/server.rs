@@ -7,10 +7,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::cli::{CgiArgs, HttpArgs, ServeArgs};
-use crate::config::Root;
+use crate::core::root::Root;
 use crate::git::Engine;
-use crate::http::router::{App, Options, Site};
-use crate::http::{cgi, serve};
+use crate::transport::http::router::{App, Options, Site};
+use crate::transport::http::{cgi, serve};
 
 fn options(
     http: &HttpArgs,

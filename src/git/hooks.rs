@@ -16,8 +16,10 @@ use std::process::{Command, ExitCode, Stdio};
 
 use super::RunOptions;
 use crate::access::Principal;
-use crate::config::Root;
-use crate::repo::RepoName;
+use crate::core::fsutil::is_executable;
+use crate::core::names::RepoName;
+use crate::core::root::ROOT_ENV;
+use crate::core::root::Root;
 
 /// Hooks receive-pack may run.
 pub const HOOKS: &[&str] = &[
@@ -33,8 +35,6 @@ pub const HOOKS: &[&str] = &[
 /// Hooks where hubctl itself runs first.
 pub const OWN_HOOKS: &[&str] = &["pre-receive", "post-receive"];
 
-/// Environment variable: the hubctl root, for hooks.
-pub const ENV_ROOT: &str = "HUBCTL_ROOT";
 /// Environment variable: the repository being pushed to (`ns/name`).
 pub const ENV_REPO: &str = "HUBCTL_REPO";
 /// Environment variable: the authenticated user who pushes, if any.
@@ -60,7 +60,7 @@ pub fn ensure_shims(
 ) -> io::Result<PathBuf> {
     let dir = root.hooks_dir(name);
     std::fs::create_dir_all(&dir)?;
-    let exe = crate::util::self_exe()?;
+    let exe = crate::core::util::self_exe()?;
     for hook in HOOKS {
         let link = dir.join(hook);
         let repo_hook = git_dir.join("hooks").join(hook);
@@ -74,7 +74,7 @@ pub fn ensure_shims(
         let current = std::fs::read_link(&link).ok();
         match target {
             Some(t) if current.as_ref() != Some(&t) => {
-                let tmp = crate::fsutil::temp_sibling(&link);
+                let tmp = crate::core::fsutil::temp_sibling(&link);
                 std::os::unix::fs::symlink(&t, &tmp)?;
                 if let Err(e) = std::fs::rename(&tmp, &link) {
                     let _ = std::fs::remove_file(&tmp);
@@ -91,9 +91,29 @@ pub fn ensure_shims(
     Ok(dir)
 }
 
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+/// Why hooks could not be installed or run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The repository's settings could not be read.
+    #[error("reading the repository's settings: {0}")]
+    Store(#[from] crate::store::Error),
+    /// A hook link or directory could not be written.
+    #[error("installing hubctl's hooks: {0}")]
+    Install(#[source] io::Error),
+    /// The hook's input could not be read.
+    #[error("hubctl: reading the hook's input: {0}")]
+    Input(#[source] io::Error),
+    /// The repository's own hook could not be run.
+    #[error("hubctl: running hook {}: {source}", path.display())]
+    Run {
+        /// The hook.
+        path: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// hubctl's policy refused the push or could not check it.
+    #[error(transparent)]
+    Policy(#[from] super::policy::Error),
 }
 
 /// Add what a push into a hosted repository needs: hubctl's hooks and the facts they read.
@@ -105,7 +125,7 @@ pub fn configure(
     git_dir: &Path,
     principal: &Principal,
     opts: &mut RunOptions,
-) -> io::Result<()> {
+) -> Result<(), Error> {
     // hubctl runs only where it has work: pre-receive when the repository has a size limit,
     // post-receive when maintenance follows pushes. Otherwise git runs the repository's own
     // hooks directly, without a hubctl process in between.
@@ -113,9 +133,7 @@ pub fn configure(
         let limit = s.repo_settings(name)?.and_then(|r| r.max_blob_size);
         let settings = crate::settings::Settings::load(s)?;
         Ok::<_, crate::store::Error>((limit, settings.auto_maintenance))
-    })
-    .and_then(|r| r)
-    .map_err(|e| io::Error::other(e.to_string()))?;
+    })?;
     let mut own = Vec::new();
     if limit.is_some() {
         own.push("pre-receive");
@@ -123,11 +141,11 @@ pub fn configure(
     if maintain {
         own.push("post-receive");
     }
-    let dir = ensure_shims(root, name, git_dir, &own)?;
+    let dir = ensure_shims(root, name, git_dir, &own).map_err(Error::Install)?;
     opts.config
         .push(format!("core.hooksPath={}", dir.display()));
     opts.env
-        .push((ENV_ROOT.into(), root.path().as_os_str().to_owned()));
+        .push((ROOT_ENV.into(), root.path().as_os_str().to_owned()));
     opts.env.push((ENV_REPO.into(), name.to_string().into()));
     if let Some(user) = principal.user_name() {
         opts.env.push((ENV_USER.into(), OsString::from(user)));
@@ -146,7 +164,7 @@ pub fn run(name: &str, args: &[OsString]) -> ExitCode {
     };
     let outcome = match name {
         "pre-receive" => with_stdin(|input| {
-            super::policy::pre_receive(&git_dir, input)?;
+            check_policy(&git_dir)?;
             run_repo_hook(&git_dir, name, args, Some(input))
         }),
         "post-receive" => with_stdin(|input| {
@@ -157,7 +175,8 @@ pub fn run(name: &str, args: &[OsString]) -> ExitCode {
     };
     match outcome {
         Ok(code) => code,
-        Err(message) => {
+        Err(e) => {
+            let message = e.to_string();
             let mut err = io::stderr().lock();
             for line in message.lines() {
                 let _ = writeln!(err, "{line}");
@@ -167,18 +186,46 @@ pub fn run(name: &str, args: &[OsString]) -> ExitCode {
     }
 }
 
+/// The facts hubctl gave the hook in its environment: the root and the hosted repository.
+/// `None` when they are missing (a push that did not come through hubctl).
+fn hosted_from_env() -> Option<(Root, RepoName)> {
+    let root = std::env::var_os(ROOT_ENV)?;
+    let repo = std::env::var(ENV_REPO).ok()?;
+    Some((
+        Root::at(Path::new(&root)).ok()?,
+        RepoName::parse(&repo).ok()?,
+    ))
+}
+
+/// pre-receive: hubctl's policy on the quarantined objects.
+fn check_policy(git_dir: &Path) -> Result<(), Error> {
+    let (Some(root), Some(repo)) = (std::env::var_os(ROOT_ENV), std::env::var(ENV_REPO).ok())
+    else {
+        return Ok(());
+    };
+    let fail = |e: &dyn std::fmt::Display| {
+        super::policy::Error::Refused(format!("hubctl: cannot check this push: {e}"))
+    };
+    let root = Root::at(Path::new(&root)).map_err(|e| fail(&e))?;
+    let name = RepoName::parse(&repo).map_err(|e| fail(&e))?;
+    let quarantine = std::env::var_os("GIT_QUARANTINE_PATH").map(PathBuf::from);
+    super::policy::pre_receive(super::policy::Push {
+        root: &root,
+        name: &name,
+        git_dir,
+        quarantine: quarantine.as_deref(),
+    })?;
+    Ok(())
+}
+
 /// After a push: queue maintenance of the repository unless switched off. Problems are logged
 /// and never fail the push (its refs are already updated).
 fn schedule_maintenance() {
-    let (Some(root), Ok(repo)) = (std::env::var_os(ENV_ROOT), std::env::var(ENV_REPO)) else {
-        return;
-    };
-    let (Ok(root), Ok(name)) = (Root::at(Path::new(&root)), RepoName::parse(&repo)) else {
+    let Some((root, name)) = hosted_from_env() else {
         return;
     };
     let on = crate::store::with_store(&root, |s| crate::settings::Settings::load(s))
         .ok()
-        .and_then(|r| r.ok())
         .is_none_or(|s| s.auto_maintenance);
     if on {
         if let Err(e) = super::maintenance::schedule(&root, &name) {
@@ -187,11 +234,9 @@ fn schedule_maintenance() {
     }
 }
 
-fn with_stdin(f: impl FnOnce(&[u8]) -> Result<ExitCode, String>) -> Result<ExitCode, String> {
+fn with_stdin(f: impl FnOnce(&[u8]) -> Result<ExitCode, Error>) -> Result<ExitCode, Error> {
     let mut input = Vec::new();
-    io::stdin()
-        .read_to_end(&mut input)
-        .map_err(|e| format!("hubctl: reading the hook's input: {e}"))?;
+    io::stdin().read_to_end(&mut input).map_err(Error::Input)?;
     f(&input)
 }
 
@@ -201,12 +246,9 @@ fn run_repo_hook(
     name: &str,
     args: &[OsString],
     stdin: Option<&[u8]>,
-) -> Result<ExitCode, String> {
-    use std::os::unix::fs::PermissionsExt;
+) -> Result<ExitCode, Error> {
     let hook = git_dir.join("hooks").join(name);
-    let executable =
-        std::fs::metadata(&hook).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-    if !executable {
+    if !is_executable(&hook) {
         return Ok(ExitCode::SUCCESS);
     }
     let mut cmd = Command::new(&hook);
@@ -214,26 +256,26 @@ fn run_repo_hook(
     match stdin {
         None => {
             // Nothing of ours left to do: become the hook, so signals and stdin are git's.
-            let err = cmd.exec();
-            Err(format!("hubctl: running hook {}: {err}", hook.display()))
+            let source = cmd.exec();
+            Err(Error::Run { path: hook, source })
         }
         Some(input) => {
             let mut child = cmd
                 .stdin(Stdio::piped())
                 .spawn()
-                .map_err(|e| format!("hubctl: running hook {}: {e}", hook.display()))?;
+                .map_err(|source| Error::Run {
+                    path: hook.clone(),
+                    source,
+                })?;
             if let Some(mut w) = child.stdin.take() {
                 // A hook may exit without reading its input; that is its right.
                 let _ = w.write_all(input);
             }
-            let status = child
-                .wait()
-                .map_err(|e| format!("hubctl: waiting for hook {}: {e}", hook.display()))?;
-            Ok(match status.code() {
-                Some(0) => ExitCode::SUCCESS,
-                Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
-                None => ExitCode::FAILURE,
-            })
+            let status = child.wait().map_err(|source| Error::Run {
+                path: hook.clone(),
+                source,
+            })?;
+            Ok(crate::core::util::exit_code(status))
         }
     }
 }

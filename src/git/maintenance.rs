@@ -11,14 +11,13 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::Engine;
-use crate::config::Root;
+use crate::core::root::Root;
 use crate::repo::RepoName;
 
 /// Loose objects that make `--auto` roll them into a pack.
@@ -166,7 +165,7 @@ pub fn reason_to_run(s: &Stats) -> Option<String> {
     if s.bytes_outside_midx > (1 << 20) && s.bytes_outside_midx * 10 > covered {
         return Some(format!(
             "{} of new packs (over 10% of the repository)",
-            crate::units::format_size(s.bytes_outside_midx)
+            crate::core::units::format_size(s.bytes_outside_midx)
         ));
     }
     None
@@ -325,34 +324,14 @@ fn paths(root: &Root, name: &RepoName) -> (PathBuf, PathBuf, PathBuf) {
 
 /// An exclusive per-repository maintenance lock.
 pub struct Lock {
-    _file: File,
+    _lock: crate::core::fsutil::FileLock,
 }
 
 /// Take the maintenance lock of `name`: waiting for it (`wait`), or `None` if it is held.
 pub fn lock(root: &Root, name: &RepoName, wait: bool) -> io::Result<Option<Lock>> {
     let (lock, _, _) = paths(root, name);
     std::fs::create_dir_all(lock.parent().expect("has a parent"))?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)?;
-    let op = if wait {
-        libc::LOCK_EX
-    } else {
-        libc::LOCK_EX | libc::LOCK_NB
-    };
-    // SAFETY: plain syscall on an open descriptor; released when `file` is closed.
-    if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-        Ok(Some(Lock { _file: file }))
-    } else {
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::WouldBlock {
-            Ok(None)
-        } else {
-            Err(e)
-        }
-    }
+    Ok(crate::core::fsutil::flock(&lock, wait)?.map(|l| Lock { _lock: l }))
 }
 
 /// Mark `name` as needing maintenance and start a detached `hubctl repo gc --auto` for it.
@@ -365,7 +344,7 @@ pub fn schedule(root: &Root, name: &RepoName) -> io::Result<()> {
         .create(true)
         .append(true)
         .open(log)?;
-    let mut cmd = Command::new(crate::util::self_exe()?);
+    let mut cmd = Command::new(crate::core::util::self_exe()?);
     cmd.arg("--root")
         .arg(root.path())
         .args(["repo", "gc", "--auto"])

@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod maintenance;
 pub mod pack_cache;
 pub mod policy;
+pub mod push;
 pub mod slots;
 mod stream;
 
@@ -82,7 +83,7 @@ pub enum Error {
     Busy(#[from] slots::Busy),
     /// The settings could not be read.
     #[error("reading settings: {0}")]
-    Settings(String),
+    Settings(#[from] crate::store::Error),
     /// Spawning or talking to git failed.
     #[error("running git {what}: {source}")]
     Io {
@@ -252,7 +253,7 @@ impl Engine {
             if let Some(dir) = file.parent() {
                 // The cache only saves a spawn; failing to write it is harmless.
                 let _ = std::fs::create_dir_all(dir);
-                let _ = crate::fsutil::write_atomic(
+                let _ = crate::core::fsutil::write_atomic(
                     file,
                     format!("{id}\t{version_text}\n").as_bytes(),
                     0o644,
@@ -280,11 +281,9 @@ impl Engine {
 
     /// The engine for a hosted root: git located and checked (cached per binary), with the
     /// root's concurrency limit and pack cache from its settings.
-    pub fn for_root(root: &crate::config::Root) -> Result<Engine, Error> {
+    pub fn for_root(root: &crate::core::root::Root) -> Result<Engine, Error> {
         let mut engine = Engine::detect(Some(&root.cache_dir()))?;
-        let settings = crate::store::with_store(root, |s| crate::settings::Settings::load(s))
-            .and_then(|r| r)
-            .map_err(|e| Error::Settings(e.to_string()))?;
+        let settings = crate::store::with_store(root, |s| crate::settings::Settings::load(s))?;
         engine.adv_cache = Some(root.cache_dir().join("advertisements"));
         engine.slots = Some(slots::Slots::new(
             root.run_dir().join("slots"),
@@ -434,7 +433,7 @@ impl Engine {
         if out.starts_with(b"000eversion 2\n") && out.ends_with(b"0000") {
             // A cache write that fails only costs the next request a git process.
             let _ = std::fs::create_dir_all(dir);
-            let _ = crate::fsutil::write_atomic(&file, &out, 0o644);
+            let _ = crate::core::fsutil::write_atomic(&file, &out, 0o644);
         }
         Ok(Box::new(io::Cursor::new(out)))
     }

@@ -19,7 +19,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use sha2::Digest as _;
 
-use crate::config::Root;
+use crate::core::root::Root;
 
 /// Environment variable carrying the cache bound (bytes) from the engine to the hook.
 pub const SIZE_ENV: &str = "HUBCTL_PACK_CACHE_SIZE";
@@ -35,11 +35,11 @@ pub fn dir(root: &Root) -> PathBuf {
 
 /// The `uploadpack.packObjectsHook` value that routes pack-objects through this binary.
 pub fn hook_command(root: &Root) -> io::Result<String> {
-    let exe = crate::util::self_exe()?;
+    let exe = crate::core::util::self_exe()?;
     Ok(format!(
         "{} --root {} pack-objects-hook",
-        crate::util::shell_quote(&exe.display().to_string()),
-        crate::util::shell_quote(&root.path().display().to_string())
+        crate::core::util::shell_quote(&exe.display().to_string()),
+        crate::core::util::shell_quote(&root.path().display().to_string())
     ))
 }
 
@@ -428,7 +428,7 @@ fn open_temp(path: &Path) -> io::Result<(File, PathBuf)> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let tmp = crate::fsutil::temp_sibling(path);
+    let tmp = crate::core::fsutil::temp_sibling(path);
     Ok((File::create_new(&tmp)?, tmp))
 }
 

@@ -9,11 +9,10 @@ use std::path::Path;
 use gix::ObjectId;
 use gix::objs::{Exists, Find, FindHeader};
 
-use super::hooks::{ENV_REPO, ENV_ROOT};
-use crate::config::Root;
-use crate::repo::RepoName;
+use crate::core::names::RepoName;
+use crate::core::root::Root;
+use crate::core::units::format_size;
 use crate::store::Store;
-use crate::units::format_size;
 
 /// A blob that breaks the large-file rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,61 +25,90 @@ pub struct Violation {
     pub id: ObjectId,
 }
 
-/// pre-receive: apply hubctl's policy to the push described by `input` (git's hook stdin).
-/// `Err` carries the message for the client; the push is then rejected.
-pub fn pre_receive(git_dir: &Path, _input: &[u8]) -> Result<(), String> {
-    let (Some(root), Some(repo)) = (std::env::var_os(ENV_ROOT), std::env::var(ENV_REPO).ok())
-    else {
-        return Ok(());
-    };
-    let fail = |e: &dyn std::fmt::Display| format!("hubctl: cannot check this push: {e}");
-    let root = Root::at(Path::new(&root)).map_err(|e| fail(&e))?;
-    let name = RepoName::parse(&repo).map_err(|e| fail(&e))?;
-    let store = Store::open_root(&root).map_err(|e| fail(&e))?;
+/// Why a push is refused, or could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The push breaks the policy; the text is the message for the client.
+    #[error("{0}")]
+    Refused(String),
+    /// The repository's settings could not be read.
+    #[error("hubctl: cannot check this push: {0}")]
+    Store(#[from] crate::store::Error),
+    /// The repository or the pushed objects could not be read.
+    #[error("hubctl: cannot check this push: {context}: {source}")]
+    Objects {
+        /// What was being read.
+        context: String,
+        /// gix's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+fn objects<E: std::error::Error + Send + Sync + 'static>(
+    context: impl Into<String>,
+) -> impl FnOnce(E) -> Error {
+    let context = context.into();
+    move |e| Error::Objects {
+        context,
+        source: Box::new(e),
+    }
+}
+
+/// What the pre-receive hook knows of a push into a hosted repository (its entry point reads
+/// these from the environment git and hubctl gave it).
+#[derive(Debug, Clone, Copy)]
+pub struct Push<'a> {
+    /// The hubctl root.
+    pub root: &'a Root,
+    /// The repository pushed to.
+    pub name: &'a RepoName,
+    /// Its directory.
+    pub git_dir: &'a Path,
+    /// git's quarantine directory (`GIT_QUARANTINE_PATH`): the objects the push brings. git
+    /// only creates one when the push carries a pack; a delete-only push adds no objects.
+    pub quarantine: Option<&'a Path>,
+}
+
+/// pre-receive: apply hubctl's policy to a push. [`Error::Refused`] carries the message for
+/// the client; the push is then rejected.
+pub fn pre_receive(push: Push<'_>) -> Result<(), Error> {
+    let store = Store::open_root(push.root)?;
     let limit = store
-        .repo_settings(&name)
-        .map_err(|e| fail(&e))?
+        .repo_settings(push.name)?
         .and_then(|s| s.max_blob_size);
-    let Some(limit) = limit else {
+    let (Some(limit), Some(quarantine)) = (limit, push.quarantine) else {
         return Ok(());
     };
-    // git only creates a quarantine when the push carries a pack; a delete-only push adds
-    // no objects.
-    let Some(quarantine) = std::env::var_os("GIT_QUARANTINE_PATH") else {
-        return Ok(());
-    };
-    let violations = large_blobs(git_dir, Path::new(&quarantine), limit).map_err(|e| fail(&e))?;
+    let violations = large_blobs(push.git_dir, quarantine, limit)?;
     if violations.is_empty() {
         Ok(())
     } else {
-        Err(large_blob_message(&violations, limit))
+        Err(Error::Refused(large_blob_message(&violations, limit)))
     }
 }
 
 /// Find the blobs in `quarantine` (objects a push brings) that are larger than `limit`, are not
 /// already in the repository, and are not Git LFS pointers.
-pub fn large_blobs(
-    git_dir: &Path,
-    quarantine: &Path,
-    limit: u64,
-) -> Result<Vec<Violation>, String> {
+pub fn large_blobs(git_dir: &Path, quarantine: &Path, limit: u64) -> Result<Vec<Violation>, Error> {
     let repo = gix::open_opts(git_dir, gix::open::Options::isolated())
-        .map_err(|e| format!("opening {}: {e}", git_dir.display()))?;
+        .map_err(objects(format!("opening {}", git_dir.display())))?;
     let hash = repo.object_hash();
-    let incoming = gix::odb::at(quarantine, hash)
-        .map_err(|e| format!("opening the quarantine {}: {e}", quarantine.display()))?;
+    let incoming = gix::odb::at(quarantine, hash).map_err(objects(format!(
+        "opening the quarantine {}",
+        quarantine.display()
+    )))?;
     let existing = &repo.objects;
     let mut offenders: HashMap<ObjectId, u64> = HashMap::new();
     let mut commits = Vec::new();
     let mut buf = Vec::new();
     let ids = incoming
         .iter()
-        .map_err(|e| format!("listing incoming objects: {e}"))?;
+        .map_err(objects("listing incoming objects"))?;
     for id in ids {
-        let id = id.map_err(|e| format!("listing incoming objects: {e}"))?;
+        let id = id.map_err(objects("listing incoming objects"))?;
         let Some(header) = incoming
             .try_header(&id)
-            .map_err(|e| format!("reading object {id}: {e}"))?
+            .map_err(objects(format!("reading object {id}")))?
         else {
             continue;
         };
@@ -93,7 +121,7 @@ pub fn large_blobs(
                 if header.size < 1024 {
                     let data = incoming
                         .try_find(&id, &mut buf)
-                        .map_err(|e| format!("reading object {id}: {e}"))?;
+                        .map_err(objects(format!("reading object {id}")))?;
                     if data.is_some_and(|d| is_lfs_pointer(d.data)) {
                         continue;
                     }

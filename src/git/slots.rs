@@ -6,8 +6,7 @@
 //! crashed process never leaks a slot. Waiters poll the slots until one frees up or their
 //! queue timeout passes.
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
+use crate::core::fsutil::{FileLock, flock};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -22,7 +21,7 @@ pub struct Slots {
 /// A held slot; dropping it frees the slot.
 #[derive(Debug)]
 pub struct SlotGuard {
-    _file: File,
+    _lock: FileLock,
 }
 
 /// No slot became free within the queue timeout.
@@ -35,11 +34,7 @@ pub struct Busy {
     pub waited: Duration,
 }
 
-/// The default limit: twice the number of cores (git's pack engine is CPU-bound, so more than
-/// that only adds memory, not throughput).
-pub fn default_count() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
-}
+use crate::core::util::default_engine_slots as default_count;
 
 impl Slots {
     /// A pool of `count` slots in `dir` (`None`: [`default_count`]), waiting at most `timeout`
@@ -82,15 +77,8 @@ impl Slots {
     }
 
     fn try_slot(&self, i: usize) -> Option<SlotGuard> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir.join(format!("{i}.lock")))
-            .ok()?;
-        // SAFETY: plain syscall on an open descriptor; the lock lives as long as `file`.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        (rc == 0).then_some(SlotGuard { _file: file })
+        let lock = flock(&self.dir.join(format!("{i}.lock")), false).ok()??;
+        Some(SlotGuard { _lock: lock })
     }
 }
 

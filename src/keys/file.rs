@@ -6,11 +6,10 @@
 //! always writes the newest state.
 
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::config::Root;
+use crate::core::root::Root;
 use crate::store::Store;
 
 /// First line of hubctl's block.
@@ -21,7 +20,7 @@ pub const END: &str = "# END hubctl managed keys";
 
 /// Every registered key as an `authorized_keys` line, by id.
 pub fn lines(store: &Store, root: &Root) -> io::Result<Vec<String>> {
-    let exe = crate::util::self_exe()?;
+    let exe = crate::core::util::self_exe()?;
     let keys = store
         .all_key_blobs()
         .map_err(|e| io::Error::other(e.to_string()))?;
@@ -74,15 +73,8 @@ pub fn splice(existing: &str, block: &[String]) -> String {
 pub fn write_managed(store: &Store, root: &Root, path: &Path) -> io::Result<()> {
     let run = root.run_dir();
     std::fs::create_dir_all(&run)?;
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(run.join("authorized-keys.lock"))?;
-    // SAFETY: plain syscall on an open descriptor; released when `lock` is closed.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // Held until the function returns: one rewrite at a time.
+    let _lock = crate::core::fsutil::flock(&run.join("authorized-keys.lock"), true)?;
     let block = lines(store, root)?;
     let (existing, mode) = match std::fs::read_to_string(path) {
         Ok(text) => {
@@ -95,7 +87,7 @@ pub fn write_managed(store: &Store, root: &Root, path: &Path) -> io::Result<()> 
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    crate::fsutil::write_atomic(path, splice(&existing, &block).as_bytes(), mode)
+    crate::core::fsutil::write_atomic(path, splice(&existing, &block).as_bytes(), mode)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ssh_key::public::KeyData;
 
-use crate::config::Root;
+use crate::core::root::Root;
 use crate::store::{self, Store};
 
 /// Key types hubctl accepts.
@@ -126,8 +126,8 @@ pub fn validate_title(title: &str) -> Result<(), KeyError> {
 pub fn authorized_line(exe: &Path, root: &Root, id: i64, public_key: &str) -> String {
     let command = format!(
         "{} --root {} shell --key-id {id}",
-        crate::util::shell_quote(&exe.display().to_string()),
-        crate::util::shell_quote(&root.path().display().to_string())
+        crate::core::util::shell_quote(&exe.display().to_string()),
+        crate::core::util::shell_quote(&root.path().display().to_string())
     );
     // Inside command="...", a double quote is written \" and a backslash stays as it is.
     let command = command.replace('"', "\\\"");

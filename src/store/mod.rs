@@ -241,7 +241,7 @@ impl Store {
     }
 
     /// Open the store of `root`.
-    pub fn open_root(root: &crate::config::Root) -> Result<Store, Error> {
+    pub fn open_root(root: &crate::core::root::Root) -> Result<Store, Error> {
         Store::open(&root.db_path())
     }
 
@@ -292,21 +292,24 @@ thread_local! {
     static CACHED: std::cell::RefCell<Option<(PathBuf, Store)>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Run `f` with this thread's connection to `root`'s database (opened on first use).
+/// Run `f` with this thread's connection to `root`'s database (opened on first use). Failing
+/// to open the database is the caller's error type too, so results do not nest.
 /// `f` must not call `with_store` itself.
-pub fn with_store<T>(
-    root: &crate::config::Root,
-    f: impl FnOnce(&mut Store) -> T,
-) -> Result<T, Error> {
+pub fn with_store<T, E: From<Error>>(
+    root: &crate::core::root::Root,
+    f: impl FnOnce(&mut Store) -> Result<T, E>,
+) -> Result<T, E> {
     CACHED.with(|cell| {
         let mut slot = cell.borrow_mut();
         let path = root.db_path();
-        if !matches!(&*slot, Some((p, _)) if *p == path) {
-            *slot = None;
-            *slot = Some((path.clone(), Store::open(&path)?));
-        }
-        let (_, store) = slot.as_mut().expect("just opened");
-        Ok(f(store))
+        let cached = match slot.take() {
+            Some((p, store)) if p == path => (p, store),
+            _ => {
+                let store = Store::open(&path)?;
+                (path, store)
+            }
+        };
+        f(&mut slot.insert(cached).1)
     })
 }
 

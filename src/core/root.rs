@@ -1,12 +1,12 @@
 //! Where hubctl keeps its data, and how that place is chosen.
 //!
-//! The root comes from `--root`, then `HUBCTL_ROOT`, then the platform data directory. Every
-//! other path hubctl uses is derived from it here, so that the layout of DESIGN.md section 4 is
-//! written down exactly once.
+//! The root comes from `--root` (or `HUBCTL_ROOT`), then the platform data directory. Every
+//! other path hubctl uses is derived from it here, so that the layout is written down exactly once.
 
 use std::path::{Path, PathBuf};
 
-/// Environment variable naming the root when `--root` is absent.
+/// Environment variable naming the root: read by the command line when `--root` is absent, and
+/// handed to the hooks git runs.
 pub const ROOT_ENV: &str = "HUBCTL_ROOT";
 
 /// Errors while resolving the root.
@@ -34,18 +34,16 @@ pub struct Root {
 }
 
 impl Root {
-    /// Resolve the root from an explicit option, the environment, or the platform default, in
-    /// that order. The directory is created if missing and made absolute, because the path is
-    /// handed to git, hooks and `authorized_keys` lines that run with other working directories.
+    /// Resolve the root from an explicit choice (`--root`, or [`ROOT_ENV`] as the command line
+    /// reads it) or the platform default. An empty path counts as no choice. The directory is
+    /// created if missing and made absolute, because the path is handed to git, hooks and
+    /// `authorized_keys` lines that run with other working directories.
     pub fn resolve(explicit: Option<&Path>) -> Result<Self, Error> {
-        let chosen = match explicit {
+        let chosen = match explicit.filter(|p| !p.as_os_str().is_empty()) {
             Some(p) => p.to_path_buf(),
-            None => match std::env::var_os(ROOT_ENV).filter(|v| !v.is_empty()) {
-                Some(v) => PathBuf::from(v),
-                None => directories::ProjectDirs::from("", "", "hubctl")
-                    .map(|d| d.data_dir().to_path_buf())
-                    .ok_or(Error::NoRoot)?,
-            },
+            None => directories::ProjectDirs::from("", "", "hubctl")
+                .map(|d| d.data_dir().to_path_buf())
+                .ok_or(Error::NoRoot)?,
         };
         Self::at(&chosen)
     }

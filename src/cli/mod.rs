@@ -551,7 +551,7 @@ pub enum RepoSetting {
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
-    crate::units::parse_size(s).map_err(|e| e.to_string())
+    crate::core::units::parse_size(s).map_err(|e| e.to_string())
 }
 
 /// A size limit from the command line; `None` means "off".
@@ -559,7 +559,7 @@ fn parse_size_arg(s: &str) -> Result<u64, String> {
 pub struct Limit(pub Option<u64>);
 
 fn parse_limit_arg(s: &str) -> Result<Limit, String> {
-    crate::units::parse_limit(s)
+    crate::core::units::parse_limit(s)
         .map(Limit)
         .map_err(|e| e.to_string())
 }

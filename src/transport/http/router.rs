@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Method, Request, Response};
-use crate::config::Root;
+use crate::core::root::Root;
 use crate::git::Engine;
 
 /// Where repositories come from.

@@ -76,3 +76,42 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
         Err(io::Error::last_os_error())
     }
 }
+
+/// An exclusive `flock` on a lock file, held until dropped (the descriptor closes).
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+/// Take an exclusive lock on `path` (created if missing): waiting for it when `wait`, else
+/// `Ok(None)` if another process holds it. The one flock of hubctl: engine slots, maintenance
+/// and the authorized_keys rewrite all use it.
+pub fn flock(path: &Path, wait: bool) -> io::Result<Option<FileLock>> {
+    use std::os::fd::AsRawFd;
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    let op = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
+    // SAFETY: plain syscall on a descriptor `file` owns; the lock lives as long as `file`.
+    if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+        return Ok(Some(FileLock { _file: file }));
+    }
+    let e = io::Error::last_os_error();
+    if e.kind() == io::ErrorKind::WouldBlock {
+        Ok(None)
+    } else {
+        Err(e)
+    }
+}
+
+/// Whether `path` is a regular file with an execute bit (as git decides whether to run a hook).
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}

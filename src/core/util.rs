@@ -54,6 +54,22 @@ fn strip_deleted(exe: std::path::PathBuf) -> std::path::PathBuf {
     exe
 }
 
+/// A child's exit status as this process's (a signal becomes a plain failure).
+pub fn exit_code(status: std::process::ExitStatus) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    }
+}
+
+/// The default number of git engine slots: twice the number of cores (git's pack engine is
+/// CPU-bound, so more than that only adds memory, not throughput).
+pub fn default_engine_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

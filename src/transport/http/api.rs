@@ -7,11 +7,11 @@ use super::router::App;
 use super::{Method, Request, Response};
 use crate::access::credentials::{self, Presented};
 use crate::access::{Caller, Denial, Principal};
-use crate::http::router::Site;
 use crate::keys;
 use crate::store::keys::KeyInfo;
 use crate::store::tokens::Scope;
 use crate::store::{self, Store};
+use crate::transport::http::router::Site;
 
 /// Largest request body the API reads.
 const MAX_BODY: u64 = 64 * 1024;
@@ -95,11 +95,13 @@ pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
         Vec::new()
     };
     let managed = app.options.authorized_keys_file.clone();
-    let outcome = store::with_store(&root, |s| match (id, &req.method) {
-        (None, Method::Post) => add(s, &root, managed.as_deref(), &caller, &body),
-        (None, _) => list(s, &caller),
-        (Some(id), Method::Delete) => delete(s, &root, managed.as_deref(), &caller, id),
-        (Some(id), _) => show(s, &caller, id),
+    let outcome = store::with_store::<_, store::Error>(&root, |s| {
+        Ok(match (id, &req.method) {
+            (None, Method::Post) => add(s, &root, managed.as_deref(), &caller, &body),
+            (None, _) => list(s, &caller),
+            (Some(id), Method::Delete) => delete(s, &root, managed.as_deref(), &caller, id),
+            (Some(id), _) => show(s, &caller, id),
+        })
     });
     match outcome {
         Ok(r) => r,
@@ -139,7 +141,7 @@ fn show(store: &mut Store, caller: &Caller, id: i64) -> Response {
 
 fn delete(
     store: &mut Store,
-    root: &crate::config::Root,
+    root: &crate::core::root::Root,
     managed: Option<&std::path::Path>,
     caller: &Caller,
     id: i64,
@@ -164,7 +166,7 @@ struct NewKey {
 
 fn add(
     store: &mut Store,
-    root: &crate::config::Root,
+    root: &crate::core::root::Root,
     managed: Option<&std::path::Path>,
     caller: &Caller,
     body: &[u8],

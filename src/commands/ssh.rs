@@ -1,0 +1,29 @@
+//! `hubctl shell`: the edge of the SSH forced command. It reads what sshd put in the
+//! environment and hands it to [`crate::transport::ssh::session`].
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::core::root::Root;
+use crate::transport::ssh::session::{self, Original, Session};
+
+/// The SSH forced command: read what sshd put in the environment, then run the session.
+pub(super) fn shell(root: &Root, key_id: i64) -> Result<ExitCode> {
+    let original = match std::env::var("SSH_ORIGINAL_COMMAND") {
+        Ok(c) => Original::Text(c),
+        Err(std::env::VarError::NotPresent) => Original::Missing,
+        Err(std::env::VarError::NotUnicode(_)) => Original::NotUnicode,
+    };
+    let client_address = std::env::var("SSH_CONNECTION")
+        .ok()
+        .and_then(|c| c.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default();
+    Ok(session::run(Session {
+        root,
+        key_id,
+        original,
+        git_protocol: std::env::var("GIT_PROTOCOL").ok(),
+        client_address,
+    })?)
+}

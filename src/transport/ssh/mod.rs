@@ -1,0 +1,4 @@
+//! SSH: the forced command's parsing ([`command`]) and the session it runs ([`session`]).
+
+pub mod command;
+pub mod session;

@@ -1,0 +1,137 @@
+//! The SSH forced command's session (`hubctl shell --key-id N` in authorized_keys): who the
+//! key belongs to, what `SSH_ORIGINAL_COMMAND` asks for, whether access allows it, and then git
+//! over the SSH channel's stdin and stdout. Every refusal is one line on stderr and exit status
+//! 1; nothing is ever handed to a shell.
+
+use std::process::ExitCode;
+
+use super::command::{self, Request};
+use crate::access::{self, Action, Caller, Principal};
+use crate::core::root::Root;
+use crate::git::{self, Engine, Mode, RunOptions, Service};
+use crate::store::Store;
+use crate::store::tokens::Scope;
+
+/// `SSH_ORIGINAL_COMMAND` as the edge found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Original {
+    /// Unset or blank: an interactive login.
+    Missing,
+    /// Set, but not UTF-8.
+    NotUnicode,
+    /// The command text.
+    Text(String),
+}
+
+/// One SSH session, with everything the edge read from the environment.
+#[derive(Debug, Clone)]
+pub struct Session<'a> {
+    /// The hubctl root.
+    pub root: &'a Root,
+    /// The key sshd authenticated (`--key-id`).
+    pub key_id: i64,
+    /// What the client asked for.
+    pub original: Original,
+    /// The client's `GIT_PROTOCOL` (passed through sshd's `AcceptEnv`), unvalidated.
+    pub git_protocol: Option<String>,
+    /// The client's address (first word of `SSH_CONNECTION`), for the pusher's identity.
+    pub client_address: String,
+}
+
+/// Failures that are not refusals: the session cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database could not be used.
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    /// git could not be run.
+    #[error(transparent)]
+    Git(#[from] git::Error),
+    /// hubctl's hooks could not be installed for a push.
+    #[error(transparent)]
+    Hooks(#[from] git::hooks::Error),
+}
+
+fn refuse(message: &str) -> Result<ExitCode, Error> {
+    eprintln!("hubctl: {message}");
+    Ok(ExitCode::FAILURE)
+}
+
+/// The greeting for an interactive login.
+pub fn greeting(user: &str) -> String {
+    format!("Hi {user}! You've authenticated, but hubctl does not provide shell access.")
+}
+
+/// Run the session; returns git's exit status, or 1 after a refusal line.
+pub fn run(session: Session<'_>) -> Result<ExitCode, Error> {
+    let root = session.root;
+    let mut store = Store::open_root(root)?;
+    let Some(user) = store.use_key(session.key_id)? else {
+        return refuse("this SSH key is no longer registered");
+    };
+    let text = match session.original {
+        Original::Text(t) if !t.trim().is_empty() => t,
+        Original::Text(_) | Original::Missing => {
+            eprintln!("{}", greeting(&user.name));
+            return Ok(ExitCode::FAILURE);
+        }
+        Original::NotUnicode => return refuse("command refused: not UTF-8"),
+    };
+    let (service, path) = match command::parse_command(&text) {
+        Ok(Request::Git { service, path }) => (service, path),
+        Ok(Request::LfsAuthenticate { .. }) => {
+            return refuse("git-lfs-authenticate is not supported by this server");
+        }
+        Ok(Request::LfsTransfer { .. }) => {
+            return refuse("git-lfs-transfer is not supported by this server");
+        }
+        Err(e) => return refuse(&e.to_string()),
+    };
+    let name = match access::parse_hosted_name(&path) {
+        Ok(n) => n,
+        Err(d) => return refuse(&d.message()),
+    };
+    let principal = Principal::User(Caller {
+        user,
+        scope: Scope::Write,
+    });
+    let action = match service {
+        Service::UploadPack => Action::Read,
+        Service::ReceivePack => Action::Write,
+    };
+    let located = match access::authorize_hosted(&store, root, &name, &principal, action) {
+        Ok(l) => l,
+        Err(d) => return refuse(&d.message()),
+    };
+    drop(store);
+    let engine = match Engine::for_root(root) {
+        Ok(e) => e,
+        Err(e) => return refuse(&e.to_string()),
+    };
+    let mut opts = RunOptions {
+        protocol: session
+            .git_protocol
+            .as_deref()
+            .and_then(git::sanitize_protocol),
+        ..RunOptions::default()
+    };
+    if service == Service::ReceivePack {
+        git::push::prepare(
+            git::push::Target {
+                git_dir: &located.git_dir,
+                hosted: Some((root, &name)),
+            },
+            git::push::Pusher {
+                principal: &principal,
+                address: Some(&session.client_address),
+            },
+            None,
+            &mut opts,
+        )?;
+    }
+    match engine.run_inherited(service, Mode::Duplex, &located.git_dir, &opts) {
+        Ok(status) => Ok(crate::core::util::exit_code(status)),
+        Err(git::Error::Busy(_)) => refuse("the server is busy; try again in a minute"),
+        Err(e) => Err(e.into()),
+    }
+}
