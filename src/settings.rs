@@ -9,7 +9,7 @@ use crate::core::units::{format_size, parse_limit};
 use crate::store::{self, Store};
 
 /// A setting's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
     /// The authorized_keys file hubctl rewrites when keys change (an absolute path).
     AuthorizedKeysFile,
@@ -21,6 +21,31 @@ pub enum Key {
     QueueTimeout,
     /// Repack, multi-pack index, bitmaps and commit-graph after pushes ("on" or "off").
     AutoMaintenance,
+}
+
+/// A value a setting does not take; the text says what it takes.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidValue {
+    /// authorized-keys-file is relative.
+    #[error("authorized-keys-file must be an absolute path")]
+    RelativePath,
+    /// Not a size or "off".
+    #[error(transparent)]
+    Size(#[from] crate::core::units::SizeError),
+    /// max-engines out of range.
+    #[error("max-engines must be a number from 1 to 10000")]
+    Engines,
+    /// Not a duration.
+    #[error("invalid duration {value:?}: {reason} (e.g. 30s, 2min)")]
+    Duration {
+        /// The text given.
+        value: String,
+        /// humantime's reason.
+        reason: String,
+    },
+    /// Not on or off.
+    #[error("auto-maintenance is on or off")]
+    OnOff,
 }
 
 /// Default pack cache bound.
@@ -41,30 +66,33 @@ impl Key {
     }
 
     /// Check and normalise a new value.
-    pub fn validate(self, value: &str) -> Result<String, String> {
+    pub fn validate(self, value: &str) -> Result<String, InvalidValue> {
         let value = value.trim();
         match self {
             Key::AuthorizedKeysFile => {
                 if std::path::Path::new(value).is_absolute() {
                     Ok(value.to_string())
                 } else {
-                    Err("authorized-keys-file must be an absolute path".into())
+                    Err(InvalidValue::RelativePath)
                 }
             }
-            Key::PackCacheSize => parse_limit(value)
-                .map(|v| v.map_or("off".to_string(), |b| b.to_string()))
-                .map_err(|e| e.to_string()),
+            Key::PackCacheSize => {
+                Ok(parse_limit(value)?.map_or("off".to_string(), |b| b.to_string()))
+            }
             Key::MaxEngines => match value.parse::<usize>() {
                 Ok(n) if (1..=10_000).contains(&n) => Ok(n.to_string()),
-                _ => Err("max-engines must be a number from 1 to 10000".into()),
+                _ => Err(InvalidValue::Engines),
             },
             Key::QueueTimeout => humantime::parse_duration(value)
                 .map(|d| humantime::format_duration(d).to_string())
-                .map_err(|e| format!("invalid duration {value:?}: {e} (e.g. 30s, 2min)")),
+                .map_err(|e| InvalidValue::Duration {
+                    value: value.to_string(),
+                    reason: e.to_string(),
+                }),
             Key::AutoMaintenance => match value {
                 "on" | "true" | "yes" | "1" => Ok("on".into()),
                 "off" | "false" | "no" | "0" => Ok("off".into()),
-                _ => Err("auto-maintenance is on or off".into()),
+                _ => Err(InvalidValue::OnOff),
             },
         }
     }

@@ -8,9 +8,9 @@
 
 use base64::Engine as _;
 
+use super::Site;
 use super::{Caller, Denial, Principal};
 use crate::store::{self, tokens::Scope};
-use crate::transport::http::router::Site;
 
 /// What a request presents about its sender.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,5 +1,6 @@
-//! Who may do what: the only place hubctl decides permissions, and the only place a refusal
-//! becomes an HTTP status (401 with a challenge, 403, 404) or an SSH error line.
+//! Who may do what: the only place hubctl decides permissions. A refusal is a [`Denial`],
+//! which each transport renders in its own terms (an HTTP status with a challenge, an SSH error
+//! line); nothing here knows HTTP or SSH.
 //!
 //! The rules for hosted repositories, one table (DESIGN.md section 3, issue "Accounts"):
 //!
@@ -19,17 +20,31 @@ pub mod credentials;
 
 use std::path::{Path, PathBuf};
 
+use crate::core::names::RepoName;
 use crate::core::root::Root;
-use crate::repo::{self, RepoName};
+use crate::repo;
 use crate::store::accounts::{OwnerKind, Role, User};
 use crate::store::repos::{Level, Visibility};
 use crate::store::tokens::Scope;
 use crate::store::{self, Store};
-use crate::transport::http::Response;
-use crate::transport::http::router::Site;
 
 /// The realm of hubctl's Basic challenge.
 pub const REALM: &str = "hubctl";
+
+/// Where repositories come from.
+#[derive(Debug, Clone)]
+pub enum Site {
+    /// hubctl's own layout under a root: `<root>/repos/<ns>/<name>.git`, with accounts.
+    Hosted(Root),
+    /// git-http-backend compatibility: any repository below `GIT_PROJECT_ROOT`, exported by
+    /// `git-daemon-export-ok` or `GIT_HTTP_EXPORT_ALL`, with git-http-backend's push rule.
+    ProjectRoot {
+        /// The project root (absolute, symlinks resolved).
+        dir: PathBuf,
+        /// `GIT_HTTP_EXPORT_ALL` was set.
+        export_all: bool,
+    },
+}
 
 /// What a caller wants to do to a repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -95,41 +110,6 @@ pub enum Denial {
 }
 
 impl Denial {
-    /// The HTTP response for this refusal.
-    pub fn to_response(&self) -> Response {
-        match self {
-            Denial::Unauthenticated => Response::text(401, "authentication required")
-                .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")),
-            Denial::BadCredentials => {
-                Response::text(401, "invalid, expired or revoked credentials")
-                    .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\""))
-            }
-            Denial::NotFound => Response::text(404, "repository not found"),
-            Denial::Forbidden(why) => Response::text(403, why.clone()),
-            Denial::BadRequest(why) => Response::text(400, why.clone()),
-            Denial::Busy => Response::text(503, "the server is busy; try again shortly")
-                .header("Retry-After", "5"),
-            Denial::Internal(why) => Response::text(500, why.clone()),
-        }
-    }
-
-    /// The JSON response for this refusal (the HTTP API): same statuses and challenge, with
-    /// `{"error": "..."}` bodies.
-    pub fn to_json_response(&self) -> Response {
-        let text = self.to_response();
-        let message = match self {
-            Denial::NotFound => "not found".to_string(),
-            other => other.message(),
-        };
-        let mut json = Response::json(text.status, &serde_json::json!({ "error": message }));
-        json.headers.extend(
-            text.headers
-                .into_iter()
-                .filter(|(n, _)| !n.eq_ignore_ascii_case("Content-Type")),
-        );
-        json
-    }
-
     /// The one-line message for SSH and stdio clients.
     pub fn message(&self) -> String {
         match self {
@@ -147,7 +127,6 @@ impl From<store::Error> for Denial {
         if e.is_busy() {
             Denial::Busy
         } else {
-            eprintln!("hubctl: {e}");
             Denial::Internal(format!("server error: {e}"))
         }
     }

@@ -68,12 +68,12 @@ pub(super) fn org(root: &Root, command: OrgCommand) -> Result<ExitCode> {
         }
         OrgCommand::Member { command } => match command {
             OrgMemberCommand::Add { org, user, role } => {
-                store.add_member(&org, &user, role)?;
+                store.add_member(&org, &user, role.into())?;
                 println!(
                     "{user} is now a{} of {org}",
                     match role {
-                        crate::store::accounts::Role::Owner => "n owner",
-                        crate::store::accounts::Role::Member => " member",
+                        crate::cli::RoleArg::Owner => "n owner",
+                        crate::cli::RoleArg::Member => " member",
                     }
                 );
             }
@@ -96,7 +96,7 @@ pub(super) fn token(root: &Root, command: TokenCommand) -> Result<ExitCode> {
             expires,
             json,
         } => {
-            let t = store.create_token(&user, &name, scope, expires)?;
+            let t = store.create_token(&user, &name, scope.into(), expires)?;
             if json {
                 print_json(&t)?;
             } else {

@@ -143,12 +143,16 @@ pub(super) fn run(root: &Root, managed: Option<&Path>, command: KeysCommand) -> 
 pub(super) fn config(root: &Root, command: ConfigCommand) -> Result<ExitCode> {
     let mut store = Store::open_root(root)?;
     match command {
-        ConfigCommand::Get { name } => match store.setting(name.name())? {
-            Some(v) => println!("{v}"),
-            None => println!("{} (default)", name.default_value()),
-        },
+        ConfigCommand::Get { name } => {
+            let name = Key::from(name);
+            match store.setting(name.name())? {
+                Some(v) => println!("{v}"),
+                None => println!("{} (default)", name.default_value()),
+            }
+        }
         ConfigCommand::Set { name, value } => {
-            let value = name.validate(&value).map_err(anyhow::Error::msg)?;
+            let name = Key::from(name);
+            let value = name.validate(&value)?;
             store.set_setting(name.name(), Some(&value))?;
             if name == Key::AuthorizedKeysFile {
                 keys::sync(&store, root, None)?;
@@ -156,6 +160,7 @@ pub(super) fn config(root: &Root, command: ConfigCommand) -> Result<ExitCode> {
             println!("{} = {value}", name.name());
         }
         ConfigCommand::Unset { name } => {
+            let name = Key::from(name);
             store.set_setting(name.name(), None)?;
             println!("{} = {} (default)", name.name(), name.default_value());
         }

@@ -67,3 +67,50 @@ fn print_json(value: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
+
+// The command line's own enums become the services' types here, at the edge: the domain types
+// know nothing of clap.
+
+impl From<crate::cli::LevelArg> for crate::store::repos::Level {
+    fn from(a: crate::cli::LevelArg) -> Self {
+        use crate::cli::LevelArg as A;
+        match a {
+            A::Read => Self::Read,
+            A::Write => Self::Write,
+            A::Admin => Self::Admin,
+        }
+    }
+}
+
+impl From<crate::cli::RoleArg> for crate::store::accounts::Role {
+    fn from(a: crate::cli::RoleArg) -> Self {
+        use crate::cli::RoleArg as A;
+        match a {
+            A::Owner => Self::Owner,
+            A::Member => Self::Member,
+        }
+    }
+}
+
+impl From<crate::cli::ScopeArg> for crate::store::tokens::Scope {
+    fn from(a: crate::cli::ScopeArg) -> Self {
+        use crate::cli::ScopeArg as A;
+        match a {
+            A::Read => Self::Read,
+            A::Write => Self::Write,
+        }
+    }
+}
+
+impl From<crate::cli::SettingName> for crate::settings::Key {
+    fn from(a: crate::cli::SettingName) -> Self {
+        use crate::cli::SettingName as A;
+        match a {
+            A::AuthorizedKeysFile => Self::AuthorizedKeysFile,
+            A::PackCacheSize => Self::PackCacheSize,
+            A::MaxEngines => Self::MaxEngines,
+            A::QueueTimeout => Self::QueueTimeout,
+            A::AutoMaintenance => Self::AutoMaintenance,
+        }
+    }
+}

@@ -160,6 +160,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
         }
         RepoCommand::Grant { name, user, level } => {
             let name = RepoName::parse(&name)?;
+            let level = crate::store::repos::Level::from(level);
             Store::open_root(root)?.grant(&name, &user, level)?;
             println!("{user} has {level} access to {name}");
         }

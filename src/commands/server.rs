@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
+use crate::access::Site;
 use crate::cli::{CgiArgs, HttpArgs, ServeArgs};
 use crate::core::root::Root;
 use crate::git::Engine;
-use crate::transport::http::router::{App, Options, Site};
+use crate::transport::http::router::{App, Options};
 use crate::transport::http::{cgi, serve};
 
 fn options(

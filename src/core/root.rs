@@ -81,7 +81,7 @@ impl Root {
 
     /// `<root>/run/hooks/<ns>/<name>`: the hooks directory git runs through `core.hooksPath`
     /// during a push into `name`.
-    pub fn hooks_dir(&self, name: &crate::repo::RepoName) -> PathBuf {
+    pub fn hooks_dir(&self, name: &super::names::RepoName) -> PathBuf {
         self.run_dir()
             .join("hooks")
             .join(name.ns())

@@ -17,8 +17,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::Engine;
+use crate::core::names::RepoName;
 use crate::core::root::Root;
-use crate::repo::RepoName;
 
 /// Loose objects that make `--auto` roll them into a pack.
 pub const AUTO_LOOSE_OBJECTS: usize = 256;

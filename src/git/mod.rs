@@ -154,23 +154,6 @@ pub struct RunOptions {
     pub args: Vec<String>,
 }
 
-impl RunOptions {
-    /// Tell git and the hooks who pushes: `REMOTE_USER`, and the committer identity of the
-    /// server's own ref updates (git-http-backend's `user@http.<address>` form).
-    pub fn set_pusher(&mut self, principal: &crate::access::Principal, addr: &str) {
-        let name = principal.user_name().unwrap_or("anonymous");
-        self.env
-            .push(("GIT_COMMITTER_NAME".into(), OsString::from(name)));
-        self.env.push((
-            "GIT_COMMITTER_EMAIL".into(),
-            OsString::from(format!("{name}@http.{addr}")),
-        ));
-        if let Some(u) = principal.user_name() {
-            self.env.push(("REMOTE_USER".into(), OsString::from(u)));
-        }
-    }
-}
-
 /// Validate a client-supplied `GIT_PROTOCOL` value: colon-separated `key[=value]` items of
 /// printable ASCII. Anything else is dropped, and git then speaks protocol v0, which every
 /// client understands.

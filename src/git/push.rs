@@ -3,6 +3,7 @@
 //! facts they read. HTTP, CGI, SSH and stdio all call [`prepare`], so a push cannot reach a
 //! hosted repository by one transport without the policy another transport applies.
 
+use std::ffi::OsString;
 use std::path::Path;
 
 use super::{RunOptions, hooks};
@@ -40,7 +41,18 @@ pub fn prepare(
     opts: &mut RunOptions,
 ) -> Result<(), hooks::Error> {
     if let Some(address) = pusher.address {
-        opts.set_pusher(pusher.principal, address);
+        // git-http-backend's committer identity for the server's own ref updates
+        // (`user@http.<address>`), and `REMOTE_USER` for the hooks.
+        let name = pusher.principal.user_name().unwrap_or("anonymous");
+        opts.env
+            .push(("GIT_COMMITTER_NAME".into(), OsString::from(name)));
+        opts.env.push((
+            "GIT_COMMITTER_EMAIL".into(),
+            OsString::from(format!("{name}@http.{address}")),
+        ));
+        if let Some(u) = pusher.principal.user_name() {
+            opts.env.push(("REMOTE_USER".into(), OsString::from(u)));
+        }
     }
     if let Some(max) = max_input_size {
         opts.config.push(format!("receive.maxInputSize={max}"));

@@ -185,7 +185,12 @@ pub fn add(
         None => parsed.comment.clone(),
     };
     validate_title(&title)?;
-    let info = store.add_key(user, &title, &parsed).map_err(|e| match e {
+    let new = store::keys::NewKey {
+        key_type: &parsed.key_type,
+        public_key: &parsed.public_key,
+        fingerprint: &parsed.fingerprint,
+    };
+    let info = store.add_key(user, &title, new).map_err(|e| match e {
         store::Error::Conflict(_) => Error::Duplicate(parsed.fingerprint.clone()),
         e => Error::Store(e),
     })?;

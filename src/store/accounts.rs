@@ -21,7 +21,7 @@ pub struct User {
 }
 
 /// A member's role in an organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Administers the organisation's repositories.
@@ -65,7 +65,8 @@ pub enum OwnerKind {
 
 /// Check a user or organisation name: the repository naming rules, and not a reserved word.
 pub fn validate_owner_name(what: &'static str, name: &str) -> Result<(), Error> {
-    crate::repo::validate_component(what, name).map_err(|e| Error::Invalid(e.to_string()))?;
+    crate::core::names::validate_component(what, name)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     if RESERVED_NAMES.contains(&name.to_ascii_lowercase().as_str()) {
         return Err(Error::Invalid(format!("{what} {name:?} is reserved")));
     }

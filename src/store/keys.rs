@@ -4,7 +4,6 @@ use rusqlite::{OptionalExtension, params};
 
 use super::accounts::User;
 use super::{Error, Store, is_unique_violation, now_rfc3339, rfc3339_offset};
-use crate::keys::ParsedKey;
 
 /// A registered key, in the shape of the `/api/user/keys` documents.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -32,6 +31,17 @@ pub struct KeyInfo {
     pub owner_id: i64,
 }
 
+/// A validated key to register (the keys service parses and checks it; the store records it).
+#[derive(Debug, Clone, Copy)]
+pub struct NewKey<'a> {
+    /// Algorithm name (`ssh-ed25519`).
+    pub key_type: &'a str,
+    /// `type base64` without comment.
+    pub public_key: &'a str,
+    /// `SHA256:...`.
+    pub fingerprint: &'a str,
+}
+
 const KEY_COLUMNS: &str = "k.id, k.title, k.key_type, k.fingerprint, k.public_key, k.created_at, k.last_used, u.name, u.id";
 
 fn key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyInfo> {
@@ -50,7 +60,7 @@ fn key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyInfo> {
 
 impl Store {
     /// Register a validated key for `user`.
-    pub fn add_key(&mut self, user: &str, title: &str, key: &ParsedKey) -> Result<KeyInfo, Error> {
+    pub fn add_key(&mut self, user: &str, title: &str, key: NewKey<'_>) -> Result<KeyInfo, Error> {
         let id = self.write(|tx| {
             let user_id = Store::user_id(tx, user)?;
             tx.execute(

@@ -3,10 +3,10 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Error, Store, is_unique_violation, now_rfc3339};
-use crate::repo::RepoName;
+use crate::core::names::RepoName;
 
 /// Who may see a repository without a grant.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
     /// Anyone may clone.
@@ -19,7 +19,7 @@ pub enum Visibility {
 text_enum!(Visibility { Public => "public", Private => "private" } fallback Private);
 
 /// A permission level on one repository; each includes the ones below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Clone and fetch.

@@ -21,7 +21,7 @@ const RANDOM_LEN: usize = 43;
 pub const MAX_TOKEN_LEN: usize = 128;
 
 /// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Clone and fetch only.

@@ -4,14 +4,14 @@
 use std::io::Read;
 
 use super::router::App;
-use super::{Method, Request, Response};
+use super::{Method, Request, Response, refusal};
+use crate::access::Site;
 use crate::access::credentials::{self, Presented};
 use crate::access::{Caller, Denial, Principal};
 use crate::keys;
 use crate::store::keys::KeyInfo;
 use crate::store::tokens::Scope;
 use crate::store::{self, Store};
-use crate::transport::http::router::Site;
 
 /// Largest request body the API reads.
 const MAX_BODY: u64 = 64 * 1024;
@@ -69,15 +69,14 @@ pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
     };
     let caller = match credentials::authenticate(&app.site, presented) {
         Ok(Principal::User(c)) => c,
-        Ok(_) => return Denial::Unauthenticated.to_json_response(),
-        Err(d) => return d.to_json_response(),
+        Ok(_) => return refusal::json(&Denial::Unauthenticated),
+        Err(d) => return refusal::json(&d),
     };
     let writes = matches!(req.method, Method::Post | Method::Delete);
     if writes && caller.scope == Scope::Read {
-        return Denial::Forbidden(
+        return refusal::json(&Denial::Forbidden(
             "this token is read-only; managing keys needs a write token".into(),
-        )
-        .to_json_response();
+        ));
     }
     let body = if req.method == Method::Post {
         let mut buf = Vec::new();
@@ -105,7 +104,7 @@ pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
     });
     match outcome {
         Ok(r) => r,
-        Err(e) => Denial::from(e).to_json_response(),
+        Err(e) => refusal::json(&Denial::from(e)),
     }
 }
 
@@ -115,7 +114,7 @@ fn list(store: &mut Store, caller: &Caller) -> Response {
             200,
             &serde_json::Value::Array(keys.into_iter().map(|k| key_json(k, false)).collect()),
         ),
-        Err(e) => Denial::from(e).to_json_response(),
+        Err(e) => refusal::json(&Denial::from(e)),
     }
 }
 
@@ -124,11 +123,11 @@ fn list(store: &mut Store, caller: &Caller) -> Response {
 fn own_key(store: &Store, caller: &Caller, id: i64) -> Result<KeyInfo, Response> {
     match store.key(id) {
         Ok(Some(k)) if k.owner_id == caller.user.id => Ok(k),
-        Ok(Some(_)) => {
-            Err(Denial::Forbidden("this key belongs to another user".into()).to_json_response())
-        }
+        Ok(Some(_)) => Err(refusal::json(&Denial::Forbidden(
+            "this key belongs to another user".into(),
+        ))),
         Ok(None) => Err(error(404, "SSH key not found")),
-        Err(e) => Err(Denial::from(e).to_json_response()),
+        Err(e) => Err(refusal::json(&Denial::from(e))),
     }
 }
 
@@ -200,7 +199,7 @@ fn service_error(e: keys::Error) -> Response {
     match e {
         keys::Error::Invalid(k) => error(400, k.to_string()),
         keys::Error::Duplicate(_) => error(409, e.to_string()),
-        keys::Error::Store(s) => Denial::from(s).to_json_response(),
+        keys::Error::Store(s) => refusal::json(&Denial::from(s)),
         keys::Error::File { .. } => {
             eprintln!("hubctl: {e}");
             error(500, e.to_string())

@@ -2,8 +2,9 @@
 
 use std::io::{self, Cursor, Read};
 
-use super::router::{App, GitEndpoint, Site};
-use super::{Request, Response};
+use super::router::{App, GitEndpoint};
+use super::{Request, Response, refusal};
+use crate::access::Site;
 use crate::access::credentials::{self, Presented};
 use crate::access::{self, Action, Located, Principal};
 use crate::git::{self, FeedOutcome, RunOptions, Service};
@@ -48,7 +49,7 @@ pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint
     });
     let (principal, located) = match authorized {
         Ok(v) => v,
-        Err(d) => return d.to_response(),
+        Err(d) => return refusal::text(&d),
     };
     let Some(service) = service else {
         return head(&located);
@@ -89,17 +90,25 @@ fn run_options(
         ..RunOptions::default()
     };
     if service == Service::ReceivePack {
-        opts.set_pusher(principal, req.remote_addr.as_deref().unwrap_or_default());
-        if let Some(max) = app.options.max_push_size {
-            opts.config.push(format!("receive.maxInputSize={max}"));
-        }
-        if let (Site::Hosted(root), Some(name)) = (&app.site, &located.name) {
-            if let Err(e) =
-                crate::git::hooks::configure(root, name, &located.git_dir, principal, &mut opts)
-            {
-                eprintln!("hubctl: installing hook shims: {e}");
-                return Err(Response::text(500, "cannot install hubctl's hooks"));
-            }
+        let hosted = match (&app.site, &located.name) {
+            (Site::Hosted(root), Some(name)) => Some((root, name)),
+            _ => None,
+        };
+        let prepared = git::push::prepare(
+            git::push::Target {
+                git_dir: &located.git_dir,
+                hosted,
+            },
+            git::push::Pusher {
+                principal,
+                address: Some(req.remote_addr.as_deref().unwrap_or_default()),
+            },
+            app.options.max_push_size,
+            &mut opts,
+        );
+        if let Err(e) = prepared {
+            eprintln!("hubctl: installing hook shims: {e}");
+            return Err(Response::text(500, "cannot install hubctl's hooks"));
         }
     }
     Ok(opts)

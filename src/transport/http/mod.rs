@@ -8,6 +8,7 @@
 pub mod api;
 pub mod cgi;
 pub mod git;
+pub mod refusal;
 pub mod router;
 pub mod serve;
 

@@ -3,23 +3,8 @@
 use std::path::PathBuf;
 
 use super::{Method, Request, Response};
-use crate::core::root::Root;
+use crate::access::Site;
 use crate::git::Engine;
-
-/// Where repositories come from.
-#[derive(Debug, Clone)]
-pub enum Site {
-    /// hubctl's own layout under a root: `<root>/repos/<ns>/<name>.git`, with accounts.
-    Hosted(Root),
-    /// git-http-backend compatibility: any repository below `GIT_PROJECT_ROOT`, exported by
-    /// `git-daemon-export-ok` or `GIT_HTTP_EXPORT_ALL`, with git-http-backend's push rule.
-    ProjectRoot {
-        /// The project root (absolute, symlinks resolved).
-        dir: PathBuf,
-        /// `GIT_HTTP_EXPORT_ALL` was set.
-        export_all: bool,
-    },
-}
 
 /// Operator settings shared by the HTTP transports.
 #[derive(Debug, Clone, Default)]

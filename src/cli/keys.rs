@@ -1,0 +1,125 @@
+//! `hubctl keys ...` and `hubctl config ...`.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+/// `hubctl keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Register an OpenSSH public key for a user.
+    #[command(after_long_help = KEY_JSON)]
+    Add {
+        /// The user the key logs in as.
+        #[arg(long)]
+        user: String,
+        /// Title (at most 255 characters) [default: the key's comment].
+        #[arg(long)]
+        title: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// File holding the public key, or - for stdin.
+        #[arg(value_name = "FILE | -")]
+        file: PathBuf,
+    },
+    /// List keys.
+    #[command(after_long_help = KEY_JSON)]
+    List {
+        /// Only this user's keys.
+        #[arg(long)]
+        user: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one key, with its public key.
+    #[command(after_long_help = KEY_JSON)]
+    Show {
+        /// Key id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a key.
+    Rm {
+        /// Key id.
+        id: i64,
+    },
+    /// Print authorized_keys lines (all keys, or the one matching --key/--fingerprint, as
+    /// sshd's AuthorizedKeysCommand), or write them into a file's managed block.
+    #[command(after_long_help = AUTHORIZED_KEYS_HELP)]
+    AuthorizedKeys {
+        /// Replace hubctl's block in FILE (atomically), keeping every other line.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["key_type", "key", "fingerprint"])]
+        write: Option<PathBuf>,
+        /// Key type offered by the client (sshd's %t).
+        #[arg(long, value_name = "TYPE", requires = "key")]
+        key_type: Option<String>,
+        /// Base64 key offered by the client (sshd's %k).
+        #[arg(long, value_name = "BASE64", requires = "key_type")]
+        key: Option<String>,
+        /// Fingerprint offered by the client (sshd's %f). With --key-type/--key as well, the
+        /// key is looked up and must have this fingerprint.
+        #[arg(long, value_name = "SHA256:...")]
+        fingerprint: Option<String>,
+    },
+}
+
+/// `hubctl config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a setting (the stored value, or the default).
+    Get {
+        /// The setting.
+        #[arg(value_enum)]
+        name: SettingName,
+    },
+    /// Change a setting.
+    Set {
+        /// The setting.
+        #[arg(value_enum)]
+        name: SettingName,
+        /// The new value.
+        value: String,
+    },
+    /// Remove a setting.
+    Unset {
+        /// The setting.
+        #[arg(value_enum)]
+        name: SettingName,
+    },
+}
+
+const KEY_JSON: &str = "JSON output (--json), the objects of the /api/user/keys API:
+  {\"id\": 1, \"title\": \"My Laptop\", \"key_type\": \"ssh-ed25519\",
+   \"fingerprint\": \"SHA256:...\", \"created_at\": \"2025-01-01T00:00:00Z\",
+   \"last_used\": \"2025-01-02T12:30:00Z\" or null}
+`keys show` adds \"public_key\": \"ssh-ed25519 AAAA...\"; `keys list` adds \"user\".
+Accepted keys: ssh-ed25519, ssh-rsa (at least 2048 bits), ecdsa-sha2-nistp256/384/521 and
+the security-key types sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com. A key
+whose SHA256 fingerprint is registered already (to anyone) is refused.";
+
+const AUTHORIZED_KEYS_HELP: &str = "Each line is
+  restrict,command=\"/path/to/hubctl --root ROOT shell --key-id N\" TYPE BASE64 hubctl-key-N
+For sshd_config (see scripts/sshd/ for the full example):
+  AuthorizedKeysCommand /usr/local/bin/hubctl --root /srv/hubctl keys authorized-keys --key-type %t --key %k
+  AuthorizedKeysCommandUser git
+  AcceptEnv GIT_PROTOCOL
+The lookup is one indexed query; it prints nothing (and exits 0) for an unknown key.";
+
+/// A setting's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SettingName {
+    /// The authorized_keys file hubctl rewrites when keys change (an absolute path).
+    AuthorizedKeysFile,
+    /// Upper bound of the pack cache (a size like 2GB, or "off" to switch it off).
+    PackCacheSize,
+    /// How many git engine processes may run at once (default: twice the cores).
+    MaxEngines,
+    /// How long a request waits for an engine slot before a 503 (e.g. 60s).
+    QueueTimeout,
+    /// Repack, multi-pack index, bitmaps and commit-graph after pushes ("on" or "off").
+    AutoMaintenance,
+}

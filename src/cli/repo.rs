@@ -1,0 +1,152 @@
+//! `hubctl repo ...`.
+
+use clap::Subcommand;
+
+use super::*;
+
+/// `hubctl repo ...`
+#[derive(Debug, Subcommand)]
+pub enum RepoCommand {
+    /// Create a bare repository.
+    Init {
+        /// NAMESPACE/NAME of the new repository.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// Branch HEAD points at.
+        #[arg(long, value_name = "BRANCH", default_value = "main")]
+        default_branch: String,
+        /// One-line description.
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+        /// Refuse pushes adding non-LFS files larger than SIZE (e.g. 1MB), or "off".
+        #[arg(long, value_name = "SIZE", value_parser = parse_limit_arg)]
+        max_blob_size: Option<Limit>,
+        /// Only the owner, organisation members and granted users may see it.
+        #[arg(long, conflicts_with = "public")]
+        private: bool,
+        /// Anyone may clone it (the default).
+        #[arg(long)]
+        public: bool,
+    },
+    /// List repositories.
+    #[command(after_long_help = REPO_JSON)]
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one repository and its settings.
+    #[command(after_long_help = REPO_JSON)]
+    Show {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a repository setting.
+    Set {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// The setting.
+        #[arg(value_enum)]
+        key: RepoSetting,
+        /// The new value: public|private for visibility; a size or "off" for max-blob-size;
+        /// text for description; a branch name for default-branch.
+        value: String,
+    },
+    /// Give a user read, write or admin access to a repository.
+    Grant {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// The user.
+        user: String,
+        /// The level.
+        #[arg(value_enum)]
+        level: LevelArg,
+    },
+    /// Take a user's grant on a repository away.
+    Revoke {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// The user.
+        user: String,
+    },
+    /// Delete a repository and everything in it.
+    Rm {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// Confirm the deletion (required).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Repack with a multi-pack index and bitmaps, write the commit-graph, pack refs.
+    #[command(after_long_help = GC_JSON)]
+    Gc {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// Only if the repository needs it (what runs after pushes); skip if another run is busy.
+        #[arg(long)]
+        auto: bool,
+        /// Print what was done as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Register a repository found on disk (until then only administrators can reach it).
+    Adopt {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// Make it private.
+        #[arg(long)]
+        private: bool,
+    },
+}
+
+/// Settings `hubctl repo set` can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RepoSetting {
+    /// public or private.
+    Visibility,
+    /// Largest non-LFS file a push may add (SIZE or "off").
+    MaxBlobSize,
+    /// The repository's description.
+    Description,
+    /// The branch HEAD points at.
+    DefaultBranch,
+}
+
+const GC_JSON: &str = "JSON output (--json), for each run:
+  {\"repository\": \"alice/project\", \"ran\": true, \"reason\": \"...\",
+   \"steps\": [{\"name\": \"...\", \"seconds\": 0.42}],
+   \"before\": STATS, \"after\": STATS}
+where STATS is {\"packs\", \"pack_bytes\", \"packs_outside_midx\", \"bytes_outside_midx\",
+\"loose_objects\", \"multi_pack_index\", \"bitmap\", \"commit_graph\"}. With --auto an array of
+runs (empty when another process is already maintaining the repository). After every push
+hubctl schedules `repo gc --auto` in the background unless `hubctl config set auto-maintenance
+off`.";
+
+const REPO_JSON: &str = "JSON output (--json): `repo list` prints an array, `repo show` one object:
+  {\"namespace\": \"alice\", \"name\": \"project\", \"owner\": \"alice\",
+   \"default_branch\": \"main\" or null, \"description\": \"...\",
+   \"path\": \"/srv/hubctl/repos/alice/project.git\", \"visibility\": \"public\" | \"private\",
+   \"max_blob_size\": bytes or null, \"adopted\": true | false,
+   \"grants\": [{\"user\": \"bob\", \"level\": \"read\" | \"write\" | \"admin\"}]}
+A repository on disk that has no database row has \"adopted\": false and is reachable by administrators only until `hubctl repo adopt`.";
+
+/// A grant's permission level (each includes the ones below it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LevelArg {
+    /// Clone and fetch.
+    Read,
+    /// Also push.
+    Write,
+    /// Also change settings and grants.
+    Admin,
+}

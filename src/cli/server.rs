@@ -1,0 +1,45 @@
+//! `hubctl serve` and `hubctl cgi`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::*;
+
+/// Options of `hubctl serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen address is logged).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Worker threads answering requests.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: u16,
+    /// PEM certificate chain: serve HTTPS (needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// Options shared by the HTTP transports.
+#[derive(Debug, Args)]
+pub struct HttpArgs {
+    /// Refuse pushes whose pack is larger than SIZE (e.g. 500MB); unlimited by default.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg, env = "HUBCTL_MAX_PUSH_SIZE")]
+    pub max_push_size: Option<u64>,
+}
+
+/// Options of `hubctl cgi`.
+#[derive(Debug, Args)]
+pub struct CgiArgs {
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// Treat the web server's REMOTE_USER as an authenticated hubctl user. Only for web
+    /// servers that verified the password: nginx sets $remote_user from any Basic header.
+    #[arg(long, env = "HUBCTL_TRUST_REMOTE_USER", value_parser = clap::builder::BoolishValueParser::new())]
+    pub trust_remote_user: bool,
+}
