@@ -6,6 +6,10 @@
 //! [`core`]. Transports are thin adapters; [`access`] decides every permission and never
 //! renders; the services know nothing of HTTP or SSH.
 
+#![deny(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 pub mod access;
 pub mod cli;
 pub mod commands;

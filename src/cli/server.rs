@@ -21,6 +21,7 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Options shared with `hubctl cgi`.
     #[command(flatten)]
     pub http: HttpArgs,
 }
@@ -36,6 +37,7 @@ pub struct HttpArgs {
 /// Options of `hubctl cgi`.
 #[derive(Debug, Args)]
 pub struct CgiArgs {
+    /// Options shared with `hubctl serve`.
     #[command(flatten)]
     pub http: HttpArgs,
     /// Treat the web server's REMOTE_USER as an authenticated hubctl user. Only for web

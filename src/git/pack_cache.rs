@@ -357,8 +357,9 @@ fn relay(
                 let mut left = n;
                 let mut file_ok = true;
                 while left > 0 {
-                    // SAFETY: as above.
                     let m = if file_ok {
+                        // SAFETY: as above: both descriptors are open for the call, and null
+                        // offsets make splice use and advance the descriptors' own positions.
                         unsafe {
                             libc::splice(
                                 src,
