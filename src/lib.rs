@@ -16,6 +16,7 @@ pub mod commands;
 pub mod core;
 pub mod git;
 pub mod keys;
+mod layers;
 pub mod repo;
 pub mod settings;
 pub mod store;
