@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // The one place the environment is read for the library (the CGI and hook entry points
+    // read their own protocol variables).
+    hubctl::core::env::install(hubctl::core::env::Environment::capture());
     let mut args = std::env::args_os();
     // git runs hubctl's hook shims (symlinks to this binary) by their hook name.
     if let Some(hook) = args

@@ -49,10 +49,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::PackObjectsHook { args } => {
             let root = root(&cli.root)?;
             let engine = crate::git::Engine::detect(Some(&root.cache_dir()))?;
+            // The engine hands the hook its cache bound in the environment.
+            let limit = std::env::var(crate::git::pack_cache::SIZE_ENV)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             Ok(crate::git::pack_cache::run_hook(
                 &root,
                 engine.path(),
                 &args,
+                limit,
             ))
         }
     }

@@ -2,6 +2,7 @@
 //! as paths ([`names`]), sizes ([`units`]), file-system primitives ([`fsutil`]) and small
 //! helpers ([`util`]). Nothing here imports another hubctl module outside `core`.
 
+pub mod env;
 pub mod fsutil;
 pub mod names;
 pub mod root;

@@ -25,8 +25,7 @@ pub use stream::RpcOutput;
 /// multi-pack bitmaps, report-status-v2, `--advertise-refs` in protocol v2).
 pub const MIN_VERSION: (u32, u32) = (2, 34);
 
-/// Environment variable naming the git binary to use instead of `git` from `PATH`.
-pub const GIT_ENV: &str = "HUBCTL_GIT";
+pub use crate::core::env::GIT_ENV;
 
 /// Variables git uses to point at "the current repository"; they must never leak from our
 /// environment into an engine process serving a different repository.
@@ -195,7 +194,8 @@ impl Engine {
     /// mtime, inode), so short-lived processes (CGI, SSH) do not spawn `git version` on every
     /// request.
     pub fn detect(cache_dir: Option<&Path>) -> Result<Engine, Error> {
-        let wanted = std::env::var_os(GIT_ENV).unwrap_or_else(|| OsString::from("git"));
+        let env = crate::core::env::get();
+        let wanted = env.git.clone().unwrap_or_else(|| OsString::from("git"));
         let path = find_in_path(Path::new(&wanted))
             .ok_or_else(|| Error::NotFound(wanted.to_string_lossy().into_owned()))?;
         let identity = binary_identity(&path);
@@ -434,18 +434,17 @@ impl Engine {
             "{:?}\0{:?}\0{:?}\0",
             opts.protocol, opts.config, self.pack_cache
         ));
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        let xdg = std::env::var_os("XDG_CONFIG_HOME")
-            .map(PathBuf::from)
+        let env = crate::core::env::get();
+        let home = env.home.clone().unwrap_or_default();
+        let xdg = env
+            .xdg_config_home
+            .clone()
             .unwrap_or_else(|| home.join(".config"));
-        for var in [
-            "GIT_CONFIG_NOSYSTEM",
-            "GIT_CONFIG_SYSTEM",
-            "GIT_CONFIG_GLOBAL",
-        ] {
-            h.update(format!("{var}={:?}\0", std::env::var_os(var)));
+        for (var, value) in crate::core::env::GIT_CONFIG_VARS
+            .iter()
+            .zip(&env.git_config)
+        {
+            h.update(format!("{var}={value:?}\0"));
         }
         for file in [
             git_dir.join("config"),
@@ -604,15 +603,15 @@ fn find_in_path(name: &Path) -> Option<PathBuf> {
     if name.components().count() > 1 {
         return name.is_file().then(|| name.to_path_buf());
     }
-    let path = std::env::var_os("PATH")?;
+    // Without a PATH (an embedding application that installed no environment), the
+    // conventional one.
+    let path = crate::core::env::get()
+        .path
+        .clone()
+        .unwrap_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"));
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .find(|candidate| crate::core::fsutil::is_executable(candidate))
 }
 
 fn binary_identity(path: &Path) -> Option<String> {

@@ -155,8 +155,9 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Run the hook: serve `git pack-objects <args>` (args include the leading `git
 /// pack-objects`), from the cache when possible.
-pub fn run_hook(root: &Root, git: &Path, args: &[OsString]) -> ExitCode {
-    match serve(root, git, args) {
+/// `limit` is the cache bound the engine handed the hook in [`SIZE_ENV`] (0: no caching).
+pub fn run_hook(root: &Root, git: &Path, args: &[OsString], limit: u64) -> ExitCode {
+    match serve(root, git, args, limit) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("hubctl: pack cache: {e}");
@@ -203,16 +204,12 @@ fn git_options_key(git_opts: &[OsString]) -> io::Result<Vec<OsString>> {
     Ok(out)
 }
 
-fn serve(root: &Root, git: &Path, args: &[OsString]) -> io::Result<ExitCode> {
+fn serve(root: &Root, git: &Path, args: &[OsString], limit: u64) -> io::Result<ExitCode> {
     let Some((git_opts, pack_args)) = split_args(args) else {
         return Err(io::Error::other(
             "expected `git [options] pack-objects ...` (this command is run by git upload-pack)",
         ));
     };
-    let limit: u64 = std::env::var(SIZE_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
     let mut request = Vec::new();
     io::stdin().take(MAX_REQUEST).read_to_end(&mut request)?;
     let git_dir = std::env::current_dir()?;

@@ -46,19 +46,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 /// How long a writer waits for another process's transaction before giving up, unless
-/// `HUBCTL_DB_TIMEOUT` (seconds) says otherwise.
+/// `HUBCTL_DB_TIMEOUT` (seconds, read by the edge into [`crate::core::env`]) says otherwise.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Environment variable overriding [`BUSY_TIMEOUT`], in seconds.
-pub const TIMEOUT_ENV: &str = "HUBCTL_DB_TIMEOUT";
-
 fn busy_timeout() -> Duration {
-    std::env::var(TIMEOUT_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
-        .unwrap_or(BUSY_TIMEOUT)
+    crate::core::env::get().db_timeout.unwrap_or(BUSY_TIMEOUT)
 }
 
 /// Schema migrations, applied in order; the database's `user_version` counts those applied.

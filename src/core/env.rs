@@ -1,0 +1,72 @@
+//! The environment variables that shape hubctl's behaviour, read once by the edge.
+//!
+//! `commands/` (and the hook and CGI entry points, which are edges too) capture them into an
+//! [`Environment`] and [`install`] it before calling anything else; the library below reads
+//! this snapshot, never the process environment. An application that embeds the library and
+//! installs nothing gets [`Environment::default`]: `git` from the standard search path, the
+//! default database timeout, no overrides.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Environment variable: the git binary hubctl runs (default `git` on `PATH`).
+pub const GIT_ENV: &str = "HUBCTL_GIT";
+/// Environment variable: seconds a writer waits for the database (default 15).
+pub const DB_TIMEOUT_ENV: &str = "HUBCTL_DB_TIMEOUT";
+/// The variables git reads its configuration locations from; they are part of what makes a
+/// cached capability advertisement valid.
+pub const GIT_CONFIG_VARS: [&str; 3] = [
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG_GLOBAL",
+];
+
+/// The snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environment {
+    /// [`GIT_ENV`].
+    pub git: Option<OsString>,
+    /// `PATH`, where `git` is looked up.
+    pub path: Option<OsString>,
+    /// `HOME`: git's global configuration lives below it.
+    pub home: Option<PathBuf>,
+    /// `XDG_CONFIG_HOME`.
+    pub xdg_config_home: Option<PathBuf>,
+    /// The values of [`GIT_CONFIG_VARS`], in that order.
+    pub git_config: [Option<OsString>; 3],
+    /// [`DB_TIMEOUT_ENV`], when it holds a valid, non-negative number of seconds.
+    pub db_timeout: Option<Duration>,
+}
+
+impl Environment {
+    /// Read the process environment. Only edges call this.
+    pub fn capture() -> Environment {
+        let var = |k: &str| std::env::var_os(k);
+        Environment {
+            git: var(GIT_ENV),
+            path: var("PATH"),
+            home: var("HOME").map(PathBuf::from),
+            xdg_config_home: var("XDG_CONFIG_HOME").map(PathBuf::from),
+            git_config: GIT_CONFIG_VARS.map(var),
+            db_timeout: var(DB_TIMEOUT_ENV)
+                .and_then(|v| v.to_str()?.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(Duration::from_secs_f64),
+        }
+    }
+}
+
+static INSTALLED: OnceLock<Environment> = OnceLock::new();
+
+/// Make `env` the snapshot this process uses. The first call wins; later calls are ignored
+/// (the environment of a process does not change under hubctl).
+pub fn install(env: Environment) {
+    let _ = INSTALLED.set(env);
+}
+
+/// The installed snapshot, or the defaults when the edge installed none.
+pub fn get() -> &'static Environment {
+    INSTALLED.get_or_init(Environment::default)
+}
