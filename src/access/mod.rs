@@ -2,7 +2,7 @@
 //! which each transport renders in its own terms (an HTTP status with a challenge, an SSH error
 //! line); nothing here knows HTTP or SSH.
 //!
-//! The rules for hosted repositories, one table (DESIGN.md section 3, issue "Accounts"):
+//! The rules for hosted repositories, one table:
 //!
 //! | who                                         | public read | private read | push                   |
 //! |---------------------------------------------|-------------|--------------|------------------------|

@@ -1,4 +1,4 @@
-//! hubctl's hooks in front of the repository's own (DESIGN.md section 5).
+//! hubctl's hooks in front of the repository's own.
 //!
 //! receive-pack runs with `core.hooksPath` pointing at a per-repository directory under
 //! `<root>/run/hooks/`. There, the hooks where hubctl has work of its own (pre-receive,
