@@ -13,6 +13,7 @@ pub mod fsutil;
 pub mod git;
 pub mod http;
 pub mod keys;
+pub mod lfs;
 pub mod repo;
 pub mod settings;
 pub mod ssh;
