@@ -193,8 +193,7 @@ impl ActionBuilder for TokenActions<'_> {
 /// `ssh` (over HTTP it crashes git-lfs 3.3.0), never anything else hubctl does not serve.
 pub fn negotiate_transfer(offered: Option<&[String]>) -> Option<&'static str> {
     match offered {
-        None => Some(TRANSFER_BASIC),
-        Some(list) if list.is_empty() => Some(TRANSFER_BASIC),
+        None | Some([]) => Some(TRANSFER_BASIC),
         Some(list) => list
             .iter()
             .any(|t| t == TRANSFER_BASIC)

@@ -37,6 +37,7 @@ macro_rules! text_enum {
 
 pub mod accounts;
 pub mod keys;
+pub mod lfs_locks;
 pub mod repos;
 pub mod tokens;
 
@@ -168,6 +169,8 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE tokens;
     ALTER TABLE tokens_new RENAME TO tokens;
     CREATE INDEX tokens_user ON tokens(user_id);",
+    // 5: Git LFS locks.
+    lfs_locks::MIGRATION,
 ];
 
 /// Setting: the `authorized_keys` file hubctl keeps up to date.
