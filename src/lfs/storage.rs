@@ -82,6 +82,24 @@ pub enum StorageError {
     },
 }
 
+impl StorageError {
+    /// The HTTP-like status for an object transfer (PUT/GET): 400 for a body that does not
+    /// match its oid or size (never 422: git-lfs 3.3.0 treats a 422 on PUT as success and
+    /// loses the object, LFS.md §10 T1), 404 missing, 416 bad range, 500 storage failure.
+    /// For [`StorageError::Body`] the client has usually gone; 400 if anyone is listening.
+    pub fn status(&self) -> u16 {
+        match self {
+            StorageError::TooShort { .. }
+            | StorageError::TooLong { .. }
+            | StorageError::HashMismatch { .. }
+            | StorageError::Body { .. } => 400,
+            StorageError::NotFound(_) => 404,
+            StorageError::RangeNotSatisfiable { .. } => 416,
+            StorageError::Io { .. } => 500,
+        }
+    }
+}
+
 fn io_err(context: impl std::fmt::Display) -> impl FnOnce(io::Error) -> StorageError {
     let context = context.to_string();
     move |source| StorageError::Io { context, source }
@@ -345,7 +363,14 @@ impl ObjectStore for FsStore {
         file.sync_all().map_err(io_err(write_ctx()))?;
         drop(file);
         let shard = dest.parent().unwrap_or(&self.lfs_dir).to_path_buf();
-        fs::create_dir_all(&shard).map_err(io_err(format!("creating {}", shard.display())))?;
+        if !shard.is_dir() {
+            fs::create_dir_all(&shard).map_err(io_err(format!("creating {}", shard.display())))?;
+            // New shard directories must survive a crash too: sync their parents
+            // (`objects/ab` and `objects`).
+            for dir in shard.ancestors().skip(1).take(2) {
+                fsutil::sync_dir(dir).map_err(io_err(format!("syncing {}", dir.display())))?;
+            }
+        }
         let published =
             publish(&temp.path, &dest).map_err(io_err(format!("storing {}", dest.display())))?;
         if !published {
@@ -555,6 +580,9 @@ mod tests {
             s.put_verified(&oid, 6, &mut Broken(&data[..4])),
             Err(StorageError::Body { .. })
         ));
+        // Never 422 on a transfer (LFS.md §10 T1).
+        let err = s.put_verified(&wrong, 6, &mut &data[..]).unwrap_err();
+        assert_eq!(err.status(), 400);
         assert_eq!(s.stat(&oid).unwrap(), None);
         assert_eq!(s.stat(&wrong).unwrap(), None);
         assert!(matches!(s.get(&oid, None), Err(StorageError::NotFound(_))));

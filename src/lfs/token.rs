@@ -73,6 +73,24 @@ pub enum TokenError {
     Expired,
 }
 
+impl TokenError {
+    /// The HTTP-like status when an action request (PUT/GET/verify) carries a bad token.
+    ///
+    /// 403 rather than 401 for malformed, forged and expired tokens: git-lfs 3.3.0 answers a
+    /// 403 on an object transfer by asking the batch endpoint again (which mints a fresh
+    /// token), while a 401 starts the credential dance and persists
+    /// `lfs.<href>.access=basic` in the user's config (LFS.md §5.1, §10 T17, T18). Secret
+    /// and randomness failures are the server's: 500.
+    pub fn status(&self) -> u16 {
+        match self {
+            TokenError::Malformed | TokenError::BadSignature | TokenError::Expired => 403,
+            TokenError::Secret { .. }
+            | TokenError::CorruptSecret { .. }
+            | TokenError::Random(_) => 500,
+        }
+    }
+}
+
 /// The operation a token allows; one token never allows another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenOp {
@@ -367,10 +385,9 @@ mod tests {
         let bare = header.strip_prefix("RemoteAuth ").unwrap();
         assert!(secret.verify(bare, &scope, at(1000)).is_ok());
 
-        assert!(matches!(
-            secret.verify(&header, &scope, at(1060)),
-            Err(TokenError::Expired)
-        ));
+        let expired = secret.verify(&header, &scope, at(1060)).unwrap_err();
+        assert!(matches!(expired, TokenError::Expired));
+        assert_eq!(expired.status(), 403, "403 makes the client re-batch");
         for wrong in [
             TokenScope {
                 repo: &other_repo,

@@ -374,6 +374,23 @@ pub fn verify(
     })
 }
 
+/// Every lock of repository `repo_id` held by someone other than `user_id`, by path: what a
+/// push by `user_id` must not touch if hubctl enforces locks server-side (LFS.md §10 T25;
+/// client-side verification is only advisory).
+pub fn held_by_others(
+    conn: &Connection,
+    repo_id: i64,
+    user_id: i64,
+) -> Result<Vec<LockRecord>, LockError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE l.repo_id = ?1 AND l.owner_id != ?2 ORDER BY l.path"
+    ))?;
+    let locks = stmt
+        .query_map(params![repo_id, user_id], row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(locks)
+}
+
 /// Remove the lock with wire id `id` from repository `repo_id` on behalf of `user_id` and
 /// return it. Another user's lock needs `force`; the caller passes `force: true` only if the
 /// user asked for it **and** is allowed to (repository admin, by hubctl's policy), otherwise
@@ -605,6 +622,13 @@ mod tests {
         assert!(p3.next_cursor.is_none());
         let ours: usize = [&p1, &p2, &p3].iter().map(|p| p.ours.len()).sum();
         assert_eq!(ours, 2, "bob owns two locks");
+
+        let others: Vec<String> = held_by_others(c, 1, 1)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.path)
+            .collect();
+        assert_eq!(others, vec!["f1.bin", "f3.bin"]);
 
         let empty = verify(c, 2, 1, None, None).unwrap();
         assert_eq!(
