@@ -265,6 +265,14 @@ pub struct VerifyLocksRequest {
     pub limit: Option<i64>,
 }
 
+impl VerifyLocksRequest {
+    /// The page size for [`crate::store::lfs_locks::verify`]: negative or absurd values mean
+    /// "the default" rather than an error, as the client never sends them.
+    pub fn page_limit(&self) -> Option<u32> {
+        self.limit.and_then(|l| u32::try_from(l).ok())
+    }
+}
+
 /// `200` answer to a lock verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyLocksResponse {
@@ -513,6 +521,9 @@ mod tests {
         let v: VerifyLocksRequest =
             serde_json::from_str(r#"{"ref":{"name":"refs/heads/main"},"limit":3}"#).unwrap();
         assert_eq!(v.limit, Some(3));
+        assert_eq!(v.page_limit(), Some(3));
+        let v: VerifyLocksRequest = serde_json::from_str(r#"{"limit":-3}"#).unwrap();
+        assert_eq!(v.page_limit(), None);
         let u: UnlockRequest =
             serde_json::from_str(r#"{"force":false,"ref":{"name":"refs/heads/main"}}"#).unwrap();
         assert!(!u.force);
