@@ -2,7 +2,7 @@
 //!
 //! One library behind one binary, in layers whose dependencies point one way (see
 //! ARCHITECTURE.md): the edge ([`cli`], [`commands`]) → transports ([`transport`]: HTTP, SSH,
-//! stdio) → services ([`access`], [`git`], [`keys`], [`repo`], [`settings`]) → [`store`] →
+//! stdio) → services ([`git`], [`lfs`], [`access`], [`keys`], [`repo`], [`settings`]) → [`store`] →
 //! [`core`]. Transports are thin adapters; [`access`] decides every permission and never
 //! renders; the services know nothing of HTTP or SSH.
 
@@ -17,6 +17,7 @@ pub mod core;
 pub mod git;
 pub mod keys;
 mod layers;
+pub mod lfs;
 pub mod repo;
 pub mod settings;
 pub mod store;

@@ -160,6 +160,17 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE tokens;
     ALTER TABLE tokens_new RENAME TO tokens;
     CREATE INDEX tokens_user ON tokens(user_id);",
+    // 5: Git LFS locks (queries in lfs/locks.rs). Every wire form of a lock names its owner.
+    "CREATE TABLE lfs_locks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        repo_id INTEGER NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        owner_id INTEGER NOT NULL REFERENCES owners(id) ON DELETE CASCADE,
+        refname TEXT,
+        locked_at TEXT NOT NULL,
+        UNIQUE (repo_id, path)
+    );
+    CREATE INDEX lfs_locks_owner ON lfs_locks(owner_id);",
 ];
 
 /// Setting: the `authorized_keys` file hubctl keeps up to date.

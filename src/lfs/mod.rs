@@ -1,0 +1,29 @@
+//! Git LFS: the transport-independent service core.
+//!
+//! Everything here takes typed input and returns typed output or typed errors; the HTTP,
+//! CGI and SSH adapters (written separately) parse requests, authorise the caller, call in,
+//! and render the answer. Wire behaviour follows `LFS.md` (traced against git-lfs 3.3.0).
+//!
+//! - [`oid`]: [`Oid`], the only way an object id reaches the filesystem.
+//! - [`storage`]: [`ObjectStore`] and the on-disk [`FsStore`] (verified streaming puts,
+//!   ranged gets, listing, usage).
+//! - [`token`]: HMAC-signed, object- and operation-scoped action tokens keyed by
+//!   `<root>/secret`.
+//! - [`api`]: serde types of the batch, verify, lock and legacy v1 JSON.
+//! - [`batch`]: batch planning ([`batch::plan`]) and the verify callback.
+//! - [`legacy`]: the v1 object API (`POST …/objects`, `GET …/objects/<oid>`).
+//!
+//! - [`locks`]: lock queries; the table lives in the metadata database.
+
+pub mod api;
+pub mod batch;
+pub mod legacy;
+pub mod locks;
+pub mod oid;
+pub mod storage;
+pub mod token;
+
+pub use batch::{ActionBuilder, BatchError, Limits, Operation, TokenActions, plan};
+pub use oid::{Oid, OidError};
+pub use storage::{ByteRange, FsStore, ObjectRead, ObjectStore, PutOutcome, StorageError, Usage};
+pub use token::{Claims, Secret, TokenError, TokenOp, TokenScope};

@@ -1,0 +1,720 @@
+//! Where LFS object content lives.
+//!
+//! [`ObjectStore`] is the small interface the transports use; [`FsStore`] keeps objects in the
+//! repository itself at `<repo>.git/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>` (an S3 backend
+//! can come later behind the same trait). Objects are immutable and never exposed before
+//! their size and SHA-256 have been checked (LFS.md §10 T23, T24): an upload streams into a
+//! private temporary file under `<repo>.git/lfs/tmp/` while hashing, is fsynced, and only then
+//! renamed into place. Content is always streamed through a fixed buffer, never held whole in
+//! memory.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek as _, SeekFrom, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use sha2::Digest as _;
+
+use super::oid::Oid;
+use crate::core::fsutil;
+use crate::core::names::RepoName;
+use crate::core::root::Root;
+
+/// Size of the copy buffer used while streaming uploads.
+const BUF_LEN: usize = 64 * 1024;
+
+/// Errors from object storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The object is not stored.
+    #[error("object {0} not found")]
+    NotFound(Oid),
+    /// The upload ended before the announced size (nothing was kept).
+    #[error("object {oid}: expected {expected} bytes, received only {received}")]
+    TooShort {
+        /// The object.
+        oid: Oid,
+        /// Announced size.
+        expected: u64,
+        /// Bytes received before the end of the body.
+        received: u64,
+    },
+    /// The upload went on past the announced size (nothing was kept).
+    #[error("object {oid}: received more than the expected {expected} bytes")]
+    TooLong {
+        /// The object.
+        oid: Oid,
+        /// Announced size.
+        expected: u64,
+    },
+    /// The content's SHA-256 is not the oid it was uploaded as (nothing was kept).
+    #[error("object {expected}: content hashes to {actual}")]
+    HashMismatch {
+        /// The oid the upload claimed.
+        expected: Oid,
+        /// What the content hashes to.
+        actual: Oid,
+    },
+    /// A byte range that starts at or beyond the end of the object.
+    #[error("range not satisfiable: object is {size} bytes")]
+    RangeNotSatisfiable {
+        /// The object's size.
+        size: u64,
+    },
+    /// Reading the upload body failed (the client went away, a broken pipe, a framing error
+    /// in the transport): nothing was kept. The transport decides whether anyone is left to
+    /// answer.
+    #[error("reading the upload of {oid} failed: {source}")]
+    Body {
+        /// The object.
+        oid: Oid,
+        /// The reader's error.
+        source: io::Error,
+    },
+    /// The storage itself failed (disk full, permissions): a server error.
+    #[error("{context}: {source}")]
+    Io {
+        /// What hubctl was doing.
+        context: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+impl StorageError {
+    /// The HTTP-like status for an object transfer (PUT/GET): 400 for a body that does not
+    /// match its oid or size (never 422: git-lfs 3.3.0 treats a 422 on PUT as success and
+    /// loses the object, LFS.md §10 T1), 404 missing, 416 bad range, 500 storage failure.
+    /// For [`StorageError::Body`] the client has usually gone; 400 if anyone is listening.
+    pub fn status(&self) -> u16 {
+        match self {
+            StorageError::TooShort { .. }
+            | StorageError::TooLong { .. }
+            | StorageError::HashMismatch { .. }
+            | StorageError::Body { .. } => 400,
+            StorageError::NotFound(_) => 404,
+            StorageError::RangeNotSatisfiable { .. } => 416,
+            StorageError::Io { .. } => 500,
+        }
+    }
+}
+
+fn io_err(context: impl std::fmt::Display) -> impl FnOnce(io::Error) -> StorageError {
+    let context = context.to_string();
+    move |source| StorageError::Io { context, source }
+}
+
+/// How a successful [`ObjectStore::put_verified`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The content was checked and is now stored.
+    Stored,
+    /// The object was already stored; the body was not read (a transport that must consume
+    /// the body, such as HTTP keep-alive, drains it itself).
+    AlreadyPresent,
+}
+
+/// A byte range of an object, as in an HTTP `Range: bytes=start-end` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    /// First byte, zero-based.
+    pub start: u64,
+    /// Last byte, inclusive; `None` means to the end. Values past the end are clamped.
+    pub end: Option<u64>,
+}
+
+/// An object opened for reading.
+pub struct ObjectRead {
+    /// The whole object's size.
+    pub size: u64,
+    /// First byte the reader yields.
+    pub start: u64,
+    /// Number of bytes the reader yields (`size` for a whole object).
+    pub len: u64,
+    /// The content, positioned at `start` and limited to `len` bytes.
+    pub reader: Box<dyn Read + Send>,
+}
+
+impl std::fmt::Debug for ObjectRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectRead")
+            .field("size", &self.size)
+            .field("start", &self.start)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Count and total size of the stored objects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Number of objects.
+    pub objects: u64,
+    /// Sum of their sizes in bytes.
+    pub bytes: u64,
+}
+
+/// Object content storage for one repository.
+pub trait ObjectStore: Send + Sync {
+    /// Store the object `oid` of `size` bytes from `body`, checking byte count and SHA-256
+    /// before it becomes visible. Idempotent: an object already stored is left alone. On any
+    /// error nothing is kept. Concurrent puts of the same oid are safe.
+    fn put_verified(
+        &self,
+        oid: &Oid,
+        size: u64,
+        body: &mut dyn Read,
+    ) -> Result<PutOutcome, StorageError>;
+
+    /// Open a stored object, optionally at a byte range.
+    fn get(&self, oid: &Oid, range: Option<ByteRange>) -> Result<ObjectRead, StorageError>;
+
+    /// The size of a stored object, or `None` if it is not stored.
+    fn stat(&self, oid: &Oid) -> Result<Option<u64>, StorageError>;
+
+    /// Every stored object with its size, sorted by oid (`hubctl lfs ls`).
+    fn list(&self) -> Result<Vec<(Oid, u64)>, StorageError>;
+
+    /// Count and total size of the stored objects (quota, `repo show`).
+    fn usage(&self) -> Result<Usage, StorageError> {
+        let mut u = Usage::default();
+        for (_, size) in self.list()? {
+            u.objects += 1;
+            u.bytes = u.bytes.saturating_add(size);
+        }
+        Ok(u)
+    }
+}
+
+/// Objects as files inside the repository: `<repo>.git/lfs/objects/ab/cd/<oid>`.
+#[derive(Debug, Clone)]
+pub struct FsStore {
+    lfs_dir: PathBuf,
+}
+
+/// Removes a temporary file when dropped, unless it was published.
+struct TempFile {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl FsStore {
+    /// The store of the repository at `repo_dir` (the `<name>.git` directory).
+    pub fn new(repo_dir: &Path) -> FsStore {
+        FsStore {
+            lfs_dir: repo_dir.join("lfs"),
+        }
+    }
+
+    /// The store of the hosted repository `name` under `root`.
+    pub fn for_repo(root: &Root, name: &RepoName) -> FsStore {
+        FsStore::new(&name.path_in(root))
+    }
+
+    /// `<repo>.git/lfs/objects`.
+    pub fn objects_dir(&self) -> PathBuf {
+        self.lfs_dir.join("objects")
+    }
+
+    /// `<repo>.git/lfs/tmp`: uploads in progress.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.lfs_dir.join("tmp")
+    }
+
+    /// Where `oid` is (or would be) stored.
+    pub fn object_path(&self, oid: &Oid) -> PathBuf {
+        self.objects_dir().join(oid.shard_path())
+    }
+
+    /// Delete temporary upload files older than `max_age` (left behind by crashed processes;
+    /// live uploads keep their file's modification time fresh). Returns how many were removed.
+    pub fn remove_stale_temp(&self, max_age: Duration) -> Result<usize, StorageError> {
+        let dir = self.tmp_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(io_err(format!("reading {}", dir.display()))(e)),
+        };
+        let now = SystemTime::now();
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry.map_err(io_err(format!("reading {}", dir.display())))?;
+            let Ok(meta) = entry.metadata() else { continue };
+            let old = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|age| age > max_age);
+            if meta.is_file() && old && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn temp_file(&self, oid: &Oid) -> Result<(File, TempFile), StorageError> {
+        let dir = self.tmp_dir();
+        fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        let mut last = None;
+        for _ in 0..4 {
+            let mut rnd = [0u8; 8];
+            getrandom::fill(&mut rnd).map_err(|e| StorageError::Io {
+                context: "no randomness for a temporary file name".into(),
+                source: io::Error::other(e.to_string()),
+            })?;
+            let suffix: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
+            let path = dir.join(format!("{oid}-{}-{suffix}", std::process::id()));
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .open(&path)
+            {
+                Ok(f) => return Ok((f, TempFile { path, keep: false })),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(io_err(format!("creating {}", path.display()))(e)),
+            }
+        }
+        Err(io_err("creating a temporary upload file")(
+            last.unwrap_or_else(|| io::Error::other("no free temporary name")),
+        ))
+    }
+}
+
+/// Move `from` to `to` unless `to` exists. Returns false if it did. Filesystems without
+/// `RENAME_NOREPLACE` fall back to a plain rename, harmless here: both files hold the same
+/// verified content.
+fn publish(from: &Path, to: &Path) -> io::Result<bool> {
+    match fsutil::rename_noreplace(from, to) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+            fs::rename(from, to).map(|()| true)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+impl ObjectStore for FsStore {
+    fn put_verified(
+        &self,
+        oid: &Oid,
+        size: u64,
+        body: &mut dyn Read,
+    ) -> Result<PutOutcome, StorageError> {
+        let dest = self.object_path(oid);
+        if dest.is_file() {
+            return Ok(PutOutcome::AlreadyPresent);
+        }
+        let (mut file, mut temp) = self.temp_file(oid)?;
+        let write_ctx = || format!("writing {}", temp.path.display());
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; BUF_LEN];
+        let mut received: u64 = 0;
+        // Read at most one byte past the announced size: enough to tell "too long" without
+        // swallowing an unbounded body.
+        let mut limited = body.take(size.saturating_add(1));
+        loop {
+            let n = match limited.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(StorageError::Body {
+                        oid: oid.clone(),
+                        source,
+                    });
+                }
+            };
+            received += n as u64;
+            if received > size {
+                return Err(StorageError::TooLong {
+                    oid: oid.clone(),
+                    expected: size,
+                });
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n]).map_err(io_err(write_ctx()))?;
+        }
+        if received < size {
+            return Err(StorageError::TooShort {
+                oid: oid.clone(),
+                expected: size,
+                received,
+            });
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        let actual = Oid::from_digest(&digest);
+        if actual != *oid {
+            return Err(StorageError::HashMismatch {
+                expected: oid.clone(),
+                actual,
+            });
+        }
+        file.sync_all().map_err(io_err(write_ctx()))?;
+        drop(file);
+        let shard = dest.parent().unwrap_or(&self.lfs_dir).to_path_buf();
+        if !shard.is_dir() {
+            fs::create_dir_all(&shard).map_err(io_err(format!("creating {}", shard.display())))?;
+            // New shard directories must survive a crash too: sync their parents
+            // (`objects/ab` and `objects`).
+            for dir in shard.ancestors().skip(1).take(2) {
+                fsutil::sync_dir(dir).map_err(io_err(format!("syncing {}", dir.display())))?;
+            }
+        }
+        let published =
+            publish(&temp.path, &dest).map_err(io_err(format!("storing {}", dest.display())))?;
+        if !published {
+            // A concurrent upload of the same object won; ours is dropped (and deleted).
+            return Ok(PutOutcome::AlreadyPresent);
+        }
+        temp.keep = true;
+        fsutil::sync_dir(&shard).map_err(io_err(format!("syncing {}", shard.display())))?;
+        Ok(PutOutcome::Stored)
+    }
+
+    fn get(&self, oid: &Oid, range: Option<ByteRange>) -> Result<ObjectRead, StorageError> {
+        let path = self.object_path(oid);
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StorageError::NotFound(oid.clone()));
+            }
+            Err(e) => return Err(io_err(format!("opening {}", path.display()))(e)),
+        };
+        let size = file
+            .metadata()
+            .map_err(io_err(format!("reading {}", path.display())))?
+            .len();
+        let (start, len) = match range {
+            None => (0, size),
+            Some(r) => {
+                if r.start >= size || r.end.is_some_and(|e| e < r.start) {
+                    return Err(StorageError::RangeNotSatisfiable { size });
+                }
+                let last = r.end.map_or(size - 1, |e| e.min(size - 1));
+                (r.start, last - r.start + 1)
+            }
+        };
+        if start > 0 {
+            file.seek(SeekFrom::Start(start))
+                .map_err(io_err(format!("reading {}", path.display())))?;
+        }
+        Ok(ObjectRead {
+            size,
+            start,
+            len,
+            reader: Box::new(file.take(len)),
+        })
+    }
+
+    fn stat(&self, oid: &Oid) -> Result<Option<u64>, StorageError> {
+        let path = self.object_path(oid);
+        match fs::metadata(&path) {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(format!("reading {}", path.display()))(e)),
+        }
+    }
+
+    fn list(&self) -> Result<Vec<(Oid, u64)>, StorageError> {
+        let mut out = Vec::new();
+        let root = self.objects_dir();
+        for l1 in read_dir_sorted(&root)? {
+            for l2 in read_dir_sorted(&root.join(&l1))? {
+                for name in read_dir_sorted(&root.join(&l1).join(&l2))? {
+                    // Only files that sit where their own name says they belong.
+                    let Ok(oid) = Oid::parse(&name) else { continue };
+                    if oid.as_str()[0..2] != l1 || oid.as_str()[2..4] != l2 {
+                        continue;
+                    }
+                    let path = root.join(&l1).join(&l2).join(&name);
+                    match fs::symlink_metadata(&path) {
+                        Ok(m) if m.is_file() => out.push((oid, m.len())),
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(io_err(format!("reading {}", path.display()))(e)),
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Names in `dir`, sorted; a missing directory is empty; names that are not UTF-8 are skipped
+/// (no oid or shard is).
+fn read_dir_sorted(dir: &Path) -> Result<Vec<String>, StorageError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(format!("reading {}", dir.display()))(e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io_err(format!("reading {}", dir.display())))?;
+        if let Ok(name) = entry.file_name().into_string() {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, FsStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = FsStore::new(&dir.path().join("r.git"));
+        (dir, s)
+    }
+
+    fn tmp_entries(s: &FsStore) -> usize {
+        fs::read_dir(s.tmp_dir()).map_or(0, |d| d.count())
+    }
+
+    /// A reader that yields some bytes and then fails like a dropped connection.
+    struct Broken<'a>(&'a [u8]);
+    impl Read for Broken<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::ConnectionReset, "gone"));
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn read_all(r: ObjectRead) -> Vec<u8> {
+        let mut v = Vec::new();
+        let mut reader = r.reader;
+        reader.read_to_end(&mut v).unwrap();
+        v
+    }
+
+    #[test]
+    fn put_good_object_then_read_it() {
+        let (_d, s) = store();
+        let data = b"hello\n";
+        let oid = Oid::of_bytes(data);
+        assert_eq!(
+            s.put_verified(&oid, 6, &mut &data[..]).unwrap(),
+            PutOutcome::Stored
+        );
+        let path = s.object_path(&oid);
+        assert!(path.ends_with(
+            "lfs/objects/58/91/5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+        ));
+        assert_eq!(fs::read(&path).unwrap(), data);
+        assert_eq!(s.stat(&oid).unwrap(), Some(6));
+        let r = s.get(&oid, None).unwrap();
+        assert_eq!((r.size, r.start, r.len), (6, 0, 6));
+        assert_eq!(read_all(r), data);
+        assert_eq!(tmp_entries(&s), 0);
+        assert_eq!(s.list().unwrap(), vec![(oid, 6)]);
+        assert_eq!(
+            s.usage().unwrap(),
+            Usage {
+                objects: 1,
+                bytes: 6
+            }
+        );
+    }
+
+    #[test]
+    fn large_object_streams() {
+        let (_d, s) = store();
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let oid = Oid::of_bytes(&data);
+        s.put_verified(&oid, data.len() as u64, &mut &data[..])
+            .unwrap();
+        assert_eq!(read_all(s.get(&oid, None).unwrap()), data);
+    }
+
+    #[test]
+    fn mismatches_keep_nothing() {
+        let (_d, s) = store();
+        let data = b"hello\n";
+        let oid = Oid::of_bytes(data);
+        assert!(matches!(
+            s.put_verified(&oid, 7, &mut &data[..]),
+            Err(StorageError::TooShort {
+                expected: 7,
+                received: 6,
+                ..
+            })
+        ));
+        assert!(matches!(
+            s.put_verified(&oid, 5, &mut &data[..]),
+            Err(StorageError::TooLong { expected: 5, .. })
+        ));
+        let wrong = Oid::of_bytes(b"other\n");
+        match s.put_verified(&wrong, 6, &mut &data[..]) {
+            Err(StorageError::HashMismatch { expected, actual }) => {
+                assert_eq!(expected, wrong);
+                assert_eq!(actual, oid);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Truncated body: the announced size is right, the reader ends early.
+        assert!(matches!(
+            s.put_verified(&oid, 6, &mut &data[..3]),
+            Err(StorageError::TooShort { received: 3, .. })
+        ));
+        // Aborted upload: the reader fails midway.
+        assert!(matches!(
+            s.put_verified(&oid, 6, &mut Broken(&data[..4])),
+            Err(StorageError::Body { .. })
+        ));
+        // Never 422 on a transfer (LFS.md §10 T1).
+        let err = s.put_verified(&wrong, 6, &mut &data[..]).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert_eq!(s.stat(&oid).unwrap(), None);
+        assert_eq!(s.stat(&wrong).unwrap(), None);
+        assert!(matches!(s.get(&oid, None), Err(StorageError::NotFound(_))));
+        assert_eq!(tmp_entries(&s), 0, "no temp file left behind");
+        assert!(s.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn existing_object_is_not_rewritten() {
+        let (_d, s) = store();
+        let data = b"hello\n";
+        let oid = Oid::of_bytes(data);
+        s.put_verified(&oid, 6, &mut &data[..]).unwrap();
+        let before = fs::metadata(s.object_path(&oid)).unwrap();
+        // The body is not even read: a failing reader still gives AlreadyPresent.
+        assert_eq!(
+            s.put_verified(&oid, 6, &mut Broken(b"")).unwrap(),
+            PutOutcome::AlreadyPresent
+        );
+        let after = fs::metadata(s.object_path(&oid)).unwrap();
+        use std::os::unix::fs::MetadataExt as _;
+        assert_eq!(before.ino(), after.ino());
+    }
+
+    #[test]
+    fn empty_object() {
+        let (_d, s) = store();
+        let oid = Oid::of_bytes(b"");
+        assert_eq!(
+            oid.as_str(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            s.put_verified(&oid, 0, &mut io::empty()).unwrap(),
+            PutOutcome::Stored
+        );
+        assert_eq!(s.stat(&oid).unwrap(), Some(0));
+        let r = s.get(&oid, None).unwrap();
+        assert_eq!(r.len, 0);
+        assert!(read_all(r).is_empty());
+        assert!(matches!(
+            s.get(
+                &oid,
+                Some(ByteRange {
+                    start: 0,
+                    end: None
+                })
+            ),
+            Err(StorageError::RangeNotSatisfiable { size: 0 })
+        ));
+        // Any byte at all is too many for a 0-byte object.
+        let (_d2, s2) = store();
+        assert!(matches!(
+            s2.put_verified(&oid, 0, &mut &b"x"[..]),
+            Err(StorageError::TooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn concurrent_puts_of_one_object() {
+        let (_d, s) = store();
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+        let oid = Oid::of_bytes(&data);
+        let outcomes: Vec<PutOutcome> = std::thread::scope(|sc| {
+            let hs: Vec<_> = (0..8)
+                .map(|_| {
+                    sc.spawn(|| {
+                        s.put_verified(&oid, data.len() as u64, &mut &data[..])
+                            .unwrap()
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(outcomes.contains(&PutOutcome::Stored));
+        assert_eq!(fs::read(s.object_path(&oid)).unwrap(), data);
+        assert_eq!(tmp_entries(&s), 0);
+        assert_eq!(s.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn ranged_get() {
+        let (_d, s) = store();
+        let data: Vec<u8> = (0..100u8).collect();
+        let oid = Oid::of_bytes(&data);
+        s.put_verified(&oid, 100, &mut &data[..]).unwrap();
+        let r = |start, end| s.get(&oid, Some(ByteRange { start, end }));
+
+        let got = r(10, Some(19)).unwrap();
+        assert_eq!((got.size, got.start, got.len), (100, 10, 10));
+        assert_eq!(read_all(got), &data[10..20]);
+
+        let got = r(90, None).unwrap();
+        assert_eq!((got.start, got.len), (90, 10));
+        assert_eq!(read_all(got), &data[90..]);
+
+        let got = r(95, Some(1000)).unwrap();
+        assert_eq!(got.len, 5, "end clamped to the object");
+        assert_eq!(read_all(got), &data[95..]);
+
+        let got = r(99, Some(99)).unwrap();
+        assert_eq!(read_all(got), vec![99]);
+
+        assert!(matches!(
+            r(100, None),
+            Err(StorageError::RangeNotSatisfiable { size: 100 })
+        ));
+        assert!(matches!(
+            r(50, Some(40)),
+            Err(StorageError::RangeNotSatisfiable { .. })
+        ));
+    }
+
+    #[test]
+    fn list_ignores_strays_and_stale_temp_is_cleaned() {
+        let (_d, s) = store();
+        let a = b"a";
+        let oid = Oid::of_bytes(a);
+        s.put_verified(&oid, 1, &mut &a[..]).unwrap();
+        // A file in the wrong shard and a non-oid name are not objects.
+        let other = Oid::of_bytes(b"b");
+        let wrong_shard = s.objects_dir().join("00").join("00");
+        fs::create_dir_all(&wrong_shard).unwrap();
+        fs::write(wrong_shard.join(other.as_str()), b"b").unwrap();
+        fs::write(wrong_shard.join("README"), b"x").unwrap();
+        assert_eq!(s.list().unwrap(), vec![(oid, 1)]);
+
+        fs::create_dir_all(s.tmp_dir()).unwrap();
+        fs::write(s.tmp_dir().join("leftover"), b"x").unwrap();
+        assert_eq!(s.remove_stale_temp(Duration::from_secs(3600)).unwrap(), 0);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(s.remove_stale_temp(Duration::from_millis(1)).unwrap(), 1);
+        assert_eq!(tmp_entries(&s), 0);
+    }
+}
