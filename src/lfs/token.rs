@@ -23,7 +23,6 @@ use subtle::ConstantTimeEq as _;
 
 use super::oid::Oid;
 use crate::core::fsutil;
-use crate::core::names::RepoName;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -116,8 +115,9 @@ impl TokenOp {
 /// What a token is for: checked by recomputing the MAC, never read from the token itself.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenScope<'a> {
-    /// The repository.
-    pub repo: &'a RepoName,
+    /// The repository: its hosted name (`ns/name`), or its path below a git-http-backend
+    /// project root.
+    pub repo: &'a str,
     /// The object.
     pub oid: &'a Oid,
     /// The operation.
@@ -227,7 +227,7 @@ impl Secret {
         // names and oids are validated, numbers are decimal).
         mac.update(MAC_CONTEXT);
         for part in [
-            scope.repo.to_string().as_bytes(),
+            scope.repo.as_bytes(),
             scope.oid.as_str().as_bytes(),
             scope.op.as_str().as_bytes(),
             claims.expires_at.to_string().as_bytes(),
@@ -360,8 +360,8 @@ mod tests {
     #[test]
     fn token_is_scoped_and_expires() {
         let secret = Secret::from_bytes([7; 32]);
-        let repo = RepoName::parse("alice/game").unwrap();
-        let other_repo = RepoName::parse("alice/game2").unwrap();
+        let repo = String::from("alice/game");
+        let other_repo = String::from("alice/game2");
         let oid = Oid::parse(O1).unwrap();
         let other_oid = Oid::parse(O2).unwrap();
         let scope = TokenScope {
@@ -421,7 +421,7 @@ mod tests {
     #[test]
     fn tampered_tokens_are_rejected() {
         let secret = Secret::from_bytes([1; 32]);
-        let repo = RepoName::parse("a/b").unwrap();
+        let repo = String::from("a/b");
         let oid = Oid::parse(O1).unwrap();
         let scope = TokenScope {
             repo: &repo,
