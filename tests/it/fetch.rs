@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::harness::*;
 use crate::matrix;
-use crate::sites::{Site, Transport};
 
 const REPO: &str = "alice/project";
 

@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use crate::fetch::no_engine_left;
 use crate::harness::*;
-use crate::sites::{Site, Transport};
 
 const REPO: &str = "team/app";
 
 macro_rules! push_matrix {
     ($scenario:ident) => {
         mod $scenario {
-            use $crate::sites::Transport;
+            use $crate::harness::Transport;
             #[test]
             fn serve() {
                 super::$scenario(Transport::Serve)
@@ -733,7 +732,7 @@ fn client_gone_after_upload(t: Transport) {
 }
 
 mod client_gone_after_upload {
-    use crate::sites::Transport;
+    use crate::harness::Transport;
     #[test]
     fn serve() {
         super::client_gone_after_upload(Transport::Serve)

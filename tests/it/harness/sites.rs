@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::harness::*;
+use super::*;
 
 /// The user nginx knows in push tests.
 pub const PUSH_USER: &str = "pusher";
@@ -341,7 +341,7 @@ impl Site {
 macro_rules! matrix {
     ($scenario:ident) => {
         mod $scenario {
-            use $crate::sites::Transport;
+            use $crate::harness::Transport;
             #[test]
             fn serve_v0() {
                 super::$scenario(Transport::Serve, 0)
