@@ -1,6 +1,7 @@
 //! Pushes with the real git client over `hubctl serve`, nginx + fcgiwrap + `hubctl cgi` (nginx
-//! Basic auth supplying REMOTE_USER) and stdio: git's safety (quarantine, atomic, ref locking),
-//! hooks with git's contract, and hubctl's large-file policy.
+//! Basic auth supplying REMOTE_USER), stdio and sshd + `hubctl shell` (a registered key with a
+//! write grant): git's safety (quarantine, atomic, ref locking), hooks with git's contract, and
+//! hubctl's large-file policy.
 
 use std::path::Path;
 use std::process::Output;
@@ -30,6 +31,10 @@ macro_rules! push_matrix {
             #[test]
             fn stdio() {
                 super::$scenario(Transport::Stdio)
+            }
+            #[test]
+            fn ssh() {
+                super::$scenario(Transport::Ssh)
             }
         }
     };
@@ -406,6 +411,22 @@ fn large_file_policy(t: Transport) {
         assert!(!out.status.success(), "large blob accepted by directory");
         assert!(
             stderr(&out).contains("git lfs migrate import"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(rev(env, &bare, "main"), before);
+    }
+    if t == Transport::Ssh {
+        // Nor over SSH: hubctl shell refuses a path that is not NS/NAME before git runs.
+        let path = bare.to_str().unwrap();
+        let url = site.sshd.as_ref().unwrap().url(path);
+        let out = site.git(&wt, &["push", &url, "main"]);
+        assert!(!out.status.success(), "large blob accepted by directory");
+        let refusal = format!(
+            "hubctl: invalid repository path: invalid repository name {path:?}: expected NAMESPACE/NAME"
+        );
+        assert!(
+            stderr(&out).lines().any(|l| l == refusal),
             "{}",
             stderr(&out)
         );
