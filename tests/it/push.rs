@@ -645,8 +645,12 @@ fn crash_mid_push(t: Transport) {
     assert!(busy, "the push never reached index-pack");
     let server_pids: Vec<i32> = match t {
         Transport::Serve => vec![site.server.as_ref().unwrap().pid() as i32],
+        // The push's own sshd process (with hubctl shell and git below it); the listener lives
+        // on, as it does when a session's processes die, and so needs no restart.
+        Transport::Ssh => children_of(site.sshd.as_ref().unwrap().pid() as i32),
         _ => site.nginx.as_ref().unwrap().pids(),
     };
+    assert!(!server_pids.is_empty(), "[{t:?}] no server process to kill");
     for pid in server_pids {
         kill_tree(pid);
     }
@@ -678,6 +682,10 @@ fn crash_mid_push_serve() {
 #[test]
 fn crash_mid_push_cgi() {
     crash_mid_push(Transport::CgiRoot)
+}
+#[test]
+fn crash_mid_push_ssh() {
+    crash_mid_push(Transport::Ssh)
 }
 
 /// A client that goes away once its pack is uploaded does not cut the push short: the ref
@@ -711,7 +719,7 @@ fn client_gone_after_upload(t: Transport) {
     push.args(["push", "origin", "main"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    // Its own process group: git-remote-http holds the connection, and it must die too.
+    // Its own process group: git-remote-http (or ssh) holds the connection, and it must die too.
     std::os::unix::process::CommandExt::process_group(&mut push, 0);
     let mut child = push.spawn().unwrap();
     assert!(
@@ -761,6 +769,10 @@ mod client_gone_after_upload {
     #[test]
     fn cgi_root() {
         super::client_gone_after_upload(Transport::CgiRoot)
+    }
+    #[test]
+    fn ssh() {
+        super::client_gone_after_upload(Transport::Ssh)
     }
 }
 

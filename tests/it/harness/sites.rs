@@ -341,8 +341,8 @@ impl Site {
                 drop(old);
                 self.server = Some(Server::start_on(&self.env, &listen, &[]));
             }
-            // Nothing runs between connections: a fresh hubctl serves each one (sshd starts
-            // `hubctl shell` per connection).
+            // A fresh hubctl serves every connection (stdio; over SSH, sshd's listener starts
+            // `hubctl shell` per connection and survives a session's processes being killed).
             Transport::Stdio | Transport::Ssh => {}
             _ => self.nginx.as_mut().unwrap().restart(),
         }
