@@ -246,7 +246,8 @@ impl Site {
         )
     }
 
-    /// git with this site's protocol version and, for stdio, hubctl as the remote programs.
+    /// git with this site's protocol version and, for stdio, hubctl as the remote programs (over
+    /// SSH the environment's `core.sshCommand` reaches sshd; see [`start_sshd`]).
     pub fn git(&self, cwd: &Path, args: &[&str]) -> Output {
         let mut cmd = self.env.git_cmd(cwd);
         cmd.arg("-c")
