@@ -492,3 +492,23 @@ pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+/// Remove what the SSH login account's shell startup printed from a client's stderr.
+///
+/// sshd runs every forced command through the account's login shell, and Debian's bash reads
+/// `~/.bashrc` for commands that come over SSH. On the machines these tests run on, root's
+/// `~/.bashrc` runs `pyenv init`, whose rehash prints `pyenv: cannot rehash: ...` (and an `rm`
+/// complaint about its lock file) when two sessions start at once. Those lines are the
+/// account's, not hubctl's; tests that count hubctl's lines must not see them.
+pub fn without_login_shell_noise(stderr: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(stderr);
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let noise = line.starts_with("pyenv: ")
+            || (line.starts_with("rm: cannot remove '") && line.contains("/.pyenv/"));
+        if !noise {
+            out.push_str(line);
+        }
+    }
+    out.into_bytes()
+}

@@ -264,7 +264,11 @@ impl Site {
                     self.receive_pack_cmd()
                 ));
         }
-        cmd.args(args).output().unwrap()
+        let mut out = cmd.args(args).output().unwrap();
+        if self.transport == Transport::Ssh {
+            out.stderr = without_login_shell_noise(&out.stderr);
+        }
+        out
     }
 
     pub fn git_ok(&self, cwd: &Path, args: &[&str]) -> String {

@@ -786,6 +786,6 @@ fn run_limited(cmd: &mut Command, stdin: &[u8], limit: Duration) -> Option<Outpu
     Some(Output {
         status,
         stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
+        stderr: without_login_shell_noise(&err.join().unwrap()),
     })
 }
