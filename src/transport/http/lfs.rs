@@ -330,6 +330,30 @@ fn limits(_app: &App, _t: &Target) -> Limits {
 // ---------------------------------------------------------------------------------------------
 // Batch and transfers
 
+/// Run `f` with the standard action builder for `t`: hubctl's own transfer URLs below this
+/// repository's LFS base, each with a fresh object- and operation-scoped token.
+fn with_actions(
+    app: &App,
+    req: &Request<'_>,
+    repo_part: &str,
+    t: &Target,
+    f: impl FnOnce(&TokenActions<'_>) -> Response,
+) -> Response {
+    let secret = match secret(&app.site) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let base = base_href(req, repo_part);
+    f(&TokenActions {
+        secret,
+        repo: &t.key,
+        base_href: &base,
+        user_id: user_id(&t.principal),
+        ttl_secs: DEFAULT_ACTION_TTL_SECS,
+        now: SystemTime::now(),
+    })
+}
+
 fn batch(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
     if let Err(r) = check_accept(req) {
         return r;
@@ -347,28 +371,17 @@ fn batch(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let secret = match secret(&app.site) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let base = base_href(req, repo_part);
-    let actions = TokenActions {
-        secret,
-        repo: &t.key,
-        base_href: &base,
-        user_id: user_id(&t.principal),
-        ttl_secs: DEFAULT_ACTION_TTL_SECS,
-        now: SystemTime::now(),
-    };
-    match batch::plan(&request, &t.storage, &limits(app, &t), &actions) {
-        Ok(answer) => json(200, &answer),
-        Err(e) => {
-            if e.status() >= 500 {
-                eprintln!("hubctl: LFS batch for {}: {e}", t.key);
+    with_actions(app, req, repo_part, &t, |actions| {
+        match batch::plan(&request, &t.storage, &limits(app, &t), actions) {
+            Ok(answer) => json(200, &answer),
+            Err(e) => {
+                if e.status() >= 500 {
+                    eprintln!("hubctl: LFS batch for {}: {e}", t.key);
+                }
+                error(e.status(), e.to_string())
             }
-            error(e.status(), e.to_string())
         }
-    }
+    })
 }
 
 fn parse_oid(text: &str) -> Result<Oid, Response> {
@@ -511,26 +524,15 @@ fn legacy_get(app: &App, req: &Request<'_>, repo_part: &str, oid: &str) -> Respo
         Ok(t) => t,
         Err(r) => return r,
     };
-    let secret = match secret(&app.site) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let base = base_href(req, repo_part);
-    let actions = TokenActions {
-        secret,
-        repo: &t.key,
-        base_href: &base,
-        user_id: user_id(&t.principal),
-        ttl_secs: DEFAULT_ACTION_TTL_SECS,
-        now: SystemTime::now(),
-    };
-    let self_href = format!("{base}/objects/{oid}");
-    legacy_answer(legacy::get_object(
-        &t.storage,
-        oid,
-        Some(self_href),
-        &actions,
-    ))
+    let self_href = format!("{}/objects/{oid}", base_href(req, repo_part));
+    with_actions(app, req, repo_part, &t, |actions| {
+        legacy_answer(legacy::get_object(
+            &t.storage,
+            oid,
+            Some(self_href),
+            actions,
+        ))
+    })
 }
 
 fn legacy_post(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
@@ -545,25 +547,14 @@ fn legacy_post(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let secret = match secret(&app.site) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let base = base_href(req, repo_part);
-    let actions = TokenActions {
-        secret,
-        repo: &t.key,
-        base_href: &base,
-        user_id: user_id(&t.principal),
-        ttl_secs: DEFAULT_ACTION_TTL_SECS,
-        now: SystemTime::now(),
-    };
-    legacy_answer(legacy::start_upload(
-        &t.storage,
-        &spec,
-        &limits(app, &t),
-        &actions,
-    ))
+    with_actions(app, req, repo_part, &t, |actions| {
+        legacy_answer(legacy::start_upload(
+            &t.storage,
+            &spec,
+            &limits(app, &t),
+            actions,
+        ))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
