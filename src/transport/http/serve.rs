@@ -18,7 +18,27 @@ pub struct ServeOptions {
     pub threads: usize,
     /// PEM certificate chain and private key for HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// What one client may make the server hold.
+    pub limits: Limits,
 }
+
+/// Bounds on clients (`hubctl config` settings; see the README's security section).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest silence while a request body is read, or between requests.
+    pub idle_timeout: Duration,
+    /// Time a client has to send a whole request head.
+    pub header_timeout: Duration,
+    /// Most open connections.
+    pub max_connections: usize,
+    /// Most open connections from one address.
+    pub max_connections_per_ip: usize,
+}
+
+/// Longest request or header line accepted while the head is read (431 and close beyond).
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+/// Most header lines in one request (431 and close beyond).
+pub const MAX_HEADERS: usize = 100;
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +66,16 @@ pub enum Error {
 
 /// Serve until SIGINT or SIGTERM, then stop accepting and let requests in flight finish.
 pub fn run(app: Arc<App>, opts: &ServeOptions) -> Result<(), Error> {
+    tiny_http::limits::set(tiny_http::limits::Limits {
+        max_line: MAX_LINE_BYTES,
+        // The request line and the headers together; the router's 431 check sees the same.
+        max_head: super::MAX_HEADER_BYTES + MAX_LINE_BYTES,
+        max_headers: MAX_HEADERS,
+        head_timeout: Some(opts.limits.header_timeout),
+        idle_timeout: Some(opts.limits.idle_timeout),
+        max_connections: opts.limits.max_connections,
+        max_connections_per_ip: opts.limits.max_connections_per_ip,
+    });
     let tls = match &opts.tls {
         None => None,
         Some((cert, key)) => {
