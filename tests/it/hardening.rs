@@ -155,12 +155,13 @@ fn a_stalled_request_head_is_closed() {
     );
 }
 
-/// Sixteen anonymous uploads that send a partial pkt-line and then nothing: their git
-/// processes end after the idle timeout, and meanwhile other clients are served.
+/// Sixteen anonymous uploads that send a partial pkt-line and then nothing hold no engine
+/// slot and no git process while they stall (only a request that has arrived takes a slot),
+/// so other clients are served at once; the stalled requests end after the idle timeout.
 #[test]
-fn stalled_bodies_end_after_the_idle_timeout() {
+fn stalled_bodies_hold_no_slot_and_end_after_the_idle_timeout() {
     let env = Env::new();
-    let server = server(&env, &[("idle-timeout", "3s"), ("max-engines", "4")]);
+    let server = server(&env, &[("idle-timeout", "8s"), ("max-engines", "4")]);
     let mut stalled = Vec::new();
     for _ in 0..16 {
         let mut s = connect(&server);
@@ -170,7 +171,14 @@ fn stalled_bodies_end_after_the_idle_timeout() {
         .unwrap();
         stalled.push(s);
     }
-    // Others: the HEAD route at once, and a full clone within a few seconds.
+    std::thread::sleep(Duration::from_millis(300));
+    let bare = env.bare(REPO);
+    assert!(
+        engine_processes(&bare).is_empty(),
+        "stalled requests started git: {:?}",
+        engine_processes(&bare)
+    );
+    // Others: the HEAD route and a full clone, well within the idle timeout.
     let started = Instant::now();
     let (head, _) = exchange(
         &server,
@@ -188,21 +196,31 @@ fn stalled_bodies_end_after_the_idle_timeout() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        started.elapsed() < Duration::from_secs(20),
+        started.elapsed() < Duration::from_secs(6),
         "the clone waited {:?} behind stalled requests",
         started.elapsed()
     );
-    // The stalled requests are answered or closed, and their git processes are gone.
-    for s in &mut stalled {
-        let _ = read_to_close(s);
+    // The stalled requests are answered with a 400 once the idle timeout passes.
+    let started = Instant::now();
+    for (i, s) in stalled.iter_mut().enumerate() {
+        let mut buf = [0u8; 64];
+        let answer = match s.read(&mut buf) {
+            Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+            Err(e) => format!("<{e}>"),
+        };
+        assert!(
+            answer.starts_with("HTTP/1.1 400"),
+            "stalled request {i}: {answer:?} after {:?}; server log:\n{}",
+            started.elapsed(),
+            server.log.lines().join("\n")
+        );
     }
-    let bare = env.bare(REPO);
     assert!(
-        eventually(Duration::from_secs(15), || engine_processes(&bare)
-            .is_empty()),
-        "git processes left: {:?}",
-        engine_processes(&bare)
+        started.elapsed() < Duration::from_secs(15),
+        "stalled requests were answered only after {:?}",
+        started.elapsed()
     );
+    assert!(engine_processes(&bare).is_empty());
 }
 
 /// Connections beyond the per-address limit are refused politely with 503.

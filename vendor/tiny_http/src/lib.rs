@@ -288,8 +288,6 @@ impl Server {
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
         thread::spawn(move || {
-            // a tasks pool is used to dispatch the connections into threads
-            let tasks_pool = util::TaskPool::new();
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
@@ -342,7 +340,12 @@ impl Server {
                     Ok((client, admission)) => {
                         let messages = inside_messages.clone();
                         let mut client = Some((client, admission));
-                        tasks_pool.spawn(Box::new(move || {
+                        // hubctl's patch: a thread per connection (their number is bounded by
+                        // the connection limits). Upstream's task pool can queue a connection
+                        // behind busy ones when two arrive at once (its idle count is read
+                        // before the woken thread takes the task), so a few stalled clients
+                        // delayed everyone else's requests.
+                        let spawned = thread::Builder::new().spawn(move || {
                             if let Some((client, admission)) = client.take() {
                                 // Held while this connection's requests are read.
                                 let _admission = admission;
@@ -359,7 +362,10 @@ impl Server {
                                     }
                                 }
                             }
-                        }));
+                        });
+                        if let Err(e) = spawned {
+                            log::error!("Error starting a connection thread: {}", e);
+                        }
                     }
 
                     Err(e) => {
