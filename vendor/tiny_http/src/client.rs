@@ -323,7 +323,10 @@ impl Iterator for ClientConnection {
 
                 Err(ReadError::HeadTooLarge) => {
                     let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(431));
+                    let response = Response::from_string(
+                        "request header line or request head is too large\n".to_owned(),
+                    )
+                    .with_status_code(StatusCode(431));
                     response
                         .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
                         .ok();
@@ -332,7 +335,12 @@ impl Iterator for ClientConnection {
 
                 Err(ReadError::BadFraming(status, ver)) => {
                     let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(status));
+                    let response = Response::from_string(if status == 501 {
+                        "only Transfer-Encoding: chunked is supported\n".to_owned()
+                    } else {
+                        "Content-Length and Transfer-Encoding together are ambiguous\n".to_owned()
+                    })
+                    .with_status_code(StatusCode(status));
                     response.raw_print(writer, ver, &[], false, None).ok();
                     return None; // where the body ends is unknown: close
                 }
