@@ -21,6 +21,9 @@ pub enum Key {
     QueueTimeout,
     /// Repack, multi-pack index, bitmaps and commit-graph after pushes ("on" or "off").
     AutoMaintenance,
+    /// Refuse pushes that add Git LFS pointers whose objects the server does not have ("on"
+    /// or "off").
+    LfsCheckPointers,
 }
 
 /// A value a setting does not take; the text says what it takes.
@@ -43,9 +46,9 @@ pub enum InvalidValue {
         /// humantime's reason.
         reason: String,
     },
-    /// Not on or off.
-    #[error("auto-maintenance is on or off")]
-    OnOff,
+    /// Not on or off; carries the setting's name.
+    #[error("{0} is on or off")]
+    OnOff(&'static str),
 }
 
 /// Default pack cache bound.
@@ -62,6 +65,7 @@ impl Key {
             Key::MaxEngines => "max-engines",
             Key::QueueTimeout => "queue-timeout",
             Key::AutoMaintenance => "auto-maintenance",
+            Key::LfsCheckPointers => "lfs-check-pointers",
         }
     }
 
@@ -89,10 +93,10 @@ impl Key {
                     value: value.to_string(),
                     reason: e.to_string(),
                 }),
-            Key::AutoMaintenance => match value {
+            Key::AutoMaintenance | Key::LfsCheckPointers => match value {
                 "on" | "true" | "yes" | "1" => Ok("on".into()),
                 "off" | "false" | "no" | "0" => Ok("off".into()),
-                _ => Err(InvalidValue::OnOff),
+                _ => Err(InvalidValue::OnOff(self.name())),
             },
         }
     }
@@ -104,7 +108,7 @@ impl Key {
             Key::PackCacheSize => format_size(DEFAULT_PACK_CACHE),
             Key::MaxEngines => crate::core::util::default_engine_slots().to_string(),
             Key::QueueTimeout => humantime::format_duration(DEFAULT_QUEUE_TIMEOUT).to_string(),
-            Key::AutoMaintenance => "on".into(),
+            Key::AutoMaintenance | Key::LfsCheckPointers => "on".into(),
         }
     }
 }
@@ -123,6 +127,8 @@ pub struct Settings {
     pub queue_timeout: Duration,
     /// Maintain repositories after pushes.
     pub auto_maintenance: bool,
+    /// Check that every Git LFS pointer a push adds has its object on the server.
+    pub lfs_check_pointers: bool,
 }
 
 impl Default for Settings {
@@ -133,6 +139,7 @@ impl Default for Settings {
             max_engines: None,
             queue_timeout: DEFAULT_QUEUE_TIMEOUT,
             auto_maintenance: true,
+            lfs_check_pointers: true,
         }
     }
 }
@@ -156,6 +163,9 @@ impl Settings {
         }
         if let Some(v) = get(Key::AutoMaintenance) {
             s.auto_maintenance = v != "off";
+        }
+        if let Some(v) = get(Key::LfsCheckPointers) {
+            s.lfs_check_pointers = v != "off";
         }
         Ok(s)
     }

@@ -122,4 +122,7 @@ pub enum SettingName {
     QueueTimeout,
     /// Repack, multi-pack index, bitmaps and commit-graph after pushes ("on" or "off").
     AutoMaintenance,
+    /// Refuse pushes that add Git LFS pointers whose objects the server does not have ("on"
+    /// or "off").
+    LfsCheckPointers,
 }
