@@ -61,8 +61,8 @@ fn open(root: &Root, text: &str) -> Result<(RepoName, FsStore)> {
 
 fn fsck(root: &Root, name: &str) -> Result<ExitCode> {
     let (name, store) = open(root, name)?;
-    let scan = admin::scan(&store)
-        .with_context(|| format!("reading the Git LFS objects of {name}"))?;
+    let scan =
+        admin::scan(&store).with_context(|| format!("reading the Git LFS objects of {name}"))?;
     let bar = indicatif::ProgressBar::new(scan.bytes());
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -106,8 +106,8 @@ fn prune(root: &Root, name: &str, yes: bool, grace: std::time::Duration) -> Resu
     let git_dir = name.path_in(root);
     // Scan before walking the history: an object stored after the scan is not a candidate,
     // and a push that lands before the walk ends keeps what it points at.
-    let scan = admin::scan(&store)
-        .with_context(|| format!("reading the Git LFS objects of {name}"))?;
+    let scan =
+        admin::scan(&store).with_context(|| format!("reading the Git LFS objects of {name}"))?;
     let referenced = crate::git::lfs_history::referenced_oids(&git_dir)?;
     let report = admin::prune(
         &store,

@@ -89,6 +89,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                 } else {
                     Visibility::Public
                 },
+                ..RepoSettings::default()
             };
             let path = repo::create(root, &mut store, &name, &opts, &settings)?;
             println!("created {name} at {}", path.display());

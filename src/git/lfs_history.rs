@@ -48,7 +48,7 @@ pub fn referenced_oids(git_dir: &Path) -> Result<HashSet<Oid>, Error> {
         .all()
         .map_err(|e| fail("listing refs".into())(boxed(&e)))?;
     for r in refs {
-        let mut r = r.map_err(|e| fail("listing refs".into())(e))?;
+        let mut r = r.map_err(|e| fail("listing refs".into())(boxed(&e)))?;
         let name = r.name().as_bstr().to_string();
         let id = r
             .peel_to_id()

@@ -202,10 +202,10 @@ impl Objects {
             .map_err(objects(format!("opening {}", git_dir.display())))?;
         let hash = repo.object_hash();
         let incoming = match quarantine {
-            Some(q) => Some(gix::odb::at(q, hash).map_err(objects(format!(
-                "opening the quarantine {}",
-                q.display()
-            )))?),
+            Some(q) => Some(
+                gix::odb::at(q, hash)
+                    .map_err(objects(format!("opening the quarantine {}", q.display())))?,
+            ),
             None => None,
         };
         Ok(Objects {
@@ -276,10 +276,7 @@ impl Objects {
         };
         for entry in gix::objs::TreeRefIter::from_bytes(&data, self.hash) {
             let entry = entry.map_err(objects(format!("reading tree {id}")))?;
-            out.insert(
-                entry.filename.to_vec(),
-                (entry.mode, entry.oid.to_owned()),
-            );
+            out.insert(entry.filename.to_vec(), (entry.mode, entry.oid.to_owned()));
         }
         Ok(out)
     }
@@ -521,10 +518,9 @@ fn changed_paths_in(objs: &Objects, update: &RefUpdate) -> Result<BTreeSet<Strin
                 let tree = gix::objs::CommitRefIter::from_bytes(&data, objs.hash)
                     .tree_id()
                     .map_err(objects(format!("reading commit {id}")))?;
-                let parents: Vec<ObjectId> =
-                    gix::objs::CommitRefIter::from_bytes(&data, objs.hash)
-                        .parent_ids()
-                        .collect();
+                let parents: Vec<ObjectId> = gix::objs::CommitRefIter::from_bytes(&data, objs.hash)
+                    .parent_ids()
+                    .collect();
                 let mut changed: Option<BTreeSet<String>> = None;
                 for parent in &parents {
                     let mut against = BTreeSet::new();
@@ -725,7 +721,10 @@ mod tests {
         assert_eq!(u.len(), 2);
         assert!(u[0].old.is_null() && !u[0].new.is_null());
         assert_eq!(u[0].name, "refs/heads/new");
-        assert_eq!(u[1].name, "refs/tags/v 1", "everything after the second space");
+        assert_eq!(
+            u[1].name, "refs/tags/v 1",
+            "everything after the second space"
+        );
         assert!(u[1].new.is_null());
     }
 
@@ -808,7 +807,11 @@ mod tests {
         let sub = r.tree(&[("f.bin", one, false), ("g.bin", one, false)]);
         let sub2 = r.tree(&[("f.bin", two, false), ("g.bin", one, false)]);
         let t1 = r.tree(&[("a.bin", one, false), ("dir", sub, true)]);
-        let t2 = r.tree(&[("a.bin", one, false), ("dir", sub2, true), ("n", two, false)]);
+        let t2 = r.tree(&[
+            ("a.bin", one, false),
+            ("dir", sub2, true),
+            ("n", two, false),
+        ]);
         let c1 = r.commit(t1, &[]);
         let c2 = r.commit(t2, &[c1]);
         assert_eq!(r.changed(Some(c1), c2), ["dir/f.bin", "n"]);
@@ -816,7 +819,10 @@ mod tests {
         // A file replaced by a directory: the file and everything below the directory.
         let t3 = r.tree(&[("a.bin", sub, true), ("dir", sub, true)]);
         let c3 = r.commit(t3, &[c1]);
-        assert_eq!(r.changed(Some(c1), c3), ["a.bin", "a.bin/f.bin", "a.bin/g.bin"]);
+        assert_eq!(
+            r.changed(Some(c1), c3),
+            ["a.bin", "a.bin/f.bin", "a.bin/g.bin"]
+        );
         // Deleting a ref changes nothing.
         let null = ObjectId::null(gix::hash::Kind::Sha1);
         assert!(r.changed(Some(c1), null).is_empty());
@@ -878,9 +884,16 @@ mod tests {
                 new,
                 name: "refs/heads/n".into(),
             };
-            changed_paths_in(&objs, &u).unwrap().into_iter().collect::<Vec<_>>()
+            changed_paths_in(&objs, &u)
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>()
         };
-        assert_eq!(changed(left), ["a"], "root is not new: only left's own change");
+        assert_eq!(
+            changed(left),
+            ["a"],
+            "root is not new: only left's own change"
+        );
         assert_eq!(changed(tip), ["a", "b", "c"]);
         // A merge that resolves a conflict changes the resolved path.
         let resolved = commit(tree(&[("a", three), ("b", two)]), &[left, right]);

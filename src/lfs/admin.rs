@@ -41,7 +41,7 @@ pub struct Found {
 }
 
 /// Why an entry below `objects/` is not an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Misplacement {
     /// A name that is neither a two-digit shard nor an oid.
     BadName,
@@ -111,7 +111,10 @@ fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, StorageError> {
     let mut out = Vec::new();
     for entry in read {
         let entry = entry.map_err(io_err(format!("reading {}", dir.display())))?;
-        out.push((entry.file_name().to_string_lossy().into_owned(), entry.path()));
+        out.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            entry.path(),
+        ));
     }
     out.sort();
     Ok(out)
@@ -374,7 +377,11 @@ mod tests {
     #[test]
     fn scan_and_fsck_report_misplaced_and_corrupt() {
         let (dir, s) = store();
-        assert_eq!(scan(&s).unwrap(), Scan::default(), "no lfs directory at all");
+        assert_eq!(
+            scan(&s).unwrap(),
+            Scan::default(),
+            "no lfs directory at all"
+        );
         let a = put(&s, b"a");
         let b = put(&s, b"b");
         // Corrupt b in place.
@@ -455,8 +462,14 @@ mod tests {
         let now = SystemTime::now();
         let dry = prune(&s, &found, &referenced, MIN_GRACE, now, true).unwrap();
         assert!(!dry.removed);
-        assert_eq!(dry.unreferenced.iter().map(|o| &o.oid).collect::<Vec<_>>(), [&old]);
-        assert_eq!(dry.recent.iter().map(|o| &o.oid).collect::<Vec<_>>(), [&young]);
+        assert_eq!(
+            dry.unreferenced.iter().map(|o| &o.oid).collect::<Vec<_>>(),
+            [&old]
+        );
+        assert_eq!(
+            dry.recent.iter().map(|o| &o.oid).collect::<Vec<_>>(),
+            [&young]
+        );
         assert!(s.object_path(&old).is_file(), "a dry run removes nothing");
 
         // A grace period below the minimum counts as the minimum.
@@ -470,12 +483,20 @@ mod tests {
 
         let done = prune(&s, &found, &referenced, MIN_GRACE, now, false).unwrap();
         assert!(done.removed);
-        assert_eq!(done.unreferenced.iter().map(|o| &o.oid).collect::<Vec<_>>(), [&old]);
+        assert_eq!(
+            done.unreferenced.iter().map(|o| &o.oid).collect::<Vec<_>>(),
+            [&old]
+        );
         assert!(!s.object_path(&old).exists());
         assert!(s.object_path(&kept).is_file());
         assert!(s.object_path(&young).is_file());
         assert_eq!(fs::read(&outside).unwrap(), b"precious");
-        assert!(fs::symlink_metadata(&l_path).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&l_path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 
     #[test]
@@ -492,8 +513,15 @@ mod tests {
         fs::rename(s.object_path(&old), elsewhere.join(old.as_str())).unwrap();
         fs::remove_dir(&shard).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &shard).unwrap();
-        let report = prune(&s, &found, &HashSet::new(), MIN_GRACE, SystemTime::now(), false)
-            .unwrap();
+        let report = prune(
+            &s,
+            &found,
+            &HashSet::new(),
+            MIN_GRACE,
+            SystemTime::now(),
+            false,
+        )
+        .unwrap();
         assert!(report.unreferenced.is_empty());
         assert_eq!(report.skipped.len(), 1);
         assert!(elsewhere.join(old.as_str()).is_file());

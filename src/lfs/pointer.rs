@@ -71,7 +71,10 @@ impl Pointer {
 
     /// The pointer file's text, as git-lfs writes it.
     pub fn to_text(&self) -> String {
-        format!("{}\noid sha256:{}\nsize {}\n", VERSIONS[0], self.oid, self.size)
+        format!(
+            "{}\noid sha256:{}\nsize {}\n",
+            VERSIONS[0], self.oid, self.size
+        )
     }
 }
 
@@ -99,10 +102,14 @@ mod tests {
             "version https://git-lfs.github.com/spec/v1\next-0-foo sha256:{O1}\noid sha256:{O1}\nsize 12\n"
         );
         assert_eq!(Pointer::parse(ext.as_bytes()).map(|p| p.size), Some(12));
-        let hawser = format!("version https://hawser.github.com/spec/v1\noid sha256:{O1}\nsize 1\n");
+        let hawser =
+            format!("version https://hawser.github.com/spec/v1\noid sha256:{O1}\nsize 1\n");
         assert!(Pointer::parse(hawser.as_bytes()).is_some());
         let big = text(&format!("oid sha256:{O1}"), &format!("size {}", u64::MAX));
-        assert_eq!(Pointer::parse(big.as_bytes()).map(|p| p.size), Some(u64::MAX));
+        assert_eq!(
+            Pointer::parse(big.as_bytes()).map(|p| p.size),
+            Some(u64::MAX)
+        );
     }
 
     #[test]

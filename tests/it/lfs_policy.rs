@@ -39,7 +39,8 @@ pub fn pointer_for(data: &[u8]) -> String {
 
 /// Where the server keeps the object of `data` in the bare repository `bare`.
 pub fn object_path(bare: &Path, data: &[u8]) -> PathBuf {
-    bare.join("lfs/objects").join(Oid::of_bytes(data).shard_path())
+    bare.join("lfs/objects")
+        .join(Oid::of_bytes(data).shard_path())
 }
 
 /// Put `data` into the server's LFS store of `bare` (what an upload leaves behind) and return
@@ -141,7 +142,10 @@ fn pointer_without_object(t: Transport) {
     let oid = Oid::of_bytes(&data);
     env.add_commit(&wt, "assets/level1.bin", &pointer_for(&data), "level 1");
     let out = site.git(&wt, &["push", "origin", "main"]);
-    assert!(!out.status.success(), "a pointer without object was accepted");
+    assert!(
+        !out.status.success(),
+        "a pointer without object was accepted"
+    );
     let err = stderr(&out);
     for needle in [
         "remote: hubctl: push rejected: 1 Git LFS object is not on the server:".to_string(),
@@ -166,7 +170,10 @@ fn pointer_without_object(t: Transport) {
     env.git_ok(&wt, &["commit", "-qam", "wrong size"]);
     store_object(&bare, &data);
     let out = site.git(&wt, &["push", "origin", "main"]);
-    assert!(!out.status.success(), "a pointer with a wrong size was accepted");
+    assert!(
+        !out.status.success(),
+        "a pointer with a wrong size was accepted"
+    );
     assert!(
         stderr(&out).contains("the pointer's size is wrong, the object has 1900 bytes"),
         "{}",
@@ -181,7 +188,8 @@ fn pointer_without_object(t: Transport) {
 
     // Checked by default; switched off globally.
     assert_eq!(
-        env.hubctl_ok(&["config", "get", "lfs-check-pointers"]).trim(),
+        env.hubctl_ok(&["config", "get", "lfs-check-pointers"])
+            .trim(),
         "on (default)"
     );
     let other = b"level two\n".repeat(50);
@@ -231,10 +239,7 @@ fn large_file_fix_as_suggested() {
         "{err}"
     );
     // Run the suggested command exactly as printed.
-    let args: Vec<String> = fix[0]
-        .split(' ')
-        .map(|a| a.replace('"', ""))
-        .collect();
+    let args: Vec<String> = fix[0].split(' ').map(|a| a.replace('"', "")).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     env.git_ok(&wt, &args);
     assert_eq!(
@@ -307,7 +312,10 @@ fn lock_enforcement(t: Transport) {
             format!("{path}  locked by alice (lock id {lock_id}), changed on refs/heads/main"),
             "pre-receive hook declined".to_string(),
         ] {
-            assert!(err.contains(&needle), "{what}: missing {needle:?} in:\n{err}");
+            assert!(
+                err.contains(&needle),
+                "{what}: missing {needle:?} in:\n{err}"
+            );
         }
         assert_eq!(rev(env, &bare, "main"), before, "{what}");
     };
@@ -331,7 +339,12 @@ fn lock_enforcement(t: Transport) {
     env.git_ok(&wt, &["checkout", "-q", "-b", "topic"]);
     env.add_commit(&wt, "docs/topic.txt", "topic\n", "topic");
     site.git_ok(&wt, &["push", "-q", "origin", "topic"]);
-    env.add_commit(&wt, "art/sprites.bin", &store_object(&bare, &v3), "v3 on a branch");
+    env.add_commit(
+        &wt,
+        "art/sprites.bin",
+        &store_object(&bare, &v3),
+        "v3 on a branch",
+    );
     let out = site.git(&wt, &["push", "origin", "topic:refs/heads/topic2"]);
     assert!(!out.status.success(), "a new branch changing a locked file");
     assert!(
@@ -346,9 +359,16 @@ fn lock_enforcement(t: Transport) {
     if t != Transport::Stdio {
         sql(
             env,
-            &format!("UPDATE lfs_locks SET owner_id = (SELECT id FROM owners WHERE name = '{PUSH_USER}') WHERE id = {id}"),
+            &format!(
+                "UPDATE lfs_locks SET owner_id = (SELECT id FROM owners WHERE name = '{PUSH_USER}') WHERE id = {id}"
+            ),
         );
-        env.add_commit(&wt, "art/sprites.bin", &store_object(&bare, &v3), "v3 by owner");
+        env.add_commit(
+            &wt,
+            "art/sprites.bin",
+            &store_object(&bare, &v3),
+            "v3 by owner",
+        );
         site.git_ok(&wt, &["push", "-q", "origin", "main"]);
         assert_eq!(rev(env, &bare, "main"), rev(env, &wt, "main"));
     }
@@ -497,7 +517,10 @@ fn lfs_commands() {
     assert_eq!(got, want);
     let text = env.hubctl_ok(&["lfs", "ls", REPO]);
     assert_eq!(text.lines().count(), 6);
-    assert!(text.contains(&format!("{}\t{}\n", want[0].0, want[0].1)), "{text}");
+    assert!(
+        text.contains(&format!("{}\t{}\n", want[0].0, want[0].1)),
+        "{text}"
+    );
 
     // fsck: clean, then one corrupted and one misplaced object.
     let out = env.hubctl(&["lfs", "fsck", REPO]);
@@ -505,7 +528,9 @@ fn lfs_commands() {
     assert!(stderr(&out).contains("6 objects"), "{}", stderr(&out));
     let victim = object_path(&bare, &blob(6));
     std::fs::write(&victim, b"bit rot").unwrap();
-    let stray = bare.join("lfs/objects/00/00").join(Oid::of_bytes(b"x").as_str());
+    let stray = bare
+        .join("lfs/objects/00/00")
+        .join(Oid::of_bytes(b"x").as_str());
     std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
     std::fs::write(&stray, b"x").unwrap();
     let out = env.hubctl(&["lfs", "fsck", REPO]);
@@ -526,12 +551,19 @@ fn lfs_commands() {
         )),
         "{report}"
     );
-    assert!(stderr(&out).contains("1 corrupt, 1 misplaced"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 corrupt, 1 misplaced"),
+        "{}",
+        stderr(&out)
+    );
     std::fs::write(&victim, blob(6)).unwrap();
 
     // prune: a dry run by default, and with --dry-run.
     let oid5 = Oid::of_bytes(&blob(5)).to_string();
-    for args in [&["lfs", "prune", REPO][..], &["lfs", "prune", REPO, "--dry-run"]] {
+    for args in [
+        &["lfs", "prune", REPO][..],
+        &["lfs", "prune", REPO, "--dry-run"],
+    ] {
         let out = env.hubctl(args);
         assert!(out.status.success(), "{}", stderr(&out));
         assert_eq!(
@@ -568,11 +600,7 @@ fn lfs_commands() {
     let out = env.hubctl_ok(&["lfs", "prune", REPO, "--yes"]);
     assert_eq!(
         out,
-        format!(
-            "removed {}\t{}\n",
-            Oid::of_bytes(&blob(4)),
-            blob(4).len()
-        )
+        format!("removed {}\t{}\n", Oid::of_bytes(&blob(4)), blob(4).len())
     );
     let v: serde_json::Value =
         serde_json::from_str(&env.hubctl_ok(&["repo", "show", REPO, "--json"])).unwrap();
