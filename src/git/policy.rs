@@ -654,11 +654,13 @@ pub fn large_blob_message(violations: &[Violation], limit: u64) -> String {
     patterns.sort();
     patterns.dedup();
     // `migrate import` rewrites the commits into pointers and adds the patterns to
-    // .gitattributes itself; a `git lfs track` first would leave the working tree dirty, which
-    // migrate refuses.
-    m.push_str("hubctl: Files this large belong in Git LFS. Move them into LFS throughout your history (this also tracks them in .gitattributes), then push again:\n");
+    // .gitattributes itself (a `git lfs track` first would leave the working tree dirty, which
+    // migrate refuses). Without `--everything` it rewrites only the current branch's commits
+    // that no remote-tracking ref has: the refused ones. `--everything` would rewrite commits
+    // the server already has too, and the next push would be refused as non-fast-forward.
+    m.push_str("hubctl: Files this large belong in Git LFS. Move them into LFS in the commits not pushed yet (this also tracks them in .gitattributes), then push again:\n");
     m.push_str(&format!(
-        "hubctl:   git lfs migrate import --include=\"{}\" --everything\n",
+        "hubctl:   git lfs migrate import --include=\"{}\"\n",
         patterns.join(",")
     ));
     m.push_str("hubctl:   git push\n");
@@ -706,7 +708,7 @@ mod tests {
         let m = large_blob_message(&[v("b.bin"), v("a/c.psd"), v("d.bin")], 1 << 20);
         assert!(!m.contains("git lfs track"), "{m}");
         assert!(
-            m.contains("hubctl:   git lfs migrate import --include=\"*.bin,*.psd\" --everything\nhubctl:   git push\n"),
+            m.contains("hubctl:   git lfs migrate import --include=\"*.bin,*.psd\"\nhubctl:   git push\n"),
             "{m}"
         );
         assert!(m.lines().all(|l| l.starts_with("hubctl:")), "{m}");
