@@ -708,7 +708,9 @@ mod tests {
         let m = large_blob_message(&[v("b.bin"), v("a/c.psd"), v("d.bin")], 1 << 20);
         assert!(!m.contains("git lfs track"), "{m}");
         assert!(
-            m.contains("hubctl:   git lfs migrate import --include=\"*.bin,*.psd\"\nhubctl:   git push\n"),
+            m.contains(
+                "hubctl:   git lfs migrate import --include=\"*.bin,*.psd\"\nhubctl:   git push\n"
+            ),
             "{m}"
         );
         assert!(m.lines().all(|l| l.starts_with("hubctl:")), "{m}");
