@@ -429,6 +429,8 @@ fn to_tiny(response: Response, sent: Arc<AtomicU64>) -> tiny_http::Response<Coun
         Body::Stream(r) => (r, None),
         Body::Sized(r, n) => (r, usize::try_from(n).ok()),
     };
+    // A body of known length goes out with Content-Length, however large (tiny_http would
+    // switch to chunked above 32 KiB; LFS clients and resumed downloads want the length).
     tiny_http::Response::new(
         tiny_http::StatusCode(response.status),
         headers,
@@ -436,4 +438,5 @@ fn to_tiny(response: Response, sent: Arc<AtomicU64>) -> tiny_http::Response<Coun
         len,
         None,
     )
+    .with_chunked_threshold(usize::MAX)
 }
