@@ -694,18 +694,26 @@ fn list_locks(app: &App, req: &Request<'_>, repo_part: &str) -> Response {
     }
 }
 
+/// A lock call with a JSON body: LFS's media type accepted, the body read, the caller
+/// authorised for `action` on a repository that can hold locks.
+fn lock_request<T: DeserializeOwned>(
+    app: &App,
+    req: &mut Request<'_>,
+    repo_part: &str,
+    action: Action,
+) -> Result<(T, LockTarget), Response> {
+    check_accept(req)?;
+    let body = read_json(req)?;
+    let lt = lock_target(app, req, repo_part, action)?;
+    Ok((body, lt))
+}
+
 fn create_lock(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
-    if let Err(r) = check_accept(req) {
-        return r;
-    }
-    let body: CreateLockRequest = match read_json(req) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let lt = match lock_target(app, req, repo_part, Action::Write) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (body, lt): (CreateLockRequest, LockTarget) =
+        match lock_request(app, req, repo_part, Action::Write) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     let refname = api::GitRef::name(&body.git_ref).map(str::to_string);
     let created = with_conn(&lt.root, |s| {
         locks::create(
@@ -728,17 +736,11 @@ fn create_lock(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
 }
 
 fn verify_locks(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
-    if let Err(r) = check_accept(req) {
-        return r;
-    }
-    let body: VerifyLocksRequest = match read_json(req) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let lt = match lock_target(app, req, repo_part, Action::Write) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (body, lt): (VerifyLocksRequest, LockTarget) =
+        match lock_request(app, req, repo_part, Action::Write) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     let page = with_conn(&lt.root, |s| {
         locks::verify(
             s.conn(),
@@ -755,17 +757,11 @@ fn verify_locks(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
 }
 
 fn unlock(app: &App, req: &mut Request<'_>, repo_part: &str, id: &str) -> Response {
-    if let Err(r) = check_accept(req) {
-        return r;
-    }
-    let body: UnlockRequest = match read_json(req) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let lt = match lock_target(app, req, repo_part, Action::Write) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (body, lt): (UnlockRequest, LockTarget) =
+        match lock_request(app, req, repo_part, Action::Write) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     // Forcing another user's lock open needs admin on the repository; the owner needs no
     // force at all.
     if body.force {
