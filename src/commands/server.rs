@@ -61,6 +61,11 @@ pub(super) fn cgi(
     let env = cgi::CgiEnv::from_env()?;
     let app = match cgi_app(explicit_root, keys_file, &args) {
         Ok(app) => app,
+        Err(e) if database_busy(&e) => {
+            // Not a misconfiguration: ask the client to come back (git-lfs retries a 429).
+            cgi::write_busy(&env);
+            return Err(e);
+        }
         Err(e) => {
             cgi::write_error(500, &format!("hubctl is misconfigured: {e:#}"));
             return Err(e);
@@ -68,6 +73,19 @@ pub(super) fn cgi(
     };
     cgi::run(&app, env)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `e` is the database being busy (locked by another process past the busy timeout).
+fn database_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<crate::store::Error>()
+            .is_some_and(crate::store::Error::is_busy)
+            || matches!(
+                cause.downcast_ref::<crate::git::Error>(),
+                Some(crate::git::Error::Settings(s)) if s.is_busy()
+            )
+    })
 }
 
 fn cgi_app(explicit_root: Option<&Path>, keys_file: Option<&Path>, args: &CgiArgs) -> Result<App> {

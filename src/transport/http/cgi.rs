@@ -135,6 +135,13 @@ pub fn write_error(status: u16, message: &str) {
     let _ = write_response(Response::text(status, message.to_string()), false);
 }
 
+/// Answer "try again shortly" when the request could not be routed because the database was
+/// busy (another process held its write lock past the busy timeout).
+pub fn write_busy(env: &CgiEnv) {
+    let path = env.path_info.as_deref().unwrap_or_default();
+    let _ = write_response(super::lfs::busy(path), env.method == "HEAD");
+}
+
 fn write_response(response: Response, head_only: bool) -> Result<u64, (u64, io::Error)> {
     // Unbuffered stdout: git's output must reach the client as it is produced, and Rust's
     // line-buffered stdout would flush at random newlines inside binary pack data.

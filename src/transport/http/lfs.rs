@@ -101,6 +101,17 @@ fn json(status: u16, value: &impl Serialize) -> Response {
         .bytes(body)
 }
 
+/// "Try again shortly" for a request to `path` before it could be routed (the database was
+/// busy while the transport started): LFS's 429 with `Retry-After` on LFS routes, which
+/// git-lfs retries, and the plain 503 with `Retry-After` elsewhere.
+pub fn busy(path: &str) -> Response {
+    if split_lfs_path(path).is_some() {
+        denial(&Denial::Busy)
+    } else {
+        super::refusal::text(&Denial::Busy)
+    }
+}
+
 /// An access refusal in LFS's terms: the challenge in both `LFS-Authenticate` and
 /// `WWW-Authenticate`, "try later" as 429 with `Retry-After`.
 fn denial(d: &Denial) -> Response {
