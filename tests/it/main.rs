@@ -10,6 +10,7 @@ mod sshd;
 mod accounts;
 mod docs;
 mod fetch;
+mod lfs;
 mod perf;
 mod push;
 mod push_protocol;
