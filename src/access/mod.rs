@@ -339,6 +339,32 @@ pub fn authorize_hosted(
     Err(Denial::Forbidden(why))
 }
 
+/// Locate a repository without deciding anything about a caller: for requests that carry
+/// their own proof of permission (an LFS action token minted after an [`authorize`]). Only
+/// repositories a caller could be allowed to reach are found: hosted ones inside the root, and
+/// exported ones below a project root.
+pub fn locate(site: &Site, url_part: &str) -> Result<Located, Denial> {
+    match site {
+        Site::Hosted(root) => {
+            let name = parse_hosted_name(url_part)?;
+            let git_dir = contained(&root.repos_dir(), &name.path_in(root))
+                .filter(|d| repo::is_bare_repo(d))
+                .ok_or(Denial::NotFound)?;
+            Ok(Located {
+                git_dir,
+                name: Some(name),
+            })
+        }
+        Site::ProjectRoot { dir, export_all } => {
+            let located = locate_project(dir, url_part)?;
+            if !export_all && !located.git_dir.join("git-daemon-export-ok").exists() {
+                return Err(Denial::NotFound);
+            }
+            Ok(located)
+        }
+    }
+}
+
 /// Locate and authorise a repository for `principal` on any site.
 pub fn authorize(
     site: &Site,

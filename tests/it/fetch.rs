@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::harness::*;
 use crate::matrix;
-use crate::sites::{Site, Transport};
 
 const REPO: &str = "alice/project";
 
@@ -239,7 +238,8 @@ matrix!(empty_repository);
 
 /// A missing repository is a clear error and git says so. Over hubctl's own HTTP, an anonymous
 /// client is asked to authenticate (a missing repository looks like a private one), and a
-/// signed-in user is told it is not found.
+/// signed-in user is told it is not found. Over SSH the client is always signed in: git shows
+/// hubctl's one refusal line.
 fn missing_repository(t: Transport, v: u8) {
     let site = Site::start(t, v);
     let out = site.clone("nobody/nothing", "nothing", &[]);
@@ -247,6 +247,10 @@ fn missing_repository(t: Transport, v: u8) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     match t {
         Transport::Stdio => assert!(stderr.contains("does not exist"), "unclear error: {stderr}"),
+        Transport::Ssh => assert!(
+            stderr.lines().any(|l| l == "hubctl: repository not found"),
+            "unclear error: {stderr}"
+        ),
         Transport::CgiProjectRoot => {
             assert!(stderr.contains("not found"), "unclear error: {stderr}")
         }

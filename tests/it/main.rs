@@ -3,9 +3,8 @@
 
 mod exec_race;
 mod harness;
-mod sites;
 mod ssh;
-mod sshd;
+mod sshd_harness;
 
 mod accounts;
 mod docs;

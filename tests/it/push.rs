@@ -1,6 +1,7 @@
 //! Pushes with the real git client over `hubctl serve`, nginx + fcgiwrap + `hubctl cgi` (nginx
-//! Basic auth supplying REMOTE_USER) and stdio: git's safety (quarantine, atomic, ref locking),
-//! hooks with git's contract, and hubctl's large-file policy.
+//! Basic auth supplying REMOTE_USER), stdio and sshd + `hubctl shell` (a registered key with a
+//! write grant): git's safety (quarantine, atomic, ref locking), hooks with git's contract, and
+//! hubctl's large-file policy.
 
 use std::path::Path;
 use std::process::Output;
@@ -8,14 +9,13 @@ use std::time::Duration;
 
 use crate::fetch::no_engine_left;
 use crate::harness::*;
-use crate::sites::{Site, Transport};
 
 const REPO: &str = "team/app";
 
 macro_rules! push_matrix {
     ($scenario:ident) => {
         mod $scenario {
-            use $crate::sites::Transport;
+            use $crate::harness::Transport;
             #[test]
             fn serve() {
                 super::$scenario(Transport::Serve)
@@ -31,6 +31,10 @@ macro_rules! push_matrix {
             #[test]
             fn stdio() {
                 super::$scenario(Transport::Stdio)
+            }
+            #[test]
+            fn ssh() {
+                super::$scenario(Transport::Ssh)
             }
         }
     };
@@ -412,6 +416,22 @@ fn large_file_policy(t: Transport) {
         );
         assert_eq!(rev(env, &bare, "main"), before);
     }
+    if t == Transport::Ssh {
+        // Nor over SSH: hubctl shell refuses a path that is not NS/NAME before git runs.
+        let path = bare.to_str().unwrap();
+        let url = site.sshd.as_ref().unwrap().url(path);
+        let out = site.git(&wt, &["push", &url, "main"]);
+        assert!(!out.status.success(), "large blob accepted by directory");
+        let refusal = format!(
+            "hubctl: invalid repository path: invalid repository name {path:?}: expected NAMESPACE/NAME"
+        );
+        assert!(
+            stderr(&out).lines().any(|l| l == refusal),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(rev(env, &bare, "main"), before);
+    }
     // Replace the file by an LFS pointer (what `git lfs track` would commit).
     site.git_ok(&wt, &["reset", "-q", "--hard", "HEAD~1"]);
     std::fs::create_dir_all(wt.join("models")).unwrap();
@@ -625,8 +645,12 @@ fn crash_mid_push(t: Transport) {
     assert!(busy, "the push never reached index-pack");
     let server_pids: Vec<i32> = match t {
         Transport::Serve => vec![site.server.as_ref().unwrap().pid() as i32],
+        // The push's own sshd process (with hubctl shell and git below it); the listener lives
+        // on, as it does when a session's processes die, and so needs no restart.
+        Transport::Ssh => children_of(site.sshd.as_ref().unwrap().pid() as i32),
         _ => site.nginx.as_ref().unwrap().pids(),
     };
+    assert!(!server_pids.is_empty(), "[{t:?}] no server process to kill");
     for pid in server_pids {
         kill_tree(pid);
     }
@@ -658,6 +682,10 @@ fn crash_mid_push_serve() {
 #[test]
 fn crash_mid_push_cgi() {
     crash_mid_push(Transport::CgiRoot)
+}
+#[test]
+fn crash_mid_push_ssh() {
+    crash_mid_push(Transport::Ssh)
 }
 
 /// A client that goes away once its pack is uploaded does not cut the push short: the ref
@@ -691,7 +719,7 @@ fn client_gone_after_upload(t: Transport) {
     push.args(["push", "origin", "main"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    // Its own process group: git-remote-http holds the connection, and it must die too.
+    // Its own process group: git-remote-http (or ssh) holds the connection, and it must die too.
     std::os::unix::process::CommandExt::process_group(&mut push, 0);
     let mut child = push.spawn().unwrap();
     assert!(
@@ -733,7 +761,7 @@ fn client_gone_after_upload(t: Transport) {
 }
 
 mod client_gone_after_upload {
-    use crate::sites::Transport;
+    use crate::harness::Transport;
     #[test]
     fn serve() {
         super::client_gone_after_upload(Transport::Serve)
@@ -741,6 +769,10 @@ mod client_gone_after_upload {
     #[test]
     fn cgi_root() {
         super::client_gone_after_upload(Transport::CgiRoot)
+    }
+    #[test]
+    fn ssh() {
+        super::client_gone_after_upload(Transport::Ssh)
     }
 }
 

@@ -6,7 +6,6 @@ use std::path::Path;
 
 use crate::fetch::no_engine_left;
 use crate::harness::*;
-use crate::sites::{Site, Transport};
 
 const REPO: &str = "team/app";
 const ZERO: &str = "0000000000000000000000000000000000000000";

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use crate::harness::*;
 use crate::push::install_hook;
-use crate::sshd::*;
 
 const PUB: &str = "alice/pub";
 const PRIV: &str = "alice/priv";

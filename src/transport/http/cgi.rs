@@ -36,6 +36,10 @@ pub struct CgiEnv {
     pub remote_user: Option<String>,
     /// `REMOTE_ADDR`.
     pub remote_addr: Option<String>,
+    /// `HTTPS` is set (and not `off`), or `REQUEST_SCHEME` is `https`.
+    pub secure: bool,
+    /// `SCRIPT_NAME`, without a trailing `/`.
+    pub script_name: String,
 }
 
 impl CgiEnv {
@@ -72,6 +76,11 @@ impl CgiEnv {
             headers,
             remote_user: var("REMOTE_USER"),
             remote_addr: var("REMOTE_ADDR"),
+            secure: var("HTTPS").is_some_and(|v| !v.eq_ignore_ascii_case("off"))
+                || var("REQUEST_SCHEME").is_some_and(|v| v.eq_ignore_ascii_case("https")),
+            script_name: var("SCRIPT_NAME")
+                .map(|s| s.trim_end_matches('/').to_string())
+                .unwrap_or_default(),
         })
     }
 }
@@ -102,6 +111,8 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
             body: &mut body,
             remote_user: env.remote_user,
             remote_addr: env.remote_addr,
+            secure: env.secure,
+            script_name: env.script_name,
         };
         app.handle(&mut request)
     };
@@ -137,6 +148,10 @@ fn write_response(response: Response, head_only: bool) -> Result<u64, (u64, io::
     for (n, v) in &response.headers {
         head.push_str(&format!("{n}: {v}\r\n"));
     }
+    match &response.body {
+        Body::Sized(_, n) => head.push_str(&format!("Content-Length: {n}\r\n")),
+        Body::Empty | Body::Bytes(_) | Body::Stream(_) => {}
+    }
     head.push_str("\r\n");
     out.write_all(head.as_bytes()).map_err(|e| (0, e))?;
     if head_only {
@@ -148,7 +163,7 @@ fn write_response(response: Response, head_only: bool) -> Result<u64, (u64, io::
             out.write_all(&b).map_err(|e| (0, e))?;
             Ok(b.len() as u64)
         }
-        Body::Stream(mut r) => {
+        Body::Stream(mut r) | Body::Sized(mut r, _) => {
             let mut buf = vec![0u8; 64 * 1024];
             let mut sent = 0u64;
             loop {

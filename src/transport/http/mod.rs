@@ -8,6 +8,7 @@
 pub mod api;
 pub mod cgi;
 pub mod git;
+pub mod lfs;
 pub mod refusal;
 pub mod router;
 pub mod serve;
@@ -105,6 +106,11 @@ pub struct Request<'a> {
     pub remote_user: Option<String>,
     /// The client address, for logs and git's reflog identity.
     pub remote_addr: Option<String>,
+    /// The request came over TLS (for absolute URLs hubctl hands out, such as LFS actions).
+    pub secure: bool,
+    /// The URL path prefix the web server mounted hubctl at (CGI `SCRIPT_NAME`), without a
+    /// trailing `/`; empty for `hubctl serve`.
+    pub script_name: String,
 }
 
 impl Request<'_> {
@@ -130,6 +136,8 @@ pub enum Body {
     Bytes(Vec<u8>),
     /// A body produced while it is sent; its length is unknown in advance.
     Stream(Box<dyn Read + Send>),
+    /// A streamed body whose length is known (an LFS object): sent with `Content-Length`.
+    Sized(Box<dyn Read + Send>, u64),
 }
 
 /// One HTTP response.
@@ -190,6 +198,12 @@ impl Response {
         self
     }
 
+    /// Set a streaming body of known length.
+    pub fn sized(mut self, body: Box<dyn Read + Send>, len: u64) -> Response {
+        self.body = Body::Sized(body, len);
+        self
+    }
+
     /// Add git-http-backend's "never cache" header set.
     pub fn no_cache(self) -> Response {
         self.header("Expires", "Fri, 01 Jan 1980 00:00:00 GMT")
@@ -211,6 +225,8 @@ pub fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         201 => "Created",
+        202 => "Accepted",
+        206 => "Partial Content",
         204 => "No Content",
         304 => "Not Modified",
         400 => "Bad Request",
@@ -218,16 +234,19 @@ pub fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        406 => "Not Acceptable",
         409 => "Conflict",
         411 => "Length Required",
         413 => "Content Too Large",
         415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
         422 => "Unprocessable Content",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
         503 => "Service Unavailable",
+        507 => "Insufficient Storage",
         _ => "Unknown",
     }
 }
@@ -290,6 +309,8 @@ mod tests {
             body: &mut body,
             remote_user: None,
             remote_addr: None,
+            secure: false,
+            script_name: String::new(),
         };
         assert_eq!(
             req.query_param("service").as_deref(),

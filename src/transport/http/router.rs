@@ -86,6 +86,9 @@ impl App {
         if path == "/api" || path.starts_with("/api/") {
             return super::api::handle(self, req);
         }
+        if let Some((repo, rest)) = super::lfs::split_lfs_path(&path) {
+            return super::lfs::handle(self, req, repo, rest);
+        }
         match split_git_path(&path) {
             Some((repo, endpoint)) => {
                 if !endpoint.method_ok(&req.method) {

@@ -203,6 +203,7 @@ fn serve_one(app: &App, mut rq: tiny_http::Request) {
         headers.push(h.field.as_str().as_str(), h.value.as_str());
     }
     let remote_addr = rq.remote_addr().map(|a| a.ip().to_string());
+    let secure = rq.secure();
     let response = match percent_decode(raw_path) {
         None => Response::text(400, "malformed request path"),
         Some(path) => {
@@ -214,6 +215,8 @@ fn serve_one(app: &App, mut rq: tiny_http::Request) {
                 body: rq.as_reader(),
                 remote_user: None,
                 remote_addr,
+                secure,
+                script_name: String::new(),
             };
             app.handle(&mut request)
         }
@@ -331,6 +334,7 @@ fn to_tiny(response: Response, sent: Arc<AtomicU64>) -> tiny_http::Response<Coun
         }
         // Unknown length: tiny_http sends it chunked, as git produces it.
         Body::Stream(r) => (r, None),
+        Body::Sized(r, n) => (r, usize::try_from(n).ok()),
     };
     tiny_http::Response::new(
         tiny_http::StatusCode(response.status),

@@ -1,15 +1,17 @@
 //! One git client, several ways to reach hubctl: `hubctl serve`, nginx + fcgiwrap + `hubctl cgi`
-//! (hubctl's root or git-http-backend's GIT_PROJECT_ROOT), and `--upload-pack='hubctl
-//! upload-pack'` over stdio. Scenarios are written once against [`Site`].
+//! (hubctl's root or git-http-backend's GIT_PROJECT_ROOT), `--upload-pack='hubctl
+//! upload-pack'` over stdio, and a real sshd whose authorized_keys file hubctl writes (the
+//! shipped `scripts/sshd/hubctl-keys-file.conf`), running `hubctl shell` as the forced command.
+//! Scenarios are written once against [`Site`].
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::harness::*;
+use super::*;
 
-/// The user nginx knows in push tests.
+/// The user nginx knows in push tests; over SSH, the user whose key every git command uses.
 pub const PUSH_USER: &str = "pusher";
 pub const PUSH_PASSWORD: &str = "s3cret-push";
 
@@ -20,11 +22,13 @@ pub enum Transport {
     CgiRoot,
     CgiProjectRoot,
     Stdio,
+    /// `ssh://root@127.0.0.1:PORT/ns/name.git` through sshd and `hubctl shell`.
+    Ssh,
 }
 
 impl Transport {
     pub fn is_http(self) -> bool {
-        self != Transport::Stdio
+        !matches!(self, Transport::Stdio | Transport::Ssh)
     }
 }
 
@@ -39,6 +43,10 @@ pub struct Site {
     pub project: PathBuf,
     /// The pusher's token (standalone server).
     pub push_token: Option<String>,
+    /// sshd with the shipped keys-file snippet (SSH).
+    pub sshd: Option<Sshd>,
+    /// [`PUSH_USER`]'s registered key, which every git command of the site uses (SSH).
+    pub ssh_key: Option<ClientKey>,
 }
 
 impl Site {
@@ -65,13 +73,18 @@ impl Site {
             Transport::CgiRoot => site.env.ensure_owner(PUSH_USER),
             // git-http-backend rules: an authenticated REMOTE_USER may push.
             Transport::CgiProjectRoot | Transport::Stdio => {}
+            // The key's user exists already (Site::start_with); allow_push grants it write.
+            Transport::Ssh => {}
         }
         site
     }
 
     /// Let the push user write to `name` (hosted repositories need a grant).
     pub fn allow_push(&self, name: &str) {
-        if matches!(self.transport, Transport::Serve | Transport::CgiRoot) {
+        if matches!(
+            self.transport,
+            Transport::Serve | Transport::CgiRoot | Transport::Ssh
+        ) {
             self.env
                 .hubctl_ok(&["repo", "grant", name, PUSH_USER, "write"]);
         }
@@ -94,7 +107,8 @@ impl Site {
                 ),
                 1,
             ),
-            Transport::Stdio => url,
+            // The key authenticates; the URL names the login account, not the hubctl user.
+            Transport::Stdio | Transport::Ssh => url,
         }
     }
 
@@ -112,7 +126,7 @@ impl Site {
         let env = Env::new();
         let project = env.path("project");
         std::fs::create_dir_all(&project).unwrap();
-        let (mut server, mut nginx) = (None, None);
+        let (mut server, mut nginx, mut sshd, mut ssh_key) = (None, None, None, None);
         match transport {
             Transport::Serve => server = Some(env.serve(&[])),
             Transport::CgiRoot => nginx = Some(Nginx::start(&env, nginx_opts)),
@@ -124,6 +138,11 @@ impl Site {
                 nginx = Some(Nginx::start(&env, nginx_opts));
             }
             Transport::Stdio => {}
+            Transport::Ssh => {
+                let (s, key) = start_sshd(&env);
+                sshd = Some(s);
+                ssh_key = Some(key);
+            }
         }
         Site {
             env,
@@ -133,6 +152,8 @@ impl Site {
             nginx,
             project,
             push_token: None,
+            sshd,
+            ssh_key,
         }
     }
 
@@ -204,6 +225,7 @@ impl Site {
             }
             // hubctl upload-pack resolves NS/NAME under its root.
             Transport::Stdio => format!("file:///{name}.git"),
+            Transport::Ssh => self.sshd.as_ref().unwrap().url(&format!("{name}.git")),
         }
     }
 
@@ -224,7 +246,8 @@ impl Site {
         )
     }
 
-    /// git with this site's protocol version and, for stdio, hubctl as the remote programs.
+    /// git with this site's protocol version and, for stdio, hubctl as the remote programs (over
+    /// SSH the environment's `core.sshCommand` reaches sshd; see [`start_sshd`]).
     pub fn git(&self, cwd: &Path, args: &[&str]) -> Output {
         let mut cmd = self.env.git_cmd(cwd);
         cmd.arg("-c")
@@ -241,7 +264,11 @@ impl Site {
                     self.receive_pack_cmd()
                 ));
         }
-        cmd.args(args).output().unwrap()
+        let mut out = cmd.args(args).output().unwrap();
+        if self.transport == Transport::Ssh {
+            out.stderr = without_login_shell_noise(&out.stderr);
+        }
+        out
     }
 
     pub fn git_ok(&self, cwd: &Path, args: &[&str]) -> String {
@@ -319,7 +346,9 @@ impl Site {
                 drop(old);
                 self.server = Some(Server::start_on(&self.env, &listen, &[]));
             }
-            Transport::Stdio => {}
+            // A fresh hubctl serves every connection (stdio; over SSH, sshd's listener starts
+            // `hubctl shell` per connection and survives a session's processes being killed).
+            Transport::Stdio | Transport::Ssh => {}
             _ => self.nginx.as_mut().unwrap().restart(),
         }
     }
@@ -332,8 +361,59 @@ impl Site {
         if let Some(n) = &self.nginx {
             return n.logs();
         }
+        if let Some(s) = &self.sshd {
+            return format!("sshd log:\n{}", s.log());
+        }
         String::new()
     }
+}
+
+/// sshd as an operator sets it up with `scripts/sshd/hubctl-keys-file.conf`: hubctl keeps the
+/// authorized_keys file (`config set authorized-keys-file`), [`PUSH_USER`] registers a key with
+/// `keys add`, and so logs in with a `restrict,command="hubctl ... shell --key-id N"` line.
+///
+/// Every git the site's [`Env`] runs reaches this sshd with that key: `core.sshCommand` in the
+/// environment's own ~/.gitconfig is [`ssh_command`] (what [`Sshd::git_cmd`] puts in
+/// GIT_SSH_COMMAND), so scenarios that build their own git commands from `site.env` need no
+/// SSH branch. git sees the program name `ssh` and sends GIT_PROTOCOL for protocol v2
+/// (`-o SendEnv=GIT_PROTOCOL`), which the snippet's `AcceptEnv GIT_PROTOCOL` lets through.
+///
+/// The user has no grants: it reads public repositories like an anonymous HTTP client, and
+/// writes where [`Site::allow_push`] grants it.
+fn start_sshd(env: &Env) -> (Sshd, ClientKey) {
+    let file = env.path("authorized_keys");
+    env.hubctl_ok(&[
+        "config",
+        "set",
+        "authorized-keys-file",
+        file.to_str().unwrap(),
+    ]);
+    let sshd = Sshd::start(env, KeysMode::File(file.clone()));
+    env.ensure_owner(PUSH_USER);
+    let key = ClientKey::generate(env, PUSH_USER, KeyKind::Ed25519);
+    env.hubctl_ok(&[
+        "keys",
+        "add",
+        "--user",
+        PUSH_USER,
+        key.public.to_str().unwrap(),
+    ]);
+    let lines = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        lines.contains("restrict,command=") && lines.contains(key.blob()),
+        "hubctl did not write the key into {}:\n{lines}",
+        file.display()
+    );
+    env.git_ok(
+        &env.home,
+        &[
+            "config",
+            "--global",
+            "core.sshCommand",
+            &ssh_command(&sshd, &key),
+        ],
+    );
+    (sshd, key)
 }
 
 /// Generate one test per transport and protocol version for a scenario `fn(Transport, u8)`.
@@ -341,7 +421,7 @@ impl Site {
 macro_rules! matrix {
     ($scenario:ident) => {
         mod $scenario {
-            use $crate::sites::Transport;
+            use $crate::harness::Transport;
             #[test]
             fn serve_v0() {
                 super::$scenario(Transport::Serve, 0)
@@ -373,6 +453,14 @@ macro_rules! matrix {
             #[test]
             fn stdio_v2() {
                 super::$scenario(Transport::Stdio, 2)
+            }
+            #[test]
+            fn ssh_v0() {
+                super::$scenario(Transport::Ssh, 0)
+            }
+            #[test]
+            fn ssh_v2() {
+                super::$scenario(Transport::Ssh, 2)
             }
         }
     };

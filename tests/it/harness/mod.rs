@@ -1,7 +1,27 @@
-//! Test harness: real git, nginx, fcgiwrap (and later sshd) started per test on 127.0.0.1 with
+//! Test harness: real git, nginx, fcgiwrap and sshd started per test on 127.0.0.1 with
 //! ephemeral ports and a private temporary root, stopped on drop (also when a test fails).
+//!
+//! This file has what every setup shares: [`Env`] (a hubctl root, a HOME for git, scratch
+//! space) with its git and hubctl helpers, installing executables safely, processes and ports,
+//! curl, [`eventually`]. The servers live beside it, and everything is re-exported here, so a
+//! test file needs only `use crate::harness::*;`:
+//!
+//! - [`server`]: `hubctl serve` ([`Server`]);
+//! - [`nginx`]: nginx + fcgiwrap + `hubctl cgi` ([`Nginx`], [`NginxOptions`]);
+//! - [`sshd`]: a real OpenSSH server with the shipped snippets ([`Sshd`], [`ClientKey`]);
+//! - [`sites`]: one scenario, every transport ([`Site`], [`Transport`], `matrix!`).
 
 #![allow(dead_code)]
+
+pub mod nginx;
+pub mod server;
+pub mod sites;
+pub mod sshd;
+
+pub use nginx::*;
+pub use server::*;
+pub use sites::*;
+pub use sshd::*;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -369,95 +389,6 @@ impl Log {
     }
 }
 
-/// A running `hubctl serve`.
-pub struct Server {
-    child: Option<Child>,
-    pub base: String,
-    pub log: Log,
-}
-
-impl Server {
-    fn start(env: &Env, extra: &[&str]) -> Server {
-        Server::start_on(env, "127.0.0.1:0", extra)
-    }
-
-    /// Start on a given address (to restart a killed server where its clients expect it).
-    pub fn start_on(env: &Env, listen: &str, extra: &[&str]) -> Server {
-        Server::start_full(env, listen, extra, &[])
-    }
-
-    /// Start with extra environment variables.
-    pub fn start_full(env: &Env, listen: &str, extra: &[&str], vars: &[(&str, &str)]) -> Server {
-        Server::start_program(env, &hubctl_bin(), listen, extra, vars)
-    }
-
-    /// Start from a given hubctl binary (e.g. a copy that the test then replaces).
-    pub fn start_program(
-        env: &Env,
-        program: &Path,
-        listen: &str,
-        extra: &[&str],
-        vars: &[(&str, &str)],
-    ) -> Server {
-        let mut cmd = Command::new(program);
-        cmd.arg("--root").arg(&env.root);
-        env.clean_env(&mut cmd);
-        for (k, v) in vars {
-            cmd.env(k, v);
-        }
-        cmd.args(["serve", "--listen", listen])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = spawn_retrying(&mut cmd).expect("starting hubctl serve");
-        let stderr = child.stderr.take().unwrap();
-        let mut reader = BufReader::new(stderr);
-        let mut first = String::new();
-        reader.read_line(&mut first).unwrap();
-        let base = first
-            .trim()
-            .strip_prefix("hubctl: listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from hubctl serve: {first:?}"))
-            .to_string();
-        let log = Log::default();
-        log.drain(reader);
-        Server {
-            child: Some(child),
-            base,
-            log,
-        }
-    }
-
-    /// URL of a hosted repository.
-    pub fn url(&self, name: &str) -> String {
-        format!("{}/{name}.git", self.base)
-    }
-
-    /// The server's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
-    }
-
-    /// Stop with SIGTERM and wait (graceful shutdown).
-    pub fn stop(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().unwrap();
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGTERM);
-        }
-        wait_timeout(&mut child, Duration::from_secs(20)).expect("hubctl serve did not stop")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 /// Wait for a child up to `limit`.
 pub fn wait_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let start = Instant::now();
@@ -493,22 +424,21 @@ pub fn wait_for_port(port: u16, limit: Duration) -> bool {
     false
 }
 
-/// Which nginx location snippet from scripts/nginx a CGI setup uses.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Snippet {
-    /// scripts/nginx/hubctl.conf: hubctl does everything.
-    Plain,
-    /// scripts/nginx/hubctl-push-auth.conf: nginx Basic auth for pushes.
-    PushAuth,
-}
-
-/// How the CGI finds repositories.
-#[derive(Clone, Debug)]
-pub enum CgiSite {
-    /// hubctl's own root.
-    Root,
-    /// git-http-backend mode: GIT_PROJECT_ROOT (and whether GIT_HTTP_EXPORT_ALL is set).
-    ProjectRoot { dir: PathBuf, export_all: bool },
+/// Run curl; returns (status code, headers+body text).
+pub fn curl(args: &[&str]) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-s", "-S", "-i", "--max-time", "30"])
+        .args(args)
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let status = text
+        .lines()
+        .rfind(|l| l.starts_with("HTTP/"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
 }
 
 /// A child process that leads its own process group (spawn it with `process_group(0)`);
@@ -525,265 +455,6 @@ impl Drop for ChildGuard {
             let _ = c.wait();
         }
     }
-}
-
-/// nginx + fcgiwrap running `hubctl cgi` (or any other CGI program) with the shipped config.
-pub struct Nginx {
-    nginx: Option<Child>,
-    fcgiwrap: ChildGuard,
-    pub base: String,
-    pub dir: PathBuf,
-    fcgi_cmd: Vec<(String, String)>,
-    workers: u32,
-    home: PathBuf,
-}
-
-/// Options for [`Nginx::start`].
-pub struct NginxOptions {
-    pub snippet: Snippet,
-    pub site: CgiSite,
-    /// The CGI program (default: hubctl).
-    pub program: PathBuf,
-    /// Lines `user:password` for the htpasswd file (PushAuth).
-    pub users: Vec<(String, String)>,
-    /// Extra environment for fcgiwrap (passed on to the CGI).
-    pub env: Vec<(String, String)>,
-    /// fcgiwrap worker processes.
-    pub workers: u32,
-}
-
-impl Default for NginxOptions {
-    fn default() -> Self {
-        NginxOptions {
-            snippet: Snippet::Plain,
-            site: CgiSite::Root,
-            program: hubctl_bin(),
-            users: Vec::new(),
-            env: Vec::new(),
-            workers: 8,
-        }
-    }
-}
-
-impl Nginx {
-    pub fn start(env: &Env, opts: NginxOptions) -> Nginx {
-        let dir = tempfile::Builder::new()
-            .prefix("nginx-")
-            .tempdir_in(env.dir.path())
-            .unwrap()
-            .keep();
-        for sub in ["tmp", "logs"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
-        }
-        for f in [
-            "hubctl.conf",
-            "hubctl-push-auth.conf",
-            "hubctl-fastcgi.conf",
-        ] {
-            std::fs::copy(scripts_dir().join("nginx").join(f), dir.join(f)).unwrap();
-        }
-        let sock = dir.join("fcgi.sock");
-        let fcgiwrap = spawn_fcgiwrap(&dir, opts.workers, &env.home, &opts.env);
-        let htpasswd = dir.join("htpasswd");
-        let mut lines = String::new();
-        for (user, pass) in &opts.users {
-            let out = Command::new("openssl")
-                .args(["passwd", "-apr1", pass])
-                .output()
-                .expect("openssl passwd");
-            lines.push_str(&format!(
-                "{user}:{}\n",
-                String::from_utf8_lossy(&out.stdout).trim()
-            ));
-        }
-        std::fs::write(&htpasswd, lines).unwrap();
-        let (project_root, export_all) = match &opts.site {
-            CgiSite::Root => (String::new(), String::new()),
-            CgiSite::ProjectRoot { dir, export_all } => (
-                dir.display().to_string(),
-                if *export_all {
-                    "1".into()
-                } else {
-                    String::new()
-                },
-            ),
-        };
-        let snippet = match opts.snippet {
-            Snippet::Plain => "hubctl.conf",
-            Snippet::PushAuth => "hubctl-push-auth.conf",
-        };
-        let user = if is_root() { "user root;\n" } else { "" };
-        let mut last_err = String::new();
-        for _attempt in 0..5 {
-            let port = free_port();
-            let conf = format!(
-                "{user}worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log info;\ndaemon off;\nevents {{ worker_connections 512; }}\nhttp {{\n  access_log {d}/logs/access.log;\n  client_body_temp_path {d}/tmp/body;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  proxy_temp_path {d}/tmp/proxy;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  server {{\n    listen 127.0.0.1:{port};\n    set $hubctl_bin {bin};\n    set $hubctl_root {root};\n    set $hubctl_fcgi unix:{sock};\n    set $hubctl_project_root \"{project_root}\";\n    set $hubctl_export_all \"{export_all}\";\n    set $hubctl_htpasswd {htpasswd};\n    include {d}/{snippet};\n  }}\n}}\n",
-                d = dir.display(),
-                bin = opts.program.display(),
-                root = env.root.display(),
-                sock = sock.display(),
-                htpasswd = htpasswd.display(),
-            );
-            std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-            let mut child = spawn_nginx(&dir);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(Some(_)) = child.try_wait() {
-                    let mut err = String::new();
-                    child.stderr.take().unwrap().read_to_string(&mut err).ok();
-                    last_err = format!(
-                        "{err}{}",
-                        std::fs::read_to_string(dir.join("logs/error.log")).unwrap_or_default()
-                    );
-                    break;
-                }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Nginx {
-                        nginx: Some(child),
-                        fcgiwrap,
-                        base: format!("http://127.0.0.1:{port}"),
-                        dir,
-                        fcgi_cmd: opts.env.clone(),
-                        workers: opts.workers,
-                        home: env.home.clone(),
-                    };
-                }
-                assert!(Instant::now() < deadline, "nginx did not start listening");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        panic!("nginx failed to start: {last_err}");
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}/{path}", self.base)
-    }
-
-    /// Process ids of the nginx master and fcgiwrap.
-    pub fn pids(&self) -> Vec<i32> {
-        let mut v = Vec::new();
-        if let Some(n) = &self.nginx {
-            v.push(n.id() as i32);
-        }
-        if let Some(f) = &self.fcgiwrap.0 {
-            v.push(f.id() as i32);
-        }
-        v
-    }
-
-    /// Start nginx and fcgiwrap again with the same configuration and port (after a crash).
-    pub fn restart(&mut self) {
-        if let Some(mut n) = self.nginx.take() {
-            let _ = n.kill();
-            let _ = n.wait();
-        }
-        drop(std::mem::replace(&mut self.fcgiwrap, ChildGuard(None)));
-        let _ = std::fs::remove_file(self.dir.join("fcgi.sock"));
-        let _ = std::fs::remove_file(self.dir.join("nginx.pid"));
-        self.fcgiwrap = spawn_fcgiwrap(&self.dir, self.workers, &self.home, &self.fcgi_cmd);
-        self.nginx = Some(spawn_nginx(&self.dir));
-        let port: u16 = self.base.rsplit(':').next().unwrap().parse().unwrap();
-        assert!(
-            wait_for_port(port, Duration::from_secs(10)),
-            "nginx did not come back"
-        );
-    }
-
-    /// nginx's and fcgiwrap's logs (for failure messages).
-    pub fn logs(&self) -> String {
-        let mut s = String::new();
-        for f in ["logs/error.log", "logs/fcgiwrap.log"] {
-            s.push_str(&std::fs::read_to_string(self.dir.join(f)).unwrap_or_default());
-        }
-        s
-    }
-}
-
-fn spawn_fcgiwrap(dir: &Path, workers: u32, home: &Path, env: &[(String, String)]) -> ChildGuard {
-    let sock = dir.join("fcgi.sock");
-    let mut fcgi = Command::new("fcgiwrap");
-    // Its own process group: fcgiwrap forks workers that outlive a killed master otherwise.
-    std::os::unix::process::CommandExt::process_group(&mut fcgi, 0);
-    fcgi.arg("-c")
-        .arg(workers.to_string())
-        .arg("-s")
-        .arg(format!("unix:{}", sock.display()))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join("logs/fcgiwrap.log"))
-                .unwrap(),
-        ));
-    for (k, v) in env {
-        fcgi.env(k, v);
-    }
-    let guard = ChildGuard(Some(
-        fcgi.spawn()
-            .expect("starting fcgiwrap (apt-get install fcgiwrap)"),
-    ));
-    let start = Instant::now();
-    while !sock.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "fcgiwrap socket did not appear"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    guard
-}
-
-fn spawn_nginx(dir: &Path) -> Child {
-    Command::new("nginx")
-        .arg("-p")
-        .arg(dir)
-        .arg("-e")
-        .arg(dir.join("logs/error.log"))
-        .arg("-c")
-        .arg(dir.join("nginx.conf"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting nginx (apt-get install nginx)")
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        if let Some(mut n) = self.nginx.take() {
-            // SIGQUIT would wait for slow clients; tests want it gone.
-            unsafe {
-                libc::kill(n.id() as i32, libc::SIGTERM);
-            }
-            if wait_timeout(&mut n, Duration::from_secs(5)).is_none() {
-                let _ = n.kill();
-                let _ = n.wait();
-            }
-        }
-    }
-}
-
-/// Run curl; returns (status code, headers+body text).
-pub fn curl(args: &[&str]) -> (u16, String) {
-    let out = Command::new("curl")
-        .args(["-s", "-S", "-i", "--max-time", "30"])
-        .args(args)
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let status = text
-        .lines()
-        .rfind(|l| l.starts_with("HTTP/"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, text)
 }
 
 /// Processes whose command line contains `needle` (for "no stray git process" checks).
@@ -820,4 +491,24 @@ pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     f()
+}
+
+/// Remove what the SSH login account's shell startup printed from a client's stderr.
+///
+/// sshd runs every forced command through the account's login shell, and Debian's bash reads
+/// `~/.bashrc` for commands that come over SSH. On the machines these tests run on, root's
+/// `~/.bashrc` runs `pyenv init`, whose rehash prints `pyenv: cannot rehash: ...` (and an `rm`
+/// complaint about its lock file) when two sessions start at once. Those lines are the
+/// account's, not hubctl's; tests that count hubctl's lines must not see them.
+pub fn without_login_shell_noise(stderr: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(stderr);
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let noise = line.starts_with("pyenv: ")
+            || (line.starts_with("rm: cannot remove '") && line.contains("/.pyenv/"));
+        if !noise {
+            out.push_str(line);
+        }
+    }
+    out.into_bytes()
 }
