@@ -245,14 +245,19 @@ impl Lfs {
 
     /// A credential helper (inline shell function) that answers with `user`'s token.
     fn helper_as(&self, user: &str, token: &str) -> String {
-        format!("!f() {{ test \"$1\" = get && printf 'username=%s\\npassword=%s\\n' '{user}' '{token}'; }}; f")
+        format!(
+            "!f() {{ test \"$1\" = get && printf 'username=%s\\npassword=%s\\n' '{user}' '{token}'; }}; f"
+        )
     }
 
     /// Make `who` the identity of the worktree `wt` (its credential helper).
     fn login(&self, wt: &Path, who: &str) {
         let name = who.split('-').next().unwrap();
         let helper = self.helper_as(name, self.token(who));
-        self.git_ok(wt, &["config", "--replace-all", "credential.helper", &helper]);
+        self.git_ok(
+            wt,
+            &["config", "--replace-all", "credential.helper", &helper],
+        );
     }
 
     /// A new working repository with git-lfs's hooks, `origin` = `repo`, acting as `who`.
@@ -269,13 +274,7 @@ impl Lfs {
     }
 
     /// Clone `url` into scratch `dest` as `who` with extra environment; hooks installed after.
-    fn clone_ok(
-        &self,
-        url: &str,
-        dest: &str,
-        who: Option<&str>,
-        vars: &[(&str, &str)],
-    ) -> PathBuf {
+    fn clone_ok(&self, url: &str, dest: &str, who: Option<&str>, vars: &[(&str, &str)]) -> PathBuf {
         let path = self.env.path(dest);
         let mut cmd = self.git_cmd(self.env.dir.path());
         cmd.args(["clone", "-q"]);
@@ -393,7 +392,11 @@ impl Lfs {
                         let mut line = l[start..start + len].split_whitespace();
                         let method = line.next()?.to_string();
                         let path = line.next()?.to_string();
-                        let status = l[start + len + 1..].split_whitespace().next()?.parse().ok()?;
+                        let status = l[start + len + 1..]
+                            .split_whitespace()
+                            .next()?
+                            .parse()
+                            .ok()?;
                         Some(Req {
                             method,
                             path,
@@ -405,9 +408,25 @@ impl Lfs {
         }
     }
 
-    /// Requests with `method` whose path contains `needle`.
+    /// The requests once the access log has stopped growing: servers log a request after
+    /// answering it, so the client may be done before its last lines are written. Bounded by
+    /// 5 s.
+    fn settled_requests(&self) -> Vec<Req> {
+        let mut last = self.requests();
+        let start = std::time::Instant::now();
+        loop {
+            std::thread::sleep(Duration::from_millis(250));
+            let now = self.requests();
+            if now.len() == last.len() || start.elapsed() > Duration::from_secs(5) {
+                return now;
+            }
+            last = now;
+        }
+    }
+
+    /// Requests with `method` whose path contains `needle` (after the log has settled).
     fn requests_to(&self, method: &str, needle: &str) -> Vec<Req> {
-        self.requests()
+        self.settled_requests()
             .into_iter()
             .filter(|r| r.method == method && r.path.contains(needle))
             .collect()
@@ -662,7 +681,13 @@ fn assert_same_file(expected: &Path, actual: &Path) {
             .unwrap_or_else(|e| panic!("{}: {e}", actual.display()))
             .len(),
     );
-    assert_eq!(a, e, "size of {} vs {}", actual.display(), expected.display());
+    assert_eq!(
+        a,
+        e,
+        "size of {} vs {}",
+        actual.display(),
+        expected.display()
+    );
     assert_eq!(
         sha256_file(actual),
         sha256_file(expected),
@@ -757,11 +782,18 @@ fn push_and_clone(mode: Mode) {
 
     let small = s.assert_stored(PUB, &wt.join("small.bin"));
     let big = s.assert_stored(PUB, &wt.join("assets/big.bin"));
-    assert_eq!(s.stored_objects(PUB).len(), 2, "{:?}", s.stored_objects(PUB));
+    assert_eq!(
+        s.stored_objects(PUB).len(),
+        2,
+        "{:?}",
+        s.stored_objects(PUB)
+    );
     assert!(s.tmp_files(PUB).is_empty(), "{:?}", s.tmp_files(PUB));
     let batch = format!("/{PUB}.git/info/lfs/objects/batch");
     assert!(
-        s.requests_to("POST", &batch).iter().any(|r| r.status == 200),
+        s.requests_to("POST", &batch)
+            .iter()
+            .any(|r| r.status == 200),
         "no successful batch call\n{}",
         s.logs()
     );
@@ -978,7 +1010,11 @@ fi
     }
     let all = std::fs::read_to_string(&log).unwrap_or_default();
     let gets = lfs_calls("get");
-    assert_eq!(gets.len(), 1, "git-lfs asked for credentials {gets:?}\n{all}");
+    assert_eq!(
+        gets.len(),
+        1,
+        "git-lfs asked for credentials {gets:?}\n{all}"
+    );
     let host = s.base.trim_start_matches("http://");
     assert!(
         gets[0].contains("protocol=http") && gets[0].contains(&format!("host={host}")),
@@ -987,7 +1023,9 @@ fi
     assert_eq!(lfs_calls("store").len(), 1, "{all}");
     // The anonymous first attempt was challenged.
     assert!(
-        s.requests().iter().any(|r| r.path.contains("/info/lfs/") && r.status == 401),
+        s.settled_requests()
+            .iter()
+            .any(|r| r.path.contains("/info/lfs/") && r.status == 401),
         "no 401 from the LFS API\n{}",
         s.logs()
     );
@@ -1016,7 +1054,11 @@ fi
 
     // A bad token: refused, the helper is told to erase it, nothing is stored.
     std::fs::remove_file(&log).unwrap();
-    std::fs::write(&tokfile, "hubctl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
+    std::fs::write(
+        &tokfile,
+        "hubctl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    )
+    .unwrap();
     s.reset_lfs_config(&wt);
     write_random(&wt.join("late.bin"), 3000, 77);
     s.git_ok(&wt, &["add", "late.bin"]);
@@ -1060,7 +1102,10 @@ fn read_only_token(mode: Mode) {
         // push talks to the LFS API alone.
         let out = s.git(&c, &["lfs", "push", "origin", "main"]);
         let err = stderr(&out);
-        assert!(!out.status.success(), "[{who}] git lfs push succeeded: {err}");
+        assert!(
+            !out.status.success(),
+            "[{who}] git lfs push succeeded: {err}"
+        );
         assert!(
             err.contains("batch response:") || err.contains("Authorization error"),
             "[{who}] no LFS message: {err}"
@@ -1115,7 +1160,10 @@ fn locks_with_client(mode: Mode) {
     // Lock; again → 409 with the existing lock.
     let out = s.git_ok(&b, &["lfs", "lock", "a.bin"]);
     assert!(out.contains("Locked a.bin"), "{out}");
-    assert!(!is_read_only(&b.join("a.bin")), "locked file still read-only");
+    assert!(
+        !is_read_only(&b.join("a.bin")),
+        "locked file still read-only"
+    );
     let out = s.git(&b, &["lfs", "lock", "a.bin"]);
     assert!(!out.status.success(), "locked twice");
     assert!(
@@ -1156,12 +1204,14 @@ fn locks_with_client(mode: Mode) {
     // --verify marks ours with O.
     let out = s.git_ok(&b, &["lfs", "locks", "--verify"]);
     assert!(
-        out.lines().any(|l| l.starts_with("O ") && l.contains("a.bin")),
+        out.lines()
+            .any(|l| l.starts_with("O ") && l.contains("a.bin")),
         "bob's own lock not marked: {out}"
     );
     let out = s.git_ok(&a, &["lfs", "locks", "--verify"]);
     assert!(
-        out.lines().any(|l| !l.starts_with("O ") && l.contains("a.bin")),
+        out.lines()
+            .any(|l| !l.starts_with("O ") && l.contains("a.bin")),
         "bob's lock shown as alice's: {out}"
     );
 
@@ -1174,13 +1224,31 @@ fn locks_with_client(mode: Mode) {
     let before = s.env.git_ok(&s.env.bare(PUB), &["rev-parse", "main"]);
     let out = s.git(&a, &["push", "origin", "main"]);
     let err = stderr(&out);
-    assert!(!out.status.success(), "push over bob's lock succeeded: {err}");
-    assert!(err.contains("locked"), "{err}");
-    assert!(err.contains("a.bin") && err.contains("bob"), "{err}");
+    assert!(
+        !out.status.success(),
+        "push over bob's lock succeeded: {err}"
+    );
+    // git-lfs 3.3.0 with locksverify=true says only this (LFS.md §6.4).
+    assert!(err.contains("Cannot update locked files"), "{err}");
     assert_eq!(
         s.env.git_ok(&s.env.bare(PUB), &["rev-parse", "main"]),
         before
     );
+    // With locksverify unset the client names the file and its owner as a warning.
+    s.git_ok(&a, &["config", "--unset", &verify_key]);
+    let out = s.git(&a, &["push", "--dry-run", "origin", "main"]);
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(
+        said.contains("Unable to push locked files")
+            && said.contains("a.bin - bob")
+            && said.contains("would have halted this push"),
+        "{said}"
+    );
+    assert_eq!(
+        s.env.git_ok(&s.env.bare(PUB), &["rev-parse", "main"]),
+        before
+    );
+    s.git_ok(&a, &["config", &verify_key, "true"]);
     assert!(
         s.requests_to("POST", &format!("/{PUB}.git/info/lfs/locks/verify"))
             .iter()
@@ -1198,7 +1266,10 @@ fn locks_with_client(mode: Mode) {
     // Another user's lock: refused without --force; the owner of the repository may force.
     s.git_ok(&b, &["lfs", "lock", "b.bin"]);
     let out = s.git(&a, &["lfs", "unlock", "b.bin"]);
-    assert!(!out.status.success(), "alice unlocked bob's lock without force");
+    assert!(
+        !out.status.success(),
+        "alice unlocked bob's lock without force"
+    );
     let out = s.git_ok(&a, &["lfs", "unlock", "--force", "b.bin"]);
     assert!(out.contains("Unlocked b.bin"), "{out}");
 
@@ -1462,7 +1533,10 @@ fn api_batch(mode: Mode) {
     );
     // Already stored: no actions at all.
     let o = objs.iter().find(|o| o["oid"] == stored.as_str()).unwrap();
-    assert!(o.get("actions").is_none(), "present object has actions: {o}");
+    assert!(
+        o.get("actions").is_none(),
+        "present object has actions: {o}"
+    );
     assert!(o.get("error").is_none(), "{o}");
 
     // Download: present → download action, missing → 404.
@@ -1479,7 +1553,10 @@ fn api_batch(mode: Mode) {
     assert_eq!(objs[1]["error"]["code"], 404, "{v}");
 
     // `ssh` first in the offer, or alone with basic: always basic over HTTP.
-    for transfers in [json!(["ssh", "basic"]), json!(["ssh", "lfs-standalone-file", "basic"])] {
+    for transfers in [
+        json!(["ssh", "basic"]),
+        json!(["ssh", "lfs-standalone-file", "basic"]),
+    ] {
         let mut body = batch_body("download", std::slice::from_ref(&stored_obj));
         body["transfers"] = transfers;
         let r = s.api(Auth::Anonymous, &batch_url, Some(&body), MEDIA);
@@ -1555,7 +1632,12 @@ fn api_transfers(mode: Mode) {
     let size = data.len() as i64;
     let file = s.data_file(&data);
     let plan = |oid: &str, size: i64| -> (Value, Option<(String, Vec<(String, String)>)>) {
-        let r = s.batch(Auth::Basic("bob"), PUB, "upload", &[(oid.to_string(), size)]);
+        let r = s.batch(
+            Auth::Basic("bob"),
+            PUB,
+            "upload",
+            &[(oid.to_string(), size)],
+        );
         assert_eq!(r.status, 200, "{}", r.dump());
         let obj = r.json()["objects"][0].clone();
         let up = action(&obj, "upload");
@@ -1592,7 +1674,13 @@ fn api_transfers(mode: Mode) {
     assert_lfs_error(&r, 400, "PUT of one byte more");
     nothing_kept(&oid, "long body");
     // A body cut off mid-way (Content-Length announces more than arrives, then EOF).
-    let resp = truncated_put(&s.base, path_of(&href), &headers, data.len(), &data[..data.len() / 2]);
+    let resp = truncated_put(
+        &s.base,
+        path_of(&href),
+        &headers,
+        data.len(),
+        &data[..data.len() / 2],
+    );
     assert!(
         !resp.starts_with("HTTP/1.1 2") && !resp.starts_with("HTTP/1.0 2"),
         "truncated body accepted: {resp}"
@@ -1605,7 +1693,12 @@ fn api_transfers(mode: Mode) {
     assert_eq!(sha256_file(&s.object_path(PUB, &oid)), oid);
     assert!(s.tmp_files(PUB).is_empty(), "{:?}", s.tmp_files(PUB));
     // Again (a client retrying after a lost answer): 200, unchanged.
-    let r = s.put(&href, &headers, &file, &["-H", "Content-Type: text/plain; charset=utf-8"]);
+    let r = s.put(
+        &href,
+        &headers,
+        &file,
+        &["-H", "Content-Type: text/plain; charset=utf-8"],
+    );
     assert_eq!(r.status, 200, "PUT of a stored object: {}", r.dump());
     assert_eq!(sha256_file(&s.object_path(PUB, &oid)), oid);
 
@@ -1638,7 +1731,10 @@ fn api_transfers(mode: Mode) {
 
     // Verify: present with that size → 200; wrong size, missing → 404/400 (never 422).
     let (obj, _) = plan(&oid, size);
-    assert!(obj.get("actions").is_none(), "stored object has actions: {obj}");
+    assert!(
+        obj.get("actions").is_none(),
+        "stored object has actions: {obj}"
+    );
     let verify_url = format!("{}/verify", s.lfs_url(PUB));
     let verify = |oid: &str, size: i64| {
         s.api(
@@ -1654,7 +1750,11 @@ fn api_transfers(mode: Mode) {
         (sha256_hex(b"nope").as_str(), 4, "missing object"),
     ] {
         let r = verify(o, sz);
-        assert!(r.status == 404 || r.status == 400, "verify {what}: {}", r.dump());
+        assert!(
+            r.status == 404 || r.status == 400,
+            "verify {what}: {}",
+            r.dump()
+        );
         assert_lfs_error(&r, r.status, &format!("verify {what}"));
     }
 
@@ -1665,8 +1765,13 @@ fn api_transfers(mode: Mode) {
     assert_eq!(obj["authenticated"], true, "{obj}");
     let r = s.get(&dhref, &dheaders, &[]);
     assert_eq!(r.status, 200, "{}", r.dump());
-    assert_eq!(r.header("Content-Length"), Some(size.to_string().as_str()));
     assert!(r.body == data, "GET returned other bytes");
+    assert_eq!(
+        r.header("Content-Length"),
+        Some(size.to_string().as_str()),
+        "GET of an object streams without Content-Length:\n{}",
+        r.dump_head()
+    );
     let from = 1_234_567usize;
     let r = s.get(&dhref, &dheaders, &["-H", &format!("Range: bytes={from}-")]);
     assert_eq!(r.status, 206, "Range: {}", r.dump_head());
@@ -1804,8 +1909,17 @@ fn api_legacy(mode: Mode) {
     }
     // Present now: 200 with a download link.
     let r = s.api(Auth::Basic("bob"), &objects_url, Some(&spec), MEDIA);
-    assert_eq!(r.status, 200, "legacy request for a stored object: {}", r.dump());
-    assert!(r.json()["_links"]["download"]["href"].is_string(), "{}", r.dump());
+    assert_eq!(
+        r.status,
+        200,
+        "legacy request for a stored object: {}",
+        r.dump()
+    );
+    assert!(
+        r.json()["_links"]["download"]["href"].is_string(),
+        "{}",
+        r.dump()
+    );
 
     // GET …/objects/<oid> with the LFS Accept: the object's JSON, anonymous on a public repo.
     let r = s.api(
@@ -1877,7 +1991,10 @@ fn api_locks(mode: Mode) {
     assert!(lock["id"].is_string(), "lock id is not a string: {lock}");
     assert_eq!(lock["path"], "dir/a file.bin");
     assert_eq!(lock["owner"]["name"], "bob");
-    assert!(lock["locked_at"].as_str().is_some_and(|t| t.contains('T')), "{lock}");
+    assert!(
+        lock["locked_at"].as_str().is_some_and(|t| t.contains('T')),
+        "{lock}"
+    );
     let id = lock["id"].as_str().unwrap().to_string();
     let r = create("alice", "dir/a file.bin");
     assert_eq!(r.status, 409, "{}", r.dump());
@@ -1927,9 +2044,24 @@ fn api_locks(mode: Mode) {
     );
     assert_eq!(r.status, 200, "{}", r.dump());
     assert_eq!(r.json()["locks"][0]["id"], id.as_str(), "{}", r.dump());
-    let r = s.api(Auth::Basic("eve"), &format!("{locks_url}?id={id}"), None, MEDIA);
-    assert_eq!(r.json()["locks"].as_array().map(Vec::len), Some(1), "{}", r.dump());
-    let r = s.api(Auth::Basic("eve"), &format!("{locks_url}?path=none.bin"), None, MEDIA);
+    let r = s.api(
+        Auth::Basic("eve"),
+        &format!("{locks_url}?id={id}"),
+        None,
+        MEDIA,
+    );
+    assert_eq!(
+        r.json()["locks"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        r.dump()
+    );
+    let r = s.api(
+        Auth::Basic("eve"),
+        &format!("{locks_url}?path=none.bin"),
+        None,
+        MEDIA,
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["locks"], json!([]), "{}", r.dump());
 
@@ -1945,7 +2077,13 @@ fn api_locks(mode: Mode) {
     let v = verify("bob").json();
     assert_eq!(v["ours"].as_array().unwrap().len(), 5, "{v}");
     assert_eq!(v["theirs"].as_array().unwrap().len(), 3, "{v}");
-    assert!(v["theirs"].as_array().unwrap().iter().all(|l| l["owner"]["name"] == "alice"));
+    assert!(
+        v["theirs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["owner"]["name"] == "alice")
+    );
     let v = verify("alice").json();
     assert_eq!(v["ours"].as_array().unwrap().len(), 3, "{v}");
     assert_eq!(v["theirs"].as_array().unwrap().len(), 5, "{v}");
@@ -1984,7 +2122,12 @@ fn api_locks(mode: Mode) {
     assert_eq!(r.json()["lock"]["owner"]["name"], "bob");
     assert_lfs_error(&unlock("bob", "999999", true), 404, "missing lock");
     let r = s.api(Auth::Anonymous, &locks_url, None, MEDIA);
-    assert_eq!(r.json()["locks"].as_array().unwrap().len(), 5, "{}", r.dump());
+    assert_eq!(
+        r.json()["locks"].as_array().unwrap().len(),
+        5,
+        "{}",
+        r.dump()
+    );
 }
 lfs_matrix!(api_locks);
 
@@ -2001,6 +2144,19 @@ fn busy_database(mode: Mode) {
     let oid = sha256_file(&wt.join("x.bin"));
     let c = s.clone_ok(&s.url(PUB), "clone", None, &[("GIT_LFS_SKIP_SMUDGE", "1")]);
 
+    // A running `hubctl serve` keeps the WAL database open, and SQLite then refuses another
+    // process an EXCLUSIVE locking mode: start it again, untouched, on the same address.
+    let mut s = s;
+    if let Some(old) = s.server.take() {
+        let listen = old.base.trim_start_matches("http://").to_string();
+        drop(old);
+        s.server = Some(Server::start_full(
+            &s.env,
+            &listen,
+            &[],
+            &[("HUBCTL_DB_TIMEOUT", "1")],
+        ));
+    }
     let db = s.env.root.join("hubctl.db");
     let mut holder = Command::new("python3")
         .arg("-c")
@@ -2083,7 +2239,12 @@ fn concurrent_uploads(mode: Mode) {
     for (wt, who) in worktrees.iter().zip(["bob", "alice"]) {
         s.assert_stored(PUB, &wt.join(format!("own-{who}.bin")));
     }
-    assert_eq!(s.stored_objects(PUB).len(), 3, "{:?}", s.stored_objects(PUB));
+    assert_eq!(
+        s.stored_objects(PUB).len(),
+        3,
+        "{:?}",
+        s.stored_objects(PUB)
+    );
     assert!(
         eventually(Duration::from_secs(10), || s.tmp_files(PUB).is_empty()),
         "{:?}",
