@@ -600,8 +600,11 @@ fn batch_body(op: &str, objects: &[(String, i64)]) -> Value {
     })
 }
 
+/// An action's href and headers.
+type Act = (String, Vec<(String, String)>);
+
 /// The href and headers of action `name` of a batch object, if it has one.
-fn action(obj: &Value, name: &str) -> Option<(String, Vec<(String, String)>)> {
+fn action(obj: &Value, name: &str) -> Option<Act> {
     let a = obj.get("actions")?.get(name)?;
     let href = a["href"].as_str().expect("action without href").to_string();
     let headers = a
@@ -1631,7 +1634,7 @@ fn api_transfers(mode: Mode) {
     let oid = sha256_hex(&data);
     let size = data.len() as i64;
     let file = s.data_file(&data);
-    let plan = |oid: &str, size: i64| -> (Value, Option<(String, Vec<(String, String)>)>) {
+    let plan = |oid: &str, size: i64| -> (Value, Option<Act>) {
         let r = s.batch(
             Auth::Basic("bob"),
             PUB,
