@@ -914,16 +914,13 @@ fn resume_download(mode: Mode) {
 
     let c = s.clone_ok(&s.url(PUB), "clone", None, &[("GIT_LFS_SKIP_SMUDGE", "1")]);
     assert!(is_pointer(&c.join("big.bin")));
-    // What an interrupted transfer leaves behind: the first half of the object. git-lfs names
-    // the file <oid>.tmp (tq/basic_download.go downloadFilename); LFS.md calls it .part, so
-    // both names are laid down.
+    // What an interrupted transfer leaves behind: the first half of the object in
+    // .git/lfs/incomplete/<oid>.part (git-lfs 3.3.0's name for it, LFS.md §5.3).
     let data = std::fs::read(wt.join("big.bin")).unwrap();
     let half = data.len() / 2;
     let incomplete = c.join(".git/lfs/incomplete");
     std::fs::create_dir_all(&incomplete).unwrap();
-    for suffix in ["tmp", "part"] {
-        std::fs::write(incomplete.join(format!("{oid}.{suffix}")), &data[..half]).unwrap();
-    }
+    std::fs::write(incomplete.join(format!("{oid}.part")), &data[..half]).unwrap();
     let out = s
         .git_cmd(&c)
         .args(["lfs", "pull"])
