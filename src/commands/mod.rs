@@ -117,6 +117,10 @@ impl From<crate::cli::SettingName> for crate::settings::Key {
             A::MaxEngines => Self::MaxEngines,
             A::QueueTimeout => Self::QueueTimeout,
             A::AutoMaintenance => Self::AutoMaintenance,
+            A::IdleTimeout => Self::IdleTimeout,
+            A::HeaderTimeout => Self::HeaderTimeout,
+            A::MaxConnections => Self::MaxConnections,
+            A::MaxConnectionsPerIp => Self::MaxConnectionsPerIp,
         }
     }
 }

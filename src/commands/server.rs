@@ -27,6 +27,7 @@ fn options(
 
 pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> Result<ExitCode> {
     let engine = Engine::for_root(root)?;
+    let settings = crate::store::with_store(root, |s| crate::settings::Settings::load(s))?;
     // Request threads open their own connections; this one is done with the database.
     crate::store::release_cached();
     let app = Arc::new(App {
@@ -41,6 +42,12 @@ pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> R
             listen: args.listen,
             threads: usize::from(args.threads),
             tls,
+            limits: serve::Limits {
+                idle_timeout: settings.idle_timeout,
+                header_timeout: settings.header_timeout,
+                max_connections: settings.max_connections,
+                max_connections_per_ip: settings.max_connections_per_ip,
+            },
         },
     )?;
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,248 @@
+//! Attacks on `hubctl serve` by an anonymous client, each performed for real on 127.0.0.1
+//! and bounded in count and time: what the server holds must stay bounded, and other
+//! clients must still be served.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::fetch::engine_processes;
+use crate::harness::*;
+
+const REPO: &str = "alice/pub";
+
+/// A server with a public repository and short timeouts, so attacks finish quickly.
+fn server(env: &Env, settings: &[(&str, &str)]) -> Server {
+    env.hosted_fixture(REPO, "main");
+    for (k, v) in settings {
+        env.hubctl_ok(&["config", "set", k, v]);
+    }
+    env.serve(&[])
+}
+
+fn connect(server: &Server) -> TcpStream {
+    let addr = server.base.trim_start_matches("http://");
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s
+}
+
+/// Everything the server sends until it closes (or the 20 s read timeout).
+fn read_to_close(s: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Send `request` and return what comes back before the server closes, with the time taken.
+fn exchange(server: &Server, request: &[u8]) -> (String, Duration) {
+    let started = Instant::now();
+    let mut s = connect(server);
+    let _ = s.write_all(request);
+    (read_to_close(&mut s), started.elapsed())
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// One header line of 200 MB without a CRLF: the connection is closed with 431 once the line
+/// passes its limit, and the server's memory never grows with it (upstream tiny_http held the
+/// whole line: 20 MB → 222 MB).
+#[test]
+fn oversized_header_line_is_cut_off() {
+    let env = Env::new();
+    let server = server(&env, &[]);
+    let before = rss_kib(server.pid());
+    let mut s = connect(&server);
+    s.write_all(b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        .unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    let mut sent = 0usize;
+    let started = Instant::now();
+    while sent < 200 << 20 && started.elapsed() < Duration::from_secs(30) {
+        match s.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    assert!(
+        sent < 16 << 20,
+        "the server kept reading the line: {sent} bytes taken"
+    );
+    let answer = read_to_close(&mut s);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:?}");
+    let after = rss_kib(server.pid());
+    assert!(
+        after < 64 * 1024 && after < before + 16 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+    // Others are served as before.
+    let (head, _) = exchange(
+        &server,
+        b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
+
+/// Framing RFC 9112 refuses, and bytes that are not HTTP/1.x: each answered at once and
+/// closed, never a hang.
+#[test]
+fn bad_framing_and_non_http_are_closed_at_once() {
+    let env = Env::new();
+    let server = server(&env, &[]);
+    let cases: &[(&str, &[u8], &str)] = &[
+        (
+            "Transfer-Encoding other than chunked",
+            b"POST /alice/pub.git/git-upload-pack HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n",
+            "HTTP/1.1 501",
+        ),
+        (
+            "Content-Length with Transfer-Encoding",
+            b"POST /alice/pub.git/git-upload-pack HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "HTTP/1.1 400",
+        ),
+        (
+            "bare LF line ends",
+            b"GET /alice/pub.git/HEAD HTTP/1.1\nHost: x\n\n",
+            "HTTP/1.1 400",
+        ),
+        (
+            "a TLS ClientHello on the plain port",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+            "HTTP/1.1 400",
+        ),
+        (
+            "the HTTP/2 connection preface",
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            "505",
+        ),
+    ];
+    for (what, request, expected) in cases {
+        let (answer, took) = exchange(&server, request);
+        assert!(
+            answer.starts_with(expected) || answer.contains(&format!(" {expected} ")),
+            "{what}: {answer:?}"
+        );
+        assert!(
+            took < Duration::from_secs(5),
+            "{what}: the connection stayed open for {took:?}"
+        );
+    }
+}
+
+/// A request head that never ends is closed after the header timeout.
+#[test]
+fn a_stalled_request_head_is_closed() {
+    let env = Env::new();
+    let server = server(&env, &[("header-timeout", "2s")]);
+    let (answer, took) = exchange(&server, b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\n");
+    assert!(!answer.contains("200 OK"), "{answer}");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(10),
+        "closed after {took:?}"
+    );
+}
+
+/// Sixteen anonymous uploads that send a partial pkt-line and then nothing hold no engine
+/// slot and no git process while they stall (only a request that has arrived takes a slot),
+/// so other clients are served at once; the stalled requests end after the idle timeout.
+#[test]
+fn stalled_bodies_hold_no_slot_and_end_after_the_idle_timeout() {
+    let env = Env::new();
+    let server = server(&env, &[("idle-timeout", "8s"), ("max-engines", "4")]);
+    let mut stalled = Vec::new();
+    for _ in 0..16 {
+        let mut s = connect(&server);
+        s.write_all(
+            b"POST /alice/pub.git/git-upload-pack HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: 100000\r\n\r\n0032want ",
+        )
+        .unwrap();
+        stalled.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let bare = env.bare(REPO);
+    assert!(
+        engine_processes(&bare).is_empty(),
+        "stalled requests started git: {:?}",
+        engine_processes(&bare)
+    );
+    // Others: the HEAD route and a full clone, well within the idle timeout.
+    let started = Instant::now();
+    let (head, _) = exchange(
+        &server,
+        b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let dest = env.path("clone");
+    let out = env.git(
+        env.dir.path(),
+        &["clone", "-q", &server.url(REPO), dest.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "the clone waited {:?} behind stalled requests",
+        started.elapsed()
+    );
+    // The stalled requests are answered with a 400 once the idle timeout passes.
+    let started = Instant::now();
+    for (i, s) in stalled.iter_mut().enumerate() {
+        let mut buf = [0u8; 64];
+        let answer = match s.read(&mut buf) {
+            Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+            Err(e) => format!("<{e}>"),
+        };
+        assert!(
+            answer.starts_with("HTTP/1.1 400"),
+            "stalled request {i}: {answer:?} after {:?}; server log:\n{}",
+            started.elapsed(),
+            server.log.lines().join("\n")
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "stalled requests were answered only after {:?}",
+        started.elapsed()
+    );
+    assert!(engine_processes(&bare).is_empty());
+}
+
+/// Connections beyond the per-address limit are refused politely with 503.
+#[test]
+fn connections_beyond_the_limit_get_503() {
+    let env = Env::new();
+    let server = server(&env, &[("max-connections-per-ip", "8")]);
+    let held: Vec<TcpStream> = (0..8).map(|_| connect(&server)).collect();
+    // The accept loop admits connections in order; give it a moment to count all eight.
+    assert!(eventually(Duration::from_secs(5), || {
+        let (answer, _) = exchange(
+            &server,
+            b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        answer.starts_with("HTTP/1.1 503")
+    }));
+    drop(held);
+    assert!(eventually(Duration::from_secs(10), || {
+        let (answer, _) = exchange(
+            &server,
+            b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        answer.starts_with("HTTP/1.1 200")
+    }));
+}
