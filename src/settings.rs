@@ -29,6 +29,9 @@ pub enum Key {
     MaxConnections,
     /// `hubctl serve`: most open connections from one client address.
     MaxConnectionsPerIp,
+    /// Refuse pushes that add Git LFS pointers whose objects the server does not have ("on"
+    /// or "off").
+    LfsCheckPointers,
 }
 
 /// A value a setting does not take; the text says what it takes.
@@ -54,9 +57,9 @@ pub enum InvalidValue {
         /// humantime's reason.
         reason: String,
     },
-    /// Not on or off.
-    #[error("auto-maintenance is on or off")]
-    OnOff,
+    /// Not on or off; carries the setting's name.
+    #[error("{0} is on or off")]
+    OnOff(&'static str),
 }
 
 /// Default pack cache bound.
@@ -85,6 +88,7 @@ impl Key {
             Key::HeaderTimeout => "header-timeout",
             Key::MaxConnections => "max-connections",
             Key::MaxConnectionsPerIp => "max-connections-per-ip",
+            Key::LfsCheckPointers => "lfs-check-pointers",
         }
     }
 
@@ -118,10 +122,10 @@ impl Key {
                         reason: e.to_string(),
                     })
             }
-            Key::AutoMaintenance => match value {
+            Key::AutoMaintenance | Key::LfsCheckPointers => match value {
                 "on" | "true" | "yes" | "1" => Ok("on".into()),
                 "off" | "false" | "no" | "0" => Ok("off".into()),
-                _ => Err(InvalidValue::OnOff),
+                _ => Err(InvalidValue::OnOff(self.name())),
             },
         }
     }
@@ -133,11 +137,11 @@ impl Key {
             Key::PackCacheSize => format_size(DEFAULT_PACK_CACHE),
             Key::MaxEngines => crate::core::util::default_engine_slots().to_string(),
             Key::QueueTimeout => humantime::format_duration(DEFAULT_QUEUE_TIMEOUT).to_string(),
-            Key::AutoMaintenance => "on".into(),
             Key::IdleTimeout => humantime::format_duration(DEFAULT_IDLE_TIMEOUT).to_string(),
             Key::HeaderTimeout => humantime::format_duration(DEFAULT_HEADER_TIMEOUT).to_string(),
             Key::MaxConnections => DEFAULT_MAX_CONNECTIONS.to_string(),
             Key::MaxConnectionsPerIp => DEFAULT_MAX_CONNECTIONS_PER_IP.to_string(),
+            Key::AutoMaintenance | Key::LfsCheckPointers => "on".into(),
         }
     }
 }
@@ -164,6 +168,8 @@ pub struct Settings {
     pub max_connections: usize,
     /// See [`Key::MaxConnectionsPerIp`].
     pub max_connections_per_ip: usize,
+    /// Check that every Git LFS pointer a push adds has its object on the server.
+    pub lfs_check_pointers: bool,
 }
 
 impl Default for Settings {
@@ -178,6 +184,7 @@ impl Default for Settings {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            lfs_check_pointers: true,
         }
     }
 }
@@ -214,6 +221,9 @@ impl Settings {
         }
         if let Some(n) = get(Key::MaxConnectionsPerIp).and_then(|v| v.parse().ok()) {
             s.max_connections_per_ip = n;
+        }
+        if let Some(v) = get(Key::LfsCheckPointers) {
+            s.lfs_check_pointers = v != "off";
         }
         Ok(s)
     }

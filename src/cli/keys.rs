@@ -131,4 +131,7 @@ pub enum SettingName {
     MaxConnections,
     /// `hubctl serve`: most open connections from one client address (default 256).
     MaxConnectionsPerIp,
+    /// Refuse pushes that add Git LFS pointers whose objects the server does not have ("on"
+    /// or "off").
+    LfsCheckPointers,
 }

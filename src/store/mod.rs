@@ -171,6 +171,13 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (repo_id, path)
     );
     CREATE INDEX lfs_locks_owner ON lfs_locks(owner_id);",
+    // 6: per-repository Git LFS settings: the largest object an upload may bring, the most
+    // bytes of LFS content the repository may hold (both NULL = no limit), and whether pushes
+    // must respect other users' locks (enforced in the pre-receive hook).
+    "ALTER TABLE repos ADD COLUMN max_lfs_object_size INTEGER;
+    ALTER TABLE repos ADD COLUMN lfs_quota INTEGER;
+    ALTER TABLE repos ADD COLUMN lfs_enforce_locks INTEGER NOT NULL DEFAULT 0
+        CHECK (lfs_enforce_locks IN (0, 1));",
 ];
 
 /// Setting: the `authorized_keys` file hubctl keeps up to date.

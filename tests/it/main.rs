@@ -11,6 +11,7 @@ mod docs;
 mod fetch;
 mod hardening;
 mod lfs;
+mod lfs_policy;
 mod perf;
 mod push;
 mod push_protocol;

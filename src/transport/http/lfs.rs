@@ -322,9 +322,14 @@ fn user_id(p: &Principal) -> Option<i64> {
     }
 }
 
-/// The repository's LFS limits.
-fn limits(_app: &App, _t: &Target) -> Limits {
-    Limits::default()
+/// The repository's LFS limits (`repo set NS/NAME max-lfs-object-size|lfs-quota`); a
+/// repository without settings (git-http-backend mode, not adopted) has the defaults.
+fn limits(app: &App, t: &Target) -> Result<Limits, Response> {
+    let (Site::Hosted(root), Some(name)) = (&app.site, &t.located.name) else {
+        return Ok(Limits::default());
+    };
+    let settings = store::with_store(root, |s| s.repo_settings(name)).map_err(store_error)?;
+    Ok(settings.as_ref().map(Limits::for_repo).unwrap_or_default())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -371,8 +376,12 @@ fn batch(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
         Ok(t) => t,
         Err(r) => return r,
     };
+    let limits = match limits(app, &t) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
     with_actions(app, req, repo_part, &t, |actions| {
-        match batch::plan(&request, &t.storage, &limits(app, &t), actions) {
+        match batch::plan(&request, &t.storage, &limits, actions) {
             Ok(answer) => json(200, &answer),
             Err(e) => {
                 if e.status() >= 500 {
@@ -410,6 +419,29 @@ fn upload(app: &App, req: &mut Request<'_>, repo_part: &str, oid: &str) -> Respo
             return error(
                 400,
                 format!("Content-Length {c} is not the announced size {a}"),
+            )
+            .header("Connection", "close");
+        }
+    }
+    // The batch checked these already; a PUT that skipped it is held to them too.
+    let limits = match limits(app, &t) {
+        Ok(l) => l,
+        Err(r) => return r.header("Connection", "close"),
+    };
+    if let Some(max) = limits.max_object_size.filter(|max| size > *max) {
+        return error(
+            413,
+            format!("the object is {size} bytes; this repository takes LFS objects up to {max}"),
+        )
+        .header("Connection", "close");
+    }
+    if let Some(quota) = limits.quota_bytes {
+        let present = matches!(t.storage.stat(&oid), Ok(Some(_)));
+        let used = t.storage.usage().map(|u| u.bytes).unwrap_or(0);
+        if !present && used.saturating_add(size) > quota {
+            return error(
+                507,
+                format!("this repository's LFS quota of {quota} bytes is used up ({used} used)"),
             )
             .header("Connection", "close");
         }
@@ -547,13 +579,12 @@ fn legacy_post(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
         Ok(t) => t,
         Err(r) => return r,
     };
+    let limits = match limits(app, &t) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
     with_actions(app, req, repo_part, &t, |actions| {
-        legacy_answer(legacy::start_upload(
-            &t.storage,
-            &spec,
-            &limits(app, &t),
-            actions,
-        ))
+        legacy_answer(legacy::start_upload(&t.storage, &spec, &limits, actions))
     })
 }
 
