@@ -10,6 +10,7 @@ mod accounts;
 mod docs;
 mod fetch;
 mod hardening;
+mod lfs;
 mod lfs_policy;
 mod perf;
 mod push;
