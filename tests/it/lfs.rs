@@ -2303,3 +2303,138 @@ fn concurrent_uploads(mode: Mode) {
     );
 }
 lfs_matrix!(concurrent_uploads);
+
+/// A repository's LFS limits in the batch answer and on PUT: an object over
+/// `max-lfs-object-size` gets a per-object 413 (the others in the batch are answered as
+/// usual), an upload past `lfs-quota` a whole-request 507, and a PUT that skipped the batch
+/// is held to both.
+fn api_limits(mode: Mode) {
+    let s = Lfs::start(mode);
+    s.env
+        .hubctl_ok(&["repo", "set", PUB, "max-lfs-object-size", "1KB"]);
+    let small = sha256_hex(b"small\n");
+    let big = sha256_hex(&[7u8; 4096]);
+    let r = s.batch(
+        Auth::Basic("bob"),
+        PUB,
+        "upload",
+        &[(small.clone(), 6), (big.clone(), 4096)],
+    );
+    assert_eq!(r.status, 200, "{}", r.dump());
+    let v = r.json();
+    let objs = v["objects"].as_array().unwrap();
+    let of = |oid: &str| objs.iter().find(|o| o["oid"] == oid).unwrap().clone();
+    assert_eq!(of(&big)["error"]["code"], 413, "{v}");
+    assert!(of(&small)["actions"]["upload"]["href"].is_string(), "{v}");
+    // A PUT with ordinary credentials, no batch: refused before any byte is stored.
+    let data = s.data_file(&[7u8; 4096]);
+    let token = s.token("bob").to_string();
+    let r = s.put(
+        &format!("{}/objects/{big}", s.lfs_url(PUB)),
+        &[("Authorization".into(), format!("Bearer {token}"))],
+        &data,
+        &[],
+    );
+    assert_lfs_error(&r, 413, "PUT over max-lfs-object-size");
+
+    s.env
+        .hubctl_ok(&["repo", "set", PUB, "max-lfs-object-size", "off"]);
+    s.env.hubctl_ok(&["repo", "set", PUB, "lfs-quota", "5KB"]);
+    s.upload(PUB, "bob", &[1u8; 4096]);
+    let r = s.batch(Auth::Basic("bob"), PUB, "upload", &[(big.clone(), 4096)]);
+    assert_lfs_error(&r, 507, "upload past the quota");
+    let r = s.put(
+        &format!("{}/objects/{big}", s.lfs_url(PUB)),
+        &[("Authorization".into(), format!("Bearer {token}"))],
+        &data,
+        &[],
+    );
+    assert_lfs_error(&r, 507, "PUT past the quota");
+    // Downloads are not limited by the quota.
+    let r = s.batch(Auth::Anonymous, PUB, "download", &[(big, 4096)]);
+    assert_eq!(r.status, 200, "{}", r.dump());
+}
+lfs_matrix!(api_limits);
+
+/// git-http-backend mode (`GIT_PROJECT_ROOT`): LFS with git-http-backend's rule. Downloads
+/// work where the repository is exported; uploads are refused without an authenticated
+/// `REMOTE_USER` unless the repository sets `http.receivepack=true`, and then the real client
+/// pushes and clones its objects.
+#[test]
+fn project_root_mode() {
+    use crate::harness::{Site, Transport};
+    let site = Site::start(Transport::CgiProjectRoot, 2);
+    let name = "team/media";
+    let bare = site.create_empty(name, "main");
+    let env = &site.env;
+    let git = |cwd: &Path, args: &[&str]| {
+        let mut c = env.git_cmd(cwd);
+        c.env_remove("XDG_RUNTIME_DIR");
+        let out = c.args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            site.server_logs()
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    git(env.dir.path(), &["lfs", "install", "--skip-repo"]);
+    let wt = env.path("work");
+    std::fs::create_dir_all(&wt).unwrap();
+    git(&wt, &["init", "-q", "-b", "main"]);
+    git(&wt, &["lfs", "track", "*.bin"]);
+    write_urandom(&wt.join("a.bin"), 300_000);
+    git(&wt, &["add", "-A"]);
+    git(&wt, &["commit", "-qm", "lfs"]);
+    let url = site.url(name);
+
+    // Anonymous upload without http.receivepack: refused like git-http-backend's push.
+    let oid = sha256_file(&wt.join("a.bin"));
+    let body = batch_body("upload", &[(oid.clone(), 300_000)]);
+    let (status, text) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &format!("Accept: {MEDIA}"),
+        "-H",
+        &format!("Content-Type: {MEDIA}"),
+        "--data-binary",
+        &body.to_string(),
+        &format!("{url}/info/lfs/objects/batch"),
+    ]);
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("receive-pack"), "{text}");
+
+    // With http.receivepack=true the real client pushes objects and refs.
+    git(&bare, &["config", "http.receivepack", "true"]);
+    git(&wt, &["push", "-q", &url, "main"]);
+    let stored = bare
+        .join("lfs/objects")
+        .join(&oid[..2])
+        .join(&oid[2..4])
+        .join(&oid);
+    assert_eq!(sha256_file(&stored), oid);
+    // The token secret lives in the project root, not in a hubctl root.
+    let secret = site.project.join(".hubctl/secret");
+    assert!(secret.is_file(), "{} missing", secret.display());
+
+    // Anonymous clone downloads the object; an unexported repository is not found.
+    let clone = env.path("clone");
+    git(
+        env.dir.path(),
+        &["clone", "-q", &url, clone.to_str().unwrap()],
+    );
+    assert_same_file(&wt.join("a.bin"), &clone.join("a.bin"));
+    std::fs::remove_file(bare.join("git-daemon-export-ok")).unwrap();
+    let (status, text) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &format!("Accept: {MEDIA}"),
+        "--data-binary",
+        &batch_body("download", &[(oid, 300_000)]).to_string(),
+        &format!("{url}/info/lfs/objects/batch"),
+    ]);
+    assert_eq!(status, 404, "{text}");
+}

@@ -51,6 +51,11 @@ impl CgiEnv {
         if let Some(ct) = var("CONTENT_TYPE") {
             headers.push("Content-Type", ct);
         }
+        // The body's length, as handlers see it over serve (an LFS upload without a token
+        // learns its size from it).
+        if let Some(len) = var("CONTENT_LENGTH") {
+            headers.push("Content-Length", len);
+        }
         for (k, v) in std::env::vars_os() {
             let (Some(k), Some(v)) = (k.to_str(), v.to_str()) else {
                 continue;
