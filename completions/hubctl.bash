@@ -34,6 +34,9 @@ _hubctl() {
             hubctl,lfs)
                 cmd="hubctl__subcmd__lfs"
                 ;;
+            hubctl,lfs-authenticate)
+                cmd="hubctl__subcmd__lfs__subcmd__authenticate"
+                ;;
             hubctl,org)
                 cmd="hubctl__subcmd__org"
                 ;;
@@ -102,6 +105,9 @@ _hubctl() {
                 ;;
             hubctl__subcmd__help,lfs)
                 cmd="hubctl__subcmd__help__subcmd__lfs"
+                ;;
+            hubctl__subcmd__help,lfs-authenticate)
+                cmd="hubctl__subcmd__help__subcmd__lfs__subcmd__authenticate"
                 ;;
             hubctl__subcmd__help,org)
                 cmd="hubctl__subcmd__help__subcmd__org"
@@ -446,7 +452,7 @@ _hubctl() {
 
     case "${cmd}" in
         hubctl)
-            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo lfs user org token keys shell config pack-objects-hook hook help"
+            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -516,7 +522,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__get)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -608,7 +614,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__set)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -630,7 +636,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__unset)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -652,7 +658,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help)
-            opts="serve cgi upload-pack receive-pack repo lfs user org token keys shell config pack-objects-hook hook help"
+            opts="serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -849,6 +855,20 @@ _hubctl() {
             ;;
         hubctl__subcmd__help__subcmd__lfs)
             opts="ls fsck prune"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__lfs__subcmd__authenticate)
+            opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1596,6 +1616,32 @@ _hubctl() {
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__lfs__subcmd__authenticate)
+            opts="-h -V --user --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

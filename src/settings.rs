@@ -32,6 +32,9 @@ pub enum Key {
     /// Refuse pushes that add Git LFS pointers whose objects the server does not have ("on"
     /// or "off").
     LfsCheckPointers,
+    /// The URL HTTP clients reach this server at (`https://git.example.com`): where
+    /// `git-lfs-authenticate` sends SSH users for the LFS API.
+    PublicUrl,
 }
 
 /// A value a setting does not take; the text says what it takes.
@@ -60,6 +63,11 @@ pub enum InvalidValue {
     /// Not on or off; carries the setting's name.
     #[error("{0} is on or off")]
     OnOff(&'static str),
+    /// Not an absolute http(s) URL; says why.
+    #[error(
+        "public-url must be an absolute http:// or https:// URL such as https://git.example.com: {0}"
+    )]
+    Url(&'static str),
 }
 
 /// Default pack cache bound.
@@ -89,6 +97,7 @@ impl Key {
             Key::MaxConnections => "max-connections",
             Key::MaxConnectionsPerIp => "max-connections-per-ip",
             Key::LfsCheckPointers => "lfs-check-pointers",
+            Key::PublicUrl => "public-url",
         }
     }
 
@@ -122,6 +131,7 @@ impl Key {
                         reason: e.to_string(),
                     })
             }
+            Key::PublicUrl => validate_public_url(value),
             Key::AutoMaintenance | Key::LfsCheckPointers => match value {
                 "on" | "true" | "yes" | "1" => Ok("on".into()),
                 "off" | "false" | "no" | "0" => Ok("off".into()),
@@ -133,7 +143,7 @@ impl Key {
     /// The value used when none is stored.
     pub fn default_value(self) -> String {
         match self {
-            Key::AuthorizedKeysFile => "(none)".into(),
+            Key::AuthorizedKeysFile | Key::PublicUrl => "(none)".into(),
             Key::PackCacheSize => format_size(DEFAULT_PACK_CACHE),
             Key::MaxEngines => crate::core::util::default_engine_slots().to_string(),
             Key::QueueTimeout => humantime::format_duration(DEFAULT_QUEUE_TIMEOUT).to_string(),
@@ -170,6 +180,8 @@ pub struct Settings {
     pub max_connections_per_ip: usize,
     /// Check that every Git LFS pointer a push adds has its object on the server.
     pub lfs_check_pointers: bool,
+    /// See [`Key::PublicUrl`]: validated, without a trailing `/`.
+    pub public_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -185,6 +197,7 @@ impl Default for Settings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             lfs_check_pointers: true,
+            public_url: None,
         }
     }
 }
@@ -225,6 +238,99 @@ impl Settings {
         if let Some(v) = get(Key::LfsCheckPointers) {
             s.lfs_check_pointers = v != "off";
         }
+        s.public_url = get(Key::PublicUrl).and_then(|v| validate_public_url(v).ok());
         Ok(s)
+    }
+}
+
+/// An absolute `http://` or `https://` URL with a host, optionally a port and a path prefix
+/// (hubctl behind a web server at `https://host/git`), no credentials, query or fragment.
+/// Normalised without a trailing `/`, so `<public-url>/NS/NAME.git` is always well formed.
+fn validate_public_url(value: &str) -> Result<String, InvalidValue> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or(InvalidValue::Url("the scheme must be http:// or https://"))?;
+    if value
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\')
+    {
+        return Err(InvalidValue::Url("no spaces, quotes or control characters"));
+    }
+    if value.contains(['?', '#']) {
+        return Err(InvalidValue::Url("no query or fragment"));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(InvalidValue::Url("no user name or password"));
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        // An IPv6 literal: `[::1]` or `[::1]:8443`.
+        Some(inner) => {
+            let (host, tail) = inner
+                .split_once(']')
+                .ok_or(InvalidValue::Url("an IPv6 host needs its closing ]"))?;
+            match tail {
+                "" => (host, None),
+                _ => (
+                    host,
+                    Some(
+                        tail.strip_prefix(':')
+                            .ok_or(InvalidValue::Url("only :PORT may follow the host"))?,
+                    ),
+                ),
+            }
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+    });
+    if !port_ok {
+        return Err(InvalidValue::Url("the port must be a number up to 65535"));
+    }
+    if host.is_empty() {
+        return Err(InvalidValue::Url("the host is missing"));
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url() {
+        for (given, stored) in [
+            ("https://git.example.com", "https://git.example.com"),
+            ("https://git.example.com/", "https://git.example.com"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("https://example.com/git/", "https://example.com/git"),
+            ("https://[::1]:8443", "https://[::1]:8443"),
+            (" https://git.example.com ", "https://git.example.com"),
+        ] {
+            assert_eq!(Key::PublicUrl.validate(given).unwrap(), stored, "{given}");
+        }
+        for bad in [
+            "git.example.com",
+            "ftp://git.example.com",
+            "ssh://git.example.com",
+            "https://",
+            "https:///path",
+            "https://:443",
+            "https://host:port",
+            "https://host:99999",
+            "https://user:pw@host",
+            "https://host/a b",
+            "https://host/?q=1",
+            "https://host/#x",
+            "/relative/path",
+            "",
+        ] {
+            assert!(Key::PublicUrl.validate(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

@@ -134,4 +134,8 @@ pub enum SettingName {
     /// Refuse pushes that add Git LFS pointers whose objects the server does not have ("on"
     /// or "off").
     LfsCheckPointers,
+    /// The URL HTTP clients reach this server at, e.g. https://git.example.com (an absolute
+    /// http or https URL): git-lfs-authenticate over SSH sends clients to
+    /// <public-url>/NS/NAME.git/info/lfs.
+    PublicUrl,
 }

@@ -44,6 +44,30 @@ pub enum LfsCommand {
     },
 }
 
+/// `hubctl lfs-authenticate`.
+#[derive(Debug, clap::Args)]
+pub struct LfsAuthenticateArgs {
+    /// NAMESPACE/NAME (a leading / and .git are accepted).
+    #[arg(value_name = "NS/NAME")]
+    pub name: String,
+    /// upload (needs write access) or download (needs read access).
+    #[arg(value_name = "upload|download")]
+    pub operation: String,
+    /// Act as this user: their access is checked and the token acts for them. Without it the
+    /// token acts for the operator (full access, but no lock ownership).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+}
+
+/// After `lfs-authenticate --help`.
+pub const LFS_AUTHENTICATE_HELP: &str = "Over SSH, git-lfs runs `git-lfs-authenticate <path> \
+upload|download` and hubctl's forced command answers as the key's user; this is the same answer
+for the local operator:
+  {\"href\": \"<public-url>/NS/NAME.git/info/lfs\",
+   \"header\": {\"Authorization\": \"RemoteAuth <token>\"}, \"expires_in\": 3600}
+The token authorises the LFS API (batch, locks) of that repository for that operation for one
+hour. It needs `hubctl config set public-url https://<host>`.";
+
 const LFS_LS_JSON: &str = "JSON output (--json): an array sorted by oid,
   [{\"oid\": \"5891b5b5...be03\", \"size\": 6}]
 Objects live in <repository>.git/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>; entries that are

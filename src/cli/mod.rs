@@ -68,6 +68,10 @@ pub enum Command {
         #[command(subcommand)]
         command: LfsCommand,
     },
+    /// Print what git-lfs-authenticate over SSH answers: the LFS API URL of a repository
+    /// and a token for it (JSON).
+    #[command(after_long_help = LFS_AUTHENTICATE_HELP)]
+    LfsAuthenticate(LfsAuthenticateArgs),
     /// Manage user accounts.
     User {
         /// User command.

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::print_json;
-use crate::cli::LfsCommand;
+use crate::access::{Caller, Principal};
+use crate::cli::{LfsAuthenticateArgs, LfsCommand};
 use crate::core::root::Root;
 use crate::core::units::format_size;
 use crate::lfs::admin;
@@ -49,6 +50,44 @@ pub(super) fn run(root: &Root, command: LfsCommand) -> Result<ExitCode> {
             yes,
             grace,
         } => prune(root, &name, yes, grace),
+    }
+}
+
+/// `hubctl lfs-authenticate NS/NAME upload|download [--user NAME]`.
+pub(super) fn authenticate(root: &Root, args: LfsAuthenticateArgs) -> Result<ExitCode> {
+    use crate::transport::ssh::lfs_authenticate as auth;
+    let Some(operation) = crate::lfs::Operation::parse(&args.operation) else {
+        eprintln!("hubctl: Invalid LFS operation: {:?}", args.operation);
+        return Ok(ExitCode::FAILURE);
+    };
+    let name = auth::parse_path(&args.name).map_err(|d| anyhow::anyhow!(d.message()))?;
+    let store = crate::store::Store::open_root(root)?;
+    let settings = crate::settings::Settings::load(&store)?;
+    let principal = match &args.user {
+        Some(user) => Principal::User(Caller {
+            user: store.require_user(user)?,
+            scope: crate::store::tokens::Scope::Write,
+        }),
+        None => Principal::Local,
+    };
+    let answer = auth::authenticate(
+        &store,
+        root,
+        &name,
+        &principal,
+        operation,
+        settings.public_url.as_deref(),
+        std::time::SystemTime::now(),
+    );
+    match answer {
+        Ok(a) => {
+            println!("{}", serde_json::to_string(&a)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("hubctl: {e}");
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 

@@ -40,6 +40,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::ReceivePack(args) => stdio::receive_pack(cli.root.as_deref(), args),
         Command::Repo { command } => repo::run(&root(&cli.root)?, command),
         Command::Lfs { command } => lfs::run(&root(&cli.root)?, command),
+        Command::LfsAuthenticate(args) => lfs::authenticate(&root(&cli.root)?, args),
         Command::User { command } => accounts::user(
             &root(&cli.root)?,
             cli.authorized_keys_file.as_deref(),
@@ -124,6 +125,7 @@ impl From<crate::cli::SettingName> for crate::settings::Key {
             A::MaxConnections => Self::MaxConnections,
             A::MaxConnectionsPerIp => Self::MaxConnectionsPerIp,
             A::LfsCheckPointers => Self::LfsCheckPointers,
+            A::PublicUrl => Self::PublicUrl,
         }
     }
 }

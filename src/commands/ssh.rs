@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::core::root::Root;
-use crate::transport::ssh::session::{self, Original, Session};
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::transport::ssh::session::{self, LfsOptions, Original, Session};
 
 /// The SSH forced command: read what sshd put in the environment, then run the session.
 pub(super) fn shell(root: &Root, key_id: i64) -> Result<ExitCode> {
@@ -19,11 +21,20 @@ pub(super) fn shell(root: &Root, key_id: i64) -> Result<ExitCode> {
         .ok()
         .and_then(|c| c.split_whitespace().next().map(str::to_string))
         .unwrap_or_default();
-    Ok(session::run(Session {
-        root,
-        key_id,
-        original,
-        git_protocol: std::env::var("GIT_PROTOCOL").ok(),
-        client_address,
-    })?)
+    // One connection for the whole session: the settings now, the key and access next.
+    let store = Store::open_root(root)?;
+    let settings = Settings::load(&store)?;
+    Ok(session::run(
+        Session {
+            root,
+            key_id,
+            original,
+            git_protocol: std::env::var("GIT_PROTOCOL").ok(),
+            client_address,
+            lfs: LfsOptions {
+                public_url: settings.public_url,
+            },
+        },
+        store,
+    )?)
 }

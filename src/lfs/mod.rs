@@ -31,4 +31,4 @@ pub use batch::{ActionBuilder, BatchError, Limits, Operation, TokenActions, plan
 pub use oid::{Oid, OidError};
 pub use pointer::Pointer;
 pub use storage::{ByteRange, FsStore, ObjectRead, ObjectStore, PutOutcome, StorageError, Usage};
-pub use token::{Claims, Secret, TokenError, TokenOp, TokenScope};
+pub use token::{ApiClaims, Claims, Secret, TokenError, TokenOp, TokenScope};

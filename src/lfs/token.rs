@@ -10,6 +10,14 @@
 //!
 //! Token text: `lfs1.<expires unix secs>.<user id or ->.<size or ->.<mac, base64url>`; only
 //! characters that are safe in a header value and in a URL.
+//!
+//! A second kind, the **API token**, is what `git-lfs-authenticate` hands an SSH client
+//! (LFS.md §3.3): it authorises the LFS API calls (batch, locks, legacy) of one repository as
+//! one user for one operation (`download` reads, `upload` writes), for an hour. It is MACed
+//! under its own context, so it can never pass for an action token or the other way round.
+//! Text: `lfsapi1.<expires>.<user id or ->.<upload|download>.<mac>`; the operation is in the
+//! text because the API request does not say which one the token was minted for, and the MAC
+//! covers it.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read as _, Write as _};
@@ -21,6 +29,7 @@ use base64::Engine as _;
 use hmac::{KeyInit as _, Mac as _};
 use subtle::ConstantTimeEq as _;
 
+use super::batch::Operation;
 use super::oid::Oid;
 use crate::core::fsutil;
 
@@ -37,6 +46,13 @@ pub const AUTH_SCHEME: &str = "RemoteAuth";
 const TOKEN_PREFIX: &str = "lfs1";
 /// Domain separation: these MACs can never be confused with any other use of the secret.
 const MAC_CONTEXT: &[u8] = b"hubctl lfs action token v1\0";
+/// Version prefix of API tokens (see the module docs).
+const API_TOKEN_PREFIX: &str = "lfsapi1";
+/// Domain separation for API tokens.
+const API_MAC_CONTEXT: &[u8] = b"hubctl lfs api token v1\0";
+/// Lifetime of an API token: long enough that a push does not see it expire between its
+/// batch calls (LFS.md §10 T16; the client asks again once less than 5 s remain).
+pub const API_TOKEN_TTL_SECS: u64 = 3600;
 
 /// Errors loading the secret or checking a token.
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +151,18 @@ pub struct Claims {
     /// The object size announced in the batch request, so a PUT without `Content-Length`
     /// (chunked, LFS.md §10 T22) still knows how many bytes to expect.
     pub size: Option<u64>,
+}
+
+/// What an API token (from `git-lfs-authenticate`) proves, once its MAC checks out for the
+/// repository it is presented to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiClaims {
+    /// Expiry, seconds since the Unix epoch.
+    pub expires_at: u64,
+    /// The user it acts for; `None` for a token the local operator minted without a user.
+    pub user_id: Option<i64>,
+    /// The operation it was minted for: `Download` allows reading, `Upload` writing.
+    pub operation: Operation,
 }
 
 /// The server secret that keys all action tokens.
@@ -278,12 +306,7 @@ impl Secret {
         scope: &TokenScope<'_>,
         now: SystemTime,
     ) -> Result<Claims, TokenError> {
-        let token = token.trim();
-        let token = match token.split_once(' ') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case(AUTH_SCHEME) => rest.trim(),
-            Some(_) => return Err(TokenError::Malformed),
-            None => token,
-        };
+        let token = strip_scheme(token)?;
         let mut parts = token.split('.');
         let (Some(TOKEN_PREFIX), Some(exp), Some(user), Some(size), Some(mac), None) = (
             parts.next(),
@@ -311,6 +334,92 @@ impl Secret {
             return Err(TokenError::Expired);
         }
         Ok(claims)
+    }
+}
+
+impl Secret {
+    fn api_mac(&self, repo: &str, claims: &ApiClaims) -> Result<[u8; 32], TokenError> {
+        let mut mac = HmacSha256::new_from_slice(&self.key).map_err(|_| TokenError::Malformed)?;
+        mac.update(API_MAC_CONTEXT);
+        for part in [
+            repo.as_bytes(),
+            claims.operation.as_str().as_bytes(),
+            claims.expires_at.to_string().as_bytes(),
+            opt_text(claims.user_id).as_bytes(),
+        ] {
+            mac.update(part);
+            mac.update(b"\0");
+        }
+        Ok(mac.finalize().into_bytes().into())
+    }
+
+    /// Mint an API token for repository `repo` (its hosted name) with `claims`.
+    pub fn mint_api(&self, repo: &str, claims: &ApiClaims) -> Result<String, TokenError> {
+        let mac = self.api_mac(repo, claims)?;
+        Ok(format!(
+            "{API_TOKEN_PREFIX}.{}.{}.{}.{}",
+            claims.expires_at,
+            opt_text(claims.user_id),
+            claims.operation.as_str(),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac)
+        ))
+    }
+
+    /// Check an API token (bare, or a whole `RemoteAuth <token>` header value) presented to
+    /// repository `repo` at time `now`; the MAC comparison is constant-time.
+    pub fn verify_api(
+        &self,
+        token: &str,
+        repo: &str,
+        now: SystemTime,
+    ) -> Result<ApiClaims, TokenError> {
+        let token = strip_scheme(token)?;
+        let mut parts = token.split('.');
+        let (Some(API_TOKEN_PREFIX), Some(exp), Some(user), Some(op), Some(mac), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(TokenError::Malformed);
+        };
+        let claims = ApiClaims {
+            expires_at: parse_decimal(exp)?,
+            user_id: parse_opt(user)?,
+            operation: Operation::parse(op).ok_or(TokenError::Malformed)?,
+        };
+        let given = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(mac)
+            .map_err(|_| TokenError::Malformed)?;
+        let want = self.api_mac(repo, &claims)?;
+        if !bool::from(given.as_slice().ct_eq(want.as_slice())) {
+            return Err(TokenError::BadSignature);
+        }
+        if unix_secs(now) >= claims.expires_at {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+/// Whether `value` (a header value or a bare token) is an API token rather than an action
+/// token, judged by its prefix alone (the MAC is checked by [`Secret::verify_api`]).
+pub fn is_api_token(value: &str) -> bool {
+    strip_scheme(value).is_ok_and(|t| {
+        t.strip_prefix(API_TOKEN_PREFIX)
+            .is_some_and(|rest| rest.starts_with('.'))
+    })
+}
+
+/// The token of `RemoteAuth <token>`, or a bare token; any other scheme is malformed.
+fn strip_scheme(value: &str) -> Result<&str, TokenError> {
+    let value = value.trim();
+    match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(AUTH_SCHEME) => Ok(rest.trim()),
+        Some(_) => Err(TokenError::Malformed),
+        None => Ok(value),
     }
 }
 
@@ -461,6 +570,77 @@ mod tests {
             secret.verify(&flipped, &scope, at(1)),
             Err(TokenError::BadSignature)
         ));
+    }
+
+    #[test]
+    fn api_tokens_are_bound_to_repo_user_and_operation() {
+        let secret = Secret::from_bytes([3; 32]);
+        let claims = ApiClaims {
+            expires_at: 4600,
+            user_id: Some(7),
+            operation: Operation::Upload,
+        };
+        let token = secret.mint_api("alice/game", &claims).unwrap();
+        assert!(token.starts_with("lfsapi1.4600.7.upload."), "{token}");
+        assert!(is_api_token(&token));
+        assert!(is_api_token(&format!("RemoteAuth {token}")));
+        let header = format!("RemoteAuth {token}");
+        assert_eq!(
+            secret.verify_api(&header, "alice/game", at(1000)).unwrap(),
+            claims
+        );
+        assert!(matches!(
+            secret.verify_api(&token, "alice/game", at(4600)),
+            Err(TokenError::Expired)
+        ));
+        assert!(matches!(
+            secret.verify_api(&token, "alice/game2", at(1000)),
+            Err(TokenError::BadSignature)
+        ));
+        for forged in [
+            token.replace(".upload.", ".download."),
+            token.replace(".7.", ".8."),
+            token.replace(".7.", ".-."),
+            token.replace("4600", "9999"),
+        ] {
+            assert!(matches!(
+                secret.verify_api(&forged, "alice/game", at(1000)),
+                Err(TokenError::BadSignature)
+            ));
+        }
+        for malformed in [
+            token.replace(".upload.", ".delete."),
+            token.replace("lfsapi1.", "lfs1."),
+            format!("Bearer {token}"),
+            format!("{token}.x"),
+        ] {
+            assert!(matches!(
+                secret.verify_api(&malformed, "alice/game", at(1000)),
+                Err(TokenError::Malformed)
+            ));
+        }
+
+        // The two kinds never pass for each other, even with the same fields.
+        let oid = Oid::parse(O1).unwrap();
+        let scope = TokenScope {
+            repo: "alice/game",
+            oid: &oid,
+            op: TokenOp::Upload,
+        };
+        let action = secret
+            .authorization(&scope, Some(7), None, at(1000), 60)
+            .unwrap();
+        assert!(!is_api_token(&action));
+        assert!(secret.verify_api(&action, "alice/game", at(1000)).is_err());
+        assert!(secret.verify(&token, &scope, at(1000)).is_err());
+        let local = ApiClaims {
+            user_id: None,
+            operation: Operation::Download,
+            ..claims
+        };
+        let t = secret.mint_api("a/b", &local).unwrap();
+        assert!(t.starts_with("lfsapi1.4600.-.download."), "{t}");
+        assert_eq!(secret.verify_api(&t, "a/b", at(1)).unwrap(), local);
     }
 
     #[test]

@@ -139,6 +139,18 @@ impl Store {
             .optional()?)
     }
 
+    /// The user with database id `id`, if any (and if it is a user, not an organisation).
+    pub fn user_by_id(&self, id: i64) -> Result<Option<User>, Error> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, name, is_admin, created_at FROM owners WHERE kind = 'user' AND id = ?1",
+                [id],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
     /// The user called `name`, or a clear "no such user" error.
     pub fn require_user(&self, name: &str) -> Result<User, Error> {
         self.user(name)?

@@ -12,6 +12,7 @@ mod fetch;
 mod hardening;
 mod lfs;
 mod lfs_policy;
+mod lfs_ssh;
 mod perf;
 mod push;
 mod push_protocol;

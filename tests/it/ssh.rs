@@ -338,12 +338,14 @@ fn ssh_hostile_commands() {
         assert!(out.stdout.is_empty(), "{cmd:?}: {out}");
     }
     assert!(!marker.exists(), "a hostile command ran");
+    // Without `public-url` git-lfs-authenticate has nowhere to send the client
+    // (tests/it/lfs_ssh.rs covers LFS over SSH).
     let lfs = ssh_run(
         sshd,
         &w.alice,
         "git-lfs-authenticate alice/pub.git download",
     );
-    assert!(lfs.stderr.contains("not supported"), "{lfs}");
+    assert!(lfs.stderr.contains("config set public-url"), "{lfs}");
 }
 
 /// `keys add` of every accepted type; refusals for a short RSA key, a long title, a duplicate.

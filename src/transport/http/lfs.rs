@@ -7,6 +7,10 @@
 //! batch answer put in each action's `Authorization: RemoteAuth ...` header, so they work
 //! behind nginx and CGI and with credential helpers without prompting again; ordinary
 //! credentials are accepted there too (scripts that skip the batch call).
+//!
+//! SSH users come with the API token `git-lfs-authenticate` minted (`Authorization:
+//! RemoteAuth lfsapi1...`): it counts as credentials of its user for its repository, capped at
+//! its operation (download reads, upload writes), wherever ordinary credentials are taken.
 
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -19,16 +23,19 @@ use serde::de::DeserializeOwned;
 use super::router::App;
 use super::{Method, Request, Response};
 use crate::access::credentials::{self, Presented};
-use crate::access::{self, Action, Denial, Located, Principal, REALM, Site};
+use crate::access::{self, Action, Caller, Denial, Located, Principal, REALM, Site};
 use crate::lfs::api::{
     self, BatchRequest, CreateLockRequest, ErrorBody, ListLocksQuery, LockConflict, LockResponse,
     ObjectSpec, UnlockRequest, VerifyLocksRequest,
 };
 use crate::lfs::batch::{self, DEFAULT_ACTION_TTL_SECS, Limits, TokenActions};
 use crate::lfs::locks::{self, LockError, LockFilter};
+use crate::lfs::token::is_api_token;
 use crate::lfs::{
-    ByteRange, FsStore, ObjectStore, Oid, PutOutcome, Secret, TokenOp, TokenScope, legacy,
+    ByteRange, FsStore, ObjectStore, Oid, Operation, PutOutcome, Secret, TokenOp, TokenScope,
+    legacy,
 };
+use crate::store::tokens::Scope;
 use crate::store::{self, Store};
 
 /// Largest JSON request body read (a batch of 1000 objects is about 100 KiB).
@@ -159,10 +166,18 @@ fn wants_json(req: &Request<'_>) -> bool {
         .is_some_and(|a| a.contains(api::MEDIA_TYPE))
 }
 
+/// An object- and operation-scoped action token from a batch answer (not an API token).
 fn has_action_token(req: &Request<'_>) -> bool {
     req.headers
         .get("Authorization")
-        .is_some_and(|a| a.trim_start().starts_with("RemoteAuth "))
+        .is_some_and(|a| a.trim_start().starts_with("RemoteAuth ") && !is_api_token(a))
+}
+
+/// An API token from `git-lfs-authenticate`, as the whole header value.
+fn api_token<'r>(req: &'r Request<'_>) -> Option<&'r str> {
+    req.headers
+        .get("Authorization")
+        .filter(|a| a.trim_start().starts_with("RemoteAuth ") && is_api_token(a))
 }
 
 /// API calls must accept LFS's JSON: an `Accept` naming something else is a 406.
@@ -235,6 +250,12 @@ fn authorize(
     repo_part: &str,
     action: Action,
 ) -> Result<Target, Response> {
+    if let Some(token) = api_token(req) {
+        let principal = api_principal(app, token, repo_part, action)?;
+        let located =
+            access::authorize(&app.site, repo_part, &principal, action).map_err(|d| denial(&d))?;
+        return Ok(target(app, located, principal));
+    }
     let presented = Presented {
         authorization: req.headers.get("Authorization"),
         remote_user: req.remote_user.as_deref(),
@@ -244,6 +265,50 @@ fn authorize(
     let located =
         access::authorize(&app.site, repo_part, &principal, action).map_err(|d| denial(&d))?;
     Ok(target(app, located, principal))
+}
+
+/// Who an API token from `git-lfs-authenticate` speaks for, if it is valid for this repository
+/// and its operation allows `action`. A bad or expired token is a 401, like any other bad
+/// credentials; a download token used to write is a 403.
+fn api_principal(
+    app: &App,
+    token: &str,
+    repo_part: &str,
+    action: Action,
+) -> Result<Principal, Response> {
+    let Site::Hosted(root) = &app.site else {
+        // git-http-backend mode has no SSH users and never mints these.
+        return Err(denial(&Denial::BadCredentials));
+    };
+    let name = access::parse_hosted_name(repo_part).map_err(|d| denial(&d))?;
+    let secret = secret(&app.site)?;
+    let claims = secret
+        .verify_api(token, &name.to_string(), SystemTime::now())
+        .map_err(|e| match e.status() {
+            500 => denial(&Denial::Internal(e.to_string())),
+            _ => denial(&Denial::BadCredentials),
+        })?;
+    let allowed = match claims.operation {
+        Operation::Download => Action::Read,
+        Operation::Upload => Action::Write,
+    };
+    if action > allowed {
+        return Err(denial(&Denial::Forbidden(format!(
+            "this token from git-lfs-authenticate is for {}; {} needs one for upload",
+            claims.operation.as_str(),
+            name
+        ))));
+    }
+    let Some(user_id) = claims.user_id else {
+        return Ok(Principal::Local);
+    };
+    match store::with_store(root, |s| s.user_by_id(user_id)).map_err(store_error)? {
+        Some(user) => Ok(Principal::User(Caller {
+            user,
+            scope: Scope::Write,
+        })),
+        None => Err(denial(&Denial::BadCredentials)),
+    }
 }
 
 fn target(app: &App, located: Located, principal: Principal) -> Target {
@@ -627,6 +692,12 @@ fn lock_target(
         // Anonymous readers of public repositories may list locks; they own none.
         if action == Action::Read {
             return lock_row(root, t, -1);
+        }
+        if t.principal == Principal::Local {
+            return Err(error(
+                403,
+                "locks belong to users: mint the token with hubctl lfs-authenticate --user NAME",
+            ));
         }
         return Err(denial(&Denial::Unauthenticated));
     };

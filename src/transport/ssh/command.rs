@@ -66,6 +66,10 @@ pub enum CommandError {
     /// An LFS command without `<path> upload|download`.
     #[error("command refused: {0} takes a repository path and upload or download")]
     LfsArguments(&'static str),
+    /// An LFS command whose operation is neither `upload` nor `download` (the words of
+    /// git-lfs's own reference server).
+    #[error("Invalid LFS operation: {0:?}")]
+    LfsOperation(String),
 }
 
 /// Parse `SSH_ORIGINAL_COMMAND`.
@@ -112,6 +116,9 @@ fn lfs_arguments(
     let operation = match args.get(1).map(String::as_str) {
         Some("upload") => LfsOperation::Upload,
         Some("download") => LfsOperation::Download,
+        Some(other) if args.len() <= 3 => {
+            return Err(CommandError::LfsOperation(other.chars().take(40).collect()));
+        }
         _ => return Err(bad),
     };
     let extra_ok = match args.len() {
@@ -155,7 +162,8 @@ fn split_arguments(rest: &str) -> Option<Vec<String>> {
 }
 
 /// Undo git's quoting of one argument (`sq_quote_buf` in git's quote.c): `'...'` runs joined by
-/// `\'` or `\!`. A plain word of safe characters is accepted too. Anything else is `None`.
+/// `\'` or `\!`. A plain word of safe characters is accepted too (git-lfs sends its path
+/// unquoted, `~` included). Anything else is `None`.
 pub fn dequote(arg: &str) -> Option<String> {
     if arg.is_empty() {
         return None;
@@ -163,7 +171,7 @@ pub fn dequote(arg: &str) -> Option<String> {
     if !arg.starts_with('\'') {
         let safe = arg
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-~".contains(&b));
         return safe.then(|| arg.to_string());
     }
     let mut out = String::new();
@@ -248,10 +256,24 @@ mod tests {
                 operation: LfsOperation::Upload
             })
         );
+        assert_eq!(
+            parse_command("git-lfs-authenticate /a/b.git wat"),
+            Err(CommandError::LfsOperation("wat".into()))
+        );
+        assert_eq!(
+            CommandError::LfsOperation("wat".into()).to_string(),
+            "Invalid LFS operation: \"wat\""
+        );
+        assert_eq!(
+            parse_command("git-lfs-transfer /~alice/b.git download"),
+            Ok(Request::LfsTransfer {
+                path: "/~alice/b.git".into(),
+                operation: LfsOperation::Download
+            })
+        );
         for bad in [
             "git-lfs-transfer a/b.git",
             "git-lfs-transfer a/b.git upload 0123",
-            "git-lfs-authenticate a/b.git delete",
             "git-lfs-authenticate 'a/b.git download",
             "git-lfs-authenticate",
         ] {

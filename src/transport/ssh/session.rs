@@ -1,14 +1,18 @@
 //! The SSH forced command's session (`hubctl shell --key-id N` in authorized_keys): who the
 //! key belongs to, what `SSH_ORIGINAL_COMMAND` asks for, whether access allows it, and then git
-//! over the SSH channel's stdin and stdout. Every refusal is one line on stderr and exit status
-//! 1; nothing is ever handed to a shell.
+//! over the SSH channel's stdin and stdout, or Git LFS's `git-lfs-authenticate`. Every refusal
+//! is one line on stderr and exit status 1; nothing is ever handed to a shell.
 
+use std::io::Write as _;
 use std::process::ExitCode;
+use std::time::SystemTime;
 
-use super::command::{self, Request};
+use super::command::{self, LfsOperation, Request};
+use super::lfs_authenticate;
 use crate::access::{self, Action, Caller, Principal};
 use crate::core::root::Root;
 use crate::git::{self, Engine, Mode, RunOptions, Service};
+use crate::lfs::batch::Operation;
 use crate::store::Store;
 use crate::store::tokens::Scope;
 
@@ -36,6 +40,15 @@ pub struct Session<'a> {
     pub git_protocol: Option<String>,
     /// The client's address (first word of `SSH_CONNECTION`), for the pusher's identity.
     pub client_address: String,
+    /// Git LFS settings, read by the edge.
+    pub lfs: LfsOptions,
+}
+
+/// What the SSH session needs of the global settings for Git LFS.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LfsOptions {
+    /// `public-url`: where `git-lfs-authenticate` sends clients for the HTTP API.
+    pub public_url: Option<String>,
 }
 
 /// Failures that are not refusals: the session cannot go on.
@@ -50,6 +63,9 @@ pub enum Error {
     /// hubctl's hooks could not be installed for a push.
     #[error(transparent)]
     Hooks(#[from] git::hooks::Error),
+    /// The answer could not be written to the client.
+    #[error("writing to the client: {0}")]
+    Output(#[from] std::io::Error),
 }
 
 fn refuse(message: &str) -> Result<ExitCode, Error> {
@@ -62,10 +78,10 @@ pub fn greeting(user: &str) -> String {
     format!("Hi {user}! You've authenticated, but hubctl does not provide shell access.")
 }
 
-/// Run the session; returns git's exit status, or 1 after a refusal line.
-pub fn run(session: Session<'_>) -> Result<ExitCode, Error> {
+/// Run the session with the database the edge opened; returns git's exit status, or 1 after
+/// a refusal line.
+pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
     let root = session.root;
-    let mut store = Store::open_root(root)?;
     let Some(user) = store.use_key(session.key_id)? else {
         return refuse("this SSH key is no longer registered");
     };
@@ -79,8 +95,19 @@ pub fn run(session: Session<'_>) -> Result<ExitCode, Error> {
     };
     let (service, path) = match command::parse_command(&text) {
         Ok(Request::Git { service, path }) => (service, path),
-        Ok(Request::LfsAuthenticate { .. }) => {
-            return refuse("git-lfs-authenticate is not supported by this server");
+        Ok(Request::LfsAuthenticate { path, operation }) => {
+            let principal = Principal::User(Caller {
+                user,
+                scope: Scope::Write,
+            });
+            return lfs_authenticate(
+                &store,
+                root,
+                session.lfs.public_url.as_deref(),
+                &path,
+                &principal,
+                operation.into(),
+            );
         }
         Ok(Request::LfsTransfer { .. }) => {
             return refuse("git-lfs-transfer is not supported by this server");
@@ -133,5 +160,48 @@ pub fn run(session: Session<'_>) -> Result<ExitCode, Error> {
         Ok(status) => Ok(crate::core::util::exit_code(status)),
         Err(git::Error::Busy(_)) => refuse("the server is busy; try again in a minute"),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// `git-lfs-authenticate`: the LFS API's URL and a token as JSON on stdout, or a refusal.
+fn lfs_authenticate(
+    store: &Store,
+    root: &Root,
+    public_url: Option<&str>,
+    path: &str,
+    principal: &Principal,
+    operation: Operation,
+) -> Result<ExitCode, Error> {
+    let name = match lfs_authenticate::parse_path(path) {
+        Ok(n) => n,
+        Err(d) => return refuse(&d.message()),
+    };
+    let answer = lfs_authenticate::authenticate(
+        store,
+        root,
+        &name,
+        principal,
+        operation,
+        public_url,
+        SystemTime::now(),
+    );
+    match answer {
+        Ok(a) => {
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer(&mut out, &a).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => refuse(&e.to_string()),
+    }
+}
+
+impl From<LfsOperation> for Operation {
+    fn from(op: LfsOperation) -> Operation {
+        match op {
+            LfsOperation::Upload => Operation::Upload,
+            LfsOperation::Download => Operation::Download,
+        }
     }
 }
