@@ -522,7 +522,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__get)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url lfs-ssh-transfer"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -614,7 +614,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__set)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url lfs-ssh-transfer"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -636,7 +636,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__unset)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url lfs-ssh-transfer"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

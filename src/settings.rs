@@ -21,7 +21,8 @@ pub enum Key {
     QueueTimeout,
     /// Repack, multi-pack index, bitmaps and commit-graph after pushes ("on" or "off").
     AutoMaintenance,
-    /// `hubctl serve`: longest silence while a request body is read, or between requests.
+    /// `hubctl serve`: longest silence while a request body is read, or between requests; SSH
+    /// `git-lfs-transfer`: longest silence before a session ends.
     IdleTimeout,
     /// `hubctl serve`: time a client has to send a whole request head.
     HeaderTimeout,
@@ -35,6 +36,9 @@ pub enum Key {
     /// The URL HTTP clients reach this server at (`https://git.example.com`): where
     /// `git-lfs-authenticate` sends SSH users for the LFS API.
     PublicUrl,
+    /// Serve Git LFS's pure-SSH protocol `git-lfs-transfer` ("on" or "off"); off makes clients
+    /// fall back to `git-lfs-authenticate` and HTTP.
+    LfsSshTransfer,
 }
 
 /// A value a setting does not take; the text says what it takes.
@@ -98,6 +102,7 @@ impl Key {
             Key::MaxConnectionsPerIp => "max-connections-per-ip",
             Key::LfsCheckPointers => "lfs-check-pointers",
             Key::PublicUrl => "public-url",
+            Key::LfsSshTransfer => "lfs-ssh-transfer",
         }
     }
 
@@ -132,7 +137,7 @@ impl Key {
                     })
             }
             Key::PublicUrl => validate_public_url(value),
-            Key::AutoMaintenance | Key::LfsCheckPointers => match value {
+            Key::AutoMaintenance | Key::LfsCheckPointers | Key::LfsSshTransfer => match value {
                 "on" | "true" | "yes" | "1" => Ok("on".into()),
                 "off" | "false" | "no" | "0" => Ok("off".into()),
                 _ => Err(InvalidValue::OnOff(self.name())),
@@ -151,7 +156,7 @@ impl Key {
             Key::HeaderTimeout => humantime::format_duration(DEFAULT_HEADER_TIMEOUT).to_string(),
             Key::MaxConnections => DEFAULT_MAX_CONNECTIONS.to_string(),
             Key::MaxConnectionsPerIp => DEFAULT_MAX_CONNECTIONS_PER_IP.to_string(),
-            Key::AutoMaintenance | Key::LfsCheckPointers => "on".into(),
+            Key::AutoMaintenance | Key::LfsCheckPointers | Key::LfsSshTransfer => "on".into(),
         }
     }
 }
@@ -182,6 +187,8 @@ pub struct Settings {
     pub lfs_check_pointers: bool,
     /// See [`Key::PublicUrl`]: validated, without a trailing `/`.
     pub public_url: Option<String>,
+    /// See [`Key::LfsSshTransfer`].
+    pub lfs_ssh_transfer: bool,
 }
 
 impl Default for Settings {
@@ -198,6 +205,7 @@ impl Default for Settings {
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             lfs_check_pointers: true,
             public_url: None,
+            lfs_ssh_transfer: true,
         }
     }
 }
@@ -239,6 +247,9 @@ impl Settings {
             s.lfs_check_pointers = v != "off";
         }
         s.public_url = get(Key::PublicUrl).and_then(|v| validate_public_url(v).ok());
+        if let Some(v) = get(Key::LfsSshTransfer) {
+            s.lfs_ssh_transfer = v != "off";
+        }
         Ok(s)
     }
 }

@@ -122,8 +122,8 @@ pub enum SettingName {
     QueueTimeout,
     /// Repack, multi-pack index, bitmaps and commit-graph after pushes ("on" or "off").
     AutoMaintenance,
-    /// `hubctl serve`: longest silence while a request body is read, or between requests
-    /// (default 60s).
+    /// `hubctl serve`: longest silence while a request body is read, or between requests;
+    /// SSH git-lfs-transfer: longest silence before a session ends (default 60s).
     IdleTimeout,
     /// `hubctl serve`: time a client has to send a whole request head (default 30s).
     HeaderTimeout,
@@ -138,4 +138,7 @@ pub enum SettingName {
     /// http or https URL): git-lfs-authenticate over SSH sends clients to
     /// <public-url>/NS/NAME.git/info/lfs.
     PublicUrl,
+    /// Serve Git LFS's pure-SSH protocol git-lfs-transfer ("on" or "off", default on); off
+    /// makes clients fall back to git-lfs-authenticate and HTTP (see public-url).
+    LfsSshTransfer,
 }

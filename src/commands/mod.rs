@@ -126,6 +126,7 @@ impl From<crate::cli::SettingName> for crate::settings::Key {
             A::MaxConnectionsPerIp => Self::MaxConnectionsPerIp,
             A::LfsCheckPointers => Self::LfsCheckPointers,
             A::PublicUrl => Self::PublicUrl,
+            A::LfsSshTransfer => Self::LfsSshTransfer,
         }
     }
 }

@@ -33,6 +33,8 @@ pub(super) fn shell(root: &Root, key_id: i64) -> Result<ExitCode> {
             client_address,
             lfs: LfsOptions {
                 public_url: settings.public_url,
+                transfer: settings.lfs_ssh_transfer,
+                idle_timeout: settings.idle_timeout,
             },
         },
         store,

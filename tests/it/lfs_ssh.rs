@@ -1,7 +1,8 @@
 //! Git LFS over SSH with the real git-lfs client (3.3.0) through a real sshd running hubctl's
 //! forced command, keys from the managed authorized_keys file or from AuthorizedKeysCommand:
-//! `git-lfs-authenticate` sending the client to `hubctl serve` (the HTTP API with an API
-//! token). Wire reference: LFS.md §1.3, §3.3.
+//! `git-lfs-transfer` (the pure-SSH protocol, which the client tries first) and, with it
+//! switched off, `git-lfs-authenticate` sending the client to `hubctl serve` (the HTTP API with
+//! an API token). Wire reference: LFS.md §1.3, §3.3, §7.
 //!
 //! Every client runs with the isolated HOME of [`Env`], `XDG_RUNTIME_DIR` unset (LFS.md §7.1)
 //! and under `timeout`, so a hanging client fails the test instead of the suite.
@@ -31,17 +32,33 @@ enum Keys {
     Command,
 }
 
-/// sshd with hubctl's forced command, `hubctl serve` at `public-url`, users and keys:
-/// alice owns both repositories, bob may write to both, rita may read both, eve has no grant.
+/// Which way LFS goes over SSH.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Via {
+    /// `lfs-ssh-transfer off`: git-lfs-transfer exits non-zero, the client falls back to
+    /// git-lfs-authenticate and `hubctl serve` at `public-url`.
+    Authenticate,
+    /// `git-lfs-transfer` (the default); no HTTP server and no `public-url`, so a fallback
+    /// could not work.
+    Transfer,
+}
+
+/// sshd with hubctl's forced command, users and keys, and for [`Via::Authenticate`] `hubctl
+/// serve` at `public-url`: alice owns both repositories, bob may write to both, rita may read
+/// both, eve has no grant.
 struct World {
     env: Env,
     sshd: Sshd,
-    server: Server,
+    server: Option<Server>,
     keys: HashMap<&'static str, ClientKey>,
 }
 
 impl World {
     fn new(mode: Keys) -> World {
+        World::with(mode, Via::Authenticate)
+    }
+
+    fn with(mode: Keys, via: Via) -> World {
         let env = Env::new();
         for u in ["alice", "bob", "rita", "eve"] {
             env.ensure_owner(u);
@@ -76,8 +93,15 @@ impl World {
             env.hubctl_ok(&["keys", "add", "--user", u, key.public.to_str().unwrap()]);
             keys.insert(u, key);
         }
-        let server = env.serve(&[]);
-        env.hubctl_ok(&["config", "set", "public-url", &server.base]);
+        let server = match via {
+            Via::Authenticate => {
+                let server = env.serve(&[]);
+                env.hubctl_ok(&["config", "set", "public-url", &server.base]);
+                env.hubctl_ok(&["config", "set", "lfs-ssh-transfer", "off"]);
+                Some(server)
+            }
+            Via::Transfer => None,
+        };
         let w = World {
             env,
             sshd,
@@ -134,7 +158,10 @@ impl World {
             out.status,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
-            self.server.log.lines().join("\n"),
+            self.server
+                .as_ref()
+                .map(|s| s.log.lines().join("\n"))
+                .unwrap_or_default(),
             self.sshd.log()
         );
     }
@@ -176,6 +203,8 @@ impl World {
     /// HTTP requests `hubctl serve` logged: (method, path, status).
     fn requests(&self) -> Vec<(String, String, u16)> {
         self.server
+            .as_ref()
+            .expect("an HTTP server")
             .log
             .lines()
             .iter()
@@ -335,7 +364,7 @@ mod authenticate_push_clone {
 #[test]
 fn authenticate_answers() {
     let w = World::new(Keys::File);
-    let base = w.server.base.clone();
+    let base = w.server.as_ref().unwrap().base.clone();
     let href = format!("{base}/alice/secret.git/info/lfs");
     // Path spellings: quoted or not, leading `/` or not, `.git` or not, an ignored oid.
     let oid = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
@@ -546,4 +575,527 @@ fn authenticate_locks() {
         !w.requests_to("POST", "/alice/proj.git/info/lfs/locks")
             .is_empty()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// git-lfs-transfer
+
+impl World {
+    /// Files left in `<repo>.git/lfs/tmp` (uploads in progress or leftovers).
+    fn tmp_files(&self, repo: &str) -> Vec<PathBuf> {
+        std::fs::read_dir(self.env.bare(repo).join("lfs/tmp"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    }
+
+    /// hubctl forced commands still running for this test's root.
+    fn sessions(&self) -> Vec<String> {
+        processes_matching(&format!("{} shell", self.env.root.display()))
+    }
+
+    /// How many logins sshd has accepted so far.
+    fn logins(&self) -> usize {
+        self.sshd.log().matches("Accepted publickey").count()
+    }
+
+    /// The raw protocol: `git-lfs-transfer <args>` as `who` with `input` on stdin.
+    fn transfer_raw(&self, who: &str, args: &str, input: &[u8]) -> SshOutput {
+        self.sshd
+            .ssh(self.key(who))
+            .stdin(input)
+            .run(&format!("git-lfs-transfer {args}"))
+    }
+}
+
+/// One pkt-line with `payload`.
+fn pkt(payload: &str) -> String {
+    format!("{:04x}{payload}", payload.len() + 4)
+}
+
+/// A command message: the command line and arguments (each with LF), then a flush.
+fn msg(lines: &[&str]) -> String {
+    let mut s: String = lines.iter().map(|l| pkt(&format!("{l}\n"))).collect();
+    s.push_str("0000");
+    s
+}
+
+/// A command message with a body of text lines after a delimiter.
+fn msg_body(lines: &[&str], body: &[&str]) -> String {
+    let mut s: String = lines.iter().map(|l| pkt(&format!("{l}\n"))).collect();
+    s.push_str("0001");
+    s.extend(body.iter().map(|l| pkt(&format!("{l}\n"))));
+    s.push_str("0000");
+    s
+}
+
+/// The server's capability advertisement and the answer to `version 1` (LFS.md §7.3).
+const HANDSHAKE: &str = "000eversion=1\n000clocking\n0000000fstatus 200\n0000";
+
+/// The client's side of the handshake.
+fn hello() -> String {
+    msg(&["version 1"])
+}
+
+/// Pure-SSH push, clone and pull: the client uses git-lfs-transfer and never asks for
+/// git-lfs-authenticate (there is no HTTP server to fall back to); every session process is
+/// gone afterwards.
+fn transfer_push_clone(mode: Keys) {
+    let w = World::with(mode, Via::Transfer);
+    let wt = w.worktree("alice-wt", PRIV);
+    commit_lfs_files(
+        &w,
+        &wt,
+        &[("a.bin", 100_000, 1), ("sub/dir/b.bin", 3, 2)],
+        "two LFS files",
+    );
+    let out = w
+        .git_cmd("alice", &wt)
+        .args(["push", "origin", "main"])
+        .env("GIT_TRACE", "1")
+        .output()
+        .unwrap();
+    w.check(&out, "push over ssh");
+    let trace = stderr(&out);
+    assert!(trace.contains("git-lfs-transfer"), "{trace}");
+    assert!(
+        !trace.contains("git-lfs-authenticate"),
+        "fell back:\n{trace}"
+    );
+    for f in ["a.bin", "sub/dir/b.bin"] {
+        w.assert_stored(PRIV, &wt.join(f));
+    }
+    assert!(w.tmp_files(PRIV).is_empty(), "{:?}", w.tmp_files(PRIV));
+
+    // A reader clones with the objects smudged, over git-lfs-transfer download.
+    let out = w
+        .git_cmd("rita", w.env.dir.path())
+        .args([
+            "clone",
+            "-q",
+            &w.url(PRIV),
+            w.env.path("rita-clone").to_str().unwrap(),
+        ])
+        .env("GIT_TRACE", "1")
+        .output()
+        .unwrap();
+    w.check(&out, "clone over ssh");
+    assert!(!stderr(&out).contains("git-lfs-authenticate"));
+    let c = w.env.path("rita-clone");
+    for f in ["a.bin", "sub/dir/b.bin"] {
+        assert_same_file(&wt.join(f), &c.join(f));
+    }
+
+    // Clone without smudging, then `git lfs pull`.
+    let p = w.env.path("rita-pull");
+    let out = w
+        .git_cmd("rita", w.env.dir.path())
+        .args(["clone", "-q", &w.url(PRIV), p.to_str().unwrap()])
+        .env("GIT_LFS_SKIP_SMUDGE", "1")
+        .output()
+        .unwrap();
+    w.check(&out, "clone without smudge");
+    assert!(
+        std::fs::read_to_string(p.join("sub/dir/b.bin"))
+            .unwrap()
+            .starts_with("version https://git-lfs")
+    );
+    w.git_ok("rita", &p, &["lfs", "pull"]);
+    for f in ["a.bin", "sub/dir/b.bin"] {
+        assert_same_file(&wt.join(f), &p.join(f));
+    }
+
+    // A writer pushes one more object, reusing one already stored.
+    w.env.git_ok(&c, &["lfs", "install", "--local"]);
+    let b = w.clone("bob", PRIV, "bob-clone");
+    w.env.git_ok(&b, &["lfs", "install", "--local"]);
+    std::fs::copy(wt.join("a.bin"), b.join("copy.bin")).unwrap();
+    commit_lfs_files(&w, &b, &[("c.bin", 5000, 3)], "bob's object");
+    w.git_ok("bob", &b, &["push", "-q", "origin", "main"]);
+    w.assert_stored(PRIV, &b.join("c.bin"));
+    // rita pulls it.
+    w.git_ok("rita", &c, &["pull", "-q", "origin", "main"]);
+    assert_same_file(&b.join("c.bin"), &c.join("c.bin"));
+    assert_same_file(&wt.join("a.bin"), &c.join("copy.bin"));
+
+    // rita cannot push objects: the session is refused, and so is the fallback.
+    commit_lfs_files(&w, &c, &[("r.bin", 100, 9)], "rita's object");
+    let out = w.git("rita", &c, &["push", "origin", "main"]);
+    assert!(!out.status.success());
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || w
+            .sessions()
+            .is_empty()),
+        "sessions left: {:?}",
+        w.sessions()
+    );
+}
+
+mod transfer_push_clone {
+    #[test]
+    fn file() {
+        super::transfer_push_clone(super::Keys::File)
+    }
+    #[test]
+    fn command() {
+        super::transfer_push_clone(super::Keys::Command)
+    }
+}
+
+/// Locks over git-lfs-transfer: lock, conflict, `git lfs locks` (list-lock), `--verify` and
+/// push verification (list-locks with owner lines), unlock without `force` (3.3.0 never sends
+/// it), by the owner, refused for a writer, allowed for the repository's admin.
+#[test]
+fn transfer_locks() {
+    let w = World::with(Keys::File, Via::Transfer);
+    let a = w.worktree("alice-wt", PUB);
+    commit_lfs_files(&w, &a, &[("a.bin", 500, 1), ("b.bin", 500, 2)], "base");
+    w.git_ok("alice", &a, &["push", "-q", "origin", "main"]);
+    let out = w.git_ok("alice", &a, &["lfs", "lock", "a.bin"]);
+    assert!(out.contains("Locked a.bin"), "{out}");
+    let b = w.clone("bob", PUB, "bob-clone");
+    w.env.git_ok(&b, &["lfs", "install", "--local"]);
+    let out = w.git("bob", &b, &["lfs", "lock", "a.bin"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("lock already exists"),
+        "{}",
+        stderr(&out)
+    );
+    w.git_ok("bob", &b, &["lfs", "lock", "b.bin"]);
+
+    // Listing on a download session; the paged form too.
+    let listed = w.git_ok("rita", &a, &["lfs", "locks"]);
+    assert!(
+        listed.contains("a.bin") && listed.contains("alice"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("b.bin") && listed.contains("bob"),
+        "{listed}"
+    );
+    let one = w.git_ok("rita", &a, &["lfs", "locks", "--path", "b.bin"]);
+    assert!(one.contains("b.bin") && !one.contains("a.bin"), "{one}");
+    let limited = w.git_ok("rita", &a, &["lfs", "locks", "--limit", "1"]);
+    assert_eq!(limited.lines().count(), 1, "{limited}");
+    // Verification on an upload session: ours and theirs.
+    let verify = w.git_ok("bob", &b, &["lfs", "locks", "--verify"]);
+    let mine = verify.lines().find(|l| l.contains("b.bin")).unwrap();
+    let theirs = verify.lines().find(|l| l.contains("a.bin")).unwrap();
+    assert!(mine.starts_with("O "), "{verify}");
+    assert!(!theirs.starts_with("O "), "{verify}");
+    // A push touching alice's locked file with verification on is stopped by the client.
+    w.env.git_ok(&b, &["config", "lfs.locksverify", "true"]);
+    std::fs::write(b.join("a.bin"), "changed by bob\n").unwrap();
+    w.env.git_ok(&b, &["commit", "-qam", "touch a.bin"]);
+    let out = w.git("bob", &b, &["push", "origin", "main"]);
+    assert!(!out.status.success(), "push went through a lock");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(said.contains("a.bin") && said.contains("alice"), "{said}");
+
+    // bob cannot remove alice's lock, with or without --force.
+    for args in [
+        &["lfs", "unlock", "a.bin"][..],
+        &["lfs", "unlock", "--force", "a.bin"],
+    ] {
+        let out = w.git("bob", &b, args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr(&out).contains("only its owner or an admin"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // alice, the owner (an admin of her repository), removes bob's lock and her own.
+    let id = w
+        .git_ok("rita", &a, &["lfs", "locks", "--path", "b.bin"])
+        .split("ID:")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
+    let out = w.git_ok("alice", &a, &["lfs", "unlock", "--force", "--id", &id]);
+    assert!(out.contains("Unlocked"), "{out}");
+    let out = w.git_ok("alice", &a, &["lfs", "unlock", "a.bin"]);
+    assert!(out.contains("Unlocked a.bin"), "{out}");
+    assert!(w.git_ok("rita", &a, &["lfs", "locks"]).trim().is_empty());
+}
+
+/// `lfs.concurrenttransfers=8`: a push of many objects opens one session per worker (without
+/// XDG_RUNTIME_DIR each gets its own connection) and every object lands intact.
+#[test]
+fn transfer_parallel() {
+    let w = World::with(Keys::Command, Via::Transfer);
+    let wt = w.worktree("alice-wt", PUB);
+    let files: Vec<(String, usize, u64)> = (0..16)
+        .map(|i| (format!("f{i}.bin"), 200_000 + i * 1000, i as u64 + 100))
+        .collect();
+    let refs: Vec<(&str, usize, u64)> =
+        files.iter().map(|(n, s, x)| (n.as_str(), *s, *x)).collect();
+    commit_lfs_files(&w, &wt, &refs, "many objects");
+    let before = w.logins();
+    w.git_ok(
+        "alice",
+        &wt,
+        &[
+            "-c",
+            "lfs.concurrenttransfers=8",
+            "push",
+            "-q",
+            "origin",
+            "main",
+        ],
+    );
+    let sessions = w.logins() - before;
+    assert!(sessions >= 8, "only {sessions} ssh logins for 8 workers");
+    for (name, _, _) in &files {
+        w.assert_stored(PUB, &wt.join(name));
+    }
+    let c = w.env.path("clone");
+    w.git_ok(
+        "rita",
+        w.env.dir.path(),
+        &[
+            "-c",
+            "lfs.concurrenttransfers=8",
+            "clone",
+            "-q",
+            &w.url(PUB),
+            c.to_str().unwrap(),
+        ],
+    );
+    for (name, _, _) in &files {
+        assert_same_file(&wt.join(name), &c.join(name));
+    }
+}
+
+/// A push killed in the middle of an object's upload leaves nothing visible: no object, no
+/// temporary file, no session; the next push uploads it whole.
+#[test]
+fn transfer_interrupted_upload() {
+    let w = World::with(Keys::File, Via::Transfer);
+    let wt = w.worktree("alice-wt", PUB);
+    commit_lfs_files(&w, &wt, &[("big.bin", 200 << 20, 5)], "a big object");
+    let mut cmd = w.git_cmd("alice", &wt);
+    cmd.args(["push", "-q", "origin", "main"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().unwrap();
+    let started = eventually(std::time::Duration::from_secs(60), || {
+        !w.tmp_files(PUB).is_empty()
+    });
+    // SAFETY-free: signal the client's whole process group (timeout, git, git-lfs, ssh).
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
+    }
+    let _ = child.wait();
+    assert!(started, "the upload never started");
+    let oid = sha256_file(&wt.join("big.bin"));
+    let object = w
+        .env
+        .bare(PUB)
+        .join("lfs/objects")
+        .join(&oid[0..2])
+        .join(&oid[2..4])
+        .join(&oid);
+    assert!(
+        eventually(std::time::Duration::from_secs(20), || w
+            .sessions()
+            .is_empty()
+            && w.tmp_files(PUB).is_empty()),
+        "left behind: sessions {:?}, temporary files {:?}",
+        w.sessions(),
+        w.tmp_files(PUB)
+    );
+    assert!(!object.exists(), "a partial object became visible");
+    w.git_ok("alice", &wt, &["push", "-q", "origin", "main"]);
+    w.assert_stored(PUB, &wt.join("big.bin"));
+}
+
+/// With `XDG_RUNTIME_DIR` set, git-lfs 3.3.0 shares one ControlMaster connection and waits for
+/// it after the last object, which stays open while idle worker sessions do (LFS.md §7.1,
+/// §10 T8). The idle timeout ends those sessions, so the push completes in bounded time.
+#[test]
+fn transfer_controlmaster_idle_timeout() {
+    let w = World::with(Keys::File, Via::Transfer);
+    // Long enough for the client to start its 8 worker sessions on a busy machine (it starts
+    // them one after the other, while connection 0 waits; LFS.md traced 5 s on an idle one).
+    w.env.hubctl_ok(&["config", "set", "idle-timeout", "10s"]);
+    let runtime = w.env.path("xdg-runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+    std::fs::set_permissions(
+        &runtime,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let wt = w.worktree("alice-wt", PUB);
+    commit_lfs_files(
+        &w,
+        &wt,
+        &[("a.bin", 50_000, 1), ("b.bin", 60_000, 2)],
+        "two",
+    );
+    let start = std::time::Instant::now();
+    let out = w
+        .git_cmd("alice", &wt)
+        .args(["push", "-q", "origin", "main"])
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    w.check(&out, "push with a shared ControlMaster connection");
+    assert!(
+        runtime.join("git-lfs").exists(),
+        "the client did not multiplex"
+    );
+    assert!(took < std::time::Duration::from_secs(45), "took {took:?}");
+    w.assert_stored(PUB, &wt.join("a.bin"));
+    w.assert_stored(PUB, &wt.join("b.bin"));
+}
+
+/// The protocol byte by byte: the handshake (LFS.md §7.3), errors with their delimiter
+/// (§10 T10), unknown commands keep the session, EOF ends it (§10 T9), silence ends it,
+/// malformed pkt-lines are a protocol error, access and the on/off switch.
+#[test]
+fn transfer_protocol() {
+    let w = World::with(Keys::Command, Via::Transfer);
+    let o1 = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+
+    // Handshake, quit.
+    let out = w.transfer_raw(
+        "alice",
+        "alice/proj.git upload",
+        format!("{}{}", hello(), msg(&["quit"])).as_bytes(),
+    );
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stdout, format!("{HANDSHAKE}000fstatus 200\n0000"));
+    // EOF instead of quit, right after the handshake and before it.
+    let out = w.transfer_raw("alice", "/alice/proj download", hello().as_bytes());
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stdout, HANDSHAKE);
+    let out = w.transfer_raw("alice", "alice/proj download", b"");
+    assert!(out.success(), "{out}");
+
+    // put, verify and get of O1 (`hello\n`), then a missing object: status, delim, message.
+    let mut up = hello();
+    up.push_str(&msg_body(
+        &["batch", "transfer=ssh", "hash-algo=sha256"],
+        &[&format!("{o1} 6")],
+    ));
+    up.push_str(&format!(
+        "{}{}0001{}0000",
+        pkt(&format!("put-object {o1}\n")),
+        pkt("size=6\n"),
+        pkt("hello\n")
+    ));
+    up.push_str(&msg(&[&format!("verify-object {o1}"), "size=6"]));
+    let out = w.transfer_raw("alice", "alice/proj upload", up.as_bytes());
+    assert!(out.success(), "{out}");
+    assert_eq!(
+        out.stdout,
+        format!(
+            "{HANDSHAKE}000fstatus 200\n0015hash-algo=sha256\n0001{}0000000fstatus 200\n0000000fstatus 200\n0000",
+            pkt(&format!("{o1} 6 upload\n"))
+        )
+    );
+    let missing = "0".repeat(64);
+    let down = format!(
+        "{}{}{}",
+        hello(),
+        msg(&[&format!("get-object {o1}"), "size=6"]),
+        msg(&[&format!("get-object {missing}"), "size=1"])
+    );
+    let out = w.transfer_raw("rita", "alice/proj download", down.as_bytes());
+    assert!(out.success(), "{out}");
+    let not_found = format!("object {missing} not found\n");
+    assert_eq!(
+        out.stdout,
+        format!(
+            "{HANDSHAKE}000fstatus 200\n000bsize=6\n0001000ahello\n0000000fstatus 404\n0001{}0000",
+            pkt(&not_found)
+        )
+    );
+
+    // An unknown command is answered and the session goes on; commands outside the
+    // session's operation are refused.
+    let input = format!(
+        "{}{}{}{}",
+        hello(),
+        msg(&["frobnicate"]),
+        msg(&[&format!("put-object {o1}"), "size=6"]),
+        msg(&["quit"])
+    );
+    let out = w.transfer_raw("rita", "alice/proj download", input.as_bytes());
+    assert!(out.success(), "{out}");
+    assert!(
+        out.stdout.contains("000fstatus 400\n0001"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("unknown command \"frobnicate\""));
+    assert!(
+        out.stdout.contains("000fstatus 403\n0001"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with("000fstatus 200\n0000"),
+        "{}",
+        out.stdout
+    );
+
+    // Malformed and over-long pkt-lines: a protocol error, exit 1, nothing hangs.
+    for bad in [
+        format!("{}zzzz", hello()),
+        format!("{}ffff{}", hello(), "x".repeat(70_000)),
+        format!("{}0002", hello()),
+        format!("{}0009qu", hello()),
+    ] {
+        let out = w.transfer_raw("alice", "alice/proj upload", bad.as_bytes());
+        assert_eq!(out.code(), Some(1), "{out}");
+        assert!(out.stderr.contains("protocol error"), "{out}");
+    }
+
+    // Access: eve sees nothing, rita cannot upload; refusals as for git.
+    let out = w.transfer_raw("eve", "alice/secret.git download", hello().as_bytes());
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert_eq!(out.stderr.trim(), "hubctl: repository not found");
+    assert!(out.stdout.is_empty());
+    let out = w.transfer_raw("rita", "alice/secret.git upload", hello().as_bytes());
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(out.stderr.contains("rita has no write access"), "{out}");
+    let out = w.transfer_raw("alice", "alice/proj.git wat", b"");
+    assert!(
+        out.stderr.contains("Invalid LFS operation: \"wat\""),
+        "{out}"
+    );
+
+    // A silent client is let go after the idle timeout.
+    w.env.hubctl_ok(&["config", "set", "idle-timeout", "2s"]);
+    let mut ssh = Command::new("ssh");
+    ssh.args(ssh_options(&w.sshd, w.key("alice")))
+        .args(["-p", &w.sshd.port.to_string()])
+        .arg(format!("{SSH_USER}@127.0.0.1"))
+        .arg("git-lfs-transfer alice/proj.git download")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let start = std::time::Instant::now();
+    let mut child = ssh.spawn().unwrap();
+    let _stdin = child.stdin.take();
+    let status = wait_timeout(&mut child, std::time::Duration::from_secs(30));
+    let status = status.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("the silent session was not ended")
+    });
+    assert!(status.success(), "{status}");
+    assert!(start.elapsed() >= std::time::Duration::from_secs(2));
+
+    // Switched off: a non-zero exit, so git-lfs falls back to git-lfs-authenticate.
+    w.env
+        .hubctl_ok(&["config", "set", "lfs-ssh-transfer", "off"]);
+    let out = w.transfer_raw("alice", "alice/proj.git download", hello().as_bytes());
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(out.stderr.contains("lfs-ssh-transfer off"), "{out}");
+    assert!(out.stdout.is_empty());
 }

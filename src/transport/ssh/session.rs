@@ -1,18 +1,19 @@
 //! The SSH forced command's session (`hubctl shell --key-id N` in authorized_keys): who the
 //! key belongs to, what `SSH_ORIGINAL_COMMAND` asks for, whether access allows it, and then git
-//! over the SSH channel's stdin and stdout, or Git LFS's `git-lfs-authenticate`. Every refusal
-//! is one line on stderr and exit status 1; nothing is ever handed to a shell.
+//! over the SSH channel's stdin and stdout, or Git LFS (`git-lfs-authenticate`,
+//! `git-lfs-transfer`). Every refusal is one line on stderr and exit status 1; nothing is ever
+//! handed to a shell.
 
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::command::{self, LfsOperation, Request};
-use super::lfs_authenticate;
+use super::{lfs_authenticate, lfs_transfer};
 use crate::access::{self, Action, Caller, Principal};
 use crate::core::root::Root;
 use crate::git::{self, Engine, Mode, RunOptions, Service};
-use crate::lfs::batch::Operation;
+use crate::lfs::batch::{Limits, Operation};
 use crate::store::Store;
 use crate::store::tokens::Scope;
 
@@ -45,10 +46,15 @@ pub struct Session<'a> {
 }
 
 /// What the SSH session needs of the global settings for Git LFS.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LfsOptions {
     /// `public-url`: where `git-lfs-authenticate` sends clients for the HTTP API.
     pub public_url: Option<String>,
+    /// `lfs-ssh-transfer`: serve `git-lfs-transfer` (off: refuse it, so that clients fall
+    /// back to `git-lfs-authenticate`).
+    pub transfer: bool,
+    /// `idle-timeout`: a `git-lfs-transfer` session silent this long ends.
+    pub idle_timeout: Duration,
 }
 
 /// Failures that are not refusals: the session cannot go on.
@@ -109,8 +115,25 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
                 operation.into(),
             );
         }
-        Ok(Request::LfsTransfer { .. }) => {
-            return refuse("git-lfs-transfer is not supported by this server");
+        Ok(Request::LfsTransfer { path, operation }) => {
+            if !session.lfs.transfer {
+                // git-lfs 3.3.0 then falls back to git-lfs-authenticate (LFS.md §1.3).
+                return refuse(
+                    "git-lfs-transfer is switched off on this server (lfs-ssh-transfer off); use git-lfs-authenticate",
+                );
+            }
+            let principal = Principal::User(Caller {
+                user,
+                scope: Scope::Write,
+            });
+            return lfs_transfer(
+                &store,
+                root,
+                &path,
+                &principal,
+                operation.into(),
+                session.lfs.idle_timeout,
+            );
         }
         Err(e) => return refuse(&e.to_string()),
     };
@@ -203,5 +226,51 @@ impl From<LfsOperation> for Operation {
             LfsOperation::Upload => Operation::Upload,
             LfsOperation::Download => Operation::Download,
         }
+    }
+}
+
+/// `git-lfs-transfer`: authorise the session's operation once, then serve the protocol on
+/// stdin and stdout.
+fn lfs_transfer(
+    store: &Store,
+    root: &Root,
+    path: &str,
+    principal: &Principal,
+    operation: Operation,
+    idle_timeout: Duration,
+) -> Result<ExitCode, Error> {
+    let name = match lfs_authenticate::parse_path(path) {
+        Ok(n) => n,
+        Err(d) => return refuse(&d.message()),
+    };
+    let action = lfs_authenticate::action_for(operation);
+    let located = match access::authorize_hosted(store, root, &name, principal, action) {
+        Ok(l) => l,
+        Err(d) => return refuse(&d.message()),
+    };
+    let Principal::User(caller) = principal else {
+        return refuse("git-lfs-transfer needs a user");
+    };
+    let row = store.repo_row(&name)?;
+    let transfer = lfs_transfer::Transfer {
+        root,
+        name: &name,
+        git_dir: &located.git_dir,
+        principal,
+        user_id: caller.user.id,
+        operation,
+        limits: row
+            .as_ref()
+            .map(|r| Limits::for_repo(&r.settings))
+            .unwrap_or_default(),
+        repo_id: row.map(|r| r.id),
+    };
+    let input = lfs_transfer::IdleFd::stdin(idle_timeout)?;
+    let output = lfs_transfer::IdleFd::stdout(idle_timeout)?;
+    let input = std::io::BufReader::with_capacity(lfs_transfer::MAX_PKT_LEN, input);
+    let output = std::io::BufWriter::with_capacity(lfs_transfer::MAX_PKT_LEN * 2, output);
+    match lfs_transfer::serve(&transfer, store, input, output) {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => refuse(&format!("git-lfs-transfer: {e}")),
     }
 }
