@@ -1099,3 +1099,73 @@ fn transfer_protocol() {
     assert!(out.stderr.contains("lfs-ssh-transfer off"), "{out}");
     assert!(out.stdout.is_empty());
 }
+
+/// The repository's limits hold over SSH (an object above `max-lfs-object-size` fails the
+/// push with the reason), and an object missing on the server fails a clone's checkout
+/// instead of hanging it.
+#[test]
+fn transfer_limits_and_missing() {
+    let w = World::with(Keys::File, Via::Transfer);
+    w.env
+        .hubctl_ok(&["repo", "set", PUB, "max-lfs-object-size", "1KB"]);
+    let wt = w.worktree("alice-wt", PUB);
+    commit_lfs_files(&w, &wt, &[("big.bin", 5000, 1)], "too big");
+    let out = w.git("alice", &wt, &["push", "origin", "main"]);
+    assert!(
+        !out.status.success(),
+        "an object over the limit was accepted"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("status 413") && err.contains("larger than the limit"),
+        "{err}"
+    );
+    assert!(w.tmp_files(PUB).is_empty());
+
+    w.env
+        .hubctl_ok(&["repo", "set", PUB, "max-lfs-object-size", "off"]);
+    commit_lfs_files(&w, &wt, &[("ok.bin", 700, 2)], "and a small one");
+    w.git_ok("alice", &wt, &["push", "-q", "origin", "main"]);
+    w.assert_stored(PUB, &wt.join("big.bin"));
+    let oid = sha256_file(&wt.join("big.bin"));
+    std::fs::remove_file(
+        w.env
+            .bare(PUB)
+            .join("lfs/objects")
+            .join(&oid[0..2])
+            .join(&oid[2..4])
+            .join(&oid),
+    )
+    .unwrap();
+    // `git lfs pull` names the object and fails; the other objects still arrive.
+    let p = w.env.path("pull");
+    let out = w
+        .git_cmd("rita", w.env.dir.path())
+        .args(["clone", "-q", &w.url(PUB), p.to_str().unwrap()])
+        .env("GIT_LFS_SKIP_SMUDGE", "1")
+        .output()
+        .unwrap();
+    w.check(&out, "clone without smudge");
+    let out = w.git("rita", &p, &["lfs", "pull"]);
+    assert!(!out.status.success(), "a missing object went unnoticed");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("got status 404 when fetching OID {oid}")),
+        "{err}"
+    );
+    assert_same_file(&wt.join("ok.bin"), &p.join("ok.bin"));
+    // A clone whose checkout needs it fails instead of hanging (git-lfs 3.3.0's smudge filter
+    // retries on an SSH connection it has already closed and crashes; HTTP has no such path).
+    let dest = w.env.path("clone");
+    let out = w.git(
+        "rita",
+        w.env.dir.path(),
+        &["clone", &w.url(PUB), dest.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("smudge filter lfs failed"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -38,6 +38,10 @@ pub const MAX_PKT_LEN: usize = 65520;
 pub const MAX_PKT_DATA: usize = MAX_PKT_LEN - 4;
 /// Most argument lines one command may carry.
 const MAX_ARGS: usize = 64;
+/// Longest command or argument line (a lock path is at most 4096 bytes).
+const MAX_ARG_LEN: usize = 8192;
+/// Longest `batch` body line (`<oid> <size>` and perhaps a few `key=value`s).
+const MAX_BATCH_LINE: usize = 1024;
 /// Most bytes of a body nobody asked for that are read and dropped before the session ends.
 const MAX_DRAIN: u64 = 64 * 1024 * 1024;
 
@@ -64,8 +68,9 @@ pub enum ProtocolError {
     /// The input ended inside a packet or a message.
     #[error("protocol error: the client went away in the middle of a message")]
     Truncated,
-    /// The client sent nothing for longer than the idle timeout in the middle of a message.
-    #[error("the client was silent for longer than the idle timeout")]
+    /// The client sent nothing, or read nothing of the answer, for longer than the idle
+    /// timeout in the middle of a message.
+    #[error("the client stopped sending or reading for longer than the idle timeout")]
     Idle,
     /// Reading from or writing to the client failed.
     #[error("talking to the client: {0}")]
@@ -297,12 +302,23 @@ enum Next {
     Idle,
 }
 
+/// A command or argument line, bounded by [`MAX_ARG_LEN`].
+fn arg_text(data: &[u8]) -> Result<String, ProtocolError> {
+    if data.len() > MAX_ARG_LEN {
+        return Err(malformed(format!(
+            "a command or argument line of {} bytes (at most {MAX_ARG_LEN})",
+            data.len()
+        )));
+    }
+    text(data)
+}
+
 fn read_message<R: Read>(r: &mut PktReader<R>) -> Result<Next, ProtocolError> {
     let first = match r.read_packet() {
         Ok(None) => return Ok(Next::Eof),
         Err(ProtocolError::Idle) => return Ok(Next::Idle),
         Err(e) => return Err(e),
-        Ok(Some(Packet::Data(d))) => text(&d)?,
+        Ok(Some(Packet::Data(d))) => arg_text(&d)?,
         Ok(Some(Packet::Flush | Packet::Delim)) => {
             return Err(malformed("expected a command, got a flush or delimiter"));
         }
@@ -326,35 +342,52 @@ fn read_message<R: Read>(r: &mut PktReader<R>) -> Result<Next, ProtocolError> {
                 if msg.args.len() == MAX_ARGS {
                     return Err(malformed(format!("more than {MAX_ARGS} arguments")));
                 }
-                msg.args.push(text(&d)?);
+                msg.args.push(arg_text(&d)?);
             }
         }
     }
 }
 
-/// The body's text lines up to the flush; `Err(count)` (after reading to the flush) when
-/// there are more than `max`.
+/// Why a body's lines were not taken (all of them were read to the flush regardless).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LinesError {
+    /// More lines than allowed; how many came.
+    TooMany(usize),
+    /// A line longer than allowed; its length.
+    TooLong(usize),
+}
+
+/// The body's text lines up to the flush: at most `max` lines of at most `max_len` bytes,
+/// never holding more than that.
 fn read_lines<R: Read>(
     r: &mut PktReader<R>,
     max: usize,
-) -> Result<Result<Vec<String>, usize>, ProtocolError> {
+    max_len: usize,
+) -> Result<Result<Vec<String>, LinesError>, ProtocolError> {
     let mut lines = Vec::new();
     let mut count = 0usize;
+    let mut too_long = None;
     let mut buf = Vec::new();
     loop {
         match r.read_into(&mut buf)? {
             None => return Err(ProtocolError::Truncated),
             Some(Kind::Flush) => break,
             Some(Kind::Delim) => return Err(malformed("a second delimiter in one message")),
-            Some(Kind::Data(_)) => {
+            Some(Kind::Data(n)) => {
                 count += 1;
-                if count <= max {
+                if n > max_len {
+                    too_long.get_or_insert(n);
+                } else if count <= max && too_long.is_none() {
                     lines.push(text(&buf)?);
                 }
             }
         }
     }
-    Ok(if count > max { Err(count) } else { Ok(lines) })
+    Ok(match too_long {
+        Some(n) => Err(LinesError::TooLong(n)),
+        None if count > max => Err(LinesError::TooMany(count)),
+        None => Ok(lines),
+    })
 }
 
 /// A body's data packets as a byte stream that ends at the flush; more than `limit` bytes is
@@ -522,6 +555,12 @@ pub fn serve<R: Read, W: Write>(
     }
 }
 
+/// One line on stderr for the operator's log (sshd passes it to the client too). Never
+/// fails: a full stderr must not end the session.
+fn log(message: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr(), "hubctl: {message}");
+}
+
 /// Tell the client about a protocol error if it can still listen (best effort).
 fn tell<W: Write>(w: &mut PktWriter<W>, e: ProtocolError) -> ProtocolError {
     if let ProtocolError::Malformed(_) = &e {
@@ -644,12 +683,19 @@ impl Session<'_, '_> {
             return Ok(());
         }
         let max = self.t.limits.max_objects;
-        let lines = match read_lines(r, max)? {
+        let lines = match read_lines(r, max, MAX_BATCH_LINE)? {
             Ok(lines) => lines,
-            Err(count) => {
+            Err(LinesError::TooMany(count)) => {
                 w.error(
                     413,
                     &format!("too many objects in one batch: {count} > {max}"),
+                )?;
+                return Ok(());
+            }
+            Err(LinesError::TooLong(n)) => {
+                w.error(
+                    400,
+                    &format!("a batch line of {n} bytes (at most {MAX_BATCH_LINE})"),
                 )?;
                 return Ok(());
             }
@@ -703,7 +749,7 @@ impl Session<'_, '_> {
             Ok(a) => a,
             Err(e) => {
                 if e.status() >= 500 {
-                    eprintln!("hubctl: LFS batch for {}: {e}", self.t.name);
+                    log(format_args!("LFS batch for {}: {e}", self.t.name));
                 }
                 w.error(e.status(), &e.to_string())?;
                 return Ok(());
@@ -718,8 +764,12 @@ impl Session<'_, '_> {
                     w.error(err.code, &format!("{}: {}", o.oid, err.message))?;
                     return Ok(());
                 }
-                // A download the server cannot serve: the client skips it (LFS.md §7.4).
-                (Some(_), _) => "noop",
+                // A download the server cannot serve (missing, another size): `download`, so
+                // that get-object answers for this object alone (404, "got status 404 when
+                // fetching OID ..."). With `noop` (LFS.md §7.4, the reference server)
+                // git-lfs 3.3.0's `lfs pull` skips the object and exits 0; a whole-batch
+                // error would fail every other object of the batch too.
+                (Some(_), _) => "download",
                 (None, Some(a)) if a.upload.is_some() => "upload",
                 (None, Some(a)) if a.download.is_some() => "download",
                 _ => "noop",
@@ -815,7 +865,10 @@ impl Session<'_, '_> {
             Ok(_) => w.status(200, &[])?,
             Err(e) => {
                 if e.status() >= 500 {
-                    eprintln!("hubctl: LFS upload of {oid} into {}: {e}", self.t.name);
+                    log(format_args!(
+                        "LFS upload of {oid} into {}: {e}",
+                        self.t.name
+                    ));
                 }
                 w.error(e.status(), &e.to_string())?;
             }
@@ -857,7 +910,10 @@ impl Session<'_, '_> {
             Ok(o) => o,
             Err(e) => {
                 if e.status() >= 500 {
-                    eprintln!("hubctl: LFS download of {oid} from {}: {e}", self.t.name);
+                    log(format_args!(
+                        "LFS download of {oid} from {}: {e}",
+                        self.t.name
+                    ));
                 }
                 return w.error(e.status(), &e.to_string());
             }
@@ -1085,6 +1141,20 @@ impl IdleFd {
     }
 }
 
+impl Drop for IdleFd {
+    /// Back to blocking mode: the descriptor's open file is shared with the process's own
+    /// stdin or stdout (and perhaps stderr), which expect it.
+    fn drop(&mut self) {
+        let raw = self.file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor this value owns; no memory is passed.
+        let flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };
+        if flags >= 0 {
+            // SAFETY: as above.
+            unsafe { libc::fcntl(raw, libc::F_SETFL, flags & !libc::O_NONBLOCK) };
+        }
+    }
+}
+
 impl Read for IdleFd {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
@@ -1286,8 +1356,31 @@ mod tests {
         }
         input.extend_from_slice(b"0000");
         let mut r = PktReader::new(&input[..]);
-        assert_eq!(read_lines(&mut r, 3).unwrap(), Err(5));
+        assert_eq!(
+            read_lines(&mut r, 3, 100).unwrap(),
+            Err(LinesError::TooMany(5))
+        );
         let mut r = PktReader::new(&input[..]);
-        assert_eq!(read_lines(&mut r, 5).unwrap().unwrap().len(), 5);
+        assert_eq!(read_lines(&mut r, 5, 100).unwrap().unwrap().len(), 5);
+        let mut r = PktReader::new(&input[..]);
+        assert_eq!(
+            read_lines(&mut r, 5, 5).unwrap(),
+            Err(LinesError::TooLong(7))
+        );
+        // Everything up to the flush was read either way.
+        let mut rest = Vec::new();
+        input.extend(pkt("next"));
+        let mut r = PktReader::new(&input[..]);
+        let _ = read_lines(&mut r, 1, 1).unwrap();
+        r.inner.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, pkt("next"));
+        // An over-long argument line.
+        let mut long = pkt("lock");
+        long.extend(pkt(&format!("path={}", "x".repeat(MAX_ARG_LEN))));
+        long.extend_from_slice(b"0000");
+        assert!(matches!(
+            read_message(&mut PktReader::new(&long[..])),
+            Err(ProtocolError::Malformed(_))
+        ));
     }
 }
