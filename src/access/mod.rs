@@ -184,9 +184,7 @@ pub fn locate_project(dir: &Path, url_part: &str) -> Result<Located, Denial> {
 /// Resolve symlinks in `path` and make sure the result is still inside `base`: a symlink
 /// pointing out of the root must not expose anything.
 fn contained(base: &Path, path: &Path) -> Option<PathBuf> {
-    let base = base.canonicalize().ok()?;
-    let real = path.canonicalize().ok()?;
-    (real.starts_with(&base) && repo::is_bare_repo(&real)).then_some(real)
+    crate::core::fsutil::contained(base, path).filter(|real| repo::is_bare_repo(real))
 }
 
 /// git-http-backend's rule for `GIT_PROJECT_ROOT` mode: exported repositories only; reading

@@ -77,6 +77,28 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
+/// The containment check every path hubctl acts on goes through: `path` (which need not exist
+/// yet) must stay inside `base` once symbolic links are resolved. Returns the resolved path of
+/// the deepest part that exists, joined with the rest, or `None` when it leads outside (a
+/// symlinked namespace or repository directory pointing elsewhere, `..` tricks).
+pub fn contained(base: &Path, path: &Path) -> Option<PathBuf> {
+    let base = base.canonicalize().ok()?;
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    while fs::symlink_metadata(&existing).is_err() {
+        rest.push(existing.file_name()?.to_owned());
+        existing = existing.parent()?.to_path_buf();
+    }
+    let mut real = existing.canonicalize().ok()?;
+    for part in rest.iter().rev() {
+        if part == ".." || part == "." {
+            return None;
+        }
+        real.push(part);
+    }
+    real.starts_with(&base).then_some(real)
+}
+
 /// An exclusive `flock` on a lock file, held until dropped (the descriptor closes).
 #[derive(Debug)]
 pub struct FileLock {

@@ -250,3 +250,57 @@ fn connections_beyond_the_limit_get_503() {
         answer.starts_with("HTTP/1.1 200")
     }));
 }
+
+/// The operator's commands stay inside the root as HTTP and SSH do: a namespace directory that
+/// is a symbolic link to somewhere else is no way to adopt, show, maintain, delete or serve
+/// what lies there, and a repository entry that is itself a link is removed as a link.
+#[test]
+fn operator_commands_stay_inside_the_root() {
+    use std::os::unix::fs::symlink;
+    let env = Env::new();
+    let outside = env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    env.git_ok(&outside, &["init", "-q", "--bare", "data.git"]);
+    let victim = outside.join("data.git");
+    std::fs::create_dir_all(env.root.join("repos")).unwrap();
+    symlink(&outside, env.root.join("repos/zed")).unwrap();
+    let refusals: &[&[&str]] = &[
+        &["repo", "adopt", "zed/data"],
+        &["repo", "show", "zed/data"],
+        &["repo", "gc", "zed/data"],
+        &["repo", "rm", "zed/data", "--yes"],
+        &["lfs", "ls", "zed/data"],
+        &["upload-pack", "--advertise-refs", "zed/data"],
+    ];
+    for args in refusals {
+        let out = env.hubctl(args);
+        assert!(
+            !out.status.success(),
+            "hubctl {args:?} reached outside the root"
+        );
+        assert!(
+            victim.join("HEAD").is_file(),
+            "hubctl {args:?} touched the outside repository"
+        );
+    }
+    let out = env.hubctl(&["repo", "rm", "zed/data", "--yes"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("leads outside"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!env.hubctl_ok(&["repo", "list"]).contains("zed/data"));
+
+    // A repository entry that is a link: `repo rm` removes the link, never what it points at.
+    env.ensure_owner("alice");
+    env.hubctl_ok(&["repo", "init", "alice/real"]);
+    let link = env.root.join("repos/alice/link.git");
+    symlink(&victim, &link).unwrap();
+    env.hubctl_ok(&["repo", "rm", "alice/link", "--yes"]);
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "the link is still there"
+    );
+    assert!(victim.join("HEAD").is_file(), "repo rm followed the link");
+    assert!(victim.join("objects").is_dir());
+}
