@@ -28,6 +28,9 @@ use crate::store::repos::{Level, Visibility};
 use crate::store::tokens::Scope;
 use crate::store::{self, Store};
 
+/// What a client is told about a failure on the server; the detail goes to the server's log.
+pub const INTERNAL_MESSAGE: &str = "server error; the details are in the server's log";
+
 /// The realm of hubctl's Basic challenge.
 pub const REALM: &str = "hubctl";
 
@@ -117,7 +120,9 @@ impl Denial {
             Denial::BadCredentials => "invalid, expired or revoked credentials".into(),
             Denial::NotFound => "repository not found".into(),
             Denial::Busy => "the server is busy; try again shortly".into(),
-            Denial::Forbidden(why) | Denial::BadRequest(why) | Denial::Internal(why) => why.clone(),
+            Denial::Forbidden(why) | Denial::BadRequest(why) => why.clone(),
+            // The detail (a database error, a path) is for the server's log, not the client.
+            Denial::Internal(_) => INTERNAL_MESSAGE.into(),
         }
     }
 }

@@ -304,3 +304,38 @@ fn operator_commands_stay_inside_the_root() {
     assert!(victim.join("HEAD").is_file(), "repo rm followed the link");
     assert!(victim.join("objects").is_dir());
 }
+
+/// A corrupted database: the client gets a 500 with a generic message, the SQLite detail goes
+/// to the server's log only (nginx's error log, through fcgiwrap's stderr).
+#[test]
+fn a_corrupted_database_is_not_described_to_clients() {
+    let env = Env::new();
+    env.hosted_fixture(REPO, "main");
+    let nginx = Nginx::start(&env, NginxOptions::default());
+    let url = format!(
+        "{}/{REPO}.git/info/refs?service=git-upload-pack",
+        nginx.base
+    );
+    assert_eq!(curl(&[&url]).0, 200);
+    let db = env.root.join("hubctl.db");
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+    }
+    std::fs::write(&db, vec![0x5a; 8192]).unwrap();
+    let (status, text) = curl(&[&url]);
+    assert_eq!(status, 500, "{text}");
+    let lower = text.to_lowercase();
+    assert!(
+        !lower.contains("database") || lower.contains("error log"),
+        "{text}"
+    );
+    assert!(!lower.contains("not a database"), "{text}");
+    assert!(!text.contains(env.root.to_str().unwrap()), "{text}");
+    assert!(
+        eventually(Duration::from_secs(5), || nginx
+            .logs()
+            .contains("not a database")),
+        "the detail is not in the server's log:\n{}",
+        nginx.logs()
+    );
+}
