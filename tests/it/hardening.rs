@@ -339,3 +339,71 @@ fn a_corrupted_database_is_not_described_to_clients() {
         nginx.logs()
     );
 }
+
+/// While another process holds the database's write lock, token-authenticated requests are
+/// answered at once: the best-effort `last_used` update is skipped instead of waiting out the
+/// busy timeout (it made each login take 15 s), so no worker is held and anonymous requests
+/// are not stuck behind them.
+#[test]
+fn a_held_write_lock_does_not_stall_logins() {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &[]);
+    env.hubctl_ok(&["repo", "init", "alice/priv", "--private"]);
+    let server = env.serve(&[]);
+    let url = format!(
+        "{}/alice/priv.git/info/refs?service=git-upload-pack",
+        server.base
+    );
+    let bearer = format!("Authorization: Bearer {token}");
+    assert_eq!(curl(&["-H", &bearer, &url]).0, 200);
+    // Tokens whose last use is never recorded, so each request wants to write it.
+    let fresh: Vec<String> = (0..6)
+        .map(|i| {
+            env.hubctl_ok(&[
+                "token",
+                "create",
+                "--user",
+                "alice",
+                "--name",
+                &format!("t{i}"),
+            ])
+            .trim()
+            .to_string()
+        })
+        .collect();
+    // Another process takes the write lock and keeps it for 8 seconds.
+    let db = env.root.join("hubctl.db");
+    let mut holder = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3,time,sys\nc=sqlite3.connect({:?},isolation_level=None,timeout=30)\nc.execute('BEGIN IMMEDIATE')\nc.execute('UPDATE settings SET value=value')\nprint('locked',flush=True)\ntime.sleep(8)\nc.execute('ROLLBACK')\n",
+            db.display().to_string()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let started = Instant::now();
+    let handles: Vec<_> = fresh
+        .into_iter()
+        .map(|t| {
+            let url = url.clone();
+            std::thread::spawn(move || curl(&["-H", &format!("Authorization: Bearer {t}"), &url]).0)
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 200);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "logins waited {:?} for the write lock",
+        started.elapsed()
+    );
+    let _ = holder.wait();
+}
