@@ -31,6 +31,9 @@ _hubctl() {
             hubctl,keys)
                 cmd="hubctl__subcmd__keys"
                 ;;
+            hubctl,lfs)
+                cmd="hubctl__subcmd__lfs"
+                ;;
             hubctl,org)
                 cmd="hubctl__subcmd__org"
                 ;;
@@ -97,6 +100,9 @@ _hubctl() {
             hubctl__subcmd__help,keys)
                 cmd="hubctl__subcmd__help__subcmd__keys"
                 ;;
+            hubctl__subcmd__help,lfs)
+                cmd="hubctl__subcmd__help__subcmd__lfs"
+                ;;
             hubctl__subcmd__help,org)
                 cmd="hubctl__subcmd__help__subcmd__org"
                 ;;
@@ -147,6 +153,15 @@ _hubctl() {
                 ;;
             hubctl__subcmd__help__subcmd__keys,show)
                 cmd="hubctl__subcmd__help__subcmd__keys__subcmd__show"
+                ;;
+            hubctl__subcmd__help__subcmd__lfs,fsck)
+                cmd="hubctl__subcmd__help__subcmd__lfs__subcmd__fsck"
+                ;;
+            hubctl__subcmd__help__subcmd__lfs,ls)
+                cmd="hubctl__subcmd__help__subcmd__lfs__subcmd__ls"
+                ;;
+            hubctl__subcmd__help__subcmd__lfs,prune)
+                cmd="hubctl__subcmd__help__subcmd__lfs__subcmd__prune"
                 ;;
             hubctl__subcmd__help__subcmd__org,add)
                 cmd="hubctl__subcmd__help__subcmd__org__subcmd__add"
@@ -243,6 +258,30 @@ _hubctl() {
                 ;;
             hubctl__subcmd__keys__subcmd__help,show)
                 cmd="hubctl__subcmd__keys__subcmd__help__subcmd__show"
+                ;;
+            hubctl__subcmd__lfs,fsck)
+                cmd="hubctl__subcmd__lfs__subcmd__fsck"
+                ;;
+            hubctl__subcmd__lfs,help)
+                cmd="hubctl__subcmd__lfs__subcmd__help"
+                ;;
+            hubctl__subcmd__lfs,ls)
+                cmd="hubctl__subcmd__lfs__subcmd__ls"
+                ;;
+            hubctl__subcmd__lfs,prune)
+                cmd="hubctl__subcmd__lfs__subcmd__prune"
+                ;;
+            hubctl__subcmd__lfs__subcmd__help,fsck)
+                cmd="hubctl__subcmd__lfs__subcmd__help__subcmd__fsck"
+                ;;
+            hubctl__subcmd__lfs__subcmd__help,help)
+                cmd="hubctl__subcmd__lfs__subcmd__help__subcmd__help"
+                ;;
+            hubctl__subcmd__lfs__subcmd__help,ls)
+                cmd="hubctl__subcmd__lfs__subcmd__help__subcmd__ls"
+                ;;
+            hubctl__subcmd__lfs__subcmd__help,prune)
+                cmd="hubctl__subcmd__lfs__subcmd__help__subcmd__prune"
                 ;;
             hubctl__subcmd__org,add)
                 cmd="hubctl__subcmd__org__subcmd__add"
@@ -407,7 +446,7 @@ _hubctl() {
 
     case "${cmd}" in
         hubctl)
-            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help"
+            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo lfs user org token keys shell config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -477,7 +516,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__get)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -569,7 +608,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__set)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -591,7 +630,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__unset)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -613,7 +652,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help)
-            opts="serve cgi upload-pack receive-pack repo user org token keys shell config pack-objects-hook hook help"
+            opts="serve cgi upload-pack receive-pack repo lfs user org token keys shell config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -795,6 +834,62 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help__subcmd__keys__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__lfs)
+            opts="ls fsck prune"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__lfs__subcmd__fsck)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__lfs__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__lfs__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1494,6 +1589,168 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__lfs)
+            opts="-h -V --root --authorized-keys-file --help --version ls fsck prune help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__lfs__subcmd__fsck)
+            opts="-h -V --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__lfs__subcmd__help)
+            opts="ls fsck prune help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__lfs__subcmd__help__subcmd__fsck)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__lfs__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__lfs__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__lfs__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__lfs__subcmd__ls)
+            opts="-h -V --json --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__lfs__subcmd__prune)
+            opts="-h -V --dry-run --yes --grace --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__org)
             opts="-h -V --root --authorized-keys-file --help --version add list member help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1851,7 +2108,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__adopt)
-            opts="-h -V --private --root --authorized-keys-file --help --version"
+            opts="-h -V --public --private --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2171,7 +2428,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__set)
-            opts="-h -V --root --authorized-keys-file --help --version visibility max-blob-size description default-branch"
+            opts="-h -V --root --authorized-keys-file --help --version visibility max-blob-size description default-branch max-lfs-object-size lfs-quota lfs-enforce-locks"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -21,6 +21,17 @@ pub enum Key {
     QueueTimeout,
     /// Repack, multi-pack index, bitmaps and commit-graph after pushes ("on" or "off").
     AutoMaintenance,
+    /// `hubctl serve`: longest silence while a request body is read, or between requests.
+    IdleTimeout,
+    /// `hubctl serve`: time a client has to send a whole request head.
+    HeaderTimeout,
+    /// `hubctl serve`: most open connections.
+    MaxConnections,
+    /// `hubctl serve`: most open connections from one client address.
+    MaxConnectionsPerIp,
+    /// Refuse pushes that add Git LFS pointers whose objects the server does not have ("on"
+    /// or "off").
+    LfsCheckPointers,
 }
 
 /// A value a setting does not take; the text says what it takes.
@@ -35,6 +46,9 @@ pub enum InvalidValue {
     /// max-engines out of range.
     #[error("max-engines must be a number from 1 to 10000")]
     Engines,
+    /// A connection limit out of range.
+    #[error("{0} must be a number from 1 to 1000000")]
+    Connections(&'static str),
     /// Not a duration.
     #[error("invalid duration {value:?}: {reason} (e.g. 30s, 2min)")]
     Duration {
@@ -43,15 +57,23 @@ pub enum InvalidValue {
         /// humantime's reason.
         reason: String,
     },
-    /// Not on or off.
-    #[error("auto-maintenance is on or off")]
-    OnOff,
+    /// Not on or off; carries the setting's name.
+    #[error("{0} is on or off")]
+    OnOff(&'static str),
 }
 
 /// Default pack cache bound.
 pub const DEFAULT_PACK_CACHE: u64 = 2 << 30;
 /// Default queue timeout.
 pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default idle timeout of `hubctl serve`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default request head timeout of `hubctl serve`.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default connection limit of `hubctl serve`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default per-address connection limit of `hubctl serve`.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 
 impl Key {
     /// The stored name.
@@ -62,6 +84,11 @@ impl Key {
             Key::MaxEngines => "max-engines",
             Key::QueueTimeout => "queue-timeout",
             Key::AutoMaintenance => "auto-maintenance",
+            Key::IdleTimeout => "idle-timeout",
+            Key::HeaderTimeout => "header-timeout",
+            Key::MaxConnections => "max-connections",
+            Key::MaxConnectionsPerIp => "max-connections-per-ip",
+            Key::LfsCheckPointers => "lfs-check-pointers",
         }
     }
 
@@ -83,16 +110,22 @@ impl Key {
                 Ok(n) if (1..=10_000).contains(&n) => Ok(n.to_string()),
                 _ => Err(InvalidValue::Engines),
             },
-            Key::QueueTimeout => humantime::parse_duration(value)
-                .map(|d| humantime::format_duration(d).to_string())
-                .map_err(|e| InvalidValue::Duration {
-                    value: value.to_string(),
-                    reason: e.to_string(),
-                }),
-            Key::AutoMaintenance => match value {
+            Key::MaxConnections | Key::MaxConnectionsPerIp => match value.parse::<usize>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => Ok(n.to_string()),
+                _ => Err(InvalidValue::Connections(self.name())),
+            },
+            Key::QueueTimeout | Key::IdleTimeout | Key::HeaderTimeout => {
+                humantime::parse_duration(value)
+                    .map(|d| humantime::format_duration(d).to_string())
+                    .map_err(|e| InvalidValue::Duration {
+                        value: value.to_string(),
+                        reason: e.to_string(),
+                    })
+            }
+            Key::AutoMaintenance | Key::LfsCheckPointers => match value {
                 "on" | "true" | "yes" | "1" => Ok("on".into()),
                 "off" | "false" | "no" | "0" => Ok("off".into()),
-                _ => Err(InvalidValue::OnOff),
+                _ => Err(InvalidValue::OnOff(self.name())),
             },
         }
     }
@@ -104,7 +137,11 @@ impl Key {
             Key::PackCacheSize => format_size(DEFAULT_PACK_CACHE),
             Key::MaxEngines => crate::core::util::default_engine_slots().to_string(),
             Key::QueueTimeout => humantime::format_duration(DEFAULT_QUEUE_TIMEOUT).to_string(),
-            Key::AutoMaintenance => "on".into(),
+            Key::IdleTimeout => humantime::format_duration(DEFAULT_IDLE_TIMEOUT).to_string(),
+            Key::HeaderTimeout => humantime::format_duration(DEFAULT_HEADER_TIMEOUT).to_string(),
+            Key::MaxConnections => DEFAULT_MAX_CONNECTIONS.to_string(),
+            Key::MaxConnectionsPerIp => DEFAULT_MAX_CONNECTIONS_PER_IP.to_string(),
+            Key::AutoMaintenance | Key::LfsCheckPointers => "on".into(),
         }
     }
 }
@@ -123,6 +160,16 @@ pub struct Settings {
     pub queue_timeout: Duration,
     /// Maintain repositories after pushes.
     pub auto_maintenance: bool,
+    /// See [`Key::IdleTimeout`].
+    pub idle_timeout: Duration,
+    /// See [`Key::HeaderTimeout`].
+    pub header_timeout: Duration,
+    /// See [`Key::MaxConnections`].
+    pub max_connections: usize,
+    /// See [`Key::MaxConnectionsPerIp`].
+    pub max_connections_per_ip: usize,
+    /// Check that every Git LFS pointer a push adds has its object on the server.
+    pub lfs_check_pointers: bool,
 }
 
 impl Default for Settings {
@@ -133,6 +180,11 @@ impl Default for Settings {
             max_engines: None,
             queue_timeout: DEFAULT_QUEUE_TIMEOUT,
             auto_maintenance: true,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            lfs_check_pointers: true,
         }
     }
 }
@@ -156,6 +208,22 @@ impl Settings {
         }
         if let Some(v) = get(Key::AutoMaintenance) {
             s.auto_maintenance = v != "off";
+        }
+        let duration = |k: Key| get(k).and_then(|v| humantime::parse_duration(v).ok());
+        if let Some(d) = duration(Key::IdleTimeout) {
+            s.idle_timeout = d;
+        }
+        if let Some(d) = duration(Key::HeaderTimeout) {
+            s.header_timeout = d;
+        }
+        if let Some(n) = get(Key::MaxConnections).and_then(|v| v.parse().ok()) {
+            s.max_connections = n;
+        }
+        if let Some(n) = get(Key::MaxConnectionsPerIp).and_then(|v| v.parse().ok()) {
+            s.max_connections_per_ip = n;
+        }
+        if let Some(v) = get(Key::LfsCheckPointers) {
+            s.lfs_check_pointers = v != "off";
         }
         Ok(s)
     }

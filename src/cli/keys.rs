@@ -122,4 +122,16 @@ pub enum SettingName {
     QueueTimeout,
     /// Repack, multi-pack index, bitmaps and commit-graph after pushes ("on" or "off").
     AutoMaintenance,
+    /// `hubctl serve`: longest silence while a request body is read, or between requests
+    /// (default 60s).
+    IdleTimeout,
+    /// `hubctl serve`: time a client has to send a whole request head (default 30s).
+    HeaderTimeout,
+    /// `hubctl serve`: most open connections (default 1024).
+    MaxConnections,
+    /// `hubctl serve`: most open connections from one client address (default 256).
+    MaxConnectionsPerIp,
+    /// Refuse pushes that add Git LFS pointers whose objects the server does not have ("on"
+    /// or "off").
+    LfsCheckPointers,
 }

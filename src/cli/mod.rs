@@ -4,12 +4,14 @@
 
 mod accounts;
 mod keys;
+mod lfs;
 mod repo;
 mod server;
 mod stdio;
 
 pub use accounts::*;
 pub use keys::*;
+pub use lfs::*;
 pub use repo::*;
 pub use server::*;
 pub use stdio::*;
@@ -59,6 +61,12 @@ pub enum Command {
         /// Repository command.
         #[command(subcommand)]
         command: RepoCommand,
+    },
+    /// Inspect and clean up repositories' Git LFS objects.
+    Lfs {
+        /// LFS command.
+        #[command(subcommand)]
+        command: LfsCommand,
     },
     /// Manage user accounts.
     User {

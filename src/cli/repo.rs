@@ -53,8 +53,9 @@ pub enum RepoCommand {
         /// The setting.
         #[arg(value_enum)]
         key: RepoSetting,
-        /// The new value: public|private for visibility; a size or "off" for max-blob-size;
-        /// text for description; a branch name for default-branch.
+        /// The new value: public|private for visibility; a size or "off" for max-blob-size,
+        /// max-lfs-object-size and lfs-quota; on|off for lfs-enforce-locks; text for
+        /// description; a branch name for default-branch.
         value: String,
     },
     /// Give a user read, write or admin access to a repository.
@@ -103,7 +104,11 @@ pub enum RepoCommand {
         /// NAMESPACE/NAME.
         #[arg(value_name = "NS/NAME")]
         name: String,
-        /// Make it private.
+        /// Make it public. A repository found on disk may hold anything, so it is private
+        /// unless you say otherwise.
+        #[arg(long, conflicts_with = "private")]
+        public: bool,
+        /// Make it private (the default).
         #[arg(long)]
         private: bool,
     },
@@ -120,6 +125,13 @@ pub enum RepoSetting {
     Description,
     /// The branch HEAD points at.
     DefaultBranch,
+    /// Largest Git LFS object an upload may bring (SIZE or "off").
+    MaxLfsObjectSize,
+    /// Most Git LFS content the repository may hold (SIZE or "off").
+    LfsQuota,
+    /// Refuse pushes that change files other users have locked with `git lfs lock` ("on" or
+    /// "off", the default).
+    LfsEnforceLocks,
 }
 
 const GC_JSON: &str = "JSON output (--json), for each run:
@@ -136,8 +148,10 @@ const REPO_JSON: &str = "JSON output (--json): `repo list` prints an array, `rep
   {\"namespace\": \"alice\", \"name\": \"project\", \"owner\": \"alice\",
    \"default_branch\": \"main\" or null, \"description\": \"...\",
    \"path\": \"/srv/hubctl/repos/alice/project.git\", \"visibility\": \"public\" | \"private\",
-   \"max_blob_size\": bytes or null, \"adopted\": true | false,
+   \"max_blob_size\": bytes or null, \"max_lfs_object_size\": bytes or null,
+   \"lfs_quota\": bytes or null, \"lfs_enforce_locks\": true | false, \"adopted\": true | false,
    \"grants\": [{\"user\": \"bob\", \"level\": \"read\" | \"write\" | \"admin\"}]}
+`repo show` adds the Git LFS content stored: \"lfs_objects\": count, \"lfs_bytes\": bytes.
 A repository on disk that has no database row has \"adopted\": false and is reachable by administrators only until `hubctl repo adopt`.";
 
 /// A grant's permission level (each includes the ones below it).

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod keys;
+mod lfs;
 mod repo;
 mod server;
 mod ssh;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::UploadPack(args) => stdio::upload_pack(cli.root.as_deref(), args),
         Command::ReceivePack(args) => stdio::receive_pack(cli.root.as_deref(), args),
         Command::Repo { command } => repo::run(&root(&cli.root)?, command),
+        Command::Lfs { command } => lfs::run(&root(&cli.root)?, command),
         Command::User { command } => accounts::user(
             &root(&cli.root)?,
             cli.authorized_keys_file.as_deref(),
@@ -117,6 +119,11 @@ impl From<crate::cli::SettingName> for crate::settings::Key {
             A::MaxEngines => Self::MaxEngines,
             A::QueueTimeout => Self::QueueTimeout,
             A::AutoMaintenance => Self::AutoMaintenance,
+            A::IdleTimeout => Self::IdleTimeout,
+            A::HeaderTimeout => Self::HeaderTimeout,
+            A::MaxConnections => Self::MaxConnections,
+            A::MaxConnectionsPerIp => Self::MaxConnectionsPerIp,
+            A::LfsCheckPointers => Self::LfsCheckPointers,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::cli::{RepoCommand, RepoSetting};
 use crate::core::root::Root;
 use crate::core::units::format_size;
 use crate::git::maintenance;
+use crate::lfs::{FsStore, ObjectStore as _};
 use crate::repo::{self, InitOptions, RepoName};
 use crate::store::Store;
 use crate::store::repos::{Grant, RepoSettings, Visibility};
@@ -24,6 +25,18 @@ struct Shown {
     visibility: Visibility,
     /// Largest non-LFS blob a push may add, in bytes (`null` = no limit).
     max_blob_size: Option<u64>,
+    /// Largest Git LFS object an upload may bring, in bytes (`null` = no limit).
+    max_lfs_object_size: Option<u64>,
+    /// Most bytes of Git LFS content the repository may hold (`null` = no quota).
+    lfs_quota: Option<u64>,
+    /// Pushes may not change files other users have locked.
+    lfs_enforce_locks: bool,
+    /// Git LFS objects stored (`repo show` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lfs_objects: Option<u64>,
+    /// Their total size in bytes (`repo show` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lfs_bytes: Option<u64>,
     /// False for a repository on disk without a database row.
     adopted: bool,
     /// Users granted access.
@@ -43,6 +56,11 @@ fn shown(store: &Store, info: repo::Info) -> Result<Shown> {
         info,
         visibility: settings.visibility,
         max_blob_size: settings.max_blob_size,
+        max_lfs_object_size: settings.max_lfs_object_size,
+        lfs_quota: settings.lfs_quota,
+        lfs_enforce_locks: settings.lfs_enforce_locks,
+        lfs_objects: None,
+        lfs_bytes: None,
         adopted: row.is_some(),
         grants,
     })
@@ -71,6 +89,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                 } else {
                     Visibility::Public
                 },
+                ..RepoSettings::default()
             };
             let path = repo::create(root, &mut store, &name, &opts, &settings)?;
             println!("created {name} at {}", path.display());
@@ -102,7 +121,12 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
         RepoCommand::Show { name, json } => {
             let name = RepoName::parse(&name)?;
             let store = Store::open_root(root)?;
-            let s = shown(&store, repo::info(root, &name)?)?;
+            let mut s = shown(&store, repo::info(root, &name)?)?;
+            let usage = FsStore::new(&s.info.path)
+                .usage()
+                .with_context(|| format!("reading the Git LFS objects of {name}"))?;
+            s.lfs_objects = Some(usage.objects);
+            s.lfs_bytes = Some(usage.bytes);
             if json {
                 print_json(&s)?;
             } else {
@@ -115,11 +139,22 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                     s.info.default_branch.as_deref().unwrap_or("(detached)")
                 );
                 println!("description:     {}", s.info.description);
+                println!("max blob size:   {}", limit_text(s.max_blob_size));
+                println!("max LFS object:  {}", limit_text(s.max_lfs_object_size));
+                println!("LFS quota:       {}", limit_text(s.lfs_quota));
                 println!(
-                    "max blob size:   {}",
-                    s.max_blob_size
-                        .map(|b| format!("{} ({b} bytes)", format_size(b)))
-                        .unwrap_or_else(|| "off".into())
+                    "LFS locks:       {}",
+                    if s.lfs_enforce_locks {
+                        "enforced on push"
+                    } else {
+                        "advisory (not enforced on push)"
+                    }
+                );
+                println!(
+                    "LFS objects:     {}, {} ({} bytes)",
+                    usage.objects,
+                    format_size(usage.bytes),
+                    usage.bytes
                 );
                 if !s.adopted {
                     println!("adopted:         no (administrators only; see hubctl repo adopt)");
@@ -144,6 +179,22 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                 RepoSetting::MaxBlobSize => {
                     let limit = crate::core::units::parse_limit(&value)?;
                     Store::open_root(root)?.set_max_blob_size(&name, limit)?;
+                }
+                RepoSetting::MaxLfsObjectSize => {
+                    let limit = crate::core::units::parse_limit(&value)?;
+                    Store::open_root(root)?.set_max_lfs_object_size(&name, limit)?;
+                }
+                RepoSetting::LfsQuota => {
+                    let quota = crate::core::units::parse_limit(&value)?;
+                    Store::open_root(root)?.set_lfs_quota(&name, quota)?;
+                }
+                RepoSetting::LfsEnforceLocks => {
+                    let on = match value.as_str() {
+                        "on" | "true" | "yes" | "1" => true,
+                        "off" | "false" | "no" | "0" => false,
+                        other => bail!("lfs-enforce-locks is on or off, not {other:?}"),
+                    };
+                    Store::open_root(root)?.set_lfs_enforce_locks(&name, on)?;
                 }
                 RepoSetting::Description => {
                     repo::set_description(&info.path, &value)
@@ -219,7 +270,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                 print_outcome(&outcome);
             }
         }
-        RepoCommand::Adopt { name, private } => {
+        RepoCommand::Adopt { name, public, .. } => {
             let name = RepoName::parse(&name)?;
             repo::info(root, &name)?;
             let mut store = Store::open_root(root)?;
@@ -227,10 +278,10 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                 bail!("repository {name} is already adopted");
             }
             let settings = RepoSettings {
-                visibility: if private {
-                    Visibility::Private
-                } else {
+                visibility: if public {
                     Visibility::Public
+                } else {
+                    Visibility::Private
                 },
                 ..RepoSettings::default()
             };
@@ -267,5 +318,15 @@ fn key_name(key: RepoSetting) -> &'static str {
         RepoSetting::MaxBlobSize => "max-blob-size",
         RepoSetting::Description => "description",
         RepoSetting::DefaultBranch => "default-branch",
+        RepoSetting::MaxLfsObjectSize => "max-lfs-object-size",
+        RepoSetting::LfsQuota => "lfs-quota",
+        RepoSetting::LfsEnforceLocks => "lfs-enforce-locks",
     }
+}
+
+/// A size limit as `repo show` prints it.
+fn limit_text(limit: Option<u64>) -> String {
+    limit
+        .map(|b| format!("{} ({b} bytes)", format_size(b)))
+        .unwrap_or_else(|| "off".into())
 }

@@ -27,6 +27,7 @@ fn options(
 
 pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> Result<ExitCode> {
     let engine = Engine::for_root(root)?;
+    let settings = crate::store::with_store(root, |s| crate::settings::Settings::load(s))?;
     // Request threads open their own connections; this one is done with the database.
     crate::store::release_cached();
     let app = Arc::new(App {
@@ -41,6 +42,12 @@ pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> R
             listen: args.listen,
             threads: usize::from(args.threads),
             tls,
+            limits: serve::Limits {
+                idle_timeout: settings.idle_timeout,
+                header_timeout: settings.header_timeout,
+                max_connections: settings.max_connections,
+                max_connections_per_ip: settings.max_connections_per_ip,
+            },
         },
     )?;
     Ok(ExitCode::SUCCESS)
@@ -54,13 +61,35 @@ pub(super) fn cgi(
     let env = cgi::CgiEnv::from_env()?;
     let app = match cgi_app(explicit_root, keys_file, &args) {
         Ok(app) => app,
+        Err(e) if database_busy(&e) => {
+            // Not a misconfiguration: ask the client to come back (git-lfs retries a 429).
+            cgi::write_busy(&env);
+            return Err(e);
+        }
         Err(e) => {
-            cgi::write_error(500, &format!("hubctl is misconfigured: {e:#}"));
+            // The detail goes to stderr (the web server's error log), not to the client.
+            cgi::write_error(
+                500,
+                "hubctl cannot answer: its configuration or database is broken; the details are in the web server's error log",
+            );
             return Err(e);
         }
     };
     cgi::run(&app, env)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `e` is the database being busy (locked by another process past the busy timeout).
+fn database_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<crate::store::Error>()
+            .is_some_and(crate::store::Error::is_busy)
+            || matches!(
+                cause.downcast_ref::<crate::git::Error>(),
+                Some(crate::git::Error::Settings(s)) if s.is_busy()
+            )
+    })
 }
 
 fn cgi_app(explicit_root: Option<&Path>, keys_file: Option<&Path>, args: &CgiArgs) -> Result<App> {

@@ -127,15 +127,18 @@ pub fn configure(
     opts: &mut RunOptions,
 ) -> Result<(), Error> {
     // hubctl runs only where it has work: pre-receive when the repository has a size limit,
-    // post-receive when maintenance follows pushes. Otherwise git runs the repository's own
-    // hooks directly, without a hubctl process in between.
-    let (limit, maintain) = crate::store::with_store(root, |s| {
-        let limit = s.repo_settings(name)?.and_then(|r| r.max_blob_size);
+    // enforces LFS locks, or LFS pointers are checked (the default); post-receive when
+    // maintenance follows pushes. Otherwise git runs the repository's own hooks directly,
+    // without a hubctl process in between.
+    let (policy, maintain) = crate::store::with_store(root, |s| {
+        let repo = s.repo_settings(name)?.unwrap_or_default();
         let settings = crate::settings::Settings::load(s)?;
-        Ok::<_, crate::store::Error>((limit, settings.auto_maintenance))
+        let policy =
+            repo.max_blob_size.is_some() || repo.lfs_enforce_locks || settings.lfs_check_pointers;
+        Ok::<_, crate::store::Error>((policy, settings.auto_maintenance))
     })?;
     let mut own = Vec::new();
-    if limit.is_some() {
+    if policy {
         own.push("pre-receive");
     }
     if maintain {
@@ -164,7 +167,7 @@ pub fn run(name: &str, args: &[OsString]) -> ExitCode {
     };
     let outcome = match name {
         "pre-receive" => with_stdin(|input| {
-            check_policy(&git_dir)?;
+            check_policy(&git_dir, input)?;
             run_repo_hook(&git_dir, name, args, Some(input))
         }),
         "post-receive" => with_stdin(|input| {
@@ -197,8 +200,8 @@ fn hosted_from_env() -> Option<(Root, RepoName)> {
     ))
 }
 
-/// pre-receive: hubctl's policy on the quarantined objects.
-fn check_policy(git_dir: &Path) -> Result<(), Error> {
+/// pre-receive: hubctl's policy on the quarantined objects and the ref updates in `input`.
+fn check_policy(git_dir: &Path, input: &[u8]) -> Result<(), Error> {
     let (Some(root), Some(repo)) = (std::env::var_os(ROOT_ENV), std::env::var(ENV_REPO).ok())
     else {
         return Ok(());
@@ -209,11 +212,15 @@ fn check_policy(git_dir: &Path) -> Result<(), Error> {
     let root = Root::at(Path::new(&root)).map_err(|e| fail(&e))?;
     let name = RepoName::parse(&repo).map_err(|e| fail(&e))?;
     let quarantine = std::env::var_os("GIT_QUARANTINE_PATH").map(PathBuf::from);
+    let user = std::env::var(ENV_USER).ok().filter(|u| !u.is_empty());
+    let updates = super::policy::parse_updates(input);
     super::policy::pre_receive(super::policy::Push {
         root: &root,
         name: &name,
         git_dir,
         quarantine: quarantine.as_deref(),
+        updates: &updates,
+        user: user.as_deref(),
     })?;
     Ok(())
 }

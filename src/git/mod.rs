@@ -6,10 +6,12 @@
 //! arguments and streams; nothing here knows about HTTP or SSH.
 
 pub mod hooks;
+pub mod lfs_history;
 pub mod maintenance;
 pub mod pack_cache;
 pub mod policy;
 pub mod push;
+pub mod ready;
 pub mod slots;
 mod stream;
 
@@ -80,6 +82,9 @@ pub enum Error {
     /// Every engine slot stayed busy for the queue timeout.
     #[error("the server is busy: {0}")]
     Busy(#[from] slots::Busy),
+    /// The request body failed before git started (a stall, a size bound, a bad encoding).
+    #[error("reading the request: {0}")]
+    Body(#[source] io::Error),
     /// The settings could not be read.
     #[error("reading settings: {0}")]
     Settings(#[from] crate::store::Error),
@@ -491,6 +496,8 @@ impl Engine {
         opts: &RunOptions,
         input: &mut dyn Read,
     ) -> Result<Fed, Error> {
+        // Only a request whose first part has arrived takes a slot (see `ready`).
+        let mut ready = ready::gather(service, input).map_err(Error::Body)?;
         let slot = self.slot()?;
         let mut cmd = self.service_command(service, Mode::StatelessRpc, git_dir, opts);
         cmd.stdin(Stdio::piped())
@@ -505,7 +512,7 @@ impl Engine {
         if service == Service::ReceivePack {
             output.finish_when_dropped();
         }
-        let outcome = feed(input, stdin);
+        let outcome = feed(&mut (&mut ready).chain(input), stdin);
         output.input_done();
         Ok(Fed { output, outcome })
     }

@@ -1,9 +1,21 @@
-//! hubctl's push policy, applied in the pre-receive hook on the quarantined objects.
+//! hubctl's push policy, applied in the pre-receive hook before any ref moves.
 //!
-//! Large-file rule: a blob the push introduces that is larger than the repository's
-//! `max-blob-size` and is not a Git LFS pointer rejects the whole push, before any ref moves.
+//! Three rules, each reported with the fix:
+//!
+//! - **Large files**: a blob the push introduces that is larger than the repository's
+//!   `max-blob-size` and is not a Git LFS pointer.
+//! - **LFS integrity** (global setting `lfs-check-pointers`, on by default): a Git LFS pointer
+//!   the push introduces whose object the server does not have. git-lfs uploads objects before
+//!   git pushes, so honest pushes pass; a push made without the LFS client (or whose upload
+//!   failed) would otherwise leave pointers nobody can check out.
+//! - **LFS locks** (repository setting `lfs-enforce-locks`, off by default): a push that
+//!   changes a path another user holds a Git LFS lock on. Clients only warn about locks
+//!   (LFS.md §10 T25); this makes them hold.
+//!
+//! The first two look only at the objects the push brings (git's quarantine); the lock rule
+//! compares the old and new commits of every updated ref.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use gix::ObjectId;
@@ -12,6 +24,9 @@ use gix::objs::{Exists, Find, FindHeader};
 use crate::core::names::RepoName;
 use crate::core::root::Root;
 use crate::core::units::format_size;
+use crate::lfs::locks::LockRecord;
+use crate::lfs::pointer::{MAX_POINTER_SIZE, MIN_POINTER_SIZE, Pointer};
+use crate::lfs::{FsStore, ObjectStore};
 use crate::store::Store;
 
 /// A blob that breaks the large-file rule.
@@ -25,6 +40,27 @@ pub struct Violation {
     pub id: ObjectId,
 }
 
+/// A Git LFS pointer the push adds whose object the server does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingObject {
+    /// A path under which the push adds the pointer (the first one found).
+    pub path: String,
+    /// What the pointer points at.
+    pub pointer: Pointer,
+    /// The size of the stored object with that oid when it differs from the pointer's
+    /// (a pointer that lies about its size); `None` when nothing is stored.
+    pub stored_size: Option<u64>,
+}
+
+/// A path the push changes that another user has locked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedChange {
+    /// The ref whose update changes the path.
+    pub refname: String,
+    /// The lock.
+    pub lock: LockRecord,
+}
+
 /// Why a push is refused, or could not be checked.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -34,6 +70,12 @@ pub enum Error {
     /// The repository's settings could not be read.
     #[error("hubctl: cannot check this push: {0}")]
     Store(#[from] crate::store::Error),
+    /// The repository's Git LFS locks could not be read.
+    #[error("hubctl: cannot check this push: {0}")]
+    Locks(#[from] crate::lfs::locks::LockError),
+    /// The repository's Git LFS objects could not be read.
+    #[error("hubctl: cannot check this push: {0}")]
+    Lfs(#[from] crate::lfs::StorageError),
     /// The repository or the pushed objects could not be read.
     #[error("hubctl: cannot check this push: {context}: {source}")]
     Objects {
@@ -54,8 +96,36 @@ fn objects<E: std::error::Error + Send + Sync + 'static>(
     }
 }
 
+/// One line of pre-receive's input: a ref and its old and new value (the null id for a ref
+/// being created or deleted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefUpdate {
+    /// The ref's value before the push.
+    pub old: ObjectId,
+    /// Its value after the push.
+    pub new: ObjectId,
+    /// The full ref name (`refs/heads/main`).
+    pub name: String,
+}
+
+/// Parse pre-receive's input (`<old> <new> <ref>` per line); lines that are not of this form
+/// are skipped.
+pub fn parse_updates(input: &[u8]) -> Vec<RefUpdate> {
+    input
+        .split(|b| *b == b'\n')
+        .filter_map(|line| {
+            let line = std::str::from_utf8(line).ok()?;
+            let mut parts = line.trim_end_matches('\r').splitn(3, ' ');
+            let old = ObjectId::from_hex(parts.next()?.as_bytes()).ok()?;
+            let new = ObjectId::from_hex(parts.next()?.as_bytes()).ok()?;
+            let name = parts.next()?.to_string();
+            Some(RefUpdate { old, new, name })
+        })
+        .collect()
+}
+
 /// What the pre-receive hook knows of a push into a hosted repository (its entry point reads
-/// these from the environment git and hubctl gave it).
+/// these from the environment git and hubctl gave it, and from its input).
 #[derive(Debug, Clone, Copy)]
 pub struct Push<'a> {
     /// The hubctl root.
@@ -67,38 +137,221 @@ pub struct Push<'a> {
     /// git's quarantine directory (`GIT_QUARANTINE_PATH`): the objects the push brings. git
     /// only creates one when the push carries a pack; a delete-only push adds no objects.
     pub quarantine: Option<&'a Path>,
+    /// The refs the push updates.
+    pub updates: &'a [RefUpdate],
+    /// The authenticated user who pushes (`HUBCTL_USER`); `None` for an anonymous push or the
+    /// local operator, who then holds no locks.
+    pub user: Option<&'a str>,
 }
 
 /// pre-receive: apply hubctl's policy to a push. [`Error::Refused`] carries the message for
-/// the client; the push is then rejected.
+/// the client, naming every problem found; the push is then rejected.
 pub fn pre_receive(push: Push<'_>) -> Result<(), Error> {
     let store = Store::open_root(push.root)?;
-    let limit = store
-        .repo_settings(push.name)?
-        .and_then(|s| s.max_blob_size);
-    let (Some(limit), Some(quarantine)) = (limit, push.quarantine) else {
-        return Ok(());
-    };
-    let violations = large_blobs(push.git_dir, quarantine, limit)?;
-    if violations.is_empty() {
+    let row = store.repo_row(push.name)?;
+    let settings = row.as_ref().map(|r| r.settings.clone()).unwrap_or_default();
+    let check_pointers = crate::settings::Settings::load(&store)?.lfs_check_pointers;
+    let mut refusals = Vec::new();
+    if let Some(quarantine) = push.quarantine {
+        if settings.max_blob_size.is_some() || check_pointers {
+            let found = check_incoming(
+                push.git_dir,
+                quarantine,
+                settings.max_blob_size,
+                check_pointers,
+            )?;
+            if let Some(limit) = settings.max_blob_size.filter(|_| !found.large.is_empty()) {
+                refusals.push(large_blob_message(&found.large, limit));
+            }
+            if !found.missing.is_empty() {
+                refusals.push(missing_objects_message(&found.missing));
+            }
+        }
+    }
+    if let (true, Some(row)) = (settings.lfs_enforce_locks, &row) {
+        let user_id = match push.user {
+            Some(user) => store.user(user)?.map(|u| u.id),
+            None => None,
+        };
+        // Without a known user every lock is someone else's.
+        let locks = crate::lfs::locks::held_by_others(store.conn(), row.id, user_id.unwrap_or(-1))?;
+        if !locks.is_empty() {
+            let changes = locked_changes(push.git_dir, push.quarantine, push.updates, &locks)?;
+            if !changes.is_empty() {
+                refusals.push(locked_message(&changes));
+            }
+        }
+    }
+    if refusals.is_empty() {
         Ok(())
     } else {
-        Err(Error::Refused(large_blob_message(&violations, limit)))
+        Err(Error::Refused(refusals.concat()))
     }
 }
 
-/// Find the blobs in `quarantine` (objects a push brings) that are larger than `limit`, are not
-/// already in the repository, and are not Git LFS pointers.
-pub fn large_blobs(git_dir: &Path, quarantine: &Path, limit: u64) -> Result<Vec<Violation>, Error> {
-    let repo = gix::open_opts(git_dir, gix::open::Options::isolated())
-        .map_err(objects(format!("opening {}", git_dir.display())))?;
-    let hash = repo.object_hash();
-    let incoming = gix::odb::at(quarantine, hash).map_err(objects(format!(
-        "opening the quarantine {}",
-        quarantine.display()
-    )))?;
-    let existing = &repo.objects;
-    let mut offenders: HashMap<ObjectId, u64> = HashMap::new();
+/// The repository's objects and, during a push, the quarantined ones it brings.
+struct Objects {
+    repo: gix::Repository,
+    incoming: Option<gix::odb::Handle>,
+    hash: gix::hash::Kind,
+}
+
+impl Objects {
+    fn open(git_dir: &Path, quarantine: Option<&Path>) -> Result<Objects, Error> {
+        let repo = gix::open_opts(git_dir, gix::open::Options::isolated())
+            .map_err(objects(format!("opening {}", git_dir.display())))?;
+        let hash = repo.object_hash();
+        let incoming = match quarantine {
+            Some(q) => Some(
+                gix::odb::at(q, hash)
+                    .map_err(objects(format!("opening the quarantine {}", q.display())))?,
+            ),
+            None => None,
+        };
+        Ok(Objects {
+            repo,
+            incoming,
+            hash,
+        })
+    }
+
+    /// True if the repository had `id` before this push.
+    fn existed(&self, id: &gix::oid) -> bool {
+        self.repo.objects.exists(id)
+    }
+
+    /// An object's kind and content, from the quarantine or the repository.
+    fn read(&self, id: &gix::oid) -> Result<Option<(gix::objs::Kind, Vec<u8>)>, Error> {
+        let mut buf = Vec::new();
+        if let Some(incoming) = &self.incoming {
+            if let Some(d) = incoming
+                .try_find(id, &mut buf)
+                .map_err(objects(format!("reading object {id}")))?
+            {
+                return Ok(Some((d.kind, d.data.to_vec())));
+            }
+        }
+        Ok(self
+            .repo
+            .objects
+            .try_find(id, &mut buf)
+            .map_err(objects(format!("reading object {id}")))?
+            .map(|d| (d.kind, d.data.to_vec())))
+    }
+
+    /// The tree of the commit `id` points at, peeling tags; `None` for a blob or a missing
+    /// object.
+    fn tree_of(&self, id: &gix::oid) -> Result<Option<ObjectId>, Error> {
+        let mut id = id.to_owned();
+        for _ in 0..32 {
+            let Some((kind, data)) = self.read(&id)? else {
+                return Ok(None);
+            };
+            id = match kind {
+                gix::objs::Kind::Tree => return Ok(Some(id)),
+                gix::objs::Kind::Blob => return Ok(None),
+                gix::objs::Kind::Commit => {
+                    return gix::objs::CommitRefIter::from_bytes(&data, self.hash)
+                        .tree_id()
+                        .map(Some)
+                        .map_err(objects(format!("reading commit {id}")));
+                }
+                gix::objs::Kind::Tag => gix::objs::TagRefIter::from_bytes(&data, self.hash)
+                    .target_id()
+                    .map_err(objects(format!("reading tag {id}")))?,
+            };
+        }
+        Ok(None)
+    }
+
+    /// The entries of tree `id` by name: (mode, id). A missing tree has none.
+    fn entries(
+        &self,
+        id: Option<ObjectId>,
+    ) -> Result<BTreeMap<Vec<u8>, (gix::objs::tree::EntryMode, ObjectId)>, Error> {
+        let mut out = BTreeMap::new();
+        let Some(id) = id else { return Ok(out) };
+        let Some((_, data)) = self.read(&id)? else {
+            return Ok(out);
+        };
+        for entry in gix::objs::TreeRefIter::from_bytes(&data, self.hash) {
+            let entry = entry.map_err(objects(format!("reading tree {id}")))?;
+            out.insert(entry.filename.to_vec(), (entry.mode, entry.oid.to_owned()));
+        }
+        Ok(out)
+    }
+
+    /// Every path whose content, mode or type differs between trees `a` and `b` (`None` =
+    /// empty), below `prefix`: files added, changed and deleted, without rename detection.
+    fn diff_trees(
+        &self,
+        a: Option<ObjectId>,
+        b: Option<ObjectId>,
+        prefix: &str,
+        out: &mut BTreeSet<String>,
+    ) -> Result<(), Error> {
+        if a == b {
+            return Ok(());
+        }
+        let (ea, eb) = (self.entries(a)?, self.entries(b)?);
+        let names: BTreeSet<&Vec<u8>> = ea.keys().chain(eb.keys()).collect();
+        for name in names {
+            let (x, y) = (ea.get(name), eb.get(name));
+            if x == y {
+                continue;
+            }
+            let path = join(prefix, name);
+            let subtree = |e: Option<&(gix::objs::tree::EntryMode, ObjectId)>| {
+                e.filter(|(m, _)| m.is_tree()).map(|(_, id)| *id)
+            };
+            let file = |e: Option<&(gix::objs::tree::EntryMode, ObjectId)>| {
+                e.filter(|(m, _)| !m.is_tree()).copied()
+            };
+            if subtree(x).is_some() || subtree(y).is_some() {
+                self.diff_trees(subtree(x), subtree(y), &path, out)?;
+            }
+            if file(x) != file(y) {
+                out.insert(path);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn join(prefix: &str, name: &[u8]) -> String {
+    let name = String::from_utf8_lossy(name);
+    if prefix.is_empty() {
+        name.into_owned()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+/// What [`check_incoming`] found among the objects a push brings.
+#[derive(Debug, Default)]
+pub struct Incoming {
+    /// Blobs over the size limit that are not LFS pointers, by path.
+    pub large: Vec<Violation>,
+    /// LFS pointers whose objects the server does not have, by path.
+    pub missing: Vec<MissingObject>,
+}
+
+/// Check the objects in `quarantine` (what a push brings) that the repository at `git_dir`
+/// did not have yet: blobs larger than `limit` that are not Git LFS pointers, and (if
+/// `check_pointers`) LFS pointers whose object is not in the repository's LFS store.
+pub fn check_incoming(
+    git_dir: &Path,
+    quarantine: &Path,
+    limit: Option<u64>,
+    check_pointers: bool,
+) -> Result<Incoming, Error> {
+    let objs = Objects::open(git_dir, Some(quarantine))?;
+    let Some(incoming) = &objs.incoming else {
+        return Ok(Incoming::default());
+    };
+    let lfs = FsStore::new(git_dir);
+    let mut large: HashMap<ObjectId, u64> = HashMap::new();
+    let mut missing: HashMap<ObjectId, (Pointer, Option<u64>)> = HashMap::new();
     let mut commits = Vec::new();
     let mut buf = Vec::new();
     let ids = incoming
@@ -114,46 +367,84 @@ pub fn large_blobs(git_dir: &Path, quarantine: &Path, limit: u64) -> Result<Vec<
         };
         match header.kind {
             gix::objs::Kind::Commit => commits.push(id),
-            gix::objs::Kind::Blob if header.size > limit => {
-                if offenders.contains_key(&id) || existing.exists(&id) {
+            gix::objs::Kind::Blob => {
+                let over = limit.is_some_and(|l| header.size > l);
+                let maybe_pointer = (MIN_POINTER_SIZE..MAX_POINTER_SIZE).contains(&header.size);
+                if !(over || (check_pointers && maybe_pointer)) || objs.existed(&id) {
                     continue;
                 }
-                if header.size < 1024 {
-                    let data = incoming
+                let pointer = if maybe_pointer {
+                    incoming
                         .try_find(&id, &mut buf)
-                        .map_err(objects(format!("reading object {id}")))?;
-                    if data.is_some_and(|d| is_lfs_pointer(d.data)) {
-                        continue;
+                        .map_err(objects(format!("reading object {id}")))?
+                        .and_then(|d| Pointer::parse(d.data))
+                } else {
+                    None
+                };
+                match pointer {
+                    None if over => {
+                        large.insert(id, header.size);
                     }
+                    Some(p) if check_pointers => match lfs.stat(&p.oid)? {
+                        Some(size) if size == p.size => {}
+                        stored => {
+                            missing.insert(id, (p, stored));
+                        }
+                    },
+                    _ => {}
                 }
-                offenders.insert(id, header.size);
             }
             _ => {}
         }
     }
-    if offenders.is_empty() {
-        return Ok(Vec::new());
+    if large.is_empty() && missing.is_empty() {
+        return Ok(Incoming::default());
     }
+    let wanted: HashSet<ObjectId> = large.keys().chain(missing.keys()).copied().collect();
+    let paths = paths_of(&objs, &commits, &wanted)?;
+    let path = |id: &ObjectId| {
+        paths
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| format!("(blob {id})"))
+    };
+    let mut out = Incoming {
+        large: large
+            .into_iter()
+            .map(|(id, size)| Violation {
+                path: path(&id),
+                size,
+                id,
+            })
+            .collect(),
+        missing: missing
+            .into_iter()
+            .map(|(id, (pointer, stored_size))| MissingObject {
+                path: path(&id),
+                pointer,
+                stored_size,
+            })
+            .collect(),
+    };
+    out.large.sort_by(|a, b| a.path.cmp(&b.path));
+    out.missing.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// A path under which each blob in `wanted` appears in the trees of `commits` (the first one
+/// found).
+fn paths_of(
+    objs: &Objects,
+    commits: &[ObjectId],
+    wanted: &HashSet<ObjectId>,
+) -> Result<HashMap<ObjectId, String>, Error> {
     let mut paths = HashMap::new();
     let mut seen_trees = HashSet::new();
-    let read = |id: &gix::oid, buf: &mut Vec<u8>| -> Option<Vec<u8>> {
-        match incoming.try_find(id, buf) {
-            Ok(Some(d)) => Some(d.data.to_vec()),
-            _ => existing
-                .try_find(id, buf)
-                .ok()
-                .flatten()
-                .map(|d| d.data.to_vec()),
-        }
-    };
-    for commit in &commits {
-        if paths.len() == offenders.len() {
+    for commit in commits {
+        if paths.len() == wanted.len() {
             break;
         }
-        let Some(data) = read(commit, &mut buf) else {
-            continue;
-        };
-        let Ok(tree) = gix::objs::CommitRefIter::from_bytes(&data, hash).tree_id() else {
+        let Some(tree) = objs.tree_of(commit)? else {
             continue;
         };
         let mut stack = vec![(tree, String::new())];
@@ -161,63 +452,182 @@ pub fn large_blobs(git_dir: &Path, quarantine: &Path, limit: u64) -> Result<Vec<
             if !seen_trees.insert(tree) {
                 continue;
             }
-            let Some(data) = read(&tree, &mut buf) else {
-                continue;
-            };
-            for entry in gix::objs::TreeRefIter::from_bytes(&data, hash).flatten() {
-                let path = if prefix.is_empty() {
-                    entry.filename.to_string()
-                } else {
-                    format!("{prefix}/{}", entry.filename)
-                };
-                if entry.mode.is_tree() {
-                    stack.push((entry.oid.to_owned(), path));
-                } else if offenders.contains_key(entry.oid) {
-                    paths.entry(entry.oid.to_owned()).or_insert(path);
+            for (name, (mode, id)) in objs.entries(Some(tree))? {
+                let path = join(&prefix, &name);
+                if mode.is_tree() {
+                    stack.push((id, path));
+                } else if wanted.contains(&id) {
+                    paths.entry(id).or_insert(path);
                 }
             }
         }
     }
-    let mut out: Vec<Violation> = offenders
-        .into_iter()
-        .map(|(id, size)| Violation {
-            path: paths
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(|| format!("(blob {id})")),
-            size,
-            id,
-        })
-        .collect();
-    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(paths)
+}
+
+/// Find the blobs in `quarantine` (objects a push brings) that are larger than `limit`, are not
+/// already in the repository, and are not Git LFS pointers.
+pub fn large_blobs(git_dir: &Path, quarantine: &Path, limit: u64) -> Result<Vec<Violation>, Error> {
+    Ok(check_incoming(git_dir, quarantine, Some(limit), false)?.large)
+}
+
+/// The paths each update changes, for lock enforcement:
+///
+/// - an update of an existing ref: every path that differs between the old and the new
+///   commit's trees (what the ref's content gains or loses, whichever commits carry it);
+/// - a new ref: the paths changed by the commits that are new to the repository (each against
+///   its parents; a merge counts only paths that differ from every parent, so a merge that
+///   takes one side's version of a file does not change it);
+/// - a deleted ref: none (no content of another ref changes).
+pub fn changed_paths(
+    git_dir: &Path,
+    quarantine: Option<&Path>,
+    update: &RefUpdate,
+) -> Result<BTreeSet<String>, Error> {
+    let objs = Objects::open(git_dir, quarantine)?;
+    changed_paths_in(&objs, update)
+}
+
+fn changed_paths_in(objs: &Objects, update: &RefUpdate) -> Result<BTreeSet<String>, Error> {
+    let mut out = BTreeSet::new();
+    if update.new.is_null() {
+        return Ok(out);
+    }
+    if !update.old.is_null() {
+        let (a, b) = (objs.tree_of(&update.old)?, objs.tree_of(&update.new)?);
+        objs.diff_trees(a, b, "", &mut out)?;
+        return Ok(out);
+    }
+    let mut stack = vec![update.new];
+    let mut seen = HashSet::new();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) || objs.existed(&id) {
+            continue;
+        }
+        let Some((kind, data)) = objs.read(&id)? else {
+            continue;
+        };
+        match kind {
+            gix::objs::Kind::Tag => {
+                let target = gix::objs::TagRefIter::from_bytes(&data, objs.hash)
+                    .target_id()
+                    .map_err(objects(format!("reading tag {id}")))?;
+                stack.push(target);
+            }
+            gix::objs::Kind::Commit => {
+                let tree = gix::objs::CommitRefIter::from_bytes(&data, objs.hash)
+                    .tree_id()
+                    .map_err(objects(format!("reading commit {id}")))?;
+                let parents: Vec<ObjectId> = gix::objs::CommitRefIter::from_bytes(&data, objs.hash)
+                    .parent_ids()
+                    .collect();
+                let mut changed: Option<BTreeSet<String>> = None;
+                for parent in &parents {
+                    let mut against = BTreeSet::new();
+                    objs.diff_trees(objs.tree_of(parent)?, Some(tree), "", &mut against)?;
+                    changed = Some(match changed {
+                        None => against,
+                        Some(c) => c.intersection(&against).cloned().collect(),
+                    });
+                }
+                let changed = match changed {
+                    Some(c) => c,
+                    None => {
+                        let mut all = BTreeSet::new();
+                        objs.diff_trees(None, Some(tree), "", &mut all)?;
+                        all
+                    }
+                };
+                out.extend(changed);
+                stack.extend(parents);
+            }
+            gix::objs::Kind::Tree => objs.diff_trees(None, Some(id), "", &mut out)?,
+            gix::objs::Kind::Blob => {}
+        }
+    }
     Ok(out)
 }
 
-/// True if `data` is a Git LFS pointer file (spec v1: under 1024 bytes, a `version` line
-/// first, an `oid sha256:` and a `size` line).
-pub fn is_lfs_pointer(data: &[u8]) -> bool {
-    if data.len() >= 1024 {
-        return false;
-    }
-    let Ok(text) = std::str::from_utf8(data) else {
-        return false;
-    };
-    let mut lines = text.lines();
-    let version_ok = matches!(
-        lines.next(),
-        Some("version https://git-lfs.github.com/spec/v1")
-            | Some("version https://hawser.github.com/spec/v1")
-    );
-    let mut oid_ok = false;
-    let mut size_ok = false;
-    for line in lines {
-        if let Some(hex) = line.strip_prefix("oid sha256:") {
-            oid_ok = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
-        } else if let Some(n) = line.strip_prefix("size ") {
-            size_ok = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+/// The updates in `updates` that change a path one of `locks` holds.
+fn locked_changes(
+    git_dir: &Path,
+    quarantine: Option<&Path>,
+    updates: &[RefUpdate],
+    locks: &[LockRecord],
+) -> Result<Vec<LockedChange>, Error> {
+    let objs = Objects::open(git_dir, quarantine)?;
+    let by_path: HashMap<&str, &LockRecord> = locks.iter().map(|l| (l.path.as_str(), l)).collect();
+    let mut out: Vec<LockedChange> = Vec::new();
+    for update in updates {
+        for path in changed_paths_in(&objs, update)? {
+            if let Some(lock) = by_path.get(path.as_str()) {
+                if !out.iter().any(|c| c.lock.id == lock.id) {
+                    out.push(LockedChange {
+                        refname: update.name.clone(),
+                        lock: (*lock).clone(),
+                    });
+                }
+            }
         }
     }
-    version_ok && oid_ok && size_ok
+    out.sort_by(|a, b| a.lock.path.cmp(&b.lock.path));
+    Ok(out)
+}
+
+/// True if `data` is a Git LFS pointer file (see [`Pointer::parse`]).
+pub fn is_lfs_pointer(data: &[u8]) -> bool {
+    Pointer::parse(data).is_some()
+}
+
+/// The message for pushes that add LFS pointers without their objects (as `remote:` lines).
+pub fn missing_objects_message(missing: &[MissingObject]) -> String {
+    let mut m = format!(
+        "hubctl: push rejected: {} Git LFS {} not on the server:\n",
+        missing.len(),
+        if missing.len() == 1 {
+            "object is"
+        } else {
+            "objects are"
+        }
+    );
+    for o in missing {
+        m.push_str(&format!(
+            "hubctl:   {}  oid sha256:{}  {} ({} bytes)",
+            o.path,
+            o.pointer.oid,
+            format_size(o.pointer.size),
+            o.pointer.size
+        ));
+        if let Some(stored) = o.stored_size {
+            m.push_str(&format!(
+                ": the pointer's size is wrong, the object has {stored} bytes"
+            ));
+        }
+        m.push('\n');
+    }
+    m.push_str("hubctl: The push adds Git LFS pointers whose content was never uploaded. Upload the objects, then push again:\n");
+    m.push_str("hubctl:   git lfs push --all origin\n");
+    m
+}
+
+/// The message for pushes that change paths other users have locked (as `remote:` lines).
+pub fn locked_message(changes: &[LockedChange]) -> String {
+    let mut m = format!(
+        "hubctl: push rejected: it changes {} locked in Git LFS by another user:\n",
+        if changes.len() == 1 {
+            "1 file".to_string()
+        } else {
+            format!("{} files", changes.len())
+        }
+    );
+    for c in changes {
+        m.push_str(&format!(
+            "hubctl:   {}  locked by {} (lock id {}), changed on {}\n",
+            c.lock.path, c.lock.owner_name, c.lock.id, c.refname
+        ));
+    }
+    m.push_str("hubctl: Leave these files out of your push, or ask the lock owner to unlock them (git lfs locks lists the locks).\n");
+    m
 }
 
 /// The message a rejected push shows (as `remote:` lines).
@@ -241,20 +651,24 @@ pub fn large_blob_message(violations: &[Violation], limit: u64) -> String {
         ));
     }
     let mut patterns: Vec<String> = violations.iter().map(|v| lfs_pattern(&v.path)).collect();
+    patterns.sort();
     patterns.dedup();
-    m.push_str("hubctl: Files this large belong in Git LFS. Track them and move them out of your history:\n");
-    for p in &patterns {
-        m.push_str(&format!("hubctl:   git lfs track \"{p}\"\n"));
-    }
+    // `migrate import` rewrites the commits into pointers and adds the patterns to
+    // .gitattributes itself (a `git lfs track` first would leave the working tree dirty, which
+    // migrate refuses). Without `--everything` it rewrites only the current branch's commits
+    // that no remote-tracking ref has: the refused ones. `--everything` would rewrite commits
+    // the server already has too, and the next push would be refused as non-fast-forward.
+    m.push_str("hubctl: Files this large belong in Git LFS. Move them into LFS in the commits not pushed yet (this also tracks them in .gitattributes), then push again:\n");
     m.push_str(&format!(
-        "hubctl:   git lfs migrate import --include=\"{}\" --everything\n",
+        "hubctl:   git lfs migrate import --include=\"{}\"\n",
         patterns.join(",")
     ));
-    m.push_str("hubctl: then push again.\n");
+    m.push_str("hubctl:   git push\n");
     m
 }
 
-/// The `git lfs track` pattern to suggest for `path`: its extension if it has one.
+/// The `git lfs migrate import --include` pattern to suggest for `path`: its extension if it
+/// has one.
 fn lfs_pattern(path: &str) -> String {
     let file = path.rsplit('/').next().unwrap_or(path);
     match file.rsplit_once('.') {
@@ -282,5 +696,211 @@ mod tests {
         assert_eq!(lfs_pattern("data/model.bin"), "*.bin");
         assert_eq!(lfs_pattern("Makefile"), "Makefile");
         assert_eq!(lfs_pattern("dir/.hidden"), "dir/.hidden");
+    }
+
+    #[test]
+    fn large_blob_message_suggests_only_migrate() {
+        let v = |path: &str| Violation {
+            path: path.into(),
+            size: 2 << 20,
+            id: ObjectId::null(gix::hash::Kind::Sha1),
+        };
+        let m = large_blob_message(&[v("b.bin"), v("a/c.psd"), v("d.bin")], 1 << 20);
+        assert!(!m.contains("git lfs track"), "{m}");
+        assert!(
+            m.contains(
+                "hubctl:   git lfs migrate import --include=\"*.bin,*.psd\"\nhubctl:   git push\n"
+            ),
+            "{m}"
+        );
+        assert!(m.lines().all(|l| l.starts_with("hubctl:")), "{m}");
+    }
+
+    #[test]
+    fn pre_receive_input() {
+        let a = "1".repeat(40);
+        let z = "0".repeat(40);
+        let input = format!("{z} {a} refs/heads/new\n{a} {z} refs/tags/v 1\ngarbage\n\n");
+        let u = parse_updates(input.as_bytes());
+        assert_eq!(u.len(), 2);
+        assert!(u[0].old.is_null() && !u[0].new.is_null());
+        assert_eq!(u[0].name, "refs/heads/new");
+        assert_eq!(
+            u[1].name, "refs/tags/v 1",
+            "everything after the second space"
+        );
+        assert!(u[1].new.is_null());
+    }
+
+    /// A bare repository to write objects into.
+    struct Repo {
+        _dir: tempfile::TempDir,
+        objs: Objects,
+    }
+
+    impl Repo {
+        fn new() -> Repo {
+            let dir = tempfile::tempdir().unwrap();
+            gix::init_bare(dir.path().join("r.git")).unwrap();
+            let objs = Objects::open(&dir.path().join("r.git"), None).unwrap();
+            Repo { _dir: dir, objs }
+        }
+
+        fn blob(&self, text: &str) -> ObjectId {
+            self.objs.repo.write_blob(text.as_bytes()).unwrap().detach()
+        }
+
+        /// A tree from (name, id, is_tree) entries.
+        fn tree(&self, entries: &[(&str, ObjectId, bool)]) -> ObjectId {
+            use gix::objs::tree::{Entry, EntryKind};
+            let mut entries: Vec<Entry> = entries
+                .iter()
+                .map(|(name, oid, is_tree)| Entry {
+                    mode: if *is_tree {
+                        EntryKind::Tree.into()
+                    } else {
+                        EntryKind::Blob.into()
+                    },
+                    filename: (*name).into(),
+                    oid: *oid,
+                })
+                .collect();
+            entries.sort();
+            self.objs
+                .repo
+                .write_object(&gix::objs::Tree { entries })
+                .unwrap()
+                .detach()
+        }
+
+        fn commit(&self, tree: ObjectId, parents: &[ObjectId]) -> ObjectId {
+            let sig = gix::actor::Signature {
+                name: "t".into(),
+                email: "t@example.com".into(),
+                time: gix::date::Time::new(1_700_000_000, 0),
+            };
+            let commit = gix::objs::Commit {
+                tree,
+                parents: parents.iter().copied().collect(),
+                author: sig.clone(),
+                committer: sig,
+                encoding: None,
+                message: "m".into(),
+                extra_headers: Vec::new(),
+            };
+            self.objs.repo.write_object(&commit).unwrap().detach()
+        }
+
+        fn changed(&self, old: Option<ObjectId>, new: ObjectId) -> Vec<String> {
+            let update = RefUpdate {
+                old: old.unwrap_or_else(|| ObjectId::null(gix::hash::Kind::Sha1)),
+                new,
+                name: "refs/heads/x".into(),
+            };
+            changed_paths_in(&self.objs, &update)
+                .unwrap()
+                .into_iter()
+                .collect()
+        }
+    }
+
+    #[test]
+    fn changed_paths_of_updates() {
+        let r = Repo::new();
+        let (one, two) = (r.blob("1"), r.blob("2"));
+        let sub = r.tree(&[("f.bin", one, false), ("g.bin", one, false)]);
+        let sub2 = r.tree(&[("f.bin", two, false), ("g.bin", one, false)]);
+        let t1 = r.tree(&[("a.bin", one, false), ("dir", sub, true)]);
+        let t2 = r.tree(&[
+            ("a.bin", one, false),
+            ("dir", sub2, true),
+            ("n", two, false),
+        ]);
+        let c1 = r.commit(t1, &[]);
+        let c2 = r.commit(t2, &[c1]);
+        assert_eq!(r.changed(Some(c1), c2), ["dir/f.bin", "n"]);
+        assert_eq!(r.changed(Some(c2), c1), ["dir/f.bin", "n"], "a rewind");
+        // A file replaced by a directory: the file and everything below the directory.
+        let t3 = r.tree(&[("a.bin", sub, true), ("dir", sub, true)]);
+        let c3 = r.commit(t3, &[c1]);
+        assert_eq!(
+            r.changed(Some(c1), c3),
+            ["a.bin", "a.bin/f.bin", "a.bin/g.bin"]
+        );
+        // Deleting a ref changes nothing.
+        let null = ObjectId::null(gix::hash::Kind::Sha1);
+        assert!(r.changed(Some(c1), null).is_empty());
+    }
+
+    #[test]
+    fn changed_paths_of_new_refs_count_new_commits_only() {
+        let r = Repo::new();
+        let (one, two, three) = (r.blob("1"), r.blob("2"), r.blob("3"));
+        let root = r.commit(r.tree(&[("a", one, false), ("b", one, false)]), &[]);
+        // Every object here exists in the repository, so a new ref at any of them adds no
+        // new commit and changes nothing ...
+        assert!(r.changed(None, root).is_empty());
+        // ... but objects only in the quarantine are new. Put the later commits there.
+        let q = tempfile::tempdir().unwrap();
+        let objs = Objects::open(r.objs.repo.path(), Some(q.path())).unwrap();
+        let write_q = |obj: &dyn gix::objs::WriteTo| -> ObjectId {
+            use gix::objs::Write as _;
+            let odb = gix::odb::at(q.path(), gix::hash::Kind::Sha1).unwrap();
+            odb.write(obj).unwrap()
+        };
+        let tree = |entries: &[(&str, ObjectId)]| {
+            let mut entries: Vec<gix::objs::tree::Entry> = entries
+                .iter()
+                .map(|(n, id)| gix::objs::tree::Entry {
+                    mode: gix::objs::tree::EntryKind::Blob.into(),
+                    filename: (*n).into(),
+                    oid: *id,
+                })
+                .collect();
+            entries.sort();
+            write_q(&gix::objs::Tree { entries })
+        };
+        let commit = |tree: ObjectId, parents: &[ObjectId]| {
+            let sig = gix::actor::Signature {
+                name: "t".into(),
+                email: "t@example.com".into(),
+                time: gix::date::Time::new(1_700_000_000, 0),
+            };
+            write_q(&gix::objs::Commit {
+                tree,
+                parents: parents.iter().copied().collect(),
+                author: sig.clone(),
+                committer: sig,
+                encoding: None,
+                message: "m".into(),
+                extra_headers: Vec::new(),
+            })
+        };
+        // Two branches off root: one changes a, the other b; the merge takes both sides'
+        // versions unchanged, and then changes c.
+        let left = commit(tree(&[("a", two), ("b", one)]), &[root]);
+        let right = commit(tree(&[("a", one), ("b", two)]), &[root]);
+        let merge = commit(tree(&[("a", two), ("b", two)]), &[left, right]);
+        let tip = commit(tree(&[("a", two), ("b", two), ("c", three)]), &[merge]);
+        let changed = |new| {
+            let u = RefUpdate {
+                old: ObjectId::null(gix::hash::Kind::Sha1),
+                new,
+                name: "refs/heads/n".into(),
+            };
+            changed_paths_in(&objs, &u)
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            changed(left),
+            ["a"],
+            "root is not new: only left's own change"
+        );
+        assert_eq!(changed(tip), ["a", "b", "c"]);
+        // A merge that resolves a conflict changes the resolved path.
+        let resolved = commit(tree(&[("a", three), ("b", two)]), &[left, right]);
+        assert_eq!(changed(resolved), ["a", "b"]);
     }
 }

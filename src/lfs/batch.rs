@@ -74,6 +74,18 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The limits of a hosted repository with `settings` (`hubctl repo set NS/NAME
+    /// max-lfs-object-size|lfs-quota`); the batch size stays the default.
+    pub fn for_repo(settings: &crate::store::repos::RepoSettings) -> Limits {
+        Limits {
+            max_object_size: settings.max_lfs_object_size,
+            quota_bytes: settings.lfs_quota,
+            ..Limits::default()
+        }
+    }
+}
+
 /// An error an [`ActionBuilder`] may return (token minting, URL signing).
 pub type ActionBuildError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -419,6 +431,19 @@ pub fn verify_object(storage: &dyn ObjectStore, spec: &ObjectSpec) -> Result<Oid
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_of_a_repository() {
+        let settings = crate::store::repos::RepoSettings {
+            max_lfs_object_size: Some(10),
+            lfs_quota: Some(20),
+            ..Default::default()
+        };
+        let l = Limits::for_repo(&settings);
+        assert_eq!((l.max_object_size, l.quota_bytes), (Some(10), Some(20)));
+        assert_eq!(l.max_objects, DEFAULT_MAX_OBJECTS_PER_BATCH);
+        assert_eq!(Limits::for_repo(&Default::default()), Limits::default());
+    }
     use crate::lfs::api::BatchRequestObject;
     use crate::lfs::storage::FsStore;
     use std::cell::RefCell;

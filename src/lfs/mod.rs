@@ -14,16 +14,21 @@
 //! - [`legacy`]: the v1 object API (`POST …/objects`, `GET …/objects/<oid>`).
 //!
 //! - [`locks`]: lock queries; the table lives in the metadata database.
+//! - [`pointer`]: parsing the pointer files git stores in place of LFS content.
+//! - [`admin`]: the operator's checks on a store (`hubctl lfs fsck`, `hubctl lfs prune`).
 
+pub mod admin;
 pub mod api;
 pub mod batch;
 pub mod legacy;
 pub mod locks;
 pub mod oid;
+pub mod pointer;
 pub mod storage;
 pub mod token;
 
 pub use batch::{ActionBuilder, BatchError, Limits, Operation, TokenActions, plan};
 pub use oid::{Oid, OidError};
+pub use pointer::Pointer;
 pub use storage::{ByteRange, FsStore, ObjectRead, ObjectStore, PutOutcome, StorageError, Usage};
 pub use token::{Claims, Secret, TokenError, TokenOp, TokenScope};

@@ -39,6 +39,12 @@ pub struct RepoSettings {
     pub max_blob_size: Option<u64>,
     /// Public or private.
     pub visibility: Visibility,
+    /// Largest Git LFS object an upload may bring; `None` = no limit.
+    pub max_lfs_object_size: Option<u64>,
+    /// Most bytes of Git LFS content the repository may hold; `None` = no quota.
+    pub lfs_quota: Option<u64>,
+    /// Refuse pushes that change a path another user holds a Git LFS lock on.
+    pub lfs_enforce_locks: bool,
 }
 
 /// A repository's database row.
@@ -79,13 +85,18 @@ pub fn insert(
         )));
     }
     tx.execute(
-        "INSERT INTO repos (namespace, name, max_blob_size, visibility, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO repos (namespace, name, max_blob_size, visibility, created_at,
+                            max_lfs_object_size, lfs_quota, lfs_enforce_locks)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             name.ns(),
             name.name(),
             settings.max_blob_size.map(|v| v as i64),
             settings.visibility.as_str(),
-            now_rfc3339()
+            now_rfc3339(),
+            settings.max_lfs_object_size.map(|v| v as i64),
+            settings.lfs_quota.map(|v| v as i64),
+            settings.lfs_enforce_locks,
         ],
     )
     .map_err(|e| {
@@ -116,7 +127,9 @@ impl Store {
         Ok(self
             .conn()
             .query_row(
-                "SELECT id, max_blob_size, visibility FROM repos WHERE namespace = ?1 AND name = ?2",
+                "SELECT id, max_blob_size, visibility, max_lfs_object_size, lfs_quota,
+                        lfs_enforce_locks
+                 FROM repos WHERE namespace = ?1 AND name = ?2",
                 params![name.ns(), name.name()],
                 |r| {
                     Ok(RepoRow {
@@ -124,6 +137,9 @@ impl Store {
                         settings: RepoSettings {
                             max_blob_size: r.get::<_, Option<i64>>(1)?.map(|v| v as u64),
                             visibility: Visibility::parse(&r.get::<_, String>(2)?),
+                            max_lfs_object_size: r.get::<_, Option<i64>>(3)?.map(|v| v as u64),
+                            lfs_quota: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+                            lfs_enforce_locks: r.get(5)?,
                         },
                     })
                 },
@@ -233,6 +249,53 @@ impl Store {
             Ok(())
         })
     }
+
+    /// Change the largest Git LFS object an upload into `name` may bring.
+    pub fn set_max_lfs_object_size(
+        &mut self,
+        name: &RepoName,
+        limit: Option<u64>,
+    ) -> Result<(), Error> {
+        self.update_repo(
+            name,
+            "UPDATE repos SET max_lfs_object_size = ?3 WHERE namespace = ?1 AND name = ?2",
+            limit.map(|v| v as i64),
+        )
+    }
+
+    /// Change the Git LFS quota of `name` (`None` = no quota).
+    pub fn set_lfs_quota(&mut self, name: &RepoName, quota: Option<u64>) -> Result<(), Error> {
+        self.update_repo(
+            name,
+            "UPDATE repos SET lfs_quota = ?3 WHERE namespace = ?1 AND name = ?2",
+            quota.map(|v| v as i64),
+        )
+    }
+
+    /// Switch server-side enforcement of Git LFS locks on pushes into `name` on or off.
+    pub fn set_lfs_enforce_locks(&mut self, name: &RepoName, on: bool) -> Result<(), Error> {
+        self.update_repo(
+            name,
+            "UPDATE repos SET lfs_enforce_locks = ?3 WHERE namespace = ?1 AND name = ?2",
+            on,
+        )
+    }
+
+    /// Run one `UPDATE repos ... WHERE namespace = ?1 AND name = ?2` with `value` as `?3`.
+    fn update_repo(
+        &mut self,
+        name: &RepoName,
+        sql: &str,
+        value: impl rusqlite::ToSql,
+    ) -> Result<(), Error> {
+        self.write(|tx| {
+            let n = tx.execute(sql, params![name.ns(), name.name(), value])?;
+            if n == 0 {
+                return Err(Error::NotFound(format!("repository {name} does not exist")));
+            }
+            Ok(())
+        })
+    }
 }
 
 fn repo_and_user(
@@ -250,4 +313,55 @@ fn repo_and_user(
         .ok_or_else(|| Error::NotFound(format!("repository {name} does not exist")))?;
     let user_id = Store::user_id(tx, user)?;
     Ok((repo_id, user_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lfs_settings_default_off_and_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("hubctl.db")).unwrap();
+        store.add_user("alice", false).unwrap();
+        let name = RepoName::parse("alice/game").unwrap();
+        store.adopt(&name, &RepoSettings::default()).unwrap();
+        let s = store.repo_settings(&name).unwrap().unwrap();
+        assert_eq!(
+            (s.max_lfs_object_size, s.lfs_quota, s.lfs_enforce_locks),
+            (None, None, false)
+        );
+        store
+            .set_max_lfs_object_size(&name, Some(100 << 20))
+            .unwrap();
+        store.set_lfs_quota(&name, Some(1 << 30)).unwrap();
+        store.set_lfs_enforce_locks(&name, true).unwrap();
+        let s = store.repo_settings(&name).unwrap().unwrap();
+        assert_eq!(
+            (s.max_lfs_object_size, s.lfs_quota, s.lfs_enforce_locks),
+            (Some(100 << 20), Some(1 << 30), true)
+        );
+        store.set_max_lfs_object_size(&name, None).unwrap();
+        store.set_lfs_quota(&name, None).unwrap();
+        store.set_lfs_enforce_locks(&name, false).unwrap();
+        assert_eq!(
+            store.repo_settings(&name).unwrap().unwrap(),
+            RepoSettings::default()
+        );
+        let missing = RepoName::parse("alice/nope").unwrap();
+        assert!(matches!(
+            store.set_lfs_enforce_locks(&missing, true),
+            Err(Error::NotFound(_))
+        ));
+        // Created with settings: every column is written.
+        let other = RepoName::parse("alice/other").unwrap();
+        let wanted = RepoSettings {
+            max_lfs_object_size: Some(1),
+            lfs_quota: Some(2),
+            lfs_enforce_locks: true,
+            ..RepoSettings::default()
+        };
+        store.adopt(&other, &wanted).unwrap();
+        assert_eq!(store.repo_settings(&other).unwrap().unwrap(), wanted);
+    }
 }

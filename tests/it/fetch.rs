@@ -601,6 +601,23 @@ pub fn no_engine_left(repo: &Path) -> bool {
     })
 }
 
+/// The bytes waiting in the receive queue of the server's end of a loopback connection
+/// (`/proc/net/tcp`), or `None` if there is no such socket.
+pub fn server_receive_queue(server_port: u16, client_port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let local = format!("0100007F:{server_port:04X}");
+    let remote = format!("0100007F:{client_port:04X}");
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.get(1) == Some(&local.as_str()) && f.get(2) == Some(&remote.as_str()) {
+            let (_, rx) = f.get(4)?.split_once(':')?;
+            u64::from_str_radix(rx, 16).ok()
+        } else {
+            None
+        }
+    })
+}
+
 /// A client that disconnects in the middle of a clone leaves no git process behind.
 fn disconnect_mid_clone(t: Transport) {
     use std::io::{Read, Write};
@@ -699,10 +716,15 @@ fn graceful_shutdown() {
     )
     .unwrap();
     sock.write_all(&body.as_bytes()[..100]).unwrap();
-    // In flight once git's engine runs for it (it starts before the body is complete).
+    // In flight once the server has taken in the head and the first part of the body (git
+    // starts only when the whole request is there, so no git process shows it).
+    let client_port = sock.local_addr().unwrap().port();
+    let server_port = server.base.rsplit(':').next().unwrap().parse().unwrap();
     assert!(
-        engine_started(&env.bare(REPO), "upload-pack"),
-        "the request never reached git"
+        eventually(Duration::from_secs(10), || {
+            server_receive_queue(server_port, client_port) == Some(0)
+        }),
+        "the server never read the request"
     );
     unsafe {
         libc::kill(server.pid() as i32, libc::SIGTERM);

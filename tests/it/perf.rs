@@ -330,27 +330,32 @@ fn maintenance_beside_clones_and_pushes() {
 /// Retry-After; SSH-less stdio callers get one line.
 #[test]
 fn engine_queue_answers_503_when_full() {
-    let (env, server, _token, _wt) = setup();
+    let (env, server, token, _wt) = setup();
     env.hubctl_ok(&["config", "set", "max-engines", "1"]);
     env.hubctl_ok(&["config", "set", "queue-timeout", "1s"]);
     drop(server);
     let server = env.serve(&[]);
-    // Occupy the only slot: an upload-pack request whose body never finishes. It starts with a
-    // real want, so git waits for the rest of it.
+    // Occupy the only slot: a push whose commands and the first bytes of its pack arrived
+    // (only then does a push take a slot), after which the pack never finishes; git waits
+    // for the rest of it. (An upload-pack request takes a slot only once it is complete.)
     use std::io::Write;
     let host = server.base.trim_start_matches("http://").to_string();
     let mut slow = std::net::TcpStream::connect(&host).unwrap();
     let head = env.git_ok(&env.bare(REPO), &["rev-parse", "main"]);
-    let want = format!("want {} ofs-delta\n", head.trim());
+    let command = format!(
+        "{} {} refs/heads/slow\0report-status\n",
+        "0".repeat(40),
+        head.trim()
+    );
+    let body = format!("{:04x}{command}0000PACK", command.len() + 4);
     write!(
         slow,
-        "POST /{REPO}.git/git-upload-pack HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: 100000\r\n\r\n{:04x}{want}",
-        want.len() + 4
+        "POST /{REPO}.git/git-receive-pack HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-git-receive-pack-request\r\nContent-Length: 100000\r\n\r\n{body}",
     )
     .unwrap();
     // The slot is taken once git's engine runs for that request.
     assert!(
-        crate::fetch::engine_started(&env.bare(REPO), "upload-pack"),
+        crate::fetch::engine_started(&env.bare(REPO), "receive-pack"),
         "the slow request never reached git"
     );
     let start = std::time::Instant::now();

@@ -914,7 +914,7 @@ fn serve_keeps_working_after_an_in_place_upgrade() {
     let out = env.git(&wt, &["push", &url, "main"]);
     assert!(!out.status.success(), "the size policy did not run");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("git lfs track"), "{err}");
+    assert!(err.contains("git lfs migrate import"), "{err}");
     let dest = env.path("clone");
     env.git_ok(
         env.dir.path(),

@@ -51,6 +51,11 @@ impl CgiEnv {
         if let Some(ct) = var("CONTENT_TYPE") {
             headers.push("Content-Type", ct);
         }
+        // The body's length, as handlers see it over serve (an LFS upload without a token
+        // learns its size from it).
+        if let Some(len) = var("CONTENT_LENGTH") {
+            headers.push("Content-Length", len);
+        }
         for (k, v) in std::env::vars_os() {
             let (Some(k), Some(v)) = (k.to_str(), v.to_str()) else {
                 continue;
@@ -133,6 +138,13 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
 /// web server shows a clear status instead of "no response received".
 pub fn write_error(status: u16, message: &str) {
     let _ = write_response(Response::text(status, message.to_string()), false);
+}
+
+/// Answer "try again shortly" when the request could not be routed because the database was
+/// busy (another process held its write lock past the busy timeout).
+pub fn write_busy(env: &CgiEnv) {
+    let path = env.path_info.as_deref().unwrap_or_default();
+    let _ = write_response(super::lfs::busy(path), env.method == "HEAD");
 }
 
 fn write_response(response: Response, head_only: bool) -> Result<u64, (u64, io::Error)> {

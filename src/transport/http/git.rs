@@ -226,6 +226,10 @@ const RETRY_AFTER: u32 = 10;
 fn engine_error(e: git::Error) -> Response {
     eprintln!("hubctl: {e}");
     match e {
+        git::Error::Body(e) if e.kind() == io::ErrorKind::FileTooLarge => {
+            Response::text(413, e.to_string())
+        }
+        git::Error::Body(e) => Response::text(400, format!("malformed request body: {e}")),
         git::Error::Busy(_) => Response::text(
             503,
             format!("the server is busy (every git process slot is taken); try again in {RETRY_AFTER} seconds"),

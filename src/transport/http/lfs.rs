@@ -101,6 +101,17 @@ fn json(status: u16, value: &impl Serialize) -> Response {
         .bytes(body)
 }
 
+/// "Try again shortly" for a request to `path` before it could be routed (the database was
+/// busy while the transport started): LFS's 429 with `Retry-After` on LFS routes, which
+/// git-lfs retries, and the plain 503 with `Retry-After` elsewhere.
+pub fn busy(path: &str) -> Response {
+    if split_lfs_path(path).is_some() {
+        denial(&Denial::Busy)
+    } else {
+        super::refusal::text(&Denial::Busy)
+    }
+}
+
 /// An access refusal in LFS's terms: the challenge in both `LFS-Authenticate` and
 /// `WWW-Authenticate`, "try later" as 429 with `Retry-After`.
 fn denial(d: &Denial) -> Response {
@@ -322,13 +333,42 @@ fn user_id(p: &Principal) -> Option<i64> {
     }
 }
 
-/// The repository's LFS limits.
-fn limits(_app: &App, _t: &Target) -> Limits {
-    Limits::default()
+/// The repository's LFS limits (`repo set NS/NAME max-lfs-object-size|lfs-quota`); a
+/// repository without settings (git-http-backend mode, not adopted) has the defaults.
+fn limits(app: &App, t: &Target) -> Result<Limits, Response> {
+    let (Site::Hosted(root), Some(name)) = (&app.site, &t.located.name) else {
+        return Ok(Limits::default());
+    };
+    let settings = store::with_store(root, |s| s.repo_settings(name)).map_err(store_error)?;
+    Ok(settings.as_ref().map(Limits::for_repo).unwrap_or_default())
 }
 
 // ---------------------------------------------------------------------------------------------
 // Batch and transfers
+
+/// Run `f` with the standard action builder for `t`: hubctl's own transfer URLs below this
+/// repository's LFS base, each with a fresh object- and operation-scoped token.
+fn with_actions(
+    app: &App,
+    req: &Request<'_>,
+    repo_part: &str,
+    t: &Target,
+    f: impl FnOnce(&TokenActions<'_>) -> Response,
+) -> Response {
+    let secret = match secret(&app.site) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let base = base_href(req, repo_part);
+    f(&TokenActions {
+        secret,
+        repo: &t.key,
+        base_href: &base,
+        user_id: user_id(&t.principal),
+        ttl_secs: DEFAULT_ACTION_TTL_SECS,
+        now: SystemTime::now(),
+    })
+}
 
 fn batch(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
     if let Err(r) = check_accept(req) {
@@ -347,28 +387,21 @@ fn batch(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let secret = match secret(&app.site) {
-        Ok(s) => s,
+    let limits = match limits(app, &t) {
+        Ok(l) => l,
         Err(r) => return r,
     };
-    let base = base_href(req, repo_part);
-    let actions = TokenActions {
-        secret,
-        repo: &t.key,
-        base_href: &base,
-        user_id: user_id(&t.principal),
-        ttl_secs: DEFAULT_ACTION_TTL_SECS,
-        now: SystemTime::now(),
-    };
-    match batch::plan(&request, &t.storage, &limits(app, &t), &actions) {
-        Ok(answer) => json(200, &answer),
-        Err(e) => {
-            if e.status() >= 500 {
-                eprintln!("hubctl: LFS batch for {}: {e}", t.key);
+    with_actions(app, req, repo_part, &t, |actions| {
+        match batch::plan(&request, &t.storage, &limits, actions) {
+            Ok(answer) => json(200, &answer),
+            Err(e) => {
+                if e.status() >= 500 {
+                    eprintln!("hubctl: LFS batch for {}: {e}", t.key);
+                }
+                error(e.status(), e.to_string())
             }
-            error(e.status(), e.to_string())
         }
-    }
+    })
 }
 
 fn parse_oid(text: &str) -> Result<Oid, Response> {
@@ -376,29 +409,62 @@ fn parse_oid(text: &str) -> Result<Oid, Response> {
 }
 
 fn upload(app: &App, req: &mut Request<'_>, repo_part: &str, oid: &str) -> Response {
+    let response = refuse_or_store(app, req, repo_part, oid);
+    if response.status >= 400 {
+        // Take in (and drop) a bounded rest of a refused body, so the client reads the answer
+        // instead of a reset, and a CGI server does not report the program's early exit as a
+        // bad gateway. Past the bound the connection closes.
+        let rest = io::copy(&mut (&mut *req.body).take(DRAIN_LIMIT + 1), &mut io::sink());
+        if !matches!(rest, Ok(n) if n <= DRAIN_LIMIT) {
+            return response.header("Connection", "close");
+        }
+    }
+    response
+}
+
+fn refuse_or_store(app: &App, req: &mut Request<'_>, repo_part: &str, oid: &str) -> Response {
     let oid = match parse_oid(oid) {
         Ok(o) => o,
         Err(r) => return r,
     };
     let (t, announced) = match authorize_transfer(app, req, repo_part, &oid, TokenOp::Upload) {
         Ok(v) => v,
-        Err(r) => return r.header("Connection", "close"),
+        Err(r) => return r,
     };
     let content_length = req
         .headers
         .get("Content-Length")
         .and_then(|v| v.trim().parse::<u64>().ok());
     let Some(size) = announced.or(content_length) else {
-        return error(411, "the object's size is unknown: send Content-Length")
-            .header("Connection", "close");
+        return error(411, "the object's size is unknown: send Content-Length");
     };
     if let (Some(a), Some(c)) = (announced, content_length) {
         if a != c {
             return error(
                 400,
                 format!("Content-Length {c} is not the announced size {a}"),
-            )
-            .header("Connection", "close");
+            );
+        }
+    }
+    // The batch checked these already; a PUT that skipped it is held to them too.
+    let limits = match limits(app, &t) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    if let Some(max) = limits.max_object_size.filter(|max| size > *max) {
+        return error(
+            413,
+            format!("the object is {size} bytes; this repository takes LFS objects up to {max}"),
+        );
+    }
+    if let Some(quota) = limits.quota_bytes {
+        let present = matches!(t.storage.stat(&oid), Ok(Some(_)));
+        let used = t.storage.usage().map(|u| u.bytes).unwrap_or(0);
+        if !present && used.saturating_add(size) > quota {
+            return error(
+                507,
+                format!("this repository's LFS quota of {quota} bytes is used up ({used} used)"),
+            );
         }
     }
     match t.storage.put_verified(&oid, size, &mut *req.body) {
@@ -415,7 +481,7 @@ fn upload(app: &App, req: &mut Request<'_>, repo_part: &str, oid: &str) -> Respo
             if e.status() >= 500 {
                 eprintln!("hubctl: LFS upload of {oid} into {}: {e}", t.key);
             }
-            error(e.status(), e.to_string()).header("Connection", "close")
+            error(e.status(), e.to_string())
         }
     }
 }
@@ -511,26 +577,15 @@ fn legacy_get(app: &App, req: &Request<'_>, repo_part: &str, oid: &str) -> Respo
         Ok(t) => t,
         Err(r) => return r,
     };
-    let secret = match secret(&app.site) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let base = base_href(req, repo_part);
-    let actions = TokenActions {
-        secret,
-        repo: &t.key,
-        base_href: &base,
-        user_id: user_id(&t.principal),
-        ttl_secs: DEFAULT_ACTION_TTL_SECS,
-        now: SystemTime::now(),
-    };
-    let self_href = format!("{base}/objects/{oid}");
-    legacy_answer(legacy::get_object(
-        &t.storage,
-        oid,
-        Some(self_href),
-        &actions,
-    ))
+    let self_href = format!("{}/objects/{oid}", base_href(req, repo_part));
+    with_actions(app, req, repo_part, &t, |actions| {
+        legacy_answer(legacy::get_object(
+            &t.storage,
+            oid,
+            Some(self_href),
+            actions,
+        ))
+    })
 }
 
 fn legacy_post(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
@@ -545,25 +600,13 @@ fn legacy_post(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let secret = match secret(&app.site) {
-        Ok(s) => s,
+    let limits = match limits(app, &t) {
+        Ok(l) => l,
         Err(r) => return r,
     };
-    let base = base_href(req, repo_part);
-    let actions = TokenActions {
-        secret,
-        repo: &t.key,
-        base_href: &base,
-        user_id: user_id(&t.principal),
-        ttl_secs: DEFAULT_ACTION_TTL_SECS,
-        now: SystemTime::now(),
-    };
-    legacy_answer(legacy::start_upload(
-        &t.storage,
-        &spec,
-        &limits(app, &t),
-        &actions,
-    ))
+    with_actions(app, req, repo_part, &t, |actions| {
+        legacy_answer(legacy::start_upload(&t.storage, &spec, &limits, actions))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -672,18 +715,26 @@ fn list_locks(app: &App, req: &Request<'_>, repo_part: &str) -> Response {
     }
 }
 
+/// A lock call with a JSON body: LFS's media type accepted, the body read, the caller
+/// authorised for `action` on a repository that can hold locks.
+fn lock_request<T: DeserializeOwned>(
+    app: &App,
+    req: &mut Request<'_>,
+    repo_part: &str,
+    action: Action,
+) -> Result<(T, LockTarget), Response> {
+    check_accept(req)?;
+    let body = read_json(req)?;
+    let lt = lock_target(app, req, repo_part, action)?;
+    Ok((body, lt))
+}
+
 fn create_lock(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
-    if let Err(r) = check_accept(req) {
-        return r;
-    }
-    let body: CreateLockRequest = match read_json(req) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let lt = match lock_target(app, req, repo_part, Action::Write) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (body, lt): (CreateLockRequest, LockTarget) =
+        match lock_request(app, req, repo_part, Action::Write) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     let refname = api::GitRef::name(&body.git_ref).map(str::to_string);
     let created = with_conn(&lt.root, |s| {
         locks::create(
@@ -706,17 +757,11 @@ fn create_lock(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
 }
 
 fn verify_locks(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
-    if let Err(r) = check_accept(req) {
-        return r;
-    }
-    let body: VerifyLocksRequest = match read_json(req) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let lt = match lock_target(app, req, repo_part, Action::Write) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (body, lt): (VerifyLocksRequest, LockTarget) =
+        match lock_request(app, req, repo_part, Action::Write) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     let page = with_conn(&lt.root, |s| {
         locks::verify(
             s.conn(),
@@ -733,17 +778,11 @@ fn verify_locks(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
 }
 
 fn unlock(app: &App, req: &mut Request<'_>, repo_part: &str, id: &str) -> Response {
-    if let Err(r) = check_accept(req) {
-        return r;
-    }
-    let body: UnlockRequest = match read_json(req) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let lt = match lock_target(app, req, repo_part, Action::Write) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (body, lt): (UnlockRequest, LockTarget) =
+        match lock_request(app, req, repo_part, Action::Write) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     // Forcing another user's lock open needs admin on the repository; the owner needs no
     // force at all.
     if body.force {

@@ -2,7 +2,7 @@
 
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,27 @@ pub struct ServeOptions {
     pub threads: usize,
     /// PEM certificate chain and private key for HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// What one client may make the server hold.
+    pub limits: Limits,
 }
+
+/// Bounds on clients (`hubctl config` settings; see the README's security section).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest silence while a request body is read, or between requests.
+    pub idle_timeout: Duration,
+    /// Time a client has to send a whole request head.
+    pub header_timeout: Duration,
+    /// Most open connections.
+    pub max_connections: usize,
+    /// Most open connections from one address.
+    pub max_connections_per_ip: usize,
+}
+
+/// Longest request or header line accepted while the head is read (431 and close beyond).
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+/// Most header lines in one request (431 and close beyond).
+pub const MAX_HEADERS: usize = 100;
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +66,16 @@ pub enum Error {
 
 /// Serve until SIGINT or SIGTERM, then stop accepting and let requests in flight finish.
 pub fn run(app: Arc<App>, opts: &ServeOptions) -> Result<(), Error> {
+    tiny_http::limits::set(tiny_http::limits::Limits {
+        max_line: MAX_LINE_BYTES,
+        // The request line and the headers together; the router's 431 check sees the same.
+        max_head: super::MAX_HEADER_BYTES + MAX_LINE_BYTES,
+        max_headers: MAX_HEADERS,
+        head_timeout: Some(opts.limits.header_timeout),
+        idle_timeout: Some(opts.limits.idle_timeout),
+        max_connections: opts.limits.max_connections,
+        max_connections_per_ip: opts.limits.max_connections_per_ip,
+    });
     let tls = match &opts.tls {
         None => None,
         Some((cert, key)) => {
@@ -86,24 +116,34 @@ pub fn run(app: Arc<App>, opts: &ServeOptions) -> Result<(), Error> {
         "http"
     };
     eprintln!("hubctl: listening on {scheme}://{addr}");
-    let workers: Vec<_> = (0..opts.threads.max(1))
-        .map(|i| {
-            let (server, app, stop) = (Arc::clone(&server), Arc::clone(&app), Arc::clone(&stop));
-            let listening = Arc::clone(&listening);
-            std::thread::Builder::new()
-                .name(format!("http-{i}"))
-                .spawn(move || worker(&server, &listening, &app, &stop))
-                .expect("spawning a worker thread")
-        })
-        .collect();
+    let pool = Arc::new(Pool {
+        server,
+        listening: Arc::clone(&listening),
+        app,
+        stop: Arc::clone(&stop),
+        base: opts.threads.max(1),
+        cap: opts.threads.max(opts.limits.max_connections),
+        live: AtomicUsize::new(0),
+        busy: AtomicUsize::new(0),
+        handles: Mutex::new(Vec::new()),
+    });
+    for _ in 0..pool.base {
+        Pool::spawn(&pool, false);
+    }
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
     }
     // Refuse new connections now; workers finish what they hold and leave.
     listening.shutdown();
     eprintln!("hubctl: stopping: no new connections, finishing requests in flight");
-    for w in workers {
-        let _ = w.join();
+    loop {
+        let next = pool.handles.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match next {
+            Some(w) => {
+                let _ = w.join();
+            }
+            None => break,
+        }
     }
     drop(listening);
     eprintln!("hubctl: stopped");
@@ -161,17 +201,70 @@ impl Listening {
     }
 }
 
-fn worker(
-    server: &Mutex<Arc<tiny_http::Server>>,
-    listening: &Listening,
-    app: &App,
-    stop: &AtomicBool,
-) {
+/// The request workers. `base` of them always run; when every live worker is busy (slow
+/// clients reading or sending bodies, long clones), another one starts, up to `cap` (the
+/// connection limit: every request holds a connection), so requests that are ready never
+/// wait behind stalled ones. Extra workers leave after [`SPARE_IDLE`] without work.
+struct Pool {
+    server: Arc<Mutex<Arc<tiny_http::Server>>>,
+    listening: Arc<Listening>,
+    app: Arc<App>,
+    stop: Arc<AtomicBool>,
+    base: usize,
+    cap: usize,
+    live: AtomicUsize,
+    busy: AtomicUsize,
+    handles: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+/// How long an extra worker waits for work before it leaves.
+const SPARE_IDLE: Duration = Duration::from_secs(10);
+
+impl Pool {
+    fn spawn(pool: &Arc<Pool>, spare: bool) {
+        let n = pool.live.fetch_add(1, Ordering::SeqCst);
+        let me = Arc::clone(pool);
+        let spawned = std::thread::Builder::new()
+            .name(format!("http-{n}"))
+            .spawn(move || worker(&me, spare));
+        match spawned {
+            Ok(h) => {
+                let mut handles = pool.handles.lock().unwrap_or_else(|e| e.into_inner());
+                // Extra workers that left are done; their handles need no join.
+                handles.retain(|h| !h.is_finished());
+                handles.push(h);
+            }
+            Err(e) => {
+                pool.live.fetch_sub(1, Ordering::SeqCst);
+                eprintln!("hubctl: cannot start another worker thread: {e}");
+            }
+        }
+    }
+}
+
+fn worker(pool: &Arc<Pool>, spare: bool) {
+    let (server, listening, app, stop) = (&pool.server, &pool.listening, &pool.app, &pool.stop);
+    let mut last_work = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let current = Arc::clone(&server.lock().unwrap_or_else(|e| e.into_inner()));
         match current.recv_timeout(Duration::from_millis(200)) {
-            Ok(Some(rq)) => serve_one(app, rq),
-            Ok(None) => {}
+            Ok(Some(rq)) => {
+                let busy = pool.busy.fetch_add(1, Ordering::SeqCst) + 1;
+                if busy >= pool.live.load(Ordering::SeqCst)
+                    && pool.live.load(Ordering::SeqCst) < pool.cap
+                {
+                    Pool::spawn(pool, true);
+                }
+                serve_one(app, rq);
+                pool.busy.fetch_sub(1, Ordering::SeqCst);
+                last_work = Instant::now();
+            }
+            Ok(None) => {
+                if spare && last_work.elapsed() > SPARE_IDLE {
+                    pool.live.fetch_sub(1, Ordering::SeqCst);
+                    return;
+                }
+            }
             Err(_) if stop.load(Ordering::Relaxed) => {}
             Err(e) => {
                 // tiny_http's accept loop ended on this error; start a new one on the same
@@ -336,6 +429,8 @@ fn to_tiny(response: Response, sent: Arc<AtomicU64>) -> tiny_http::Response<Coun
         Body::Stream(r) => (r, None),
         Body::Sized(r, n) => (r, usize::try_from(n).ok()),
     };
+    // A body of known length goes out with Content-Length, however large (tiny_http would
+    // switch to chunked above 32 KiB; LFS clients and resumed downloads want the length).
     tiny_http::Response::new(
         tiny_http::StatusCode(response.status),
         headers,
@@ -343,4 +438,5 @@ fn to_tiny(response: Response, sent: Arc<AtomicU64>) -> tiny_http::Response<Coun
         len,
         None,
     )
+    .with_chunked_threshold(usize::MAX)
 }

@@ -1,0 +1,151 @@
+//! `hubctl lfs ...`
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use super::print_json;
+use crate::cli::LfsCommand;
+use crate::core::root::Root;
+use crate::core::units::format_size;
+use crate::lfs::admin;
+use crate::lfs::{FsStore, ObjectStore as _};
+use crate::repo::{self, RepoName};
+
+/// One object as `lfs ls --json` prints it.
+#[derive(serde::Serialize)]
+struct Listed<'a> {
+    oid: &'a str,
+    size: u64,
+}
+
+pub(super) fn run(root: &Root, command: LfsCommand) -> Result<ExitCode> {
+    match command {
+        LfsCommand::Ls { name, json } => {
+            let (name, store) = open(root, &name)?;
+            let objects = store
+                .list()
+                .with_context(|| format!("listing the Git LFS objects of {name}"))?;
+            if json {
+                let listed: Vec<Listed<'_>> = objects
+                    .iter()
+                    .map(|(oid, size)| Listed {
+                        oid: oid.as_str(),
+                        size: *size,
+                    })
+                    .collect();
+                print_json(&listed)?;
+            } else {
+                for (oid, size) in &objects {
+                    println!("{oid}\t{size}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LfsCommand::Fsck { name } => fsck(root, &name),
+        LfsCommand::Prune {
+            name,
+            dry_run: _,
+            yes,
+            grace,
+        } => prune(root, &name, yes, grace),
+    }
+}
+
+/// The repository `text` names and its object store.
+fn open(root: &Root, text: &str) -> Result<(RepoName, FsStore)> {
+    let name = RepoName::parse(text)?;
+    let info = repo::info(root, &name)?;
+    Ok((name, FsStore::new(&info.path)))
+}
+
+fn fsck(root: &Root, name: &str) -> Result<ExitCode> {
+    let (name, store) = open(root, name)?;
+    let scan =
+        admin::scan(&store).with_context(|| format!("reading the Git LFS objects of {name}"))?;
+    let bar = indicatif::ProgressBar::new(scan.bytes());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} checking {msg} [{bar:30}] {bytes}/{total_bytes} ({elapsed})",
+        )
+        .context("progress bar template")?
+        .progress_chars("=> "),
+    );
+    bar.set_message(format!("{} objects", scan.objects.len()));
+    let corrupt = admin::fsck(&scan, &mut |n| bar.inc(n));
+    bar.finish_and_clear();
+    let corrupt = corrupt.with_context(|| format!("checking the Git LFS objects of {name}"))?;
+    for c in &corrupt {
+        println!(
+            "corrupt: {} hashes to {} ({})",
+            c.oid,
+            c.actual,
+            c.path.display()
+        );
+    }
+    for m in &scan.misplaced {
+        println!("misplaced: {} ({})", m.path.display(), m.reason.as_str());
+    }
+    let problems = corrupt.len() + scan.misplaced.len();
+    eprintln!(
+        "{name}: {} objects, {} checked; {} corrupt, {} misplaced",
+        scan.objects.len(),
+        format_size(scan.bytes()),
+        corrupt.len(),
+        scan.misplaced.len()
+    );
+    Ok(if problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn prune(root: &Root, name: &str, yes: bool, grace: std::time::Duration) -> Result<ExitCode> {
+    let (name, store) = open(root, name)?;
+    let git_dir = repo::contained_path(root, &name)?;
+    // Scan before walking the history: an object stored after the scan is not a candidate,
+    // and a push that lands before the walk ends keeps what it points at.
+    let scan =
+        admin::scan(&store).with_context(|| format!("reading the Git LFS objects of {name}"))?;
+    let referenced = crate::git::lfs_history::referenced_oids(&git_dir)?;
+    let report = admin::prune(
+        &store,
+        &scan,
+        &referenced,
+        grace,
+        std::time::SystemTime::now(),
+        !yes,
+    )
+    .with_context(|| format!("pruning the Git LFS objects of {name}"))?;
+    let verb = if report.removed {
+        "removed"
+    } else {
+        "would remove"
+    };
+    for o in &report.unreferenced {
+        println!("{verb} {}\t{}", o.oid, o.size);
+    }
+    let grace_text = humantime::format_duration(grace.max(admin::MIN_GRACE));
+    eprintln!(
+        "{name}: {verb} {} unreferenced objects ({}); kept {} referenced, {} unreferenced but stored within {grace_text}{}",
+        report.unreferenced.len(),
+        format_size(report.unreferenced_bytes()),
+        referenced_count(&scan, &report),
+        report.recent.len(),
+        if report.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(", {} changed while pruning", report.skipped.len())
+        }
+    );
+    if !report.removed && !report.unreferenced.is_empty() {
+        eprintln!("dry run: nothing was removed; run again with --yes to remove them");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How many scanned objects were kept because the history points at them.
+fn referenced_count(scan: &admin::Scan, report: &admin::PruneReport) -> usize {
+    scan.objects.len() - report.unreferenced.len() - report.recent.len() - report.skipped.len()
+}
