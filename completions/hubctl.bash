@@ -2154,7 +2154,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__adopt)
-            opts="-h -V --private --root --authorized-keys-file --help --version"
+            opts="-h -V --public --private --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -131,7 +131,8 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subc
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from gc" -s V -l version -d 'Print version'
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from adopt" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from adopt" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
-complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from adopt" -l private -d 'Make it private'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from adopt" -l public -d 'Make it public. A repository found on disk may hold anything, so it is private unless you say otherwise'
+complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from adopt" -l private -d 'Make it private (the default)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from adopt" -s h -l help -d 'Print help'
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from adopt" -s V -l version -d 'Print version'
 complete -c hubctl -n "__fish_hubctl_using_subcommand repo; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create a bare repository'

@@ -35,6 +35,14 @@ pub enum Error {
         /// gix's explanation.
         message: String,
     },
+    /// The repository's path leads outside the root through a symbolic link.
+    #[error("{} leads outside {} (a symbolic link?); hubctl acts only inside its root", path.display(), root.display())]
+    Outside {
+        /// The path as named.
+        path: PathBuf,
+        /// The repositories directory it must stay in.
+        root: PathBuf,
+    },
     /// A filesystem operation failed.
     #[error("{context}: {source}")]
     Io {
@@ -81,6 +89,17 @@ pub fn validate_branch(branch: &str) -> Result<(), Error> {
     }
 }
 
+/// Where `name` lives under `root`, after the one containment check: `Outside` when a symbolic
+/// link leads the path out of `<root>/repos`. Every operator command on a hosted repository
+/// (init, show, adopt, gc, rm, lfs) goes through here, as HTTP and SSH go through access.
+pub fn contained_path(root: &Root, name: &RepoName) -> Result<PathBuf, Error> {
+    let path = name.path_in(root);
+    fsutil::contained(&root.repos_dir(), &path).ok_or_else(|| Error::Outside {
+        path,
+        root: root.repos_dir(),
+    })
+}
+
 /// Create the bare repository for `name` under `root`.
 ///
 /// The repository is built in a temporary directory and renamed into place without replacing
@@ -88,7 +107,7 @@ pub fn validate_branch(branch: &str) -> Result<(), Error> {
 /// repository where clients can see it.
 pub fn init(root: &Root, name: &RepoName, opts: &InitOptions) -> Result<PathBuf, Error> {
     validate_branch(&opts.default_branch)?;
-    let dest = name.path_in(root);
+    let dest = contained_path(root, name)?;
     if dest.exists() {
         return Err(Error::Exists(name.clone()));
     }
@@ -173,8 +192,25 @@ pub fn remove(
     name: &RepoName,
 ) -> Result<(), CreateError> {
     let path = name.path_in(root);
-    let on_disk = path.exists();
     let has_row = store.repo_row(name)?.is_some();
+    // A repository entry that is itself a symbolic link goes as a link: whatever it points at
+    // stays. Deletion never follows a link.
+    let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+    let ns_contained = path
+        .parent()
+        .and_then(|ns| fsutil::contained(&root.repos_dir(), ns))
+        .is_some();
+    if is_link && ns_contained {
+        if has_row {
+            store.transaction(|tx| crate::store::repos::delete(tx, name))?;
+        }
+        std::fs::remove_file(&path)
+            .map_err(io_err(format!("removing the link {}", path.display())))?;
+        let _ = std::fs::remove_dir_all(root.hooks_dir(name));
+        return Ok(());
+    }
+    let path = contained_path(root, name)?;
+    let on_disk = path.exists();
     if !on_disk && !has_row {
         return Err(Error::NotFound(name.clone()).into());
     }
@@ -295,7 +331,7 @@ pub fn description(git_dir: &Path) -> String {
 
 /// Describe one repository on disk.
 pub fn info(root: &Root, name: &RepoName) -> Result<Info, Error> {
-    let path = name.path_in(root);
+    let path = contained_path(root, name)?;
     if !is_bare_repo(&path) {
         return Err(Error::NotFound(name.clone()));
     }

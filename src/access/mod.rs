@@ -28,6 +28,9 @@ use crate::store::repos::{Level, Visibility};
 use crate::store::tokens::Scope;
 use crate::store::{self, Store};
 
+/// What a client is told about a failure on the server; the detail goes to the server's log.
+pub const INTERNAL_MESSAGE: &str = "server error; the details are in the server's log";
+
 /// The realm of hubctl's Basic challenge.
 pub const REALM: &str = "hubctl";
 
@@ -117,7 +120,9 @@ impl Denial {
             Denial::BadCredentials => "invalid, expired or revoked credentials".into(),
             Denial::NotFound => "repository not found".into(),
             Denial::Busy => "the server is busy; try again shortly".into(),
-            Denial::Forbidden(why) | Denial::BadRequest(why) | Denial::Internal(why) => why.clone(),
+            Denial::Forbidden(why) | Denial::BadRequest(why) => why.clone(),
+            // The detail (a database error, a path) is for the server's log, not the client.
+            Denial::Internal(_) => INTERNAL_MESSAGE.into(),
         }
     }
 }
@@ -184,9 +189,7 @@ pub fn locate_project(dir: &Path, url_part: &str) -> Result<Located, Denial> {
 /// Resolve symlinks in `path` and make sure the result is still inside `base`: a symlink
 /// pointing out of the root must not expose anything.
 fn contained(base: &Path, path: &Path) -> Option<PathBuf> {
-    let base = base.canonicalize().ok()?;
-    let real = path.canonicalize().ok()?;
-    (real.starts_with(&base) && repo::is_bare_repo(&real)).then_some(real)
+    crate::core::fsutil::contained(base, path).filter(|real| repo::is_bare_repo(real))
 }
 
 /// git-http-backend's rule for `GIT_PROJECT_ROOT` mode: exported repositories only; reading

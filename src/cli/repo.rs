@@ -104,7 +104,11 @@ pub enum RepoCommand {
         /// NAMESPACE/NAME.
         #[arg(value_name = "NS/NAME")]
         name: String,
-        /// Make it private.
+        /// Make it public. A repository found on disk may hold anything, so it is private
+        /// unless you say otherwise.
+        #[arg(long, conflicts_with = "private")]
+        public: bool,
+        /// Make it private (the default).
         #[arg(long)]
         private: bool,
     },

@@ -142,7 +142,7 @@ fn fsck(root: &Root, name: &str) -> Result<ExitCode> {
 
 fn prune(root: &Root, name: &str, yes: bool, grace: std::time::Duration) -> Result<ExitCode> {
     let (name, store) = open(root, name)?;
-    let git_dir = name.path_in(root);
+    let git_dir = repo::contained_path(root, &name)?;
     // Scan before walking the history: an object stored after the scan is not a candidate,
     // and a push that lands before the walk ends keeps what it points at.
     let scan =

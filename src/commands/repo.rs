@@ -270,7 +270,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                 print_outcome(&outcome);
             }
         }
-        RepoCommand::Adopt { name, private } => {
+        RepoCommand::Adopt { name, public, .. } => {
             let name = RepoName::parse(&name)?;
             repo::info(root, &name)?;
             let mut store = Store::open_root(root)?;
@@ -278,10 +278,10 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                 bail!("repository {name} is already adopted");
             }
             let settings = RepoSettings {
-                visibility: if private {
-                    Visibility::Private
-                } else {
+                visibility: if public {
                     Visibility::Public
+                } else {
+                    Visibility::Private
                 },
                 ..RepoSettings::default()
             };

@@ -67,7 +67,11 @@ pub(super) fn cgi(
             return Err(e);
         }
         Err(e) => {
-            cgi::write_error(500, &format!("hubctl is misconfigured: {e:#}"));
+            // The detail goes to stderr (the web server's error log), not to the client.
+            cgi::write_error(
+                500,
+                "hubctl cannot answer: its configuration or database is broken; the details are in the web server's error log",
+            );
             return Err(e);
         }
     };

@@ -77,6 +77,35 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
+/// The containment check every path hubctl acts on goes through: `path` (which need not exist
+/// yet) must stay inside `base` once symbolic links are resolved. Returns the resolved path of
+/// the deepest part that exists, joined with the rest, or `None` when it leads outside (a
+/// symlinked namespace or repository directory pointing elsewhere, `..` tricks).
+pub fn contained(base: &Path, path: &Path) -> Option<PathBuf> {
+    let base = resolved(base)?;
+    let real = resolved(path)?;
+    real.starts_with(&base).then_some(real)
+}
+
+/// `path` with symbolic links resolved as far as it exists, the rest (which may not contain
+/// `.` or `..`) appended.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    while fs::symlink_metadata(&existing).is_err() {
+        rest.push(existing.file_name()?.to_owned());
+        existing = existing.parent()?.to_path_buf();
+    }
+    let mut real = existing.canonicalize().ok()?;
+    for part in rest.iter().rev() {
+        if part == ".." || part == "." {
+            return None;
+        }
+        real.push(part);
+    }
+    Some(real)
+}
+
 /// An exclusive `flock` on a lock file, held until dropped (the descriptor closes).
 #[derive(Debug)]
 pub struct FileLock {
@@ -114,4 +143,36 @@ pub fn flock(path: &Path, wait: bool) -> io::Result<Option<FileLock>> {
 pub fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containment_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("repos");
+        let outside = dir.path().join("outside");
+        fs::create_dir_all(base.join("alice")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, base.join("zed")).unwrap();
+        std::os::unix::fs::symlink(base.join("alice"), base.join("inner")).unwrap();
+        let inside = |p: &str| contained(&base, &base.join(p)).is_some();
+        // Existing and not yet existing paths inside.
+        assert!(inside("alice"));
+        assert!(inside("alice/new.git"));
+        assert!(inside("bob/new.git"));
+        // A link that stays inside is fine; one that leads out is not, at any depth.
+        assert!(inside("inner/x.git"));
+        assert!(!inside("zed"));
+        assert!(!inside("zed/data.git"));
+        assert!(!inside("zed/a/b/c.git"));
+        // `..` in the part that does not exist yet.
+        assert!(!inside("bob/../../outside"));
+        assert!(contained(&base, &dir.path().join("outside/x")).is_none());
+        // A base that does not exist yet still contains its future children.
+        let fresh = dir.path().join("fresh/repos");
+        assert!(contained(&fresh, &fresh.join("a/b.git")).is_some());
+    }
 }

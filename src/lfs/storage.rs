@@ -18,8 +18,6 @@ use sha2::Digest as _;
 
 use super::oid::Oid;
 use crate::core::fsutil;
-use crate::core::names::RepoName;
-use crate::core::root::Root;
 
 /// Size of the copy buffer used while streaming uploads.
 const BUF_LEN: usize = 64 * 1024;
@@ -213,11 +211,6 @@ impl FsStore {
         FsStore {
             lfs_dir: repo_dir.join("lfs"),
         }
-    }
-
-    /// The store of the hosted repository `name` under `root`.
-    pub fn for_repo(root: &Root, name: &RepoName) -> FsStore {
-        FsStore::new(&name.path_in(root))
     }
 
     /// `<repo>.git/lfs/objects`.

@@ -167,8 +167,8 @@ impl Store {
         };
         let stale = rfc3339_offset(-60);
         if last_used.as_deref().is_none_or(|t| t < stale.as_str()) {
-            // Losing this race or a busy database must not refuse the login.
-            let _ = self.conn().execute(
+            // Losing this race or a busy database must not refuse or delay the login.
+            self.best_effort(
                 "UPDATE ssh_keys SET last_used = ?2 WHERE id = ?1",
                 params![id, now_rfc3339()],
             );

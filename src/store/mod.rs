@@ -194,9 +194,10 @@ pub enum Error {
         /// What SQLite said.
         message: String,
     },
-    /// A query failed.
+    /// A query failed. (Not marked as the error's source: its text is already in the
+    /// message, and error chains would print it twice.)
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
     /// The change would violate a uniqueness rule.
     #[error("{0}")]
     Conflict(String),
@@ -206,6 +207,12 @@ pub enum Error {
     /// The input is not acceptable.
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        Error::Sql(e)
+    }
 }
 
 /// An open connection to the metadata store.
@@ -279,6 +286,15 @@ impl Store {
     /// The underlying connection, for the table modules.
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// A write that may be skipped (bookkeeping such as `last_used`): tried once without
+    /// waiting for another process's write lock, so a busy database never holds up a login or
+    /// a request behind it. Failures are ignored.
+    pub(crate) fn best_effort(&self, sql: &str, params: impl rusqlite::Params) {
+        let _ = self.conn.busy_timeout(Duration::ZERO);
+        let _ = self.conn.execute(sql, params);
+        let _ = self.conn.busy_timeout(busy_timeout());
     }
 
     /// Run `f` in one write transaction (taken immediately, so it queues behind other writers

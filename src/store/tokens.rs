@@ -259,8 +259,8 @@ impl Store {
         }
         let stale = rfc3339_offset(-60);
         if last_used.as_deref().is_none_or(|t| t < stale.as_str()) {
-            // Losing this race or a busy database must not fail the request.
-            let _ = self.conn().execute(
+            // Losing this race or a busy database must not fail or delay the request.
+            self.best_effort(
                 "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1",
                 params![id, now],
             );

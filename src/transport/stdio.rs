@@ -98,7 +98,10 @@ pub fn resolve(explicit_root: Option<&Path>, arg: &str) -> Result<Target, Error>
         }
     };
     let root = Root::resolve(explicit_root)?;
-    let git_dir = name.path_in(&root);
+    let git_dir = repo::contained_path(&root, &name).map_err(|_| Error::Missing {
+        name: name.clone(),
+        root: root.path().to_path_buf(),
+    })?;
     if !repo::is_bare_repo(&git_dir) {
         return Err(Error::Missing {
             name,

@@ -553,10 +553,13 @@ fn repository_lifecycle() {
     assert_eq!(curl(&["-u", &format!("a:{admin}"), &url]).0, 200);
     let listed = env.hubctl_ok(&["repo", "list", "--json"]);
     assert!(listed.contains("\"adopted\": false"), "{listed}");
+    // Adopted repositories are private unless the operator says otherwise.
     env.hubctl_ok(&["repo", "adopt", "alice/found"]);
     assert_eq!(curl(&["-u", &format!("a:{alice}"), &url]).0, 200);
-    assert_eq!(curl(&[&url]).0, 200);
+    assert_eq!(curl(&[&url]).0, 401);
     // Visibility changes apply at once.
+    env.hubctl_ok(&["repo", "set", "alice/found", "visibility", "public"]);
+    assert_eq!(curl(&[&url]).0, 200);
     env.hubctl_ok(&["repo", "set", "alice/found", "visibility", "private"]);
     assert_eq!(curl(&[&url]).0, 401);
     // Deletion needs --yes and removes everything; an owner with repositories cannot be removed.

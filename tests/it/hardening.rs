@@ -137,7 +137,7 @@ fn bad_framing_and_non_http_are_closed_at_once() {
             "{what}: {answer:?}"
         );
         assert!(
-            took < Duration::from_secs(5),
+            took < Duration::from_secs(10),
             "{what}: the connection stayed open for {took:?}"
         );
     }
@@ -151,7 +151,7 @@ fn a_stalled_request_head_is_closed() {
     let (answer, took) = exchange(&server, b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\n");
     assert!(!answer.contains("200 OK"), "{answer}");
     assert!(
-        took >= Duration::from_secs(1) && took < Duration::from_secs(10),
+        took >= Duration::from_secs(1) && took < Duration::from_secs(15),
         "closed after {took:?}"
     );
 }
@@ -162,10 +162,12 @@ fn a_stalled_request_head_is_closed() {
 #[test]
 fn stalled_bodies_hold_no_slot_and_end_after_the_idle_timeout() {
     let env = Env::new();
-    let server = server(&env, &[("idle-timeout", "8s"), ("max-engines", "4")]);
+    let server = server(&env, &[("idle-timeout", "30s"), ("max-engines", "4")]);
     let mut stalled = Vec::new();
     for _ in 0..16 {
         let mut s = connect(&server);
+        // Their answer comes after the idle timeout.
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         s.write_all(
             b"POST /alice/pub.git/git-upload-pack HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: 100000\r\n\r\n0032want ",
         )
@@ -196,8 +198,9 @@ fn stalled_bodies_hold_no_slot_and_end_after_the_idle_timeout() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Well within the 30 s idle timeout the stalled requests could hold things for.
     assert!(
-        started.elapsed() < Duration::from_secs(6),
+        started.elapsed() < Duration::from_secs(20),
         "the clone waited {:?} behind stalled requests",
         started.elapsed()
     );
@@ -220,7 +223,7 @@ fn stalled_bodies_hold_no_slot_and_end_after_the_idle_timeout() {
         );
     }
     assert!(
-        started.elapsed() < Duration::from_secs(15),
+        started.elapsed() < Duration::from_secs(45),
         "stalled requests were answered only after {:?}",
         started.elapsed()
     );
@@ -249,4 +252,163 @@ fn connections_beyond_the_limit_get_503() {
         );
         answer.starts_with("HTTP/1.1 200")
     }));
+}
+
+/// The operator's commands stay inside the root as HTTP and SSH do: a namespace directory that
+/// is a symbolic link to somewhere else is no way to adopt, show, maintain, delete or serve
+/// what lies there, and a repository entry that is itself a link is removed as a link.
+#[test]
+fn operator_commands_stay_inside_the_root() {
+    use std::os::unix::fs::symlink;
+    let env = Env::new();
+    let outside = env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    env.git_ok(&outside, &["init", "-q", "--bare", "data.git"]);
+    let victim = outside.join("data.git");
+    std::fs::create_dir_all(env.root.join("repos")).unwrap();
+    symlink(&outside, env.root.join("repos/zed")).unwrap();
+    let refusals: &[&[&str]] = &[
+        &["repo", "adopt", "zed/data"],
+        &["repo", "show", "zed/data"],
+        &["repo", "gc", "zed/data"],
+        &["repo", "rm", "zed/data", "--yes"],
+        &["lfs", "ls", "zed/data"],
+        &["upload-pack", "--advertise-refs", "zed/data"],
+    ];
+    for args in refusals {
+        let out = env.hubctl(args);
+        assert!(
+            !out.status.success(),
+            "hubctl {args:?} reached outside the root"
+        );
+        assert!(
+            victim.join("HEAD").is_file(),
+            "hubctl {args:?} touched the outside repository"
+        );
+    }
+    let out = env.hubctl(&["repo", "rm", "zed/data", "--yes"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("leads outside"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!env.hubctl_ok(&["repo", "list"]).contains("zed/data"));
+
+    // A repository entry that is a link: `repo rm` removes the link, never what it points at.
+    env.ensure_owner("alice");
+    env.hubctl_ok(&["repo", "init", "alice/real"]);
+    let link = env.root.join("repos/alice/link.git");
+    symlink(&victim, &link).unwrap();
+    env.hubctl_ok(&["repo", "rm", "alice/link", "--yes"]);
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "the link is still there"
+    );
+    assert!(victim.join("HEAD").is_file(), "repo rm followed the link");
+    assert!(victim.join("objects").is_dir());
+}
+
+/// A corrupted database: the client gets a 500 with a generic message, the SQLite detail goes
+/// to the server's log only (nginx's error log, through fcgiwrap's stderr).
+#[test]
+fn a_corrupted_database_is_not_described_to_clients() {
+    let env = Env::new();
+    env.hosted_fixture(REPO, "main");
+    let nginx = Nginx::start(&env, NginxOptions::default());
+    let url = format!(
+        "{}/{REPO}.git/info/refs?service=git-upload-pack",
+        nginx.base
+    );
+    assert_eq!(curl(&[&url]).0, 200);
+    let db = env.root.join("hubctl.db");
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+    }
+    std::fs::write(&db, vec![0x5a; 8192]).unwrap();
+    let (status, text) = curl(&[&url]);
+    assert_eq!(status, 500, "{text}");
+    let lower = text.to_lowercase();
+    assert!(
+        !lower.contains("database") || lower.contains("error log"),
+        "{text}"
+    );
+    assert!(!lower.contains("not a database"), "{text}");
+    assert!(!text.contains(env.root.to_str().unwrap()), "{text}");
+    assert!(
+        eventually(Duration::from_secs(5), || nginx
+            .logs()
+            .contains("not a database")),
+        "the detail is not in the server's log:\n{}",
+        nginx.logs()
+    );
+}
+
+/// While another process holds the database's write lock, token-authenticated requests are
+/// answered at once: the best-effort `last_used` update is skipped instead of waiting out the
+/// busy timeout (it made each login take 15 s), so no worker is held and anonymous requests
+/// are not stuck behind them.
+#[test]
+fn a_held_write_lock_does_not_stall_logins() {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &[]);
+    env.hubctl_ok(&["repo", "init", "alice/priv", "--private"]);
+    let server = env.serve(&[]);
+    let url = format!(
+        "{}/alice/priv.git/info/refs?service=git-upload-pack",
+        server.base
+    );
+    let bearer = format!("Authorization: Bearer {token}");
+    assert_eq!(curl(&["-H", &bearer, &url]).0, 200);
+    // Tokens whose last use is never recorded, so each request wants to write it.
+    let fresh: Vec<String> = (0..6)
+        .map(|i| {
+            env.hubctl_ok(&[
+                "token",
+                "create",
+                "--user",
+                "alice",
+                "--name",
+                &format!("t{i}"),
+            ])
+            .trim()
+            .to_string()
+        })
+        .collect();
+    // Another process takes the write lock and keeps it for 25 seconds.
+    let db = env.root.join("hubctl.db");
+    let mut holder = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3,time,sys\nc=sqlite3.connect({:?},isolation_level=None,timeout=30)\nc.execute('BEGIN IMMEDIATE')\nc.execute('UPDATE settings SET value=value')\nprint('locked',flush=True)\ntime.sleep(25)\nc.execute('ROLLBACK')\n",
+            db.display().to_string()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let started = Instant::now();
+    let handles: Vec<_> = fresh
+        .into_iter()
+        .map(|t| {
+            let url = url.clone();
+            std::thread::spawn(move || curl(&["-H", &format!("Authorization: Bearer {t}"), &url]).0)
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 200);
+    }
+    // Far less than the 15 s busy timeout each login used to wait, or the 25 s lock.
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "logins waited {:?} for the write lock",
+        started.elapsed()
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
 }

@@ -474,42 +474,53 @@ fn parse_oid(text: &str) -> Result<Oid, Response> {
 }
 
 fn upload(app: &App, req: &mut Request<'_>, repo_part: &str, oid: &str) -> Response {
+    let response = refuse_or_store(app, req, repo_part, oid);
+    if response.status >= 400 {
+        // Take in (and drop) a bounded rest of a refused body, so the client reads the answer
+        // instead of a reset, and a CGI server does not report the program's early exit as a
+        // bad gateway. Past the bound the connection closes.
+        let rest = io::copy(&mut (&mut *req.body).take(DRAIN_LIMIT + 1), &mut io::sink());
+        if !matches!(rest, Ok(n) if n <= DRAIN_LIMIT) {
+            return response.header("Connection", "close");
+        }
+    }
+    response
+}
+
+fn refuse_or_store(app: &App, req: &mut Request<'_>, repo_part: &str, oid: &str) -> Response {
     let oid = match parse_oid(oid) {
         Ok(o) => o,
         Err(r) => return r,
     };
     let (t, announced) = match authorize_transfer(app, req, repo_part, &oid, TokenOp::Upload) {
         Ok(v) => v,
-        Err(r) => return r.header("Connection", "close"),
+        Err(r) => return r,
     };
     let content_length = req
         .headers
         .get("Content-Length")
         .and_then(|v| v.trim().parse::<u64>().ok());
     let Some(size) = announced.or(content_length) else {
-        return error(411, "the object's size is unknown: send Content-Length")
-            .header("Connection", "close");
+        return error(411, "the object's size is unknown: send Content-Length");
     };
     if let (Some(a), Some(c)) = (announced, content_length) {
         if a != c {
             return error(
                 400,
                 format!("Content-Length {c} is not the announced size {a}"),
-            )
-            .header("Connection", "close");
+            );
         }
     }
     // The batch checked these already; a PUT that skipped it is held to them too.
     let limits = match limits(app, &t) {
         Ok(l) => l,
-        Err(r) => return r.header("Connection", "close"),
+        Err(r) => return r,
     };
     if let Some(max) = limits.max_object_size.filter(|max| size > *max) {
         return error(
             413,
             format!("the object is {size} bytes; this repository takes LFS objects up to {max}"),
-        )
-        .header("Connection", "close");
+        );
     }
     if let Some(quota) = limits.quota_bytes {
         let present = matches!(t.storage.stat(&oid), Ok(Some(_)));
@@ -518,8 +529,7 @@ fn upload(app: &App, req: &mut Request<'_>, repo_part: &str, oid: &str) -> Respo
             return error(
                 507,
                 format!("this repository's LFS quota of {quota} bytes is used up ({used} used)"),
-            )
-            .header("Connection", "close");
+            );
         }
     }
     match t.storage.put_verified(&oid, size, &mut *req.body) {
@@ -536,7 +546,7 @@ fn upload(app: &App, req: &mut Request<'_>, repo_part: &str, oid: &str) -> Respo
             if e.status() >= 500 {
                 eprintln!("hubctl: LFS upload of {oid} into {}: {e}", t.key);
             }
-            error(e.status(), e.to_string()).header("Connection", "close")
+            error(e.status(), e.to_string())
         }
     }
 }

@@ -21,7 +21,7 @@ pub fn text(denial: &Denial) -> Response {
         Denial::Busy => {
             Response::text(503, "the server is busy; try again shortly").header("Retry-After", "5")
         }
-        Denial::Internal(why) => Response::text(500, why.clone()),
+        Denial::Internal(_) => Response::text(500, denial.message()),
     }
 }
 
