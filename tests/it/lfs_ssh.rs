@@ -457,6 +457,33 @@ fn authenticate_answers() {
     let (status, text) = batch(&write_auth, PRIV, "upload");
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("\"upload\""), "{text}");
+    // The legacy v1 API takes it too.
+    let (status, text) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &write_auth,
+        "-H",
+        "Accept: application/vnd.git-lfs+json",
+        "-H",
+        "Content-Type: application/vnd.git-lfs+json",
+        "--data",
+        &format!(r#"{{"oid":"{oid}","size":6}}"#),
+        &format!("{base}/alice/secret.git/info/lfs/objects"),
+    ]);
+    assert_eq!(status, 202, "legacy upload request: {text}");
+    let (status, text) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &read_auth,
+        "-H",
+        "Accept: application/vnd.git-lfs+json",
+        "--data",
+        &format!(r#"{{"oid":"{oid}","size":6}}"#),
+        &format!("{base}/alice/secret.git/info/lfs/objects"),
+    ]);
+    assert_eq!(status, 403, "legacy upload with a download token: {text}");
 
     // The operator's own command gives the same kind of answer.
     let out = w.env.hubctl(&["lfs-authenticate", PRIV, "download"]);
