@@ -1,5 +1,11 @@
 //! nginx + fcgiwrap running `hubctl cgi` (or another CGI program) with the shipped location
 //! snippets from `scripts/nginx/`, on an ephemeral port with a private prefix directory.
+//!
+//! The prefix is laid out like Debian's `/etc/nginx` and filled the way the README's "Behind
+//! nginx + fcgiwrap" section tells a user to: the snippets copied into `snippets/`, the
+//! README's own server block (with its `set` values filled in) in `sites-available/hubctl`,
+//! linked from `sites-enabled/`, and an `nginx.conf` that includes `sites-enabled/*`. nginx runs
+//! with `-p`/`-c` on that tree, so relative `include`s resolve exactly as in `/etc/nginx`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -64,6 +70,134 @@ impl Default for NginxOptions {
     }
 }
 
+/// The server block of the README's "Behind nginx + fcgiwrap" section, verbatim.
+pub fn readme_server_block() -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("## Behind nginx + fcgiwrap")
+        .expect("README: no nginx section")..];
+    let block = &section[section.find("```nginx\n").expect("README: no nginx block") + 9..];
+    block[..block.find("```").unwrap()].to_string()
+}
+
+/// The README's lines that switch the server block to hubctl-push-auth.conf (they replace the
+/// block's `include` line).
+pub fn readme_push_auth_lines() -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find("The variant `hubctl-push-auth.conf`").unwrap()..];
+    let block = &section[section.find("```nginx\n").unwrap() + 9..];
+    block[..block.find("```").unwrap()].to_string()
+}
+
+/// Fill in the README's server block: `listen` on 127.0.0.1:`port`, each `set $name value;`
+/// from `values` (every one must be present), the push-auth lines in place of the `include`
+/// where asked. Panics when the README no longer has what a user would edit.
+pub fn render_server_block(port: u16, values: &[(&str, String)], push_auth: bool) -> String {
+    let mut out = String::new();
+    let mut seen = Vec::new();
+    for line in readme_server_block().lines() {
+        let t = line.trim();
+        if t.starts_with("listen ") {
+            out.push_str(&format!("    listen 127.0.0.1:{port};\n"));
+        } else if let Some(rest) = t.strip_prefix("set $") {
+            let name = rest.split_whitespace().next().unwrap();
+            let value = values
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap_or_else(|| panic!("README sets ${name}, the test has no value"));
+            seen.push(name.to_string());
+            out.push_str(&format!("    set ${name} \"{}\";\n", value.1));
+        } else if t.starts_with("include ") && push_auth {
+            for l in readme_push_auth_lines().lines() {
+                let lt = l.trim();
+                if let Some(rest) = lt.strip_prefix("set $hubctl_htpasswd ") {
+                    assert!(rest.ends_with(';'));
+                    let value = &values
+                        .iter()
+                        .find(|(n, _)| *n == "hubctl_htpasswd")
+                        .unwrap()
+                        .1;
+                    out.push_str(&format!("    set $hubctl_htpasswd \"{value}\";\n"));
+                } else {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+            }
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    for (name, _) in values {
+        assert!(
+            *name == "hubctl_htpasswd" || seen.iter().any(|s| s == name),
+            "the README's server block no longer sets ${name}"
+        );
+    }
+    out
+}
+
+/// Lay out `dir` like Debian's /etc/nginx as the README says: `snippets/` with the shipped
+/// files, `sites-available/hubctl` (linked from `sites-enabled/`) with `server_block`, and an
+/// `nginx.conf` (test-specific: pid, logs, temp paths, port) that includes `sites-enabled/*`.
+pub fn write_layout(dir: &Path, server_block: &str) {
+    for sub in [
+        "tmp",
+        "logs",
+        "snippets",
+        "sites-available",
+        "sites-enabled",
+    ] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    for f in [
+        "hubctl.conf",
+        "hubctl-push-auth.conf",
+        "hubctl-fastcgi.conf",
+    ] {
+        std::fs::copy(
+            scripts_dir().join("nginx").join(f),
+            dir.join("snippets").join(f),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("sites-available/hubctl"), server_block).unwrap();
+    let link = dir.join("sites-enabled/hubctl");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("../sites-available/hubctl", &link).unwrap();
+    let user = if is_root() { "user root;\n" } else { "" };
+    let conf = format!(
+        "# Written by tests/it/harness/nginx.rs in the shape of Debian's /etc/nginx/nginx.conf.\n{user}worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log info;\ndaemon off;\nevents {{ worker_connections 512; }}\nhttp {{\n  access_log {d}/logs/access.log;\n  client_body_temp_path {d}/tmp/body;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  proxy_temp_path {d}/tmp/proxy;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  include sites-enabled/*;\n}}\n",
+        d = dir.display(),
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+}
+
+/// `nginx -t` on a prefix written by [`write_layout`]: (success, nginx's output).
+pub fn nginx_test_config(dir: &Path) -> (bool, String) {
+    let out = Command::new("nginx")
+        .arg("-t")
+        .arg("-p")
+        .arg(dir)
+        .arg("-e")
+        .arg(dir.join("logs/error.log"))
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("running nginx -t (apt-get install nginx)");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 impl Nginx {
     pub fn start(env: &Env, opts: NginxOptions) -> Nginx {
         let dir = tempfile::Builder::new()
@@ -71,16 +205,7 @@ impl Nginx {
             .tempdir_in(env.dir.path())
             .unwrap()
             .keep();
-        for sub in ["tmp", "logs"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
-        }
-        for f in [
-            "hubctl.conf",
-            "hubctl-push-auth.conf",
-            "hubctl-fastcgi.conf",
-        ] {
-            std::fs::copy(scripts_dir().join("nginx").join(f), dir.join(f)).unwrap();
-        }
+        std::fs::create_dir_all(dir.join("logs")).unwrap();
         let sock = dir.join("fcgi.sock");
         let fcgiwrap = spawn_fcgiwrap(&dir, opts.workers, &env.home, &opts.env);
         let htpasswd = dir.join("htpasswd");
@@ -107,23 +232,19 @@ impl Nginx {
                 },
             ),
         };
-        let snippet = match opts.snippet {
-            Snippet::Plain => "hubctl.conf",
-            Snippet::PushAuth => "hubctl-push-auth.conf",
-        };
-        let user = if is_root() { "user root;\n" } else { "" };
+        let values = [
+            ("hubctl_bin", opts.program.display().to_string()),
+            ("hubctl_root", env.root.display().to_string()),
+            ("hubctl_fcgi", format!("unix:{}", sock.display())),
+            ("hubctl_project_root", project_root),
+            ("hubctl_export_all", export_all),
+            ("hubctl_htpasswd", htpasswd.display().to_string()),
+        ];
         let mut last_err = String::new();
         for _attempt in 0..5 {
             let port = free_port();
-            let conf = format!(
-                "{user}worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log info;\ndaemon off;\nevents {{ worker_connections 512; }}\nhttp {{\n  access_log {d}/logs/access.log;\n  client_body_temp_path {d}/tmp/body;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  proxy_temp_path {d}/tmp/proxy;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  server {{\n    listen 127.0.0.1:{port};\n    set $hubctl_bin {bin};\n    set $hubctl_root {root};\n    set $hubctl_fcgi unix:{sock};\n    set $hubctl_project_root \"{project_root}\";\n    set $hubctl_export_all \"{export_all}\";\n    set $hubctl_htpasswd {htpasswd};\n    include {d}/{snippet};\n  }}\n}}\n",
-                d = dir.display(),
-                bin = opts.program.display(),
-                root = env.root.display(),
-                sock = sock.display(),
-                htpasswd = htpasswd.display(),
-            );
-            std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+            let block = render_server_block(port, &values, opts.snippet == Snippet::PushAuth);
+            write_layout(&dir, &block);
             let mut child = spawn_nginx(&dir);
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
