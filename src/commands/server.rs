@@ -104,6 +104,8 @@ fn cgi_app(explicit_root: Option<&Path>, keys_file: Option<&Path>, args: &CgiArg
         }
         None => {
             let root = Root::resolve(explicit_root)?;
+            // One line in the web server's log when fcgiwrap's account cannot write the root.
+            root.check_access()?;
             let engine = Engine::for_root(&root)?;
             (Site::Hosted(root), engine)
         }

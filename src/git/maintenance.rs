@@ -210,6 +210,9 @@ pub fn run(
     let git = |args: &[&str], step: &str| -> Result<(), Error> {
         let out = engine
             .command()
+            // Only hosted repositories, contained in the root, are maintained.
+            .arg("-c")
+            .arg(super::safe_directory(git_dir))
             .arg("-C")
             .arg(git_dir)
             .args(args)

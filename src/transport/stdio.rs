@@ -152,6 +152,8 @@ pub fn serve(service: Service, target: &Target, request: &Request) -> Result<Exi
             .git_protocol
             .as_deref()
             .and_then(git::sanitize_protocol),
+        // A directory given by path is the caller's business, as with git-upload-pack itself.
+        contained: target.hosted.is_some(),
         ..RunOptions::default()
     };
     match service {

@@ -171,3 +171,212 @@ fn htpasswd_variant_pushes_as_the_verified_user() {
     env.git_ok(&env.home, &["clone", "-q", &plain, clone.to_str().unwrap()]);
     assert_eq!(env.git_ok(&clone, &["rev-parse", "HEAD"]), head);
 }
+
+/// The account Debian runs fcgiwrap as.
+const WWW: &str = "www-data";
+
+/// `hubctl --root ROOT ARGS` as another account (setpriv, as sudo -u would).
+fn hubctl_as(env: &Env, user: &str, args: &[&str]) -> std::process::Output {
+    let mut c = std::process::Command::new("setpriv");
+    c.args(["--reuid", user, "--regid", user, "--init-groups", "--"])
+        .arg(hubctl_bin())
+        .arg("--root")
+        .arg(&env.root)
+        .args(args);
+    env.clean_env(&mut c);
+    c.output().expect("setpriv")
+}
+
+fn chown_r(path: &std::path::Path, user: &str) {
+    let st = std::process::Command::new("chown")
+        .args(["-R", &format!("{user}:{user}")])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+fn open_up(env: &Env) {
+    use std::os::unix::fs::PermissionsExt;
+    for d in [env.dir.path(), env.home.as_path()] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// fcgiwrap running hubctl as root on a root that belongs to www-data (or any account other
+/// than the repositories' owner): hubctl tells git to trust the repository it resolved, so the
+/// push and the clone work instead of git's "dubious ownership" (which used to surface as a
+/// 200 with an empty advertisement). The operator's CLI, run as root on that root, says whose
+/// it is.
+#[test]
+fn push_through_nginx_as_another_account_than_the_repository_owner() {
+    assert!(is_root(), "this test switches accounts");
+    let env = Env::new();
+    let token = env.user_with_token("alice", &[]);
+    env.hubctl_ok(&["repo", "init", "alice/project"]);
+    chown_r(&env.root, WWW);
+    let out = env.hubctl(&["user", "add", "bob"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("belongs to www-data")
+            && err.contains("runs as root")
+            && err.contains("sudo -u www-data hubctl"),
+        "{err}"
+    );
+    chown_r(&env.root, WWW);
+
+    let nginx = Nginx::start(&env, NginxOptions::default());
+    let url =
+        nginx
+            .url("alice/project.git")
+            .replacen("http://", &format!("http://alice:{token}@"), 1);
+    let wt = env.path("work");
+    std::fs::create_dir_all(&wt).unwrap();
+    env.git_ok(&wt, &["init", "-q", "-b", "main"]);
+    env.add_commit(&wt, "a.txt", "a\n", "first");
+    let out = env.git(&wt, &["push", &url, "main"]);
+    assert!(
+        out.status.success(),
+        "push failed: {}\n{}",
+        stderr(&out),
+        nginx.logs()
+    );
+    let head = env.git_ok(&wt, &["rev-parse", "HEAD"]);
+    let bare = env.bare("alice/project");
+    let mut c = env.git_cmd(&bare);
+    c.args(["-c", &format!("safe.directory={}", bare.display())])
+        .args(["rev-parse", "main"]);
+    assert_eq!(String::from_utf8_lossy(&c.output().unwrap().stdout), head);
+    let clone = env.path("clone");
+    env.git_ok(&env.home, &["clone", "-q", &url, clone.to_str().unwrap()]);
+    assert_eq!(env.git_ok(&clone, &["rev-parse", "HEAD"]), head);
+    assert!(!nginx.logs().contains("dubious"), "{}", nginx.logs());
+}
+
+/// The reverse: hubctl running as www-data (fcgiwrap's account, and the CLI through setpriv)
+/// on a root that belongs to root. Every attempt fails with one line naming the path, its
+/// owner, the current user and the fix, instead of "attempt to write a readonly database".
+#[test]
+fn permission_problems_name_path_owner_user_and_fix() {
+    assert!(is_root(), "this test switches accounts");
+    let env = Env::new();
+    let token = env.user_with_token("alice", &[]);
+    env.hubctl_ok(&["repo", "init", "alice/project"]);
+    open_up(&env);
+    let root = env.root.display().to_string();
+    for args in [
+        &["user", "add", "bob"][..],
+        &["user", "list"],
+        &["repo", "list"],
+    ] {
+        let out = hubctl_as(&env, WWW, args);
+        assert!(!out.status.success(), "{args:?} succeeded as www-data");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("cannot write {root}"))
+                && err.contains("belongs to root")
+                && err.contains("runs as www-data")
+                && err.contains("sudo -u root hubctl")
+                && err.contains(&format!("chown -R www-data {root}")),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("readonly database"), "{err}");
+    }
+    // The database alone belonging to root (the directory is www-data's) is named as such.
+    chown_r(&env.root, WWW);
+    let db = env.root.join("hubctl.db");
+    let st = std::process::Command::new("chown")
+        .args(["root:root"])
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = hubctl_as(&env, WWW, &["user", "add", "carol"]);
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("cannot write {}", db.display())) && err.contains("belongs to root"),
+        "{err}"
+    );
+    chown_r(&env.root, "root");
+
+    // fcgiwrap as www-data on root's root: the client gets a 500, nginx's log the line.
+    let nginx = Nginx::start(
+        &env,
+        NginxOptions {
+            fcgi_user: Some(WWW.into()),
+            ..NginxOptions::default()
+        },
+    );
+    let url =
+        nginx
+            .url("alice/project.git")
+            .replacen("http://", &format!("http://alice:{token}@"), 1);
+    let out = env.git(&env.home, &["ls-remote", &url]);
+    assert!(!out.status.success());
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || {
+            let logs = nginx.logs();
+            logs.contains(&format!("cannot write {root}"))
+                && logs.contains("runs as www-data")
+                && logs.contains("sudo -u root hubctl")
+        }),
+        "{}",
+        nginx.logs()
+    );
+}
+
+/// `hubctl --root ROOT ARGS` with the test's clean environment.
+fn hubctl_at(env: &Env, root: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut c = std::process::Command::new(hubctl_bin());
+    env.clean_env(&mut c);
+    c.arg("--root").arg(root).args(args).output().unwrap()
+}
+
+/// A mistyped --root: commands that only read fail with `no hubctl root at …` naming how to
+/// create one, and create nothing; a command that writes creates the root as before.
+#[test]
+fn a_mistyped_root_creates_nothing() {
+    let env = Env::new();
+    let typo = env.path("srv/hubctl-typo");
+    let typo_s = typo.to_str().unwrap();
+    for args in [
+        &["user", "list"][..],
+        &["org", "list"],
+        &["token", "list"],
+        &["repo", "list"],
+        &["repo", "show", "alice/project"],
+        &["keys", "list"],
+        &["keys", "authorized-keys"],
+        &["config", "get", "max-engines"],
+        &["lfs", "ls", "alice/project"],
+    ] {
+        let out = hubctl_at(&env, &typo, args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("no hubctl root at {typo_s}")) && err.contains("hubctl init"),
+            "{args:?}: {err}"
+        );
+        assert!(!typo.exists(), "{args:?} created {typo_s}");
+    }
+    // HUBCTL_ROOT is held to the same rule.
+    let mut c = std::process::Command::new(hubctl_bin());
+    env.clean_env(&mut c);
+    let out = c
+        .env("HUBCTL_ROOT", &typo)
+        .args(["user", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && stderr(&out).contains("no hubctl root at"));
+    assert!(!typo.exists());
+
+    let out = hubctl_at(&env, &typo, &["user", "add", "alice"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(typo.join("hubctl.db").is_file());
+    let out = hubctl_at(&env, &typo, &["user", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("alice"));
+}

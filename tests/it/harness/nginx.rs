@@ -41,6 +41,7 @@ pub struct Nginx {
     fcgi_cmd: Vec<(String, String)>,
     workers: u32,
     home: PathBuf,
+    fcgi_user: Option<String>,
 }
 
 /// Options for [`Nginx::start`].
@@ -55,6 +56,9 @@ pub struct NginxOptions {
     pub env: Vec<(String, String)>,
     /// fcgiwrap worker processes.
     pub workers: u32,
+    /// Run fcgiwrap (and so hubctl) as this account, as Debian runs it as `www-data`
+    /// (the test's directories are opened up for it).
+    pub fcgi_user: Option<String>,
 }
 
 impl Default for NginxOptions {
@@ -66,6 +70,7 @@ impl Default for NginxOptions {
             users: Vec::new(),
             env: Vec::new(),
             workers: 8,
+            fcgi_user: None,
         }
     }
 }
@@ -206,8 +211,22 @@ impl Nginx {
             .unwrap()
             .keep();
         std::fs::create_dir_all(dir.join("logs")).unwrap();
+        if opts.fcgi_user.is_some() {
+            // The other account creates its socket here and reads git's HOME.
+            use std::os::unix::fs::PermissionsExt;
+            for d in [env.dir.path(), env.home.as_path(), dir.as_path()] {
+                let mode = if d == dir.as_path() { 0o777 } else { 0o755 };
+                std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode)).unwrap();
+            }
+        }
         let sock = dir.join("fcgi.sock");
-        let fcgiwrap = spawn_fcgiwrap(&dir, opts.workers, &env.home, &opts.env);
+        let fcgiwrap = spawn_fcgiwrap(
+            &dir,
+            opts.workers,
+            &env.home,
+            &opts.env,
+            opts.fcgi_user.as_deref(),
+        );
         let htpasswd = dir.join("htpasswd");
         let mut lines = String::new();
         for (user, pass) in &opts.users {
@@ -266,6 +285,7 @@ impl Nginx {
                         fcgi_cmd: opts.env.clone(),
                         workers: opts.workers,
                         home: env.home.clone(),
+                        fcgi_user: opts.fcgi_user.clone(),
                     };
                 }
                 assert!(Instant::now() < deadline, "nginx did not start listening");
@@ -300,7 +320,13 @@ impl Nginx {
         drop(std::mem::replace(&mut self.fcgiwrap, ChildGuard(None)));
         let _ = std::fs::remove_file(self.dir.join("fcgi.sock"));
         let _ = std::fs::remove_file(self.dir.join("nginx.pid"));
-        self.fcgiwrap = spawn_fcgiwrap(&self.dir, self.workers, &self.home, &self.fcgi_cmd);
+        self.fcgiwrap = spawn_fcgiwrap(
+            &self.dir,
+            self.workers,
+            &self.home,
+            &self.fcgi_cmd,
+            self.fcgi_user.as_deref(),
+        );
         self.nginx = Some(spawn_nginx(&self.dir));
         let port: u16 = self.base.rsplit(':').next().unwrap().parse().unwrap();
         assert!(
@@ -319,9 +345,30 @@ impl Nginx {
     }
 }
 
-fn spawn_fcgiwrap(dir: &Path, workers: u32, home: &Path, env: &[(String, String)]) -> ChildGuard {
+fn spawn_fcgiwrap(
+    dir: &Path,
+    workers: u32,
+    home: &Path,
+    env: &[(String, String)],
+    user: Option<&str>,
+) -> ChildGuard {
     let sock = dir.join("fcgi.sock");
-    let mut fcgi = Command::new("fcgiwrap");
+    let mut fcgi = match user {
+        Some(u) => {
+            let mut c = Command::new("setpriv");
+            c.args([
+                "--reuid",
+                u,
+                "--regid",
+                u,
+                "--init-groups",
+                "--",
+                "fcgiwrap",
+            ]);
+            c
+        }
+        None => Command::new("fcgiwrap"),
+    };
     // Its own process group: fcgiwrap forks workers that outlive a killed master otherwise.
     std::os::unix::process::CommandExt::process_group(&mut fcgi, 0);
     fcgi.arg("-c")
