@@ -22,6 +22,9 @@ _hubctl() {
             hubctl,config)
                 cmd="hubctl__subcmd__config"
                 ;;
+            hubctl,doctor)
+                cmd="hubctl__subcmd__doctor"
+                ;;
             hubctl,help)
                 cmd="hubctl__subcmd__help"
                 ;;
@@ -93,6 +96,9 @@ _hubctl() {
                 ;;
             hubctl__subcmd__help,config)
                 cmd="hubctl__subcmd__help__subcmd__config"
+                ;;
+            hubctl__subcmd__help,doctor)
+                cmd="hubctl__subcmd__help__subcmd__doctor"
                 ;;
             hubctl__subcmd__help,help)
                 cmd="hubctl__subcmd__help__subcmd__help"
@@ -452,7 +458,7 @@ _hubctl() {
 
     case "${cmd}" in
         hubctl)
-            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell config pack-objects-hook hook help"
+            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell doctor config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -657,8 +663,38 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__doctor)
+            opts="-h -V --url --min-free --json --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-free)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__help)
-            opts="serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell config pack-objects-hook hook help"
+            opts="serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell doctor config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -730,6 +766,20 @@ _hubctl() {
         hubctl__subcmd__help__subcmd__config__subcmd__unset)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -4,6 +4,7 @@
 //! errors.
 
 mod accounts;
+mod doctor;
 mod keys;
 mod lfs;
 mod repo;
@@ -39,6 +40,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             command,
         ),
         Command::Shell { key_id } => ssh::shell(&root(&cli.root)?, key_id),
+        Command::Doctor(args) => doctor::run(
+            cli.root.as_deref(),
+            cli.authorized_keys_file.as_deref(),
+            args,
+        ),
         Command::Config { command } => keys::config(&root(&cli.root)?, command),
         Command::UploadPack(args) => stdio::upload_pack(cli.root.as_deref(), args),
         Command::ReceivePack(args) => stdio::receive_pack(cli.root.as_deref(), args),

@@ -145,38 +145,6 @@ pub fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn containment_table() {
-        let dir = tempfile::tempdir().unwrap();
-        let base = dir.path().join("repos");
-        let outside = dir.path().join("outside");
-        fs::create_dir_all(base.join("alice")).unwrap();
-        fs::create_dir_all(&outside).unwrap();
-        std::os::unix::fs::symlink(&outside, base.join("zed")).unwrap();
-        std::os::unix::fs::symlink(base.join("alice"), base.join("inner")).unwrap();
-        let inside = |p: &str| contained(&base, &base.join(p)).is_some();
-        // Existing and not yet existing paths inside.
-        assert!(inside("alice"));
-        assert!(inside("alice/new.git"));
-        assert!(inside("bob/new.git"));
-        // A link that stays inside is fine; one that leads out is not, at any depth.
-        assert!(inside("inner/x.git"));
-        assert!(!inside("zed"));
-        assert!(!inside("zed/data.git"));
-        assert!(!inside("zed/a/b/c.git"));
-        // `..` in the part that does not exist yet.
-        assert!(!inside("bob/../../outside"));
-        assert!(contained(&base, &dir.path().join("outside/x")).is_none());
-        // A base that does not exist yet still contains its future children.
-        let fresh = dir.path().join("fresh/repos");
-        assert!(contained(&fresh, &fresh.join("a/b.git")).is_some());
-    }
-}
-
 /// Whether the effective user may access `path` with `mode` (`libc::R_OK`, `W_OK`, `X_OK`
 /// or'ed together), as the kernel would decide for an open: `faccessat` with `AT_EACCESS`, so
 /// that `sudo -u` and setuid runs are judged as the user they run as. Read-only file systems
@@ -217,4 +185,36 @@ pub fn user_name(uid: u32) -> String {
         return name.to_string_lossy().into_owned();
     }
     format!("uid {uid}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containment_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("repos");
+        let outside = dir.path().join("outside");
+        fs::create_dir_all(base.join("alice")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, base.join("zed")).unwrap();
+        std::os::unix::fs::symlink(base.join("alice"), base.join("inner")).unwrap();
+        let inside = |p: &str| contained(&base, &base.join(p)).is_some();
+        // Existing and not yet existing paths inside.
+        assert!(inside("alice"));
+        assert!(inside("alice/new.git"));
+        assert!(inside("bob/new.git"));
+        // A link that stays inside is fine; one that leads out is not, at any depth.
+        assert!(inside("inner/x.git"));
+        assert!(!inside("zed"));
+        assert!(!inside("zed/data.git"));
+        assert!(!inside("zed/a/b/c.git"));
+        // `..` in the part that does not exist yet.
+        assert!(!inside("bob/../../outside"));
+        assert!(contained(&base, &dir.path().join("outside/x")).is_none());
+        // A base that does not exist yet still contains its future children.
+        let fresh = dir.path().join("fresh/repos");
+        assert!(contained(&fresh, &fresh.join("a/b.git")).is_some());
+    }
 }

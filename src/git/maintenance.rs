@@ -325,6 +325,11 @@ fn paths(root: &Root, name: &RepoName) -> (PathBuf, PathBuf, PathBuf) {
     )
 }
 
+/// Whether a push marked `name` for maintenance and no run has cleared the mark yet.
+pub fn is_pending(root: &Root, name: &RepoName) -> bool {
+    paths(root, name).1.exists()
+}
+
 /// An exclusive per-repository maintenance lock.
 pub struct Lock {
     _lock: crate::core::fsutil::FileLock,

@@ -312,6 +312,11 @@ impl Engine {
         }
     }
 
+    /// The version of the git binary in use (major, minor, patch).
+    pub fn version(&self) -> (u32, u32, u32) {
+        self.version
+    }
+
     /// The git binary in use.
     pub fn path(&self) -> &Path {
         &self.path

@@ -380,3 +380,256 @@ fn a_mistyped_root_creates_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("alice"));
 }
+
+/// `hubctl doctor [--json]` as (status, checks by name → (status, message, fix)).
+fn doctor(
+    env: &Env,
+    extra: &[&str],
+    vars: &[(&str, &str)],
+) -> (
+    bool,
+    std::collections::HashMap<String, (String, String, String)>,
+) {
+    let mut c = env.hubctl_cmd();
+    c.args(["doctor", "--json"]).args(extra);
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor --json: {e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        )
+    });
+    assert_eq!(v["ok"].as_bool().unwrap(), out.status.success(), "{v}");
+    let mut checks = std::collections::HashMap::new();
+    for c in v["checks"].as_array().unwrap() {
+        checks.insert(
+            c["check"].as_str().unwrap().to_string(),
+            (
+                c["status"].as_str().unwrap().to_string(),
+                c["message"].as_str().unwrap().to_string(),
+                c["fix"].as_str().unwrap_or("").to_string(),
+            ),
+        );
+    }
+    (out.status.success(), checks)
+}
+
+fn expect(
+    checks: &std::collections::HashMap<String, (String, String, String)>,
+    name: &str,
+    status: &str,
+    needle: &str,
+) {
+    let c = checks
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} check: {checks:?}"));
+    assert_eq!(c.0, status, "{name}: {c:?}");
+    assert!(
+        c.1.contains(needle) || c.2.contains(needle),
+        "{name}: {needle:?} not in {c:?}"
+    );
+    if status != "ok" {
+        assert!(!c.2.is_empty(), "{name}: no fix: {c:?}");
+    }
+}
+
+/// `hubctl doctor` on a healthy setup says ok to every check (with `--url` cloning the refs
+/// from the running server); then each checked thing is broken in turn, and doctor names it,
+/// with a fix, failing (exit 1) where the setup cannot work.
+#[test]
+fn doctor_names_each_broken_thing() {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &[]);
+    env.hosted_fixture("alice/project", "main");
+    env.hubctl_ok(&["repo", "gc", "alice/project"]);
+    let safe = SafeDir::create();
+    let keys = safe.path().join("authorized_keys");
+    env.hubctl_ok(&[
+        "config",
+        "set",
+        "authorized-keys-file",
+        keys.to_str().unwrap(),
+    ]);
+    let key = ClientKey::generate(&env, "laptop", KeyKind::Ed25519);
+    env.hubctl_ok(&[
+        "keys",
+        "add",
+        "--user",
+        "alice",
+        key.public.to_str().unwrap(),
+    ]);
+    let server = env.serve(&[]);
+    // A push through the server makes the hook links.
+    let wt = env.path("work");
+    let url = server
+        .url("alice/project")
+        .replacen("http://", &format!("http://alice:{token}@"), 1);
+    env.git_ok(&env.home, &["clone", "-q", &url, wt.to_str().unwrap()]);
+    env.add_commit(&wt, "new.txt", "new\n", "new");
+    env.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    env.hubctl_ok(&["repo", "gc", "alice/project"]);
+
+    let base = server
+        .base
+        .replacen("http://", &format!("http://alice:{token}@"), 1);
+    let (ok, checks) = doctor(&env, &["--url", &base], &[]);
+    assert!(ok, "{checks:?}");
+    for (name, (status, message, _)) in &checks {
+        assert_eq!(status, "ok", "{name}: {message}");
+    }
+    for name in [
+        "git",
+        "root",
+        "database",
+        "hooks",
+        "authorized-keys",
+        "disk",
+        "pack-cache",
+        "maintenance",
+        "url",
+    ] {
+        assert!(checks.contains_key(name), "no {name} check: {checks:?}");
+    }
+    expect(&checks, "url", "ok", "refs");
+    assert!(
+        !checks["url"].1.contains(&token),
+        "token shown: {:?}",
+        checks["url"]
+    );
+    // The text form: one line per check, the status first.
+    let text = env.hubctl_ok(&["doctor"]);
+    assert_eq!(text.lines().count(), 8, "{text}");
+    assert!(text.lines().all(|l| l.starts_with("ok ")), "{text}");
+
+    // git: missing, and too old.
+    let (ok, checks) = doctor(&env, &[], &[("HUBCTL_GIT", "/nonexistent/git")]);
+    assert!(!ok);
+    expect(&checks, "git", "fail", "/nonexistent/git");
+    let old = env.path("old-git");
+    write_script(&old, "#!/bin/sh\necho 'git version 2.20.1'\n");
+    let (ok, checks) = doctor(&env, &[], &[("HUBCTL_GIT", old.to_str().unwrap())]);
+    assert!(!ok);
+    expect(&checks, "git", "fail", "2.34");
+
+    // disk: less free than asked for.
+    let (ok, checks) = doctor(&env, &["--min-free", "999999999g"], &[]);
+    assert!(!ok);
+    expect(&checks, "disk", "fail", "free");
+
+    // hooks: a link left by a binary that moved.
+    let link = env.root.join("run/hooks/alice/project/pre-receive");
+    assert!(
+        std::fs::read_link(&link).is_ok(),
+        "no hook link at {}",
+        link.display()
+    );
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink("/opt/old/hubctl", &link).unwrap();
+    let (ok, checks) = doctor(&env, &[], &[]);
+    assert!(
+        ok,
+        "a stale hook link is repaired at the next push: {checks:?}"
+    );
+    expect(&checks, "hooks", "warn", "/opt/old/hubctl");
+
+    // authorized-keys: modes sshd's StrictModes refuses, then lines for another binary.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let (ok, checks) = doctor(&env, &[], &[]);
+    assert!(!ok);
+    expect(&checks, "authorized-keys", "fail", "chmod go-w");
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(safe.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (ok, checks) = doctor(&env, &[], &[]);
+    assert!(!ok);
+    expect(
+        &checks,
+        "authorized-keys",
+        "fail",
+        &safe.path().display().to_string(),
+    );
+    std::fs::set_permissions(safe.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let text = std::fs::read_to_string(&keys).unwrap();
+    let exe = hubctl_bin().display().to_string();
+    assert!(text.contains(&exe), "{text}");
+    std::fs::write(&keys, text.replace(&exe, "/opt/old/hubctl")).unwrap();
+    let (_, checks) = doctor(&env, &[], &[]);
+    expect(&checks, "authorized-keys", "warn", "/opt/old/hubctl");
+    env.hubctl_ok(&["keys", "authorized-keys", "--write", keys.to_str().unwrap()]);
+    let (_, checks) = doctor(&env, &[], &[]);
+    expect(&checks, "authorized-keys", "ok", "1 keys");
+
+    // pack-cache: more cached than the limit allows.
+    let packs = env.root.join("cache/packs");
+    std::fs::create_dir_all(&packs).unwrap();
+    std::fs::write(packs.join("stray"), vec![0u8; 300 * 1024]).unwrap();
+    env.hubctl_ok(&["config", "set", "pack-cache-size", "100k"]);
+    let (_, checks) = doctor(&env, &[], &[]);
+    expect(&checks, "pack-cache", "warn", "over its limit");
+    env.hubctl_ok(&["config", "unset", "pack-cache-size"]);
+
+    // maintenance: a repository that never had it.
+    env.hosted_fixture("alice/second", "main");
+    let (ok, checks) = doctor(&env, &[], &[]);
+    assert!(ok);
+    expect(
+        &checks,
+        "maintenance",
+        "warn",
+        "hubctl repo gc alice/second",
+    );
+
+    // url: the server is gone.
+    drop(server);
+    let (ok, checks) = doctor(&env, &["--url", &base], &[]);
+    assert!(!ok);
+    expect(&checks, "url", "fail", "git ls-remote");
+    assert!(
+        !checks["url"].1.contains(&token),
+        "token shown: {:?}",
+        checks["url"]
+    );
+
+    // root: owned by root, doctor run as www-data; then a root that does not exist.
+    open_up(&env);
+    let out = hubctl_as(&env, WWW, &["doctor", "--json"]);
+    assert!(!out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let root_check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "root")
+        .unwrap()
+        .clone();
+    assert_eq!(root_check["status"], "fail", "{v}");
+    assert!(
+        root_check["message"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to root and hubctl runs as www-data"),
+        "{v}"
+    );
+    let missing = env.path("no-such-root");
+    let out = hubctl_at(&env, &missing, &["doctor"]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("fail  root") && text.contains("no hubctl root at"),
+        "{text}"
+    );
+    assert!(!missing.exists());
+
+    // database: a corrupted file.
+    std::fs::write(env.root.join("hubctl.db"), vec![b'x'; 8192]).unwrap();
+    for f in ["hubctl.db-wal", "hubctl.db-shm"] {
+        let _ = std::fs::remove_file(env.root.join(f));
+    }
+    let (ok, checks) = doctor(&env, &[], &[]);
+    assert!(!ok);
+    expect(&checks, "database", "fail", "hubctl.db");
+}
