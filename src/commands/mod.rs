@@ -108,6 +108,10 @@ fn run_by_operator(command: &Command) -> bool {
             | Command::PackObjectsHook { .. }
             | Command::UploadPack(_)
             | Command::ReceivePack(_)
+            // What a push schedules in the background.
+            | Command::Repo {
+                command: crate::cli::RepoCommand::Gc { auto: true, .. }
+            }
     )
 }
 
