@@ -633,3 +633,59 @@ fn doctor_names_each_broken_thing() {
     assert!(!ok);
     expect(&checks, "database", "fail", "hubctl.db");
 }
+
+/// The README's "Which account" setup: the root belongs to www-data, fcgiwrap runs hubctl as
+/// www-data, the operator runs the CLI as www-data (sudo -u; setpriv here). Everything works
+/// without a warning, and doctor run as that account says ok about the root.
+#[test]
+fn one_account_for_cli_and_fcgiwrap_works() {
+    assert!(is_root(), "this test switches accounts");
+    let env = Env::new();
+    open_up(&env);
+    chown_r(&env.root, WWW);
+    let run = |args: &[&str]| {
+        let out = hubctl_as(&env, WWW, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("warning"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["user", "add", "alice"]);
+    let token = run(&["token", "create", "--user", "alice"])
+        .trim()
+        .to_string();
+    run(&["repo", "init", "alice/project", "--private"]);
+    let nginx = Nginx::start(
+        &env,
+        NginxOptions {
+            fcgi_user: Some(WWW.into()),
+            ..NginxOptions::default()
+        },
+    );
+    let url =
+        nginx
+            .url("alice/project.git")
+            .replacen("http://", &format!("http://alice:{token}@"), 1);
+    let wt = env.path("work");
+    std::fs::create_dir_all(&wt).unwrap();
+    env.git_ok(&wt, &["init", "-q", "-b", "main"]);
+    env.add_commit(&wt, "a.txt", "a\n", "first");
+    let out = env.git(&wt, &["push", &url, "main"]);
+    assert!(out.status.success(), "{}\n{}", stderr(&out), nginx.logs());
+    let clone = env.path("clone");
+    env.git_ok(&env.home, &["clone", "-q", &url, clone.to_str().unwrap()]);
+    assert_eq!(
+        env.git_ok(&clone, &["rev-parse", "HEAD"]),
+        env.git_ok(&wt, &["rev-parse", "HEAD"])
+    );
+    let out = hubctl_as(&env, WWW, &["doctor"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let root_line = text.lines().find(|l| l.contains(" root ")).unwrap_or("");
+    assert!(
+        root_line.starts_with("ok ") && root_line.contains("owner www-data"),
+        "{text}"
+    );
+}
