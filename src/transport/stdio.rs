@@ -97,7 +97,8 @@ pub fn resolve(explicit_root: Option<&Path>, arg: &str) -> Result<Target, Error>
             });
         }
     };
-    let root = Root::resolve(explicit_root)?;
+    // A root that does not exist holds no repository; do not create one on the way.
+    let root = Root::resolve_existing(explicit_root)?;
     let git_dir = repo::contained_path(&root, &name).map_err(|_| Error::Missing {
         name: name.clone(),
         root: root.path().to_path_buf(),

@@ -373,6 +373,43 @@ fn a_mistyped_root_creates_nothing() {
     assert!(!out.status.success() && stderr(&out).contains("no hubctl root at"));
     assert!(!typo.exists());
 
+    // git's own client through `hubctl upload-pack` on the typo.
+    let out = env.git(
+        &env.home,
+        &[
+            "clone",
+            "--upload-pack",
+            &format!("{} --root {typo_s} upload-pack", hubctl_bin().display()),
+            "file:///alice/project.git",
+            env.path("clone").to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no hubctl root at"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!typo.exists());
+    // A mistyped $hubctl_root behind nginx: 500 for the client, the line in the log.
+    let nginx = Nginx::start(
+        &env,
+        NginxOptions {
+            root: Some(typo.clone()),
+            ..NginxOptions::default()
+        },
+    );
+    let out = env.git(&env.home, &["ls-remote", &nginx.url("alice/project.git")]);
+    assert!(!out.status.success());
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || nginx
+            .logs()
+            .contains(&format!("no hubctl root at {typo_s}"))),
+        "{}",
+        nginx.logs()
+    );
+    assert!(!typo.exists());
+
     let out = hubctl_at(&env, &typo, &["user", "add", "alice"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(typo.join("hubctl.db").is_file());

@@ -59,6 +59,8 @@ pub struct NginxOptions {
     /// Run fcgiwrap (and so hubctl) as this account, as Debian runs it as `www-data`
     /// (the test's directories are opened up for it).
     pub fcgi_user: Option<String>,
+    /// `$hubctl_root` other than the environment's root.
+    pub root: Option<PathBuf>,
 }
 
 impl Default for NginxOptions {
@@ -71,6 +73,7 @@ impl Default for NginxOptions {
             env: Vec::new(),
             workers: 8,
             fcgi_user: None,
+            root: None,
         }
     }
 }
@@ -253,7 +256,14 @@ impl Nginx {
         };
         let values = [
             ("hubctl_bin", opts.program.display().to_string()),
-            ("hubctl_root", env.root.display().to_string()),
+            (
+                "hubctl_root",
+                opts.root
+                    .as_ref()
+                    .unwrap_or(&env.root)
+                    .display()
+                    .to_string(),
+            ),
             ("hubctl_fcgi", format!("unix:{}", sock.display())),
             ("hubctl_project_root", project_root),
             ("hubctl_export_all", export_all),
