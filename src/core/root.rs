@@ -69,24 +69,23 @@ impl Root {
     /// created if missing and made absolute, because the path is handed to git, hooks and
     /// `authorized_keys` lines that run with other working directories.
     pub fn resolve(explicit: Option<&Path>) -> Result<Self, Error> {
-        let chosen = match explicit.filter(|p| !p.as_os_str().is_empty()) {
-            Some(p) => p.to_path_buf(),
+        Self::at(&Self::chosen(explicit)?)
+    }
+
+    /// The root asked for: `explicit` unless empty, else the platform data directory.
+    fn chosen(explicit: Option<&Path>) -> Result<PathBuf, Error> {
+        match explicit.filter(|p| !p.as_os_str().is_empty()) {
+            Some(p) => Ok(p.to_path_buf()),
             None => directories::ProjectDirs::from("", "", "hubctl")
                 .map(|d| d.data_dir().to_path_buf())
-                .ok_or(Error::NoRoot)?,
-        };
-        Self::at(&chosen)
+                .ok_or(Error::NoRoot),
+        }
     }
 
     /// Like [`Root::resolve`], for commands that only read: a root that does not exist is
     /// [`Error::Missing`] instead of being created.
     pub fn resolve_existing(explicit: Option<&Path>) -> Result<Self, Error> {
-        let chosen = match explicit.filter(|p| !p.as_os_str().is_empty()) {
-            Some(p) => p.to_path_buf(),
-            None => directories::ProjectDirs::from("", "", "hubctl")
-                .map(|d| d.data_dir().to_path_buf())
-                .ok_or(Error::NoRoot)?,
-        };
+        let chosen = Self::chosen(explicit)?;
         if !chosen.is_dir() {
             return Err(Error::Missing { path: chosen });
         }
