@@ -58,7 +58,14 @@ pub(super) fn cgi(
     keys_file: Option<&Path>,
     args: CgiArgs,
 ) -> Result<ExitCode> {
-    let env = cgi::CgiEnv::from_env()?;
+    let env = match cgi::CgiEnv::from_env() {
+        Ok(env) => env,
+        Err(e @ cgi::Error::ContentLength(_)) => {
+            cgi::write_error(400, &e.to_string());
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let app = match cgi_app(explicit_root, keys_file, &args) {
         Ok(app) => app,
         Err(e) if database_busy(&e) => {

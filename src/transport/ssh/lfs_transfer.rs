@@ -1182,6 +1182,9 @@ impl Write for IdleFd {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
