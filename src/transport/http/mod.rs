@@ -289,6 +289,9 @@ pub fn log_line(
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
