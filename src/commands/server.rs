@@ -30,6 +30,9 @@ pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> R
     let settings = crate::store::with_store(root, |s| crate::settings::Settings::load(s))?;
     // Request threads open their own connections; this one is done with the database.
     crate::store::release_cached();
+    if let Some(limit) = settings.pack_cache_size {
+        crate::git::pack_cache::sweep(root, limit);
+    }
     let app = Arc::new(App {
         site: Site::Hosted(root.clone()),
         engine,
