@@ -21,6 +21,7 @@ use crate::core::root::Root;
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Init { force } => init(&Root::resolve(cli.root.as_deref())?, force),
         Command::Serve(args) => {
             server::serve(&root(&cli.root)?, cli.authorized_keys_file.as_deref(), args)
         }
@@ -50,7 +51,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token { command } => accounts::token(&root(&cli.root)?, command),
         Command::Hook { name, args } => Ok(crate::git::hooks::run(&name, &args)),
         Command::PackObjectsHook { args } => {
-            let root = root(&cli.root)?;
+            // Run by git inside a fetch that was already let in.
+            let root = Root::resolve(cli.root.as_deref())?;
             let engine = crate::git::Engine::detect(Some(&root.cache_dir()))?;
             // The engine hands the hook its cache bound in the environment.
             let limit = std::env::var(crate::git::pack_cache::SIZE_ENV)
@@ -67,8 +69,31 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The root, once it is known not to have lost its database (see [`crate::store::guard`]).
 fn root(explicit: &Option<std::path::PathBuf>) -> Result<Root> {
-    Ok(Root::resolve(explicit.as_deref())?)
+    let root = Root::resolve(explicit.as_deref())?;
+    crate::store::guard(&root)?;
+    Ok(root)
+}
+
+/// `hubctl init [--force]`: the root (created by resolving it) and its database.
+fn init(root: &Root, force: bool) -> Result<ExitCode> {
+    let created = crate::store::Store::init_root(root, force)?;
+    let db = root.db_path();
+    if created {
+        println!(
+            "initialised {} (database {})",
+            root.path().display(),
+            db.display()
+        );
+    } else {
+        println!(
+            "{} is already initialised (database {})",
+            root.path().display(),
+            db.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Print `value` as pretty JSON on stdout.

@@ -663,3 +663,120 @@ fn a_killed_hooks_temp_file_is_swept_by_the_next_fill_and_at_start() {
     // `serve` sweeps before it listens.
     assert!(!temp.exists(), "serve did not sweep {temp:?} at start");
 }
+
+/// Remove the database (and its WAL files); `empty` leaves a zero-length file in its place.
+fn lose_database(env: &Env, empty: bool) {
+    let db = env.root.join("hubctl.db");
+    for side in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+    }
+    if empty {
+        std::fs::write(&db, b"").unwrap();
+    }
+}
+
+/// The refusal every command gives: the situation, and the way out.
+fn assert_refused(what: &str, out: &std::process::Output, state: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{what} started: {err}");
+    assert!(
+        err.contains(&format!("hubctl.db is {state}"))
+            && err.contains("holds repositories")
+            && err.contains("from a backup")
+            && err.contains("hubctl init --force"),
+        "{what}: {err}"
+    );
+    // Said once, not doubled by error chains.
+    assert_eq!(err.matches("from a backup").count(), 1, "{what}: {err}");
+}
+
+/// Issue 13 point 7: a missing or empty `hubctl.db` beside existing repositories is never
+/// silently recreated. The command line, `serve`, the SSH forced command and the stdio
+/// commands refuse to start and say why; over CGI the client gets a generic 500 and the
+/// detail goes to nginx's error log. `hubctl init --force` accepts a fresh database.
+#[test]
+fn a_lost_database_beside_repositories_is_not_recreated() {
+    let env = Env::new();
+    env.hosted_fixture(REPO, "main");
+    env.hubctl_ok(&["repo", "set", REPO, "visibility", "private"]);
+    let db = env.root.join("hubctl.db");
+    let nginx = Nginx::start(&env, NginxOptions::default());
+    let url = format!(
+        "{}/{REPO}.git/info/refs?service=git-upload-pack",
+        nginx.base
+    );
+    for (state, empty) in [("missing", false), ("empty", true)] {
+        lose_database(&env, empty);
+        for args in [
+            &["repo", "list"][..],
+            &["user", "list"],
+            &["config", "get", "max-engines"],
+            &["upload-pack", REPO],
+            &["lfs", "ls", REPO],
+        ] {
+            let out = env
+                .hubctl_cmd()
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            assert_refused(&format!("hubctl {args:?}"), &out, state);
+        }
+        let out = env
+            .hubctl_cmd()
+            .args(["shell", "--key-id", "1"])
+            .env(
+                "SSH_ORIGINAL_COMMAND",
+                format!("git-upload-pack '{REPO}.git'"),
+            )
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_refused("hubctl shell", &out, state);
+        let mut serve = env
+            .hubctl_cmd()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = wait_timeout(&mut serve, Duration::from_secs(20));
+        if status.is_none() {
+            let _ = serve.kill();
+        }
+        let out = serve.wait_with_output().unwrap();
+        assert_refused("hubctl serve", &out, state);
+        // CGI: a generic 500 for the client, the detail in nginx's error log.
+        let (status, text) = curl(&[&url]);
+        assert_eq!(status, 500, "{text}");
+        assert!(
+            !text.contains("backup") && !text.contains(env.root.to_str().unwrap()),
+            "{text}"
+        );
+        assert!(
+            eventually(Duration::from_secs(5), || nginx
+                .logs()
+                .contains(&format!("hubctl.db is {state}, but"))),
+            "the detail is not in the server's log:\n{}",
+            nginx.logs()
+        );
+        // Nothing was created in the meantime.
+        match std::fs::metadata(&db) {
+            Ok(m) => assert!(empty && m.len() == 0, "the database was recreated"),
+            Err(_) => assert!(!empty),
+        }
+        let out = env.hubctl(&["init"]);
+        assert_refused("hubctl init", &out, state);
+    }
+    // The operator accepts a fresh database: the repository is there, not adopted.
+    let out = env.hubctl_ok(&["init", "--force"]);
+    assert!(out.contains("initialised"), "{out}");
+    let listed = env.hubctl_ok(&["repo", "list", "--json"]);
+    assert!(listed.contains("\"adopted\": false"), "{listed}");
+    assert!(env.hubctl_ok(&["init"]).contains("already initialised"));
+    // A root without repositories is created on first use, as before.
+    let fresh = Env::new();
+    fresh.hubctl_ok(&["user", "list"]);
+    assert!(fresh.root.join("hubctl.db").exists());
+}
