@@ -333,4 +333,43 @@ proptest! {
             prop_assert!(got.len() as u64 <= limit);
         }
     }
+
+    /// Batch lines: `<oid> <size>` with any attributes after them read back; a size with a
+    /// sign, a space, other characters or past 63 bits, or a missing part, is refused.
+    #[test]
+    fn prop_lfs_transfer_batch_lines(
+        oid in prop_oneof!["[0-9a-f]{64}", "[!-~]{1,70}"],
+        size in 0..=i64::MAX,
+        attrs in prop::collection::vec("[a-z]{1,8}=[!-~]{0,8}", 0..3),
+        bad_size in prop_oneof![
+            "[+-][0-9]{1,5}",
+            "[0-9]{0,3}[^0-9 ][0-9]{0,3}",
+            Just(String::new()),
+            Just("9223372036854775808".to_string()),
+            Just("99999999999999999999".to_string()),
+        ],
+    ) {
+        let tail: String = attrs.iter().map(|a| format!(" {a}")).collect();
+        let good = format!("{oid} {size}{tail}");
+        prop_assert_eq!(batch_line(&good), Some((oid.as_str(), size)));
+        let bad = format!("{oid} {bad_size}{tail}");
+        prop_assert_eq!(batch_line(&bad), None);
+        prop_assert_eq!(batch_line(&oid), None);
+        let no_oid = format!(" {size}");
+        prop_assert_eq!(batch_line(&no_oid), None);
+        prop_assert_eq!(decimal(&size.to_string()), Some(size as u64));
+        prop_assert_eq!(decimal(&format!("+{size}")), None);
+    }
+
+    /// Any line at all: no panic, and an accepted line's size is exactly its second word.
+    #[test]
+    fn prop_lfs_transfer_hostile_batch_lines(line in prop_oneof![any::<String>(), "[0-9a-f ]{0,20} [0-9+ -]{0,22}"]) {
+        if let Some((oid, size)) = batch_line(&line) {
+            let mut words = line.split(' ');
+            prop_assert_eq!(words.next(), Some(oid));
+            let second = words.next().unwrap();
+            prop_assert!(second.bytes().all(|b| b.is_ascii_digit()));
+            prop_assert_eq!(second.parse::<i64>().ok(), Some(size));
+        }
+    }
 }
