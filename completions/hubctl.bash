@@ -31,6 +31,9 @@ _hubctl() {
             hubctl,hook)
                 cmd="hubctl__subcmd__hook"
                 ;;
+            hubctl,init)
+                cmd="hubctl__subcmd__init"
+                ;;
             hubctl,keys)
                 cmd="hubctl__subcmd__keys"
                 ;;
@@ -105,6 +108,9 @@ _hubctl() {
                 ;;
             hubctl__subcmd__help,hook)
                 cmd="hubctl__subcmd__help__subcmd__hook"
+                ;;
+            hubctl__subcmd__help,init)
+                cmd="hubctl__subcmd__help__subcmd__init"
                 ;;
             hubctl__subcmd__help,keys)
                 cmd="hubctl__subcmd__help__subcmd__keys"
@@ -458,7 +464,7 @@ _hubctl() {
 
     case "${cmd}" in
         hubctl)
-            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell doctor config pack-objects-hook hook help"
+            opts="-h -V --root --authorized-keys-file --help --version init serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell doctor config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -694,7 +700,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help)
-            opts="serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell doctor config pack-objects-hook hook help"
+            opts="init serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell doctor config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -806,6 +812,20 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help__subcmd__hook)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1381,6 +1401,28 @@ _hubctl() {
             ;;
         hubctl__subcmd__hook)
             opts="-h -V --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__init)
+            opts="-h -V --force --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

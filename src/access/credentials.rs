@@ -35,6 +35,12 @@ pub fn token_from_header(value: &str) -> Result<Option<String>, Denial> {
                 "malformed Authorization header: empty bearer token".into(),
             ));
         }
+        if !is_token68(rest) {
+            return Err(Denial::BadRequest(
+                "malformed Authorization header: a bearer token is letters, digits and -._~+/, then any '='"
+                    .into(),
+            ));
+        }
         return Ok(Some(rest.to_string()));
     }
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -55,8 +61,23 @@ pub fn token_from_header(value: &str) -> Result<Option<String>, Denial> {
             "malformed Authorization header: Basic credentials need user:password".into(),
         )
     })?;
+    if text.chars().any(char::is_control) {
+        return Err(Denial::BadRequest(
+            "malformed Authorization header: Basic credentials contain control characters".into(),
+        ));
+    }
     let token = if password.is_empty() { user } else { password };
     Ok(Some(token.to_string()))
+}
+
+/// RFC 9110's `token68` (RFC 6750's `b64token` for Bearer): `1*( ALPHA / DIGIT / "-" / "." /
+/// "_" / "~" / "+" / "/" ) *"="`.
+fn is_token68(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 /// Decide who sent a request.
@@ -98,6 +119,9 @@ pub fn authenticate(site: &Site, presented: Presented<'_>) -> Result<Principal, 
         None => Err(Denial::BadCredentials),
     }
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -49,6 +49,16 @@ pub struct Cli {
 /// hubctl's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create the root directory and its database (other commands create them on first use
+    /// too, but never beside existing repositories).
+    #[command(after_long_help = INIT_HELP)]
+    Init {
+        /// Start a fresh, empty database even though the root already holds repositories
+        /// (their users, tokens, keys and privacy are not in it: restore hubctl.db from a
+        /// backup instead if there is one).
+        #[arg(long)]
+        force: bool,
+    },
     /// Serve repositories over HTTP or HTTPS (Git Smart HTTP).
     Serve(ServeArgs),
     /// Answer one HTTP request as a CGI program (a drop-in for git http-backend); also what
@@ -130,6 +140,13 @@ pub enum Command {
         args: Vec<std::ffi::OsString>,
     },
 }
+
+const INIT_HELP: &str = "\
+When <root>/repos holds repositories but hubctl.db is missing or empty, every command refuses \
+to start: an empty database would lose every user, token and key and show private \
+repositories as public. Restore hubctl.db (and its -wal file) from a backup, or accept a fresh \
+database with `hubctl init --force`; the repositories are then listed as not adopted, and \
+`hubctl repo adopt` registers each one (private unless --public).";
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     let d = humantime::parse_duration(s)

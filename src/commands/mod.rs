@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         open_root(explicit, reads, operator)
     };
     match cli.command {
+        Command::Init { force } => init(&Root::resolve(cli.root.as_deref())?, force),
         Command::Serve(args) => {
             server::serve(&root(&cli.root)?, cli.authorized_keys_file.as_deref(), args)
         }
@@ -60,7 +61,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token { command } => accounts::token(&root(&cli.root)?, command),
         Command::Hook { name, args } => Ok(crate::git::hooks::run(&name, &args)),
         Command::PackObjectsHook { args } => {
-            let root = root(&cli.root)?;
+            // Run by git inside a fetch that was already let in.
+            let root = Root::resolve(cli.root.as_deref())?;
             let engine = crate::git::Engine::detect(Some(&root.cache_dir()))?;
             // The engine hands the hook its cache bound in the environment.
             let limit = std::env::var(crate::git::pack_cache::SIZE_ENV)
@@ -88,6 +90,7 @@ fn open_root(explicit: &Option<std::path::PathBuf>, reads: bool, operator: bool)
         Root::resolve(explicit.as_deref())?
     };
     root.check_access()?;
+    crate::store::guard(&root)?;
     if let (true, false, Some(owner)) = (operator, reads, root.foreign_owner_of_superuser()) {
         eprintln!(
             "hubctl: warning: {} belongs to {owner} but hubctl runs as root; what it creates will belong to root, which {owner} (fcgiwrap, sshd) cannot change: run hubctl as {owner} (sudo -u {owner} hubctl …)",
@@ -135,6 +138,26 @@ fn only_reads(command: &Command) -> bool {
         Command::Shell { .. } | Command::LfsAuthenticate(_) => true,
         _ => false,
     }
+}
+
+/// `hubctl init [--force]`: the root (created by resolving it) and its database.
+fn init(root: &Root, force: bool) -> Result<ExitCode> {
+    let created = crate::store::Store::init_root(root, force)?;
+    let db = root.db_path();
+    if created {
+        println!(
+            "initialised {} (database {})",
+            root.path().display(),
+            db.display()
+        );
+    } else {
+        println!(
+            "{} is already initialised (database {})",
+            root.path().display(),
+            db.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Print `value` as pretty JSON on stdout.

@@ -30,6 +30,9 @@ pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> R
     let settings = crate::store::with_store(root, |s| crate::settings::Settings::load(s))?;
     // Request threads open their own connections; this one is done with the database.
     crate::store::release_cached();
+    if let Some(limit) = settings.pack_cache_size {
+        crate::git::pack_cache::sweep(root, limit);
+    }
     let app = Arc::new(App {
         site: Site::Hosted(root.clone()),
         engine,
@@ -58,7 +61,14 @@ pub(super) fn cgi(
     keys_file: Option<&Path>,
     args: CgiArgs,
 ) -> Result<ExitCode> {
-    let env = cgi::CgiEnv::from_env()?;
+    let env = match cgi::CgiEnv::from_env() {
+        Ok(env) => env,
+        Err(e @ cgi::Error::ContentLength(_)) => {
+            cgi::write_error(400, &e.to_string());
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let app = match cgi_app(explicit_root, keys_file, &args) {
         Ok(app) => app,
         Err(e) if database_busy(&e) => {

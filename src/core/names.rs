@@ -118,3 +118,6 @@ impl std::str::FromStr for RepoName {
         Self::parse(s)
     }
 }
+
+#[cfg(test)]
+mod proptests;

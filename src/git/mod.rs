@@ -85,9 +85,10 @@ pub enum Error {
     /// The request body failed before git started (a stall, a size bound, a bad encoding).
     #[error("reading the request: {0}")]
     Body(#[source] io::Error),
-    /// The settings could not be read.
+    /// The settings could not be read. (Not marked as the error's source: its text is
+    /// already in the message, and error chains would print it twice.)
     #[error("reading settings: {0}")]
-    Settings(#[from] crate::store::Error),
+    Settings(crate::store::Error),
     /// Spawning or talking to git failed.
     #[error("running git {what}: {source}")]
     Io {
@@ -96,6 +97,12 @@ pub enum Error {
         /// The underlying error.
         source: io::Error,
     },
+}
+
+impl From<crate::store::Error> for Error {
+    fn from(e: crate::store::Error) -> Error {
+        Error::Settings(e)
+    }
 }
 
 /// The two halves of git's pack protocol.

@@ -8,6 +8,14 @@
 //! pack-objects runs and its output is streamed to the client and into the cache at once.
 //! Entries are written to a temporary file and renamed into place (safe with concurrent
 //! writers), and the cache is trimmed to its bound, least recently used first.
+//!
+//! The bound holds for everything on disk, fills in progress included. Temporary files live in
+//! the lock directory (`<cache>/.lock/<pid>-<nanos>.tmp`, beside the lock file). A fill reserves
+//! room before it writes, under the cache lock, by growing its temporary file's length (sparse,
+//! so the length is an upper bound of its blocks); eviction makes room, and a fill that finds
+//! none stops caching while the clone goes on. A fill's file is removed when the hook ends, by
+//! error, a client that went away or success; one left by a hook killed outright (its pid is
+//! gone) or untouched for an hour is swept at the next eviction and when `serve` starts.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -27,6 +35,11 @@ pub const SIZE_ENV: &str = "HUBCTL_PACK_CACHE_SIZE";
 pub const MIN_ENTRY: u64 = 64 * 1024;
 /// Largest request (stdin) the hook accepts; wants and haves are 46 bytes each.
 const MAX_REQUEST: u64 = 256 * 1024 * 1024;
+/// A temporary file whose owner is alive but that has not been written to for this long is
+/// left over all the same (the idle timeout ends any real request long before).
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Name of the lock directory inside the cache: the lock file and the fills in progress.
+const LOCK_DIR: &str = ".lock";
 
 /// The cache directory of a root.
 pub fn dir(root: &Root) -> PathBuf {
@@ -210,10 +223,23 @@ fn serve(root: &Root, git: &Path, args: &[OsString], limit: u64) -> io::Result<E
             "expected `git [options] pack-objects ...` (this command is run by git upload-pack)",
         ));
     };
+    // Leave the engine's process group: a request that ends early kills that group outright,
+    // which would leave this fill's temporary file behind. Out of it, the hook sees its
+    // stdout close (upload-pack gone), stops pack-objects and removes the file itself.
+    // SAFETY: plain syscall on this process.
+    unsafe {
+        libc::setpgid(0, 0);
+    }
     let mut request = Vec::new();
     io::stdin().take(MAX_REQUEST).read_to_end(&mut request)?;
     let git_dir = std::env::current_dir()?;
     let cache = dir(root);
+    // The cache must not lead outside the root (a symlinked cache directory): then no caching.
+    let limit = if crate::core::fsutil::contained(root.path(), &cache).is_some() {
+        limit
+    } else {
+        0
+    };
     let entry = if limit > 0 {
         let state = repository_state(&git_dir)?;
         let mut keyed = git_options_key(git_opts)?;
@@ -259,30 +285,23 @@ fn serve(root: &Root, git: &Path, args: &[OsString], limit: u64) -> io::Result<E
     });
     let mut pack = child.stdout.take().expect("piped");
     let mut tmp = match &entry {
-        Some(path) => open_temp(path).ok(),
+        Some(_) => Fill::start(&cache, limit).ok(),
         None => None,
     };
     let mut written = 0u64;
     let copied = relay(&mut pack, &mut out, &mut tmp, limit, &mut written);
     let _ = feeder.join();
     if let Err(e) = copied {
+        // The temporary file goes with `tmp` (dropped on return).
         let _ = child.kill();
         let _ = child.wait();
-        if let Some((_, p)) = tmp {
-            let _ = std::fs::remove_file(p);
-        }
         return Err(e);
     }
     let status = child.wait()?;
-    if let (Some((f, tmp_path)), Some(path)) = (tmp, &entry) {
-        if status.success()
-            && written >= MIN_ENTRY
-            && f.sync_all().is_ok()
-            && std::fs::rename(&tmp_path, path).is_ok()
-        {
+    if let (Some(fill), Some(path)) = (tmp, &entry) {
+        if status.success() && written >= MIN_ENTRY && fill.finish(path, written).is_ok() {
             evict(&cache, limit);
         }
-        let _ = std::fs::remove_file(&tmp_path);
     }
     Ok(if status.success() {
         ExitCode::SUCCESS
@@ -296,11 +315,11 @@ fn serve(root: &Root, git: &Path, args: &[OsString], limit: u64) -> io::Result<E
 /// Both ends are normally pipes: then the data never enters user space. `tee(2)` duplicates
 /// what pack-objects wrote into our stdout, and `splice(2)` moves the same bytes into the
 /// cache file (or, with no entry being written, straight to stdout). Anything else falls back
-/// to read and write.
+/// to read and write. Bytes go into the file only within the room it has reserved.
 fn relay(
     pack: &mut std::process::ChildStdout,
     out: &mut File,
-    tmp: &mut Option<(File, PathBuf)>,
+    tmp: &mut Option<Fill>,
     limit: u64,
     written: &mut u64,
 ) -> io::Result<()> {
@@ -310,24 +329,30 @@ fn relay(
     let mut buf = vec![0u8; 256 * 1024];
     let mut zero_copy = true;
     loop {
-        // The cache is a side effect: past its share of the bound, or on any write error
-        // (a full disk), the entry is dropped and the clone goes on.
+        // The cache is a side effect: past its share of the bound, without room, or on any
+        // write error (a full disk), the entry is dropped (and its file removed) and the clone
+        // goes on.
         if tmp.is_some() && *written > limit / 2 {
-            if let Some((_, p)) = tmp.take() {
-                let _ = std::fs::remove_file(p);
+            *tmp = None;
+        }
+        if let Some(fill) = tmp {
+            if !fill.reserve(*written + 1) {
+                *tmp = None;
             }
         }
+        wait_for_output(src, dst)?;
         if zero_copy {
+            let step = room(tmp, *written, STEP);
             // SAFETY: plain syscalls on open descriptors, no user memory involved.
             let n = unsafe {
                 match tmp {
-                    Some(_) => libc::tee(src, dst, STEP, 0),
+                    Some(_) => libc::tee(src, dst, step, 0),
                     None => libc::splice(
                         src,
                         std::ptr::null_mut(),
                         dst,
                         std::ptr::null_mut(),
-                        STEP,
+                        step,
                         libc::SPLICE_F_MOVE,
                     ),
                 }
@@ -349,7 +374,7 @@ fn relay(
             }
             let n = n as usize;
             *written += n as u64;
-            if let Some((file, _)) = tmp {
+            if let Some(fill) = tmp {
                 // tee() copied without consuming: now consume exactly those bytes into the file.
                 let mut left = n;
                 let mut file_ok = true;
@@ -361,7 +386,7 @@ fn relay(
                             libc::splice(
                                 src,
                                 std::ptr::null_mut(),
-                                file.as_raw_fd(),
+                                fill.file.as_raw_fd(),
                                 std::ptr::null_mut(),
                                 left,
                                 libc::SPLICE_F_MOVE,
@@ -383,14 +408,13 @@ fn relay(
                     left -= k;
                 }
                 if !file_ok {
-                    if let Some((_, p)) = tmp.take() {
-                        let _ = std::fs::remove_file(p);
-                    }
+                    *tmp = None;
                 }
             }
             continue;
         }
-        let n = match pack.read(&mut buf) {
+        let most = room(tmp, *written, buf.len());
+        let n = match pack.read(&mut buf[..most]) {
             Ok(0) => return Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -398,12 +422,56 @@ fn relay(
         };
         out.write_all(&buf[..n])?;
         *written += n as u64;
-        if let Some((f, _)) = tmp {
-            if f.write_all(&buf[..n]).is_err() {
-                if let Some((_, p)) = tmp.take() {
-                    let _ = std::fs::remove_file(p);
-                }
+        if let Some(fill) = tmp {
+            if fill.file.write_all(&buf[..n]).is_err() {
+                *tmp = None;
             }
+        }
+    }
+}
+
+/// At most `most` bytes, and no more than the entry being written has room for.
+fn room(tmp: &Option<Fill>, written: u64, most: usize) -> usize {
+    match tmp {
+        Some(fill) => {
+            usize::try_from(fill.reserved.saturating_sub(written)).map_or(most, |r| r.min(most))
+        }
+        None => most,
+    }
+}
+
+/// Wait until pack-objects has output for us, or fail when our stdout has gone (upload-pack
+/// ended: the client went away or its request was ended), even while pack-objects is still
+/// thinking.
+fn wait_for_output(src: i32, dst: i32) -> io::Result<()> {
+    let mut fds = [
+        libc::pollfd {
+            fd: src,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        // Asking for nothing still reports POLLERR/POLLHUP: the pipe's reader is gone.
+        libc::pollfd {
+            fd: dst,
+            events: 0,
+            revents: 0,
+        },
+    ];
+    loop {
+        // SAFETY: `fds` is a valid array of two pollfd for the duration of the call.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if fds[1].revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+            return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+        }
+        if fds[0].revents != 0 {
+            return Ok(());
         }
     }
 }
@@ -422,41 +490,214 @@ fn has_haves(request: &[u8]) -> bool {
     false
 }
 
-fn open_temp(path: &Path) -> io::Result<(File, PathBuf)> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let tmp = crate::core::fsutil::temp_sibling(path);
-    Ok((File::create_new(&tmp)?, tmp))
+/// A cache entry being written: its temporary file in the lock directory, and the room it has
+/// reserved (the file's length). Dropped before [`Fill::finish`], the file is removed.
+struct Fill {
+    file: File,
+    path: PathBuf,
+    cache: PathBuf,
+    limit: u64,
+    /// Bytes reserved: the file's length, counted against the bound.
+    reserved: u64,
+    /// Reservations are made this much at a time (fewer scans of the cache under its lock).
+    grain: u64,
+    done: bool,
 }
 
-/// Delete least recently used entries until the cache is within 90% of `limit`.
-pub fn evict(cache: &Path, limit: u64) {
-    let mut entries = Vec::new();
-    let Ok(shards) = std::fs::read_dir(cache) else {
-        return;
+impl Fill {
+    /// Create the temporary file `<cache>/.lock/<pid>-<nanos>.tmp`.
+    fn start(cache: &Path, limit: u64) -> io::Result<Fill> {
+        let dir = cache.join(LOCK_DIR);
+        std::fs::create_dir_all(&dir)?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let path = dir.join(format!("{}-{nanos}.tmp", std::process::id()));
+        let file = File::create_new(&path)?;
+        Ok(Fill {
+            file,
+            path,
+            cache: cache.to_path_buf(),
+            limit,
+            reserved: 0,
+            grain: (limit / 16).clamp(64 * 1024, 8 << 20),
+            done: false,
+        })
+    }
+
+    /// Make sure at least `upto` bytes are reserved, evicting least recently used entries (and
+    /// stale temporary files) for the room; `false` when the cache cannot make room.
+    fn reserve(&mut self, upto: u64) -> bool {
+        if upto <= self.reserved {
+            return true;
+        }
+        let want = upto.saturating_sub(1).saturating_add(self.grain);
+        let Ok(Some(_lock)) = lock(&self.cache) else {
+            return false;
+        };
+        let need = want - self.reserved;
+        if !make_room(&self.cache, self.limit, need) {
+            return false;
+        }
+        if self.file.set_len(want).is_err() {
+            return false;
+        }
+        self.reserved = want;
+        true
+    }
+
+    /// Cut the file to what was written, sync it and move it into place as `entry`.
+    fn finish(mut self, entry: &Path, written: u64) -> io::Result<()> {
+        self.file.set_len(written)?;
+        self.file.sync_all()?;
+        if let Some(parent) = entry.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::rename(&self.path, entry)?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Fill {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The cache's lock, held while its contents are counted and room is made.
+fn lock(cache: &Path) -> io::Result<Option<crate::core::fsutil::FileLock>> {
+    let dir = cache.join(LOCK_DIR);
+    std::fs::create_dir_all(&dir)?;
+    crate::core::fsutil::flock(&dir.join("lock"), true)
+}
+
+/// What the cache holds: entries (with their last use) and the total length of every file,
+/// temporary ones included. Stale temporary files are removed on the way.
+struct Contents {
+    entries: Vec<(std::time::SystemTime, u64, PathBuf)>,
+    total: u64,
+}
+
+fn contents(cache: &Path) -> Contents {
+    let mut c = Contents {
+        entries: Vec::new(),
+        total: 0,
     };
-    for shard in shards.flatten() {
-        let Ok(files) = std::fs::read_dir(shard.path()) else {
+    let Ok(dirs) = std::fs::read_dir(cache) else {
+        return c;
+    };
+    let now = std::time::SystemTime::now();
+    for dir in dirs.flatten() {
+        // Never follows a symbolic link: only real directories and regular files count.
+        if !dir.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let in_lock_dir = dir.file_name() == LOCK_DIR;
+        let Ok(files) = std::fs::read_dir(dir.path()) else {
             continue;
         };
         for f in files.flatten() {
-            if let Ok(m) = f.metadata() {
-                let name = f.file_name();
-                if name.as_bytes().ends_with(b".pack") && !name.as_bytes().starts_with(b".tmp") {
-                    let used = m.modified().unwrap_or(std::time::UNIX_EPOCH);
-                    entries.push((used, m.len(), f.path()));
-                }
+            let Ok(m) = f.metadata() else { continue };
+            if !m.is_file() {
+                continue;
+            }
+            let name = f.file_name();
+            let name = name.as_bytes();
+            let used = m.modified().unwrap_or(std::time::UNIX_EPOCH);
+            let idle = now.duration_since(used).unwrap_or_default();
+            let temporary = in_lock_dir && name.ends_with(b".tmp");
+            // Temporary files of older versions, beside the entries.
+            let legacy = !in_lock_dir && name.starts_with(b".tmp");
+            let stale = (temporary && (idle > STALE_AFTER || !owner_alive(name)))
+                || (legacy && idle > STALE_AFTER);
+            if stale && std::fs::remove_file(f.path()).is_ok() {
+                continue;
+            }
+            c.total += m.len();
+            if !in_lock_dir && !legacy && name.ends_with(b".pack") {
+                c.entries.push((used, m.len(), f.path()));
             }
         }
     }
-    let mut total: u64 = entries.iter().map(|e| e.1).sum();
+    c.entries.sort();
+    c
+}
+
+/// Whether the process that named a temporary file `<pid>-...` still runs (a zombie does not).
+fn owner_alive(name: &[u8]) -> bool {
+    let Some(pid) = name
+        .split(|b| *b == b'-')
+        .next()
+        .and_then(|p| std::str::from_utf8(p).ok())
+        .and_then(|p| p.parse::<i32>().ok())
+        .filter(|p| *p > 0)
+    else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    if unsafe { libc::kill(pid, 0) } != 0
+        && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    {
+        return false;
+    }
+    // A killed process that its parent has not reaped yet still has a pid but no files.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => true,
+    }
+}
+
+/// With the lock held: remove stale temporary files and least recently used entries until
+/// `need` more bytes fit within `limit` (down to 90% of it when entries must go, so the next
+/// fills do not evict at every step); `false` if they cannot.
+fn make_room(cache: &Path, limit: u64, need: u64) -> bool {
+    let c = contents(cache);
+    let mut total = c.total;
+    if total.saturating_add(need) <= limit {
+        return true;
+    }
+    let target = (limit / 10 * 9).max(need);
+    for (_, len, path) in c.entries {
+        if total.saturating_add(need) <= target {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
+    }
+    total.saturating_add(need) <= limit
+}
+
+/// What `serve` does when it starts: sweep the root's cache (temporary files left by hooks that
+/// were killed, entries over a bound lowered since). Nothing when the cache directory leads
+/// outside the root.
+pub fn sweep(root: &Root, limit: u64) {
+    let cache = dir(root);
+    if crate::core::fsutil::contained(root.path(), &cache).is_some() {
+        evict(&cache, limit);
+    }
+}
+
+/// Sweep stale temporary files and, if the cache (temporary files included) is over `limit`,
+/// delete least recently used entries until it is within 90% of it. Run after each new entry
+/// and when `serve` starts.
+pub fn evict(cache: &Path, limit: u64) {
+    let Ok(Some(_lock)) = lock(cache) else {
+        return;
+    };
+    let c = contents(cache);
+    let mut total = c.total;
     if total <= limit {
         return;
     }
-    entries.sort();
     let target = limit / 10 * 9;
-    for (_, len, path) in entries {
+    for (_, len, path) in c.entries {
         if total <= target {
             break;
         }

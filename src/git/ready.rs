@@ -87,10 +87,7 @@ fn commands(input: &mut dyn Read) -> io::Result<Vec<u8>> {
         if !read_up_to(input, &mut got, 4)? {
             return Ok(got);
         }
-        let Some(len) = std::str::from_utf8(&got[at..at + 4])
-            .ok()
-            .and_then(|h| usize::from_str_radix(h, 16).ok())
-        else {
+        let Some(len) = pkt_len(&got[at..at + 4]) else {
             return Ok(got);
         };
         if len == 0 {
@@ -105,6 +102,14 @@ fn commands(input: &mut dyn Read) -> io::Result<Vec<u8>> {
             return Ok(got);
         }
     }
+}
+
+/// A pkt-line length: exactly four hex digits (`from_str_radix` would also take a sign).
+fn pkt_len(head: &[u8]) -> Option<usize> {
+    head.iter().try_fold(0usize, |len, b| {
+        let digit = char::from(*b).to_digit(16)?;
+        Some(len * 16 + digit as usize)
+    })
 }
 
 /// Append exactly `n` more bytes to `buf`; `false` if the body ended first.
@@ -122,6 +127,9 @@ fn read_up_to(input: &mut dyn Read, buf: &mut Vec<u8>, n: usize) -> io::Result<b
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -221,6 +221,9 @@ pub fn sync(store: &Store, root: &Root, managed: Option<&Path>) -> Result<(), Er
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -349,6 +349,9 @@ pub struct LegacyObject {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;

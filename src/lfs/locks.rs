@@ -114,10 +114,16 @@ impl LockFilter {
     pub fn from_query(q: &api::ListLocksQuery) -> Result<LockFilter, LockError> {
         let limit = match q.limit.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(text) => Some(text.parse::<u32>().map_err(|_| LockError::InvalidPaging {
-                what: "limit",
-                value: text.to_string(),
-            })?),
+            // Digits only: `parse` would also take a sign.
+            Some(text) => Some(
+                Some(text)
+                    .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|t| t.parse::<u32>().ok())
+                    .ok_or_else(|| LockError::InvalidPaging {
+                        what: "limit",
+                        value: text.to_string(),
+                    })?,
+            ),
         };
         let filter = LockFilter {
             path: q.path.clone().filter(|p| !p.is_empty()),
@@ -404,6 +410,9 @@ pub fn unlock(
     }
     Ok(lock)
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

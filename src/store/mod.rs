@@ -194,6 +194,21 @@ pub enum Error {
         /// What SQLite said.
         message: String,
     },
+    /// The database is missing or empty while the root holds repositories: opening it would
+    /// silently start over without the users, tokens, keys and private repositories.
+    #[error(
+        "the database {path} is {state}, but {repos} holds repositories (e.g. {example}): starting an empty database would lose every user, token and key and make private repositories public. Restore hubctl.db from a backup (with its -wal file, if any), or run `hubctl init --force` to start a fresh database beside the repositories"
+    )]
+    Missing {
+        /// The database file.
+        path: PathBuf,
+        /// "missing" or "empty".
+        state: &'static str,
+        /// The repositories directory.
+        repos: PathBuf,
+        /// One repository found there (`ns/name.git`).
+        example: String,
+    },
     /// A query failed. (Not marked as the error's source: its text is already in the
     /// message, and error chains would print it twice.)
     #[error("database error: {0}")]
@@ -220,13 +235,125 @@ pub struct Store {
     conn: Connection,
 }
 
+/// The first repository (`ns/name.git`) under `repos`, if there is any. Symbolic links are
+/// not followed: what they lead to is not the root's.
+fn first_repository(repos: &Path) -> Option<String> {
+    let real_dir = |e: &std::fs::DirEntry| e.file_type().is_ok_and(|t| t.is_dir());
+    let mut namespaces: Vec<_> = std::fs::read_dir(repos)
+        .ok()?
+        .flatten()
+        .filter(real_dir)
+        .collect();
+    namespaces.sort_by_key(|e| e.file_name());
+    namespaces.into_iter().find_map(|ns| {
+        let mut names: Vec<_> = std::fs::read_dir(ns.path())
+            .ok()?
+            .flatten()
+            .filter(real_dir)
+            .collect();
+        names.sort_by_key(|e| e.file_name());
+        names.into_iter().find_map(|n| {
+            let name = n.file_name().into_string().ok()?;
+            name.ends_with(".git")
+                .then(|| format!("{}/{name}", ns.file_name().to_string_lossy()))
+        })
+    })
+}
+
+/// Refuse to go on when `root`'s database is missing or a zero-length file while its
+/// `repos/` holds repositories ([`Error::Missing`]), for commands that may not open the
+/// database at all. A cheap check (one `stat` in the common case); opening the store also
+/// refuses a database that was never migrated.
+pub fn guard(root: &crate::core::root::Root) -> Result<(), Error> {
+    let path = root.db_path();
+    let state = match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "missing",
+        Ok(m) if m.len() == 0 => "empty",
+        _ => return Ok(()),
+    };
+    let repos = root.repos_dir();
+    match first_repository(&repos) {
+        Some(example) => Err(Error::Missing {
+            path,
+            state,
+            repos,
+            example,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// How [`Store::open_guarded`] treats a missing or empty database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fresh<'a> {
+    /// Create it, whatever else is there.
+    Allowed,
+    /// Refuse when this repositories directory holds repositories.
+    UnlessRepositoriesIn(&'a Path),
+}
+
 impl Store {
     /// Open (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, Error> {
+        Store::open_guarded(path, Fresh::Allowed)
+    }
+
+    /// Create the database of `root` if it is missing or empty, also beside existing
+    /// repositories (`hubctl init --force`; without `force` that case is refused as
+    /// [`Store::open_root`] refuses it). `true` if the database was created, `false` if it
+    /// already held hubctl's schema.
+    pub fn init_root(root: &crate::core::root::Root, force: bool) -> Result<bool, Error> {
+        let path = root.db_path();
+        let existed = Store::has_schema(&path)?;
+        let repos = root.repos_dir();
+        let fresh = if force {
+            Fresh::Allowed
+        } else {
+            Fresh::UnlessRepositoriesIn(&repos)
+        };
+        Store::open_guarded(&path, fresh)?;
+        Ok(!existed)
+    }
+
+    /// Whether `path` is a database that already holds hubctl's schema.
+    fn has_schema(path: &Path) -> Result<bool, Error> {
+        if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
+            return Ok(false);
+        }
         let fail = |e: rusqlite::Error| Error::Open {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(fail)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(fail)?;
+        Ok(version > 0)
+    }
+
+    fn open_guarded(path: &Path, fresh: Fresh<'_>) -> Result<Store, Error> {
+        let fail = |e: rusqlite::Error| Error::Open {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let refuse = |state| match fresh {
+            Fresh::UnlessRepositoriesIn(repos) => match first_repository(repos) {
+                Some(example) => Err(Error::Missing {
+                    path: path.to_path_buf(),
+                    state,
+                    repos: repos.to_path_buf(),
+                    example,
+                }),
+                None => Ok(()),
+            },
+            Fresh::Allowed => Ok(()),
+        };
+        // Checked before SQLite creates the file.
+        if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            refuse("missing")?;
+        }
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -236,6 +363,16 @@ impl Store {
         )
         .map_err(fail)?;
         conn.busy_timeout(busy_timeout()).map_err(fail)?;
+        // A database that was never migrated is as good as missing (a zero-length file, or
+        // one truncated or replaced by an empty one).
+        if matches!(fresh, Fresh::UnlessRepositoriesIn(_)) {
+            let version: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(fail)?;
+            if version == 0 {
+                refuse("empty")?;
+            }
+        }
         // WAL is persistent once set; asking again costs nothing. A read-only database file
         // cannot switch modes, which surfaces here with SQLite's own explanation.
         let mode: String = conn
@@ -268,9 +405,14 @@ impl Store {
         Ok(())
     }
 
-    /// Open the store of `root`.
+    /// Open the store of `root`. A missing or empty database is created, unless the root
+    /// already holds repositories ([`Error::Missing`]: restore a backup or `hubctl init
+    /// --force`).
     pub fn open_root(root: &crate::core::root::Root) -> Result<Store, Error> {
-        Store::open(&root.db_path())
+        Store::open_guarded(
+            &root.db_path(),
+            Fresh::UnlessRepositoriesIn(&root.repos_dir()),
+        )
     }
 
     fn migrate(&mut self) -> Result<(), Error> {
@@ -342,7 +484,7 @@ pub fn with_store<T, E: From<Error>>(
         let cached = match slot.take() {
             Some((p, store)) if p == path => (p, store),
             _ => {
-                let store = Store::open(&path)?;
+                let store = Store::open_root(root)?;
                 (path, store)
             }
         };

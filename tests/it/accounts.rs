@@ -650,7 +650,8 @@ fn bad_credentials_input() {
             ),
             401,
         ),
-        ("Authorization: Bearer ' OR 1=1 --".into(), 401),
+        // Not RFC 6750's b64token: refused before any lookup.
+        ("Authorization: Bearer ' OR 1=1 --".into(), 400),
         ("Authorization: Negotiate abc".into(), 401),
     ];
     for (header, want) in cases {

@@ -412,3 +412,371 @@ fn a_held_write_lock_does_not_stall_logins() {
     let _ = holder.kill();
     let _ = holder.wait();
 }
+
+/// A public repository `alice/big` whose `data.bin` is rewritten with `size` incompressible
+/// bytes in each of `commits` commits, so a fetch with `deepen N` sends about `N * size` bytes
+/// and every depth is another pack-cache entry. Returns the tip's id.
+fn big_repo(env: &Env, commits: usize, size: usize) -> String {
+    env.ensure_owner("alice");
+    env.hubctl_ok(&["repo", "init", "alice/big", "--public"]);
+    let wt = env.path("big-src");
+    std::fs::create_dir_all(&wt).unwrap();
+    env.git_ok(&wt, &["init", "-q", "-b", "main"]);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..commits {
+        let data: Vec<u8> = (0..size / 8)
+            .flat_map(|_| {
+                // xorshift64: fast, incompressible enough for zlib.
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()
+            })
+            .collect();
+        std::fs::write(wt.join("data.bin"), data).unwrap();
+        env.git_ok(&wt, &["add", "-A"]);
+        env.commit(&wt, &format!("data {i}"), 1_600_000_000 + i as u64 * 60);
+    }
+    let bare = env.bare("alice/big");
+    env.git_ok(&wt, &["push", "-q", bare.to_str().unwrap(), "main"]);
+    env.git_ok(&wt, &["rev-parse", "HEAD"]).trim().to_string()
+}
+
+/// A protocol v2 `fetch` of `tip` with `deepen N`, as one HTTP request.
+fn deepen_request(repo: &str, tip: &str, depth: usize) -> Vec<u8> {
+    let pkt = |s: &str| format!("{:04x}{s}", s.len() + 4);
+    let body = [
+        pkt("command=fetch"),
+        "0001".to_string(),
+        pkt("ofs-delta\n"),
+        pkt(&format!("deepen {depth}\n")),
+        pkt(&format!("want {tip}\n")),
+        pkt("done\n"),
+        "0000".to_string(),
+    ]
+    .concat();
+    format!(
+        "POST /{repo}.git/git-upload-pack HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-git-upload-pack-request\r\nGit-Protocol: version=2\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Read up to `most` bytes of the answer (or until the server closes); the bytes read.
+fn read_some(s: &mut TcpStream, most: usize) -> usize {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while got < most {
+        match s.read(&mut buf[..(most - got).min(64 * 1024)]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    got
+}
+
+/// Every regular file below `dir` (not following links): (path, length).
+fn files_below(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Ok(t) = e.file_type() else { continue };
+        if t.is_dir() {
+            out.extend(files_below(&e.path()));
+        } else if t.is_file() {
+            // Gone between the listing and now: not there.
+            if let Ok(m) = e.metadata() {
+                out.push((e.path(), m.len()));
+            }
+        }
+    }
+    out
+}
+
+/// The pack-objects hooks running for this test's root.
+fn hooks_of(env: &Env) -> Vec<String> {
+    let root = env.root.canonicalize().unwrap();
+    processes_matching("pack-objects-hook")
+        .into_iter()
+        .filter(|p| p.contains(&*root.to_string_lossy()))
+        .collect()
+}
+
+/// Temporary files of the pack cache: fills in progress (or left over).
+fn cache_temp_files(env: &Env) -> Vec<std::path::PathBuf> {
+    files_below(&env.root.join("cache/packs"))
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.ends_with(".tmp") || name.starts_with(".tmp")
+        })
+        .collect()
+}
+
+/// Issue 13's attack on the pack cache: 20 anonymous fetches with different `deepen N`, all
+/// at once, each read for a while and then closed. The cache on disk, fills in progress
+/// included, never exceeds its bound, and no temporary file is left once they have ended
+/// (before, 163 MiB of `.tmp-*.pack` were left behind).
+#[test]
+fn aborted_fetches_leave_no_pack_cache_temp_files_and_the_bound_holds() {
+    const LIMIT: u64 = 2 << 20;
+    let env = Env::new();
+    let tip = big_repo(&env, 24, 160 * 1024);
+    env.hubctl_ok(&["config", "set", "pack-cache-size", "2MiB"]);
+    env.hubctl_ok(&["config", "set", "max-engines", "8"]);
+    let server = env.serve(&[]);
+    let packs = env.root.join("cache/packs");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (packs, stop) = (packs.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let (mut most, mut temps_seen) = (0u64, 0usize);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let files = files_below(&packs);
+                most = most.max(files.iter().map(|f| f.1).sum());
+                temps_seen = temps_seen.max(
+                    files
+                        .iter()
+                        .filter(|f| f.0.to_string_lossy().ends_with(".tmp"))
+                        .count(),
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            (most, temps_seen)
+        })
+    };
+    let clients: Vec<_> = (1..=20)
+        .map(|depth| {
+            let (addr, tip) = (server.base.clone(), tip.clone());
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(addr.trim_start_matches("http://")).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                s.write_all(&deepen_request("alice/big", &tip, depth))
+                    .unwrap();
+                // Shallow fetches up to depth 6 are read whole (and cached when they fit);
+                // deeper ones are cut off after about 1 MiB.
+                read_some(&mut s, 1 << 20)
+            })
+        })
+        .collect();
+    let read: Vec<usize> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    assert!(read.iter().all(|n| *n > 0), "{read:?}");
+    // Every hook ends by itself, and removes its temporary file on the way out.
+    let ended = eventually(Duration::from_secs(20), || {
+        hooks_of(&env).is_empty() && cache_temp_files(&env).is_empty()
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (most, temps_seen) = watcher.join().unwrap();
+    assert!(
+        ended,
+        "left behind: {:?}, hooks: {:?}",
+        cache_temp_files(&env),
+        hooks_of(&env)
+    );
+    assert!(temps_seen > 0, "no fill was ever seen in progress");
+    assert!(
+        most <= LIMIT,
+        "the pack cache held {most} bytes, more than its bound of {LIMIT}"
+    );
+    // Nothing leaked into the bound: the cache still takes a new entry.
+    let mut s = connect(&server);
+    s.write_all(&deepen_request("alice/big", &tip, 3)).unwrap();
+    read_to_close(&mut s);
+    let entries: Vec<_> = files_below(&packs)
+        .into_iter()
+        .filter(|f| f.0.to_string_lossy().ends_with(".pack"))
+        .collect();
+    assert!(!entries.is_empty(), "no cache entry was made");
+    assert!(
+        server.log.contains("git-upload-pack 200"),
+        "{:?}",
+        server.log.lines()
+    );
+}
+
+/// Kill -9 a hook in the middle of a fill, as an out-of-memory killer or an operator would:
+/// its temporary file stays, and the next fill's eviction removes it; a second one left that
+/// way is removed when `serve` starts.
+#[test]
+fn a_killed_hooks_temp_file_is_swept_by_the_next_fill_and_at_start() {
+    let env = Env::new();
+    let tip = big_repo(&env, 40, 512 * 1024);
+    env.hubctl_ok(&["config", "set", "pack-cache-size", "64MiB"]);
+    let mut server = env.serve(&[]);
+    // A fetch whose client stops reading: the hook blocks with its fill in progress.
+    let kill_a_hook = |server: &Server, depth: usize| -> (TcpStream, std::path::PathBuf) {
+        let mut s = connect(server);
+        s.write_all(&deepen_request("alice/big", &tip, depth))
+            .unwrap();
+        assert!(read_some(&mut s, 4096) > 0);
+        let mut temp = None;
+        assert!(
+            eventually(Duration::from_secs(20), || {
+                temp = cache_temp_files(&env).into_iter().next();
+                temp.is_some()
+            }),
+            "no fill in progress"
+        );
+        let temp = temp.unwrap();
+        let name = temp.file_name().unwrap().to_string_lossy().into_owned();
+        let pid: i32 = name.split('-').next().unwrap().parse().unwrap();
+        assert!(
+            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .unwrap()
+                .contains("pack-objects-hook"),
+            "{name} does not name a hook's pid"
+        );
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+        // Its owner gone, the file stays.
+        assert!(eventually(Duration::from_secs(10), || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map_or(true, |st| st.contains(") Z"))
+        }));
+        assert!(temp.exists(), "the killed hook's file went away by itself");
+        (s, temp)
+    };
+
+    let (client, temp) = kill_a_hook(&server, 38);
+    drop(client);
+    // The next fill (a small fetch, read whole) makes room and sweeps the dead hook's file.
+    let mut s = connect(&server);
+    s.write_all(&deepen_request("alice/big", &tip, 1)).unwrap();
+    read_to_close(&mut s);
+    assert!(eventually(Duration::from_secs(10), || !temp.exists()));
+    assert!(
+        files_below(&env.root.join("cache/packs"))
+            .iter()
+            .any(|f| f.0.to_string_lossy().ends_with(".pack")),
+        "the small fetch was not cached"
+    );
+
+    let (client, temp) = kill_a_hook(&server, 39);
+    drop(client);
+    server.stop();
+    assert!(temp.exists());
+    let _server = env.serve(&[]);
+    // `serve` sweeps before it listens.
+    assert!(!temp.exists(), "serve did not sweep {temp:?} at start");
+}
+
+/// Remove the database (and its WAL files); `empty` leaves a zero-length file in its place.
+fn lose_database(env: &Env, empty: bool) {
+    let db = env.root.join("hubctl.db");
+    for side in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+    }
+    if empty {
+        std::fs::write(&db, b"").unwrap();
+    }
+}
+
+/// The refusal every command gives: the situation, and the way out.
+fn assert_refused(what: &str, out: &std::process::Output, state: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{what} started: {err}");
+    assert!(
+        err.contains(&format!("hubctl.db is {state}"))
+            && err.contains("holds repositories")
+            && err.contains("from a backup")
+            && err.contains("hubctl init --force"),
+        "{what}: {err}"
+    );
+    // Said once, not doubled by error chains.
+    assert_eq!(err.matches("from a backup").count(), 1, "{what}: {err}");
+}
+
+/// Issue 13 point 7: a missing or empty `hubctl.db` beside existing repositories is never
+/// silently recreated. The command line, `serve`, the SSH forced command and the stdio
+/// commands refuse to start and say why; over CGI the client gets a generic 500 and the
+/// detail goes to nginx's error log. `hubctl init --force` accepts a fresh database.
+#[test]
+fn a_lost_database_beside_repositories_is_not_recreated() {
+    let env = Env::new();
+    env.hosted_fixture(REPO, "main");
+    env.hubctl_ok(&["repo", "set", REPO, "visibility", "private"]);
+    let db = env.root.join("hubctl.db");
+    let nginx = Nginx::start(&env, NginxOptions::default());
+    let url = format!(
+        "{}/{REPO}.git/info/refs?service=git-upload-pack",
+        nginx.base
+    );
+    for (state, empty) in [("missing", false), ("empty", true)] {
+        lose_database(&env, empty);
+        for args in [
+            &["repo", "list"][..],
+            &["user", "list"],
+            &["config", "get", "max-engines"],
+            &["upload-pack", REPO],
+            &["lfs", "ls", REPO],
+        ] {
+            let out = env
+                .hubctl_cmd()
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            assert_refused(&format!("hubctl {args:?}"), &out, state);
+        }
+        let out = env
+            .hubctl_cmd()
+            .args(["shell", "--key-id", "1"])
+            .env(
+                "SSH_ORIGINAL_COMMAND",
+                format!("git-upload-pack '{REPO}.git'"),
+            )
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_refused("hubctl shell", &out, state);
+        let mut serve = env
+            .hubctl_cmd()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = wait_timeout(&mut serve, Duration::from_secs(20));
+        if status.is_none() {
+            let _ = serve.kill();
+        }
+        let out = serve.wait_with_output().unwrap();
+        assert_refused("hubctl serve", &out, state);
+        // CGI: a generic 500 for the client, the detail in nginx's error log.
+        let (status, text) = curl(&[&url]);
+        assert_eq!(status, 500, "{text}");
+        assert!(
+            !text.contains("backup") && !text.contains(env.root.to_str().unwrap()),
+            "{text}"
+        );
+        assert!(
+            eventually(Duration::from_secs(5), || nginx
+                .logs()
+                .contains(&format!("hubctl.db is {state}, but"))),
+            "the detail is not in the server's log:\n{}",
+            nginx.logs()
+        );
+        // Nothing was created in the meantime.
+        match std::fs::metadata(&db) {
+            Ok(m) => assert!(empty && m.len() == 0, "the database was recreated"),
+            Err(_) => assert!(!empty),
+        }
+        let out = env.hubctl(&["init"]);
+        assert_refused("hubctl init", &out, state);
+    }
+    // The operator accepts a fresh database: the repository is there, not adopted.
+    let out = env.hubctl_ok(&["init", "--force"]);
+    assert!(out.contains("initialised"), "{out}");
+    let listed = env.hubctl_ok(&["repo", "list", "--json"]);
+    assert!(listed.contains("\"adopted\": false"), "{listed}");
+    assert!(env.hubctl_ok(&["init"]).contains("already initialised"));
+    // A root without repositories is created on first use, as before.
+    let fresh = Env::new();
+    fresh.hubctl_ok(&["user", "list"]);
+    assert!(fresh.root.join("hubctl.db").exists());
+}

@@ -15,6 +15,9 @@ pub enum Error {
         "REQUEST_METHOD is not set: `hubctl cgi` must be run by a CGI server (see the nginx example under scripts/)"
     )]
     NotCgi,
+    /// `CONTENT_LENGTH` is not RFC 3875's `1*digit` (a sign, spaces, a number too large).
+    #[error("CONTENT_LENGTH {0:?} is not a number of bytes")]
+    ContentLength(String),
     /// Writing the response failed (the client went away).
     #[error("writing the CGI response: {0}")]
     Write(io::Error),
@@ -43,46 +46,70 @@ pub struct CgiEnv {
 }
 
 impl CgiEnv {
-    /// Read the meta-variables from the process environment.
+    /// Read the meta-variables from the process environment (a variable that is not UTF-8
+    /// counts as unset).
     pub fn from_env() -> Result<CgiEnv, Error> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let method = var("REQUEST_METHOD").ok_or(Error::NotCgi)?;
+        Self::from_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
+    }
+
+    /// Build the request from meta-variables (`name`, `value`), as RFC 3875 defines them.
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<CgiEnv, Error> {
+        let mut meta = std::collections::BTreeMap::new();
         let mut headers = Headers::default();
+        let mut http = Vec::new();
+        for (k, v) in vars {
+            if let Some(name) = k.strip_prefix("HTTP_") {
+                // The web server already removed the transfer coding and passes the body's
+                // type and length as CONTENT_*; its HTTP_ duplicates must not override them.
+                if !matches!(
+                    name,
+                    "CONTENT_TYPE" | "CONTENT_LENGTH" | "TRANSFER_ENCODING"
+                ) {
+                    http.push((name.replace('_', "-"), v));
+                }
+            } else if !v.is_empty() {
+                meta.insert(k, v);
+            }
+        }
+        let mut var = |k: &str| meta.remove(k);
+        let method = var("REQUEST_METHOD").ok_or(Error::NotCgi)?;
         if let Some(ct) = var("CONTENT_TYPE") {
             headers.push("Content-Type", ct);
         }
-        // The body's length, as handlers see it over serve (an LFS upload without a token
-        // learns its size from it).
-        if let Some(len) = var("CONTENT_LENGTH") {
-            headers.push("Content-Length", len);
-        }
-        for (k, v) in std::env::vars_os() {
-            let (Some(k), Some(v)) = (k.to_str(), v.to_str()) else {
-                continue;
-            };
-            let Some(name) = k.strip_prefix("HTTP_") else {
-                continue;
-            };
-            // The web server already removed the transfer coding and passes the body's type
-            // and length as CONTENT_*; its HTTP_ duplicates must not override them.
-            if matches!(
-                name,
-                "CONTENT_TYPE" | "CONTENT_LENGTH" | "TRANSFER_ENCODING"
-            ) {
-                continue;
+        // RFC 3875: CONTENT_LENGTH = "" | 1*digit. Anything else is refused rather than read
+        // as "no length" (which would take the body to the end of input).
+        let content_length = match var("CONTENT_LENGTH") {
+            None => None,
+            Some(len) => {
+                let n = len
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+                    .then(|| len.parse::<u64>().ok())
+                    .flatten()
+                    .ok_or_else(|| Error::ContentLength(len.chars().take(40).collect()))?;
+                // The body's length, as handlers see it over serve (an LFS upload without a
+                // token learns its size from it).
+                headers.push("Content-Length", n.to_string());
+                Some(n)
             }
-            headers.push(name.replace('_', "-"), v);
+        };
+        for (name, v) in http {
+            headers.push(name, v);
         }
+        let secure = var("HTTPS").is_some_and(|v| !v.eq_ignore_ascii_case("off"))
+            || var("REQUEST_SCHEME").is_some_and(|v| v.eq_ignore_ascii_case("https"));
         Ok(CgiEnv {
             method,
             path_info: var("PATH_INFO"),
             query: var("QUERY_STRING").unwrap_or_default(),
-            content_length: var("CONTENT_LENGTH").and_then(|v| v.trim().parse().ok()),
+            content_length,
             headers,
             remote_user: var("REMOTE_USER"),
             remote_addr: var("REMOTE_ADDR"),
-            secure: var("HTTPS").is_some_and(|v| !v.eq_ignore_ascii_case("off"))
-                || var("REQUEST_SCHEME").is_some_and(|v| v.eq_ignore_ascii_case("https")),
+            secure,
             script_name: var("SCRIPT_NAME")
                 .map(|s| s.trim_end_matches('/').to_string())
                 .unwrap_or_default(),
@@ -191,3 +218,6 @@ fn write_response(response: Response, head_only: bool) -> Result<u64, (u64, io::
         }
     }
 }
+
+#[cfg(test)]
+mod proptests;

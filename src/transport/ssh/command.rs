@@ -137,11 +137,18 @@ fn split_arguments(rest: &str) -> Option<Vec<String>> {
     let mut args = Vec::new();
     let mut current = String::new();
     let mut quoted = false;
-    for c in rest.trim().chars() {
+    let mut chars = rest.trim().chars();
+    while let Some(c) = chars.next() {
         match c {
             '\'' => {
                 quoted = !quoted;
                 current.push(c);
+            }
+            // git's `'\''` and `'\!'` between quoted runs: the escaped character is no quote
+            // (found by the property tests: a path with a `'` was refused).
+            '\\' if !quoted => {
+                current.push(c);
+                current.push(chars.next()?);
             }
             ' ' if !quoted => {
                 if !current.is_empty() {
@@ -197,6 +204,9 @@ pub fn dequote(arg: &str) -> Option<String> {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {
@@ -302,5 +312,26 @@ mod tests {
             assert!(parse_command(bad).is_err(), "{bad:?} accepted");
         }
         assert!(parse_command(&format!("git-upload-pack '{}'", "a".repeat(5000))).is_err());
+    }
+
+    /// Regression from the property tests: git quotes a `'` in a path as `'\''`, which the
+    /// LFS commands' argument splitter took for the start of an unclosed quote.
+    #[test]
+    fn lfs_paths_with_quotes_and_bangs() {
+        assert_eq!(
+            parse_command(r"git-lfs-authenticate ''\''' download"),
+            Ok(Request::LfsAuthenticate {
+                path: "'".into(),
+                operation: LfsOperation::Download
+            })
+        );
+        assert_eq!(
+            parse_command(r"git-lfs-transfer 'a b'\!'c.git' upload"),
+            Ok(Request::LfsTransfer {
+                path: "a b!c.git".into(),
+                operation: LfsOperation::Upload
+            })
+        );
+        assert!(parse_command(r"git-lfs-transfer a\ b upload").is_err());
     }
 }

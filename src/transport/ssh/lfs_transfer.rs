@@ -348,6 +348,28 @@ fn read_message<R: Read>(r: &mut PktReader<R>) -> Result<Next, ProtocolError> {
     }
 }
 
+/// A size as the protocol writes it: decimal digits only (`str::parse` would also take a
+/// sign), within 64 bits.
+fn decimal(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// One `batch` body line: `<oid> <size>`, then perhaps ` key=value` attributes (ignored). The
+/// oid is checked per object by the planner; the size must be [`decimal`] (and fit an `i64`,
+/// as the JSON API's sizes do).
+fn batch_line(line: &str) -> Option<(&str, i64)> {
+    let mut words = line.split(' ');
+    let oid = words.next().filter(|o| !o.is_empty())?;
+    let size = words
+        .next()
+        .and_then(decimal)
+        .and_then(|s| i64::try_from(s).ok())?;
+    Some((oid, size))
+}
+
 /// Why a body's lines were not taken (all of them were read to the flush regardless).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum LinesError {
@@ -709,12 +731,7 @@ impl Session<'_, '_> {
         }
         let mut objects = Vec::with_capacity(lines.len());
         for line in &lines {
-            let mut words = line.split(' ');
-            let parsed = match (words.next(), words.next().map(str::parse::<i64>)) {
-                (Some(oid), Some(Ok(size))) if !oid.is_empty() => Some((oid, size)),
-                _ => None,
-            };
-            let Some((oid, size)) = parsed else {
+            let Some((oid, size)) = batch_line(line) else {
                 let shown: String = line.chars().take(100).collect();
                 w.error(
                     400,
@@ -793,9 +810,9 @@ impl Session<'_, '_> {
 
     /// The `size=` argument, or the error answer.
     fn size<W: Write>(&self, w: &mut PktWriter<W>, msg: &Message) -> io::Result<Option<u64>> {
-        match msg.arg("size").map(str::parse::<u64>) {
-            Some(Ok(size)) => Ok(Some(size)),
-            _ => {
+        match msg.arg("size").and_then(decimal) {
+            Some(size) => Ok(Some(size)),
+            None => {
                 w.error(400, &format!("{} needs size=<bytes>", msg.verb))?;
                 Ok(None)
             }
@@ -828,7 +845,7 @@ impl Session<'_, '_> {
         let Ok(oid) = Oid::parse(&msg.operand) else {
             return reject(r, w, 400, &format!("invalid object id {:?}", msg.operand));
         };
-        let Some(Ok(size)) = msg.arg("size").map(str::parse::<u64>) else {
+        let Some(size) = msg.arg("size").and_then(decimal) else {
             return reject(r, w, 400, "put-object needs size=<bytes>");
         };
         // The batch checked these already; a put that skipped it is held to them too.
@@ -1180,6 +1197,9 @@ impl Write for IdleFd {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {
