@@ -10,7 +10,7 @@ use crate::git::Service;
 use crate::transport::stdio::{self, Request};
 
 pub(super) fn upload_pack(explicit_root: Option<&Path>, args: UploadPackArgs) -> Result<ExitCode> {
-    let target = stdio::resolve(explicit_root, &args.repo)?;
+    let target = stdio::resolve(explicit_root, &args.repo, args.strict)?;
     let request = Request {
         stateless_rpc: args.stateless_rpc,
         advertise_refs: args.advertise_refs,
@@ -24,7 +24,7 @@ pub(super) fn receive_pack(
     explicit_root: Option<&Path>,
     args: ReceivePackArgs,
 ) -> Result<ExitCode> {
-    let target = stdio::resolve(explicit_root, &args.repo)?;
+    let target = stdio::resolve(explicit_root, &args.repo, false)?;
     let request = Request {
         stateless_rpc: args.stateless_rpc,
         advertise_refs: args.advertise_refs,

@@ -28,8 +28,15 @@ pub struct CgiEnv {
     pub path_info: Option<String>,
     /// `QUERY_STRING`.
     pub query: String,
-    /// `CONTENT_LENGTH`, if set and non-empty.
-    pub content_length: Option<u64>,
+    /// `CONTENT_LENGTH`, as git http-backend reads it: unset, empty or negative is "no length"
+    /// (the body is everything on stdin); a value that is no signed size is an error, kept
+    /// as the raw text for the message.
+    pub content_length: Result<Option<u64>, String>,
+    /// `PATH_TRANSLATED`, if set and non-empty: the file-system path of the request, which
+    /// git http-backend serves when `GIT_PROJECT_ROOT` is unset.
+    pub path_translated: Option<String>,
+    /// `GIT_PROTOCOL` as the web server set it, possibly empty (which pins protocol v0).
+    pub git_protocol: Option<String>,
     /// Request headers rebuilt from `CONTENT_TYPE` and `HTTP_*`.
     pub headers: Headers,
     /// `REMOTE_USER`, if set and non-empty.
@@ -53,8 +60,8 @@ impl CgiEnv {
         }
         // The body's length, as handlers see it over serve (an LFS upload without a token
         // learns its size from it).
-        if let Some(len) = var("CONTENT_LENGTH") {
-            headers.push("Content-Length", len);
+        if let Some(len) = var("CONTENT_LENGTH").and_then(|v| parse_content_length(&v).flatten()) {
+            headers.push("Content-Length", len.to_string());
         }
         for (k, v) in std::env::vars_os() {
             let (Some(k), Some(v)) = (k.to_str(), v.to_str()) else {
@@ -77,7 +84,14 @@ impl CgiEnv {
             method,
             path_info: var("PATH_INFO"),
             query: var("QUERY_STRING").unwrap_or_default(),
-            content_length: var("CONTENT_LENGTH").and_then(|v| v.trim().parse().ok()),
+            content_length: match var("CONTENT_LENGTH") {
+                Some(v) => parse_content_length(&v).ok_or(v),
+                None => Ok(None),
+            },
+            path_translated: var("PATH_TRANSLATED"),
+            // Set-but-empty counts: it is how a location pins protocol v0.
+            git_protocol: std::env::var_os("GIT_PROTOCOL")
+                .map(|v| v.to_string_lossy().into_owned()),
             headers,
             remote_user: var("REMOTE_USER"),
             remote_addr: var("REMOTE_ADDR"),
@@ -88,6 +102,47 @@ impl CgiEnv {
                 .unwrap_or_default(),
         })
     }
+
+    /// Serve `PATH_TRANSLATED` instead of `PATH_INFO` (git http-backend without
+    /// `GIT_PROJECT_ROOT`): the request's path becomes the file-system path the web server
+    /// mapped it to, with repeated slashes collapsed.
+    pub fn route_by_path_translated(&mut self) {
+        if let Some(path) = &self.path_translated {
+            let mut collapsed = String::with_capacity(path.len());
+            for c in path.chars() {
+                if !(c == '/' && collapsed.ends_with('/')) {
+                    collapsed.push(c);
+                }
+            }
+            self.path_info = Some(collapsed);
+        }
+    }
+}
+
+/// Parse `CONTENT_LENGTH` as git http-backend does (`git_parse_ssize_t`): optional leading
+/// blanks, an optional sign, digits and an optional `k`, `m` or `g` unit, within a signed
+/// 64-bit size. A negative length means "no length" (`Some(None)`); `None` is unparsable.
+pub fn parse_content_length(value: &str) -> Option<Option<u64>> {
+    let v = value.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, v) = match v.as_bytes().first() {
+        Some(b'-') => (true, &v[1..]),
+        Some(b'+') => (false, &v[1..]),
+        _ => (false, v),
+    };
+    let digits = v.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let unit: i64 = match &v[digits..] {
+        "" => 1,
+        "k" | "K" => 1 << 10,
+        "m" | "M" => 1 << 20,
+        "g" | "G" => 1 << 30,
+        _ => return None,
+    };
+    let n: i64 = v[..digits].parse().ok()?;
+    let n = n.checked_mul(unit)?;
+    Some(if negative { None } else { Some(n as u64) })
 }
 
 /// Answer the one request this process was started for, on stdin/stdout.
@@ -98,14 +153,21 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
     // CONTENT_LENGTH is authoritative when given; without it (nginx with request buffering
     // off and a chunked upload) the body is everything on stdin.
     let mut body: Box<dyn Read> = match env.content_length {
-        Some(n) => Box::new((&mut raw_body).take(n)),
-        None => Box::new(&mut raw_body),
+        Ok(Some(n)) => Box::new((&mut raw_body).take(n)),
+        Ok(None) | Err(_) => Box::new(&mut raw_body),
     };
     let path = env.path_info.clone().unwrap_or_default();
-    let response = if env.path_info.is_none() {
+    let response = if let (Err(bad), false) =
+        (&env.content_length, Method::parse(&env.method).is_read())
+    {
+        // git http-backend dies with this line in the web server's log; a body of unknown
+        // length must not be read or passed on.
+        eprintln!("fatal: failed to parse CONTENT_LENGTH: {bad}");
+        Response::text(400, format!("failed to parse CONTENT_LENGTH: {bad}"))
+    } else if env.path_info.is_none() {
         Response::text(
             400,
-            "PATH_INFO is not set: configure the web server to pass it",
+            "PATH_INFO is not set (nor PATH_TRANSLATED without GIT_PROJECT_ROOT): configure the web server to pass it",
         )
     } else {
         let mut request = Request {
@@ -118,6 +180,7 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
             remote_addr: env.remote_addr,
             secure: env.secure,
             script_name: env.script_name,
+            git_protocol_env: env.git_protocol,
         };
         app.handle(&mut request)
     };
