@@ -1,5 +1,6 @@
 //! git's "dumb" HTTP protocol as git http-backend serves it: the text ref list of
-//! `info/refs` without `?service=`, and the repository files a dumb client fetches
+//! `info/refs` without `?service=`, and the repository files a dumb client fetches (`HEAD` is
+//! the smart router's own endpoint)
 //! (`objects/info/packs`, alternates, loose objects, packs and their indexes).
 //!
 //! Only the file names git http-backend routes are recognised, so a request can never name
@@ -23,8 +24,6 @@ pub enum Error {
 /// The kinds of file a dumb client fetches; each has its own content type and cache rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// `HEAD`.
-    Head,
     /// `objects/info/alternates` or `objects/info/http-alternates`.
     Alternates,
     /// `objects/info/packs`.
@@ -52,7 +51,6 @@ fn is_hex(s: &str, len: usize) -> bool {
 /// the repository directory), if it names one of the files git http-backend serves.
 pub fn split_path(path: &str) -> Option<(&str, &str, Kind)> {
     const FIXED: &[(&str, Kind)] = &[
-        ("/HEAD", Kind::Head),
         ("/objects/info/alternates", Kind::Alternates),
         ("/objects/info/http-alternates", Kind::Alternates),
         ("/objects/info/packs", Kind::Packs),
@@ -136,6 +134,38 @@ pub fn info_refs(git_dir: &Path) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// `objects/info/packs` as git http-backend makes it, from the packs on disk rather than
+/// from the file `git update-server-info` last wrote: a `P <name>.pack` line for every local
+/// pack that has its index, newest first, and an empty line.
+pub fn info_packs(git_dir: &Path) -> Vec<u8> {
+    let mut packs: Vec<(std::time::SystemTime, String)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(git_dir.join("objects/pack")) {
+        for entry in entries.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let Some(stem) = name.strip_suffix(".pack") else {
+                continue;
+            };
+            if !git_dir.join(format!("objects/pack/{stem}.idx")).is_file() {
+                continue;
+            }
+            let mtime = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            packs.push((mtime, name));
+        }
+    }
+    packs.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let mut out = Vec::new();
+    for (_, name) in packs {
+        out.extend_from_slice(format!("P {name}\n").as_bytes());
+    }
+    out.push(b'\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,9 +188,8 @@ mod tests {
             split_path("/r/objects/info/packs"),
             Some(("/r", "objects/info/packs", Kind::Packs))
         );
-        assert_eq!(split_path("/r/HEAD"), Some(("/r", "HEAD", Kind::Head)));
         for bad in [
-            "/HEAD",
+            "/r/HEAD",
             "/r/config",
             "/r/objects/AB/cccccccccccccccccccccccccccccccccccccc",
             "/r/objects/pack/pack-xyz.pack",

@@ -63,14 +63,23 @@ pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint
 
 /// `GET HEAD`. Below a project root it is one of the dumb protocol's files (git
 /// http-backend's `http.getanyfile` rule); hosted repositories always answer it, since it
-/// tells no more than the ref advertisement.
+/// tells no more than the ref advertisement. Like git http-backend, the answer is the HEAD
+/// line as text, without cache headers.
 fn head(app: &App, located: &Located) -> Response {
     if let Site::ProjectRoot { .. } = app.site {
         if let Err(d) = access::files_allowed(&app.site, located) {
             return refusal::text(&d);
         }
     }
-    send_file(located, "HEAD", git::dumb::Kind::Head)
+    match std::fs::read_to_string(located.git_dir.join("HEAD")) {
+        Ok(text) if text.starts_with("ref: ") || text.trim().len() >= 40 => {
+            let line = text.lines().next().unwrap_or_default();
+            Response::new(200)
+                .header("Content-Type", "text/plain")
+                .bytes(format!("{line}\n").into_bytes())
+        }
+        _ => Response::text(500, "repository HEAD is unreadable"),
+    }
 }
 
 /// `GET info/refs` without `?service=`: the dumb protocol's text ref list.
@@ -100,6 +109,11 @@ pub fn dumb_file(
     kind: git::dumb::Kind,
 ) -> Response {
     match files_access(app, req, repo_part) {
+        // Made from the packs on disk, never cached, as git http-backend does.
+        Ok(located) if kind == git::dumb::Kind::Packs => Response::new(200)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .no_cache()
+            .bytes(git::dumb::info_packs(&located.git_dir)),
         Ok(located) => send_file(&located, file, kind),
         Err(r) => r,
     }
@@ -136,7 +150,7 @@ fn send_file(located: &Located, file: &str, kind: git::dumb::Kind) -> Response {
         return not_found();
     }
     let content_type = match kind {
-        Kind::Head | Kind::Alternates => "text/plain",
+        Kind::Alternates => "text/plain",
         Kind::Packs => "text/plain; charset=utf-8",
         Kind::LooseObject => "application/x-git-loose-object",
         Kind::Pack => "application/x-git-packed-objects",

@@ -49,6 +49,11 @@ pub struct NginxOptions {
     pub env: Vec<(String, String)>,
     /// fcgiwrap worker processes.
     pub workers: u32,
+    /// Extra `fastcgi_param NAME VALUE;` lines after the shipped ones (nginx variables allowed),
+    /// for setups the shipped snippet does not cover (an Apache-style PATH_TRANSLATED).
+    pub extra_params: Vec<(String, String)>,
+    /// Pass the environment's root as HUBCTL_ROOT (the shipped setup); off leaves it empty.
+    pub pass_root: bool,
 }
 
 impl Default for NginxOptions {
@@ -60,6 +65,8 @@ impl Default for NginxOptions {
             users: Vec::new(),
             env: Vec::new(),
             workers: 8,
+            extra_params: Vec::new(),
+            pass_root: true,
         }
     }
 }
@@ -80,6 +87,13 @@ impl Nginx {
             "hubctl-fastcgi.conf",
         ] {
             std::fs::copy(scripts_dir().join("nginx").join(f), dir.join(f)).unwrap();
+        }
+        if !opts.extra_params.is_empty() {
+            let mut conf = std::fs::read_to_string(dir.join("hubctl-fastcgi.conf")).unwrap();
+            for (name, value) in &opts.extra_params {
+                conf.push_str(&format!("fastcgi_param {name} \"{value}\";\n"));
+            }
+            std::fs::write(dir.join("hubctl-fastcgi.conf"), conf).unwrap();
         }
         let sock = dir.join("fcgi.sock");
         let fcgiwrap = spawn_fcgiwrap(&dir, opts.workers, &env.home, &opts.env);
@@ -119,7 +133,11 @@ impl Nginx {
                 "{user}worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log info;\ndaemon off;\nevents {{ worker_connections 512; }}\nhttp {{\n  access_log {d}/logs/access.log;\n  client_body_temp_path {d}/tmp/body;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  proxy_temp_path {d}/tmp/proxy;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  server {{\n    listen 127.0.0.1:{port};\n    set $hubctl_bin {bin};\n    set $hubctl_root {root};\n    set $hubctl_fcgi unix:{sock};\n    set $hubctl_project_root \"{project_root}\";\n    set $hubctl_export_all \"{export_all}\";\n    set $hubctl_htpasswd {htpasswd};\n    include {d}/{snippet};\n  }}\n}}\n",
                 d = dir.display(),
                 bin = opts.program.display(),
-                root = env.root.display(),
+                root = if opts.pass_root {
+                    env.root.display().to_string()
+                } else {
+                    "\"\"".to_string()
+                },
                 sock = sock.display(),
                 htpasswd = htpasswd.display(),
             );
