@@ -382,9 +382,9 @@ pub fn enter_repo(path: &Path, strict: bool, home: Option<&Path>) -> Option<Path
             continue;
         };
         if meta.is_file() {
-            return read_gitfile(&candidate).filter(|d| is_bare_repo(d));
+            return read_gitfile(&candidate).filter(|d| is_git_directory(d));
         }
-        if meta.is_dir() && is_bare_repo(&candidate) {
+        if meta.is_dir() && is_git_directory(&candidate) {
             return Some(candidate);
         }
         if strict {
@@ -392,6 +392,19 @@ pub fn enter_repo(path: &Path, strict: bool, home: Option<&Path>) -> Option<Path
         }
     }
     None
+}
+
+/// git's `is_git_directory`: a repository directory, or a linked work tree's git directory
+/// whose `commondir` file points at the one that holds the objects and refs.
+fn is_git_directory(path: &Path) -> bool {
+    if is_bare_repo(path) {
+        return true;
+    }
+    let Ok(common) = std::fs::read_to_string(path.join("commondir")) else {
+        return false;
+    };
+    let common = path.join(common.trim_end_matches(['\n', '\r']));
+    path.join("HEAD").is_file() && common.join("objects").is_dir() && common.join("refs").is_dir()
 }
 
 /// The directory a gitfile (`gitdir: PATH`, relative to the file's directory) points at.

@@ -1,6 +1,6 @@
 //! `hubctl serve` and `hubctl cgi`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -61,12 +61,7 @@ pub(super) fn cgi(
     args: CgiArgs,
 ) -> Result<ExitCode> {
     let mut env = cgi::CgiEnv::from_env()?;
-    let app = match cgi_app(
-        explicit_root,
-        keys_file,
-        &args,
-        env.path_translated.is_some(),
-    ) {
+    let app = match cgi_app(explicit_root, keys_file, &args, env.translated_root()) {
         Ok((app, by_path_translated)) => {
             if by_path_translated {
                 env.route_by_path_translated();
@@ -112,7 +107,7 @@ fn cgi_app(
     explicit_root: Option<&Path>,
     keys_file: Option<&Path>,
     args: &CgiArgs,
-    has_path_translated: bool,
+    translated: Option<(PathBuf, bool)>,
 ) -> Result<(App, bool)> {
     let export_all = std::env::var_os("GIT_HTTP_EXPORT_ALL").is_some();
     let project_root = std::env::var_os("GIT_PROJECT_ROOT").filter(|v| !v.is_empty());
@@ -127,15 +122,20 @@ fn cgi_app(
                 false,
             )
         }
-        None if explicit_root.is_none() && has_path_translated => (
-            // The web server's mapping is the only containment git http-backend has here.
-            Site::ProjectRoot {
-                dir: std::path::PathBuf::from("/"),
-                export_all,
-            },
-            Engine::detect(None)?,
-            true,
-        ),
+        None if explicit_root.is_none() && translated.is_some() => {
+            let (dir, by_translated) = translated.unwrap_or_default();
+            // The web server's mapping is the only containment git http-backend has here; the
+            // document root, when known, is hubctl's.
+            let (dir, by_translated) = match dir.canonicalize() {
+                Ok(dir) => (dir, by_translated),
+                Err(_) => (PathBuf::from("/"), true),
+            };
+            (
+                Site::ProjectRoot { dir, export_all },
+                Engine::detect(None)?,
+                by_translated,
+            )
+        }
         None => {
             let root = Root::resolve(explicit_root)?;
             let engine = Engine::for_root(&root)?;

@@ -723,6 +723,11 @@ fn repository_path_forms_as_enter_repo() {
             base.join("linked").to_str().unwrap(),
         ],
     );
+    // A linked work tree: its .git file points at a git directory with a `commondir`.
+    env.git_ok(
+        &base.join("worktree"),
+        &["worktree", "add", "-q", "-b", "side", "../wtlinked"],
+    );
     let forms = [
         ("bare.git", ""),
         ("bare", ""),
@@ -731,6 +736,7 @@ fn repository_path_forms_as_enter_repo() {
         ("worktree/.git", ""),
         ("linked", ""),
         ("linked/.git", ""),
+        ("wtlinked", ""),
         ("bare.git", " --strict"),
         ("bare", " --strict"),
         ("worktree", " --strict"),
@@ -767,7 +773,7 @@ fn repository_path_forms_as_enter_repo() {
     assert_eq!(
         ok,
         [
-            true, true, true, true, true, true, true, true, false, false, true, false
+            true, true, true, true, true, true, true, true, true, false, false, true, false
         ]
     );
 }

@@ -103,9 +103,25 @@ impl CgiEnv {
         })
     }
 
+    /// Where git http-backend's `PATH_TRANSLATED` mode finds repositories: when
+    /// `PATH_TRANSLATED` is the document root followed by `PATH_INFO` (Apache's `ScriptAlias`),
+    /// that document root, with requests routed by `PATH_INFO` as usual (so URLs hubctl hands
+    /// out, such as LFS actions, stay the client's); otherwise (no `PATH_INFO`, as lighttpd
+    /// or a direct invocation) the file-system root, with requests routed by `PATH_TRANSLATED`
+    /// itself (see [`CgiEnv::route_by_path_translated`]). `None` without `PATH_TRANSLATED`.
+    pub fn translated_root(&self) -> Option<(std::path::PathBuf, bool)> {
+        let translated = self.path_translated.as_deref()?;
+        if let Some(info) = self.path_info.as_deref().filter(|i| i.starts_with('/')) {
+            if let Some(docroot) = translated.strip_suffix(info).filter(|d| !d.is_empty()) {
+                return Some((std::path::PathBuf::from(docroot), false));
+            }
+        }
+        Some((std::path::PathBuf::from("/"), true))
+    }
+
     /// Serve `PATH_TRANSLATED` instead of `PATH_INFO` (git http-backend without
-    /// `GIT_PROJECT_ROOT`): the request's path becomes the file-system path the web server
-    /// mapped it to, with repeated slashes collapsed.
+    /// `GIT_PROJECT_ROOT` and without a usable `PATH_INFO`): the request's path becomes the
+    /// file-system path the web server mapped it to, with repeated slashes collapsed.
     pub fn route_by_path_translated(&mut self) {
         if let Some(path) = &self.path_translated {
             let mut collapsed = String::with_capacity(path.len());
@@ -252,5 +268,34 @@ fn write_response(response: Response, head_only: bool) -> Result<u64, (u64, io::
                 sent += n as u64;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_content_length;
+
+    #[test]
+    fn content_length_as_git_parses_it() {
+        assert_eq!(parse_content_length("42"), Some(Some(42)));
+        assert_eq!(parse_content_length(" +42"), Some(Some(42)));
+        assert_eq!(parse_content_length("1k"), Some(Some(1024)));
+        assert_eq!(parse_content_length("2M"), Some(Some(2 << 20)));
+        assert_eq!(parse_content_length("-1"), Some(None));
+        for bad in [
+            "",
+            "x",
+            "42 ",
+            "4 2",
+            "1t",
+            "99999999999999999999",
+            "9223372036854775807k",
+        ] {
+            assert_eq!(parse_content_length(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            parse_content_length("9223372036854775807"),
+            Some(Some(i64::MAX as u64))
+        );
     }
 }
