@@ -553,6 +553,66 @@ fn content_length_edge_cases() {
     assert!(seen[1].1.contains("refs/heads/main"), "{}", seen[1].1);
 }
 
+/// A push larger than git's post buffer goes chunked; behind nginx with request buffering off
+/// the CGI then gets an empty `CONTENT_LENGTH` and reads the body to its end.
+#[test]
+fn chunked_push_with_empty_content_length() {
+    let env = Env::new();
+    let mut seen = Vec::new();
+    for (label, program) in backends() {
+        let project = env.path(&format!("project-{label}"));
+        let bare = exported_bare(&env, &project.join("repo.git"));
+        git_dir_config(&env, &bare, "http.receivepack", "true");
+        let nginx = nginx_for(
+            &env,
+            &program,
+            NginxOptions {
+                site: CgiSite::ProjectRoot {
+                    dir: project.clone(),
+                    export_all: false,
+                },
+                ..NginxOptions::default()
+            },
+        );
+        let wt = env.path(&format!("wt-{label}"));
+        env.git_ok(
+            env.dir.path(),
+            &["clone", "-q", &nginx.url("repo.git"), wt.to_str().unwrap()],
+        );
+        // 256 KiB that does not compress, well over git's smallest post buffer (64 KiB).
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let noise: Vec<u8> = (0..256 * 1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        std::fs::write(wt.join("noise.bin"), noise).unwrap();
+        env.git_ok(&wt, &["add", "noise.bin"]);
+        env.git_ok(&wt, &["commit", "-q", "-m", "noise"]);
+        let out = env
+            .git_cmd(&wt)
+            .args(["-c", "http.postBuffer=65536", "push", "origin", "main"])
+            .env("GIT_TRACE_CURL", "1")
+            .env("GIT_TRACE_CURL_NO_DATA", "1")
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(out.status.success(), "[{label}] {err}\n{}", nginx.logs());
+        assert!(
+            err.contains("Transfer-Encoding: chunked"),
+            "[{label}] not chunked"
+        );
+        let pushed = env.git_ok(&bare, &["rev-parse", "main"]);
+        let local = env.git_ok(&wt, &["rev-parse", "main"]);
+        seen.push((out.status.success(), pushed == local));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1], (true, true));
+}
+
 // --- 6. Protocol settings are defaults ----------------------------------------------------------
 
 /// `git <args>` with the remote programs of one side: stock git's or hubctl's.
