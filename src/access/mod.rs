@@ -386,8 +386,8 @@ pub fn authorize_files(
     Ok(located)
 }
 
-/// The `http.getanyfile` rule alone, for a repository already located and authorised.
-pub fn files_allowed(site: &Site, located: &Located) -> Result<(), Denial> {
+/// The `http.getanyfile` rule alone, for a repository already located.
+fn files_allowed(site: &Site, located: &Located) -> Result<(), Denial> {
     let default = matches!(site, Site::ProjectRoot { .. });
     if getanyfile(&located.git_dir).unwrap_or(default) {
         Ok(())

@@ -383,6 +383,9 @@ fn dumb_http_as_git_http_backend_serves_it() {
         format!("{}/objects\n", packed.display()),
     )
     .unwrap();
+    // Smart fetches off: git http-backend still serves the dumb files.
+    let no_smart = exported_bare(&env, &project.join("nosmart.git"));
+    git_dir_config(&env, &no_smart, "http.uploadpack", "false");
     let denied = exported_bare(&env, &project.join("denied.git"));
     git_dir_config(&env, &denied, "http.getanyfile", "false");
     // A loose object (the bare copy arrived as a pack).
@@ -454,6 +457,9 @@ fn dumb_http_as_git_http_backend_serves_it() {
             "alt.git/objects/info/alternates".to_string(),
             "alt.git/objects/info/http-alternates".to_string(),
             "denied.git/HEAD".to_string(),
+            "nosmart.git/HEAD".to_string(),
+            "nosmart.git/info/refs".to_string(),
+            "nosmart.git/info/refs?service=git-upload-pack".to_string(),
         ] {
             row.push(format!("{path} {:?}", cache_headers(&nginx.url(&path))));
         }

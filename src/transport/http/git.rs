@@ -19,6 +19,14 @@ const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 /// Answer one request for a git endpoint of the repository named by `repo_part`.
 pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint) -> Response {
     let service = match ep {
+        // Below a project root HEAD is a dumb-protocol file: git http-backend asks only
+        // http.getanyfile (and the export rule), not http.uploadpack.
+        GitEndpoint::Head if matches!(app.site, Site::ProjectRoot { .. }) => {
+            return match files_access(app, req, repo_part) {
+                Ok(located) => head(&located),
+                Err(r) => r,
+            };
+        }
         GitEndpoint::Head => None,
         GitEndpoint::InfoRefs => match req.query_param("service") {
             Some(name) => match Service::from_wire_name(&name) {
@@ -48,7 +56,7 @@ pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint
         Err(d) => return refusal::text(&d),
     };
     let Some(service) = service else {
-        return head(app, &located);
+        return head(&located);
     };
     let opts = match run_options(app, req, &located, &principal, service) {
         Ok(o) => o,
@@ -62,15 +70,10 @@ pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint
 }
 
 /// `GET HEAD`. Below a project root it is one of the dumb protocol's files (git
-/// http-backend's `http.getanyfile` rule); hosted repositories always answer it, since it
-/// tells no more than the ref advertisement. Like git http-backend, the answer is the HEAD
-/// line as text, without cache headers.
-fn head(app: &App, located: &Located) -> Response {
-    if let Site::ProjectRoot { .. } = app.site {
-        if let Err(d) = access::files_allowed(&app.site, located) {
-            return refusal::text(&d);
-        }
-    }
+/// http-backend's `http.getanyfile` rule); hosted repositories always answer it to readers,
+/// since it tells no more than the ref advertisement. Like git http-backend, the answer is the
+/// HEAD line as text, without cache headers.
+fn head(located: &Located) -> Response {
     match std::fs::read_to_string(located.git_dir.join("HEAD")) {
         Ok(text) if text.starts_with("ref: ") || text.trim().len() >= 40 => {
             let line = text.lines().next().unwrap_or_default();
