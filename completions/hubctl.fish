@@ -71,7 +71,7 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand upload-pack" -l root -d 'D
 complete -c hubctl -n "__fish_hubctl_using_subcommand upload-pack" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand upload-pack" -l stateless-rpc -d 'Answer a single request and exit (the HTTP transport\'s mode)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand upload-pack" -l advertise-refs -d 'Only print the ref advertisement (the HTTP transport\'s info/refs)'
-complete -c hubctl -n "__fish_hubctl_using_subcommand upload-pack" -l strict -d 'Accepted for git-upload-pack compatibility; hubctl always uses the exact directory'
+complete -c hubctl -n "__fish_hubctl_using_subcommand upload-pack" -l strict -d 'Use DIR exactly as given (or the gitfile at DIR): no `DIR.git`, `DIR/.git` or work tree'
 complete -c hubctl -n "__fish_hubctl_using_subcommand upload-pack" -s h -l help -d 'Print help'
 complete -c hubctl -n "__fish_hubctl_using_subcommand upload-pack" -s V -l version -d 'Print version'
 complete -c hubctl -n "__fish_hubctl_using_subcommand receive-pack" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F

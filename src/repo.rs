@@ -350,6 +350,79 @@ pub fn is_bare_repo(path: &Path) -> bool {
     path.join("HEAD").is_file() && path.join("objects").is_dir() && path.join("refs").is_dir()
 }
 
+/// The git directory a path names, by the rules of git's `enter_repo()` (what
+/// `git-upload-pack DIR` and `git-receive-pack DIR` accept).
+///
+/// Without `strict`, trailing slashes are dropped, a leading `~/` is the home directory, and
+/// `DIR/.git`, `DIR`, `DIR.git/.git` and `DIR.git` are tried in that order; the first that is
+/// a git directory, or a regular file (a gitfile, `gitdir: PATH`), wins. With `strict` (git's
+/// `--strict`) only `DIR` itself, or the gitfile at `DIR`, counts. A gitfile's target must be
+/// a git directory. `None` when nothing qualifies.
+pub fn enter_repo(path: &Path, strict: bool, home: Option<&Path>) -> Option<PathBuf> {
+    let text = path.to_str()?;
+    let base = if strict {
+        text.to_string()
+    } else {
+        let trimmed = text.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        match trimmed.strip_prefix("~/") {
+            Some(rest) => home?.join(rest).to_str()?.to_string(),
+            None if trimmed == "~" => home?.to_str()?.to_string(),
+            None => trimmed.to_string(),
+        }
+    };
+    let suffixes: &[&str] = if strict {
+        &[""]
+    } else {
+        &["/.git", "", ".git/.git", ".git"]
+    };
+    for suffix in suffixes {
+        let candidate = PathBuf::from(format!("{base}{suffix}"));
+        let Ok(meta) = std::fs::metadata(&candidate) else {
+            continue;
+        };
+        if meta.is_file() {
+            return read_gitfile(&candidate).filter(|d| is_git_directory(d));
+        }
+        if meta.is_dir() && is_git_directory(&candidate) {
+            return Some(candidate);
+        }
+        if strict {
+            return None;
+        }
+    }
+    None
+}
+
+/// git's `is_git_directory`: a repository directory, or a linked work tree's git directory
+/// whose `commondir` file points at the one that holds the objects and refs.
+fn is_git_directory(path: &Path) -> bool {
+    if is_bare_repo(path) {
+        return true;
+    }
+    let Ok(common) = std::fs::read_to_string(path.join("commondir")) else {
+        return false;
+    };
+    let common = path.join(common.trim_end_matches(['\n', '\r']));
+    path.join("HEAD").is_file() && common.join("objects").is_dir() && common.join("refs").is_dir()
+}
+
+/// The directory a gitfile (`gitdir: PATH`, relative to the file's directory) points at.
+fn read_gitfile(file: &Path) -> Option<PathBuf> {
+    // A gitfile is one short line; anything large is not one.
+    if std::fs::metadata(file).ok()?.len() > 4096 {
+        return None;
+    }
+    let text = std::fs::read_to_string(file).ok()?;
+    let target = text
+        .strip_prefix("gitdir: ")?
+        .trim_end_matches(['\n', '\r']);
+    if target.is_empty() {
+        return None;
+    }
+    Some(file.parent()?.join(target))
+}
+
 /// Every validly named repository under `<root>/repos`, sorted by namespace and name.
 pub fn list(root: &Root) -> Result<Vec<Info>, Error> {
     let mut out = Vec::new();

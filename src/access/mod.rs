@@ -368,6 +368,42 @@ pub fn locate(site: &Site, url_part: &str) -> Result<Located, Denial> {
     }
 }
 
+/// Locate and authorise a repository for a dumb-protocol read (its files and text ref list),
+/// by git http-backend's `http.getanyfile` rule. It exposes every object on disk, reachable or
+/// not, so hosted repositories serve it only when they set `http.getanyfile=true`; below a
+/// project root it is on unless the repository sets it to false, as in git.
+pub fn authorize_files(
+    site: &Site,
+    url_part: &str,
+    principal: &Principal,
+) -> Result<Located, Denial> {
+    let located = match site {
+        Site::Hosted(_) => authorize(site, url_part, principal, Action::Read)?,
+        // git http-backend checks only the export rule and getanyfile for these files.
+        Site::ProjectRoot { .. } => locate(site, url_part)?,
+    };
+    files_allowed(site, &located)?;
+    Ok(located)
+}
+
+/// The `http.getanyfile` rule alone, for a repository already located.
+fn files_allowed(site: &Site, located: &Located) -> Result<(), Denial> {
+    let default = matches!(site, Site::ProjectRoot { .. });
+    if getanyfile(&located.git_dir).unwrap_or(default) {
+        Ok(())
+    } else {
+        Err(Denial::Forbidden("Unsupported service: getanyfile".into()))
+    }
+}
+
+/// `http.getanyfile` as git's configuration (repository, global, system) sets it.
+fn getanyfile(git_dir: &Path) -> Option<bool> {
+    gix::open(git_dir)
+        .ok()?
+        .config_snapshot()
+        .boolean("http.getanyfile")
+}
+
 /// Locate and authorise a repository for `principal` on any site.
 pub fn authorize(
     site: &Site,

@@ -11,13 +11,14 @@ pub struct UploadPackArgs {
     /// Only print the ref advertisement (the HTTP transport's info/refs).
     #[arg(long, alias = "http-backend-info-refs")]
     pub advertise_refs: bool,
-    /// Accepted for git-upload-pack compatibility; hubctl always uses the exact directory.
+    /// Use DIR exactly as given (or the gitfile at DIR): no `DIR.git`, `DIR/.git` or work tree.
     #[arg(long)]
     pub strict: bool,
     /// Give up after SECONDS of inactivity (passed to git).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u32>,
-    /// A repository directory, or NS/NAME of a hosted repository.
+    /// A repository (DIR, DIR.git, DIR/.git, a gitfile or a work tree, as git accepts), or
+    /// NS/NAME of a hosted repository.
     #[arg(value_name = "DIR | NS/NAME")]
     pub repo: String,
 }
@@ -31,7 +32,8 @@ pub struct ReceivePackArgs {
     /// Only print the ref advertisement (the HTTP transport's info/refs).
     #[arg(long, alias = "http-backend-info-refs")]
     pub advertise_refs: bool,
-    /// A repository directory, or NS/NAME of a hosted repository.
+    /// A repository (DIR, DIR.git, DIR/.git, a gitfile or a work tree, as git accepts), or
+    /// NS/NAME of a hosted repository.
     #[arg(value_name = "DIR | NS/NAME")]
     pub repo: String,
 }

@@ -1,6 +1,6 @@
 //! `hubctl serve` and `hubctl cgi`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -22,6 +22,8 @@ fn options(
         max_push_size: http.max_push_size,
         trust_remote_user,
         authorized_keys_file: authorized_keys_file.map(Path::to_path_buf),
+        committer_name: None,
+        committer_email: None,
     }
 }
 
@@ -61,16 +63,14 @@ pub(super) fn cgi(
     keys_file: Option<&Path>,
     args: CgiArgs,
 ) -> Result<ExitCode> {
-    let env = match cgi::CgiEnv::from_env() {
-        Ok(env) => env,
-        Err(e @ cgi::Error::ContentLength(_)) => {
-            cgi::write_error(400, &e.to_string());
-            return Err(e.into());
+    let mut env = cgi::CgiEnv::from_env()?;
+    let app = match cgi_app(explicit_root, keys_file, &args, env.translated_root()) {
+        Ok((app, by_path_translated)) => {
+            if by_path_translated {
+                env.route_by_path_translated();
+            }
+            app
         }
-        Err(e) => return Err(e.into()),
-    };
-    let app = match cgi_app(explicit_root, keys_file, &args) {
-        Ok(app) => app,
         Err(e) if database_busy(&e) => {
             // Not a misconfiguration: ask the client to come back (git-lfs retries a 429).
             cgi::write_busy(&env);
@@ -102,15 +102,42 @@ fn database_busy(e: &anyhow::Error) -> bool {
     })
 }
 
-fn cgi_app(explicit_root: Option<&Path>, keys_file: Option<&Path>, args: &CgiArgs) -> Result<App> {
-    // git-http-backend compatibility: GIT_PROJECT_ROOT selects its layout and rules.
-    let (site, engine) = match std::env::var_os("GIT_PROJECT_ROOT").filter(|v| !v.is_empty()) {
+/// The CGI's site, as git http-backend chooses it: `GIT_PROJECT_ROOT` first; then hubctl's
+/// own root when one is named (`--root`, `HUBCTL_ROOT`); then `PATH_TRANSLATED` (Apache's
+/// `ScriptAlias`, lighttpd), where the web server already mapped the URL to a file-system path;
+/// else hubctl's default root. The flag says the request is routed by `PATH_TRANSLATED`.
+fn cgi_app(
+    explicit_root: Option<&Path>,
+    keys_file: Option<&Path>,
+    args: &CgiArgs,
+    translated: Option<(PathBuf, bool)>,
+) -> Result<(App, bool)> {
+    let export_all = std::env::var_os("GIT_HTTP_EXPORT_ALL").is_some();
+    let project_root = std::env::var_os("GIT_PROJECT_ROOT").filter(|v| !v.is_empty());
+    let (site, engine, by_path_translated) = match project_root {
         Some(dir) => {
             let dir = Path::new(&dir)
                 .canonicalize()
                 .with_context(|| format!("GIT_PROJECT_ROOT {}", Path::new(&dir).display()))?;
-            let export_all = std::env::var_os("GIT_HTTP_EXPORT_ALL").is_some();
-            (Site::ProjectRoot { dir, export_all }, Engine::detect(None)?)
+            (
+                Site::ProjectRoot { dir, export_all },
+                Engine::detect(None)?,
+                false,
+            )
+        }
+        None if explicit_root.is_none() && translated.is_some() => {
+            let (dir, by_translated) = translated.unwrap_or_default();
+            // The web server's mapping is the only containment git http-backend has here; the
+            // document root, when known, is hubctl's.
+            let (dir, by_translated) = match dir.canonicalize() {
+                Ok(dir) => (dir, by_translated),
+                Err(_) => (PathBuf::from("/"), true),
+            };
+            (
+                Site::ProjectRoot { dir, export_all },
+                Engine::detect(None)?,
+                by_translated,
+            )
         }
         None => {
             // A mistyped $hubctl_root must not become an empty hub: one line in the log.
@@ -118,12 +145,19 @@ fn cgi_app(explicit_root: Option<&Path>, keys_file: Option<&Path>, args: &CgiArg
             // One line in the web server's log when fcgiwrap's account cannot write the root.
             root.check_access()?;
             let engine = Engine::for_root(&root)?;
-            (Site::Hosted(root), engine)
+            (Site::Hosted(root), engine, false)
         }
     };
-    Ok(App {
-        site,
-        engine,
-        options: options(&args.http, args.trust_remote_user, keys_file),
-    })
+    let mut options = options(&args.http, args.trust_remote_user, keys_file);
+    // git http-backend leaves an identity the web server set alone (Apache `SetEnv`).
+    options.committer_name = std::env::var("GIT_COMMITTER_NAME").ok();
+    options.committer_email = std::env::var("GIT_COMMITTER_EMAIL").ok();
+    Ok((
+        App {
+            site,
+            engine,
+            options,
+        },
+        by_path_translated,
+    ))
 }

@@ -10,8 +10,8 @@ use crate::git::Service;
 use crate::transport::stdio::{self, Request};
 
 /// The repository to serve, refused when its root has lost its database.
-fn target(explicit_root: Option<&Path>, repo: &str) -> Result<stdio::Target> {
-    let target = stdio::resolve(explicit_root, repo)?;
+fn target(explicit_root: Option<&Path>, repo: &str, strict: bool) -> Result<stdio::Target> {
+    let target = stdio::resolve(explicit_root, repo, strict)?;
     if let Some((root, _)) = &target.hosted {
         crate::store::guard(root)?;
     }
@@ -19,7 +19,7 @@ fn target(explicit_root: Option<&Path>, repo: &str) -> Result<stdio::Target> {
 }
 
 pub(super) fn upload_pack(explicit_root: Option<&Path>, args: UploadPackArgs) -> Result<ExitCode> {
-    let target = target(explicit_root, &args.repo)?;
+    let target = target(explicit_root, &args.repo, args.strict)?;
     let request = Request {
         stateless_rpc: args.stateless_rpc,
         advertise_refs: args.advertise_refs,
@@ -33,7 +33,7 @@ pub(super) fn receive_pack(
     explicit_root: Option<&Path>,
     args: ReceivePackArgs,
 ) -> Result<ExitCode> {
-    let target = target(explicit_root, &args.repo)?;
+    let target = target(explicit_root, &args.repo, false)?;
     let request = Request {
         stateless_rpc: args.stateless_rpc,
         advertise_refs: args.advertise_refs,

@@ -1,10 +1,13 @@
 //! Running C git's pack engine (`git upload-pack`, `git receive-pack`) for every transport.
 //!
 //! hubctl owns everything around the engine: which binary, which features are switched on
-//! (with `git -c`, never by editing the repository's config), the environment hooks see, and
+//! (with `git -c` where git's own config leaves them unset, never by editing the repository's
+//! config; see [`defaults`]), the environment hooks see, and
 //! streaming bytes between the client and git. The transports call into [`Engine`] with plain
 //! arguments and streams; nothing here knows about HTTP or SSH.
 
+pub mod defaults;
+pub mod dumb;
 pub mod hooks;
 pub mod lfs_history;
 pub mod maintenance;
@@ -351,7 +354,8 @@ impl Engine {
         if opts.contained {
             cmd.arg("-c").arg(safe_directory(git_dir));
         }
-        for setting in service_config(service) {
+        // hubctl's protocol settings, only where the operator's git config is silent.
+        for setting in defaults::for_run(service, git_dir) {
             cmd.arg("-c").arg(setting);
         }
         for setting in &opts.config {
@@ -602,31 +606,6 @@ fn spawn_group(cmd: &mut Command, service: Service) -> Result<Child, Error> {
         what: service.command().into(),
         source,
     })
-}
-
-/// The `-c` settings every run of `service` gets.
-fn service_config(service: Service) -> &'static [&'static str] {
-    match service {
-        Service::UploadPack => &[
-            "uploadpack.allowFilter=true",
-            "uploadpack.allowReachableSHA1InWant=true",
-        ],
-        Service::ReceivePack => &[
-            "receive.advertiseAtomic=true",
-            "receive.advertisePushOptions=true",
-            "receive.fsckObjects=true",
-            // Keep every push as a pack instead of exploding small ones into loose objects:
-            // the quarantine then moves into objects/pack/, which maintenance's prune-packed
-            // never touches (it removes empty objects/xx/ directories, and a loose object
-            // moving into one at that moment fails the push). Geometric repacking rolls the
-            // small packs together.
-            "receive.unpackLimit=1",
-            // A ref lock held for a moment by maintenance (pack-refs) or by a concurrent push
-            // is worth waiting for; git's 100 ms default fails the push under load.
-            "core.filesRefLockTimeout=10000",
-            "core.packedRefsTimeout=10000",
-        ],
-    }
 }
 
 fn parse_version(text: &str) -> Option<(u32, u32, u32)> {

@@ -28,6 +28,18 @@ pub struct Pusher<'a> {
     /// The client's address, for git-http-backend's `user@http.<address>` committer email;
     /// `None` for a local operator, whose own git identity stands.
     pub address: Option<&'a str>,
+    /// `GIT_COMMITTER_NAME` and `GIT_COMMITTER_EMAIL` as the web server set them: each wins
+    /// over the identity derived from the pusher, as with git http-backend.
+    pub committer: Committer<'a>,
+}
+
+/// A committer identity fixed by the operator (a web server's `SetEnv`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Committer<'a> {
+    /// `GIT_COMMITTER_NAME`, when set.
+    pub name: Option<&'a str>,
+    /// `GIT_COMMITTER_EMAIL`, when set.
+    pub email: Option<&'a str>,
 }
 
 /// Fill `opts` for a push into `target` by `pusher`, with git's `receive.maxInputSize` set to
@@ -42,13 +54,18 @@ pub fn prepare(
 ) -> Result<(), hooks::Error> {
     if let Some(address) = pusher.address {
         // git-http-backend's committer identity for the server's own ref updates
-        // (`user@http.<address>`), and `REMOTE_USER` for the hooks.
+        // (`user@http.<address>`) where the web server did not set them, and `REMOTE_USER`
+        // for the hooks.
         let name = pusher.principal.user_name().unwrap_or("anonymous");
-        opts.env
-            .push(("GIT_COMMITTER_NAME".into(), OsString::from(name)));
+        let email = format!("{name}@http.{address}");
+        let committer = pusher.committer;
+        opts.env.push((
+            "GIT_COMMITTER_NAME".into(),
+            OsString::from(committer.name.unwrap_or(name)),
+        ));
         opts.env.push((
             "GIT_COMMITTER_EMAIL".into(),
-            OsString::from(format!("{name}@http.{address}")),
+            OsString::from(committer.email.unwrap_or(&email)),
         ));
         if let Some(u) = pusher.principal.user_name() {
             opts.env.push(("REMOTE_USER".into(), OsString::from(u)));

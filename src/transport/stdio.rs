@@ -74,18 +74,19 @@ pub struct Request {
     pub timeout: Option<u32>,
 }
 
-/// `DIR` if it is a repository directory; otherwise `NS/NAME` under the root.
-pub fn resolve(explicit_root: Option<&Path>, arg: &str) -> Result<Target, Error> {
+/// `DIR` if it names a repository by git's `enter_repo()` rules (`DIR`, `DIR.git`,
+/// `DIR/.git`, a gitfile, a work tree; only `DIR` itself when `strict`, git's `--strict`);
+/// otherwise `NS/NAME` under the root.
+pub fn resolve(explicit_root: Option<&Path>, arg: &str, strict: bool) -> Result<Target, Error> {
     let as_dir = Path::new(arg);
-    for candidate in [as_dir.to_path_buf(), as_dir.join(".git")] {
-        if repo::is_bare_repo(&candidate) {
-            let git_dir = candidate.canonicalize().map_err(|source| Error::Resolve {
-                path: candidate.clone(),
-                source,
-            })?;
-            let hosted = hosted_by_path(&git_dir);
-            return Ok(Target { git_dir, hosted });
-        }
+    let home = crate::core::env::get().home.as_deref();
+    if let Some(candidate) = repo::enter_repo(as_dir, strict, home) {
+        let git_dir = candidate.canonicalize().map_err(|source| Error::Resolve {
+            path: candidate.clone(),
+            source,
+        })?;
+        let hosted = hosted_by_path(&git_dir);
+        return Ok(Target { git_dir, hosted });
     }
     let name = match RepoName::parse(arg) {
         Ok(n) => n,
@@ -172,6 +173,7 @@ pub fn serve(service: Service, target: &Target, request: &Request) -> Result<Exi
             git::push::Pusher {
                 principal: &Principal::Local,
                 address: None,
+                committer: git::push::Committer::default(),
             },
             None,
             &mut opts,

@@ -455,7 +455,9 @@ fn http_errors() {
     let base = format!("{}/{REPO}.git", server.base);
     let cases: Vec<(Vec<String>, u16)> = vec![
         (vec![format!("{base}/info/refs?service=git-frob-pack")], 400),
-        (vec![format!("{base}/info/refs")], 400),
+        // Dumb HTTP's ref list: off in hosted mode unless the repository sets
+        // http.getanyfile=true (git http-backend's refusal).
+        (vec![format!("{base}/info/refs")], 403),
         (
             vec![
                 "-X".into(),

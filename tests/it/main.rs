@@ -8,6 +8,7 @@ mod sshd_harness;
 
 mod accounts;
 mod docs;
+mod dropin;
 mod fetch;
 mod firstrun;
 mod hardening;

@@ -15,9 +15,6 @@ pub enum Error {
         "REQUEST_METHOD is not set: `hubctl cgi` must be run by a CGI server (see the nginx example under scripts/)"
     )]
     NotCgi,
-    /// `CONTENT_LENGTH` is not RFC 3875's `1*digit` (a sign, spaces, a number too large).
-    #[error("CONTENT_LENGTH {0:?} is not a number of bytes")]
-    ContentLength(String),
     /// Writing the response failed (the client went away).
     #[error("writing the CGI response: {0}")]
     Write(io::Error),
@@ -31,8 +28,15 @@ pub struct CgiEnv {
     pub path_info: Option<String>,
     /// `QUERY_STRING`.
     pub query: String,
-    /// `CONTENT_LENGTH`, if set and non-empty.
-    pub content_length: Option<u64>,
+    /// `CONTENT_LENGTH`, as git http-backend reads it: unset, empty or negative is "no length"
+    /// (the body is everything on stdin); a value that is no signed size is an error, kept
+    /// as the raw text for the message.
+    pub content_length: Result<Option<u64>, String>,
+    /// `PATH_TRANSLATED`, if set and non-empty: the file-system path of the request, which
+    /// git http-backend serves when `GIT_PROJECT_ROOT` is unset.
+    pub path_translated: Option<String>,
+    /// `GIT_PROTOCOL` as the web server set it, possibly empty (which pins protocol v0).
+    pub git_protocol: Option<String>,
     /// Request headers rebuilt from `CONTENT_TYPE` and `HTTP_*`.
     pub headers: Headers,
     /// `REMOTE_USER`, if set and non-empty.
@@ -60,8 +64,12 @@ impl CgiEnv {
         let mut meta = std::collections::BTreeMap::new();
         let mut headers = Headers::default();
         let mut http = Vec::new();
+        let mut git_protocol = None;
         for (k, v) in vars {
-            if let Some(name) = k.strip_prefix("HTTP_") {
+            if k == "GIT_PROTOCOL" {
+                // Set-but-empty counts: it is how a location pins protocol v0.
+                git_protocol = Some(v);
+            } else if let Some(name) = k.strip_prefix("HTTP_") {
                 // The web server already removed the transfer coding and passes the body's
                 // type and length as CONTENT_*; its HTTP_ duplicates must not override them.
                 if !matches!(
@@ -79,23 +87,17 @@ impl CgiEnv {
         if let Some(ct) = var("CONTENT_TYPE") {
             headers.push("Content-Type", ct);
         }
-        // RFC 3875: CONTENT_LENGTH = "" | 1*digit. Anything else is refused rather than read
-        // as "no length" (which would take the body to the end of input).
+        // CONTENT_LENGTH as git http-backend reads it: unset or empty is "no length", and a
+        // value that is no signed size is answered by `run` (a 400 for a body it cannot frame).
         let content_length = match var("CONTENT_LENGTH") {
-            None => None,
-            Some(len) => {
-                let n = len
-                    .bytes()
-                    .all(|b| b.is_ascii_digit())
-                    .then(|| len.parse::<u64>().ok())
-                    .flatten()
-                    .ok_or_else(|| Error::ContentLength(len.chars().take(40).collect()))?;
-                // The body's length, as handlers see it over serve (an LFS upload without a
-                // token learns its size from it).
-                headers.push("Content-Length", n.to_string());
-                Some(n)
-            }
+            Some(v) => parse_content_length(&v).ok_or(v),
+            None => Ok(None),
         };
+        // The body's length, as handlers see it over serve (an LFS upload without a token
+        // learns its size from it).
+        if let Ok(Some(n)) = content_length {
+            headers.push("Content-Length", n.to_string());
+        }
         for (name, v) in http {
             headers.push(name, v);
         }
@@ -106,6 +108,8 @@ impl CgiEnv {
             path_info: var("PATH_INFO"),
             query: var("QUERY_STRING").unwrap_or_default(),
             content_length,
+            path_translated: var("PATH_TRANSLATED"),
+            git_protocol,
             headers,
             remote_user: var("REMOTE_USER"),
             remote_addr: var("REMOTE_ADDR"),
@@ -115,6 +119,63 @@ impl CgiEnv {
                 .unwrap_or_default(),
         })
     }
+
+    /// Where git http-backend's `PATH_TRANSLATED` mode finds repositories: when
+    /// `PATH_TRANSLATED` is the document root followed by `PATH_INFO` (Apache's `ScriptAlias`),
+    /// that document root, with requests routed by `PATH_INFO` as usual (so URLs hubctl hands
+    /// out, such as LFS actions, stay the client's); otherwise (no `PATH_INFO`, as lighttpd
+    /// or a direct invocation) the file-system root, with requests routed by `PATH_TRANSLATED`
+    /// itself (see [`CgiEnv::route_by_path_translated`]). `None` without `PATH_TRANSLATED`.
+    pub fn translated_root(&self) -> Option<(std::path::PathBuf, bool)> {
+        let translated = self.path_translated.as_deref()?;
+        if let Some(info) = self.path_info.as_deref().filter(|i| i.starts_with('/')) {
+            if let Some(docroot) = translated.strip_suffix(info).filter(|d| !d.is_empty()) {
+                return Some((std::path::PathBuf::from(docroot), false));
+            }
+        }
+        Some((std::path::PathBuf::from("/"), true))
+    }
+
+    /// Serve `PATH_TRANSLATED` instead of `PATH_INFO` (git http-backend without
+    /// `GIT_PROJECT_ROOT` and without a usable `PATH_INFO`): the request's path becomes the
+    /// file-system path the web server mapped it to, with repeated slashes collapsed.
+    pub fn route_by_path_translated(&mut self) {
+        if let Some(path) = &self.path_translated {
+            let mut collapsed = String::with_capacity(path.len());
+            for c in path.chars() {
+                if !(c == '/' && collapsed.ends_with('/')) {
+                    collapsed.push(c);
+                }
+            }
+            self.path_info = Some(collapsed);
+        }
+    }
+}
+
+/// Parse `CONTENT_LENGTH` as git http-backend does (`git_parse_ssize_t`): optional leading
+/// blanks, an optional sign, digits and an optional `k`, `m` or `g` unit, within a signed
+/// 64-bit size. A negative length means "no length" (`Some(None)`); `None` is unparsable.
+pub fn parse_content_length(value: &str) -> Option<Option<u64>> {
+    let v = value.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, v) = match v.as_bytes().first() {
+        Some(b'-') => (true, &v[1..]),
+        Some(b'+') => (false, &v[1..]),
+        _ => (false, v),
+    };
+    let digits = v.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let unit: i64 = match &v[digits..] {
+        "" => 1,
+        "k" | "K" => 1 << 10,
+        "m" | "M" => 1 << 20,
+        "g" | "G" => 1 << 30,
+        _ => return None,
+    };
+    let n: i64 = v[..digits].parse().ok()?;
+    let n = n.checked_mul(unit)?;
+    Some(if negative { None } else { Some(n as u64) })
 }
 
 /// Answer the one request this process was started for, on stdin/stdout.
@@ -125,14 +186,21 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
     // CONTENT_LENGTH is authoritative when given; without it (nginx with request buffering
     // off and a chunked upload) the body is everything on stdin.
     let mut body: Box<dyn Read> = match env.content_length {
-        Some(n) => Box::new((&mut raw_body).take(n)),
-        None => Box::new(&mut raw_body),
+        Ok(Some(n)) => Box::new((&mut raw_body).take(n)),
+        Ok(None) | Err(_) => Box::new(&mut raw_body),
     };
     let path = env.path_info.clone().unwrap_or_default();
-    let response = if env.path_info.is_none() {
+    let response = if let (Err(bad), false) =
+        (&env.content_length, Method::parse(&env.method).is_read())
+    {
+        // git http-backend dies with this line in the web server's log; a body of unknown
+        // length must not be read or passed on.
+        eprintln!("fatal: failed to parse CONTENT_LENGTH: {bad}");
+        Response::text(400, format!("failed to parse CONTENT_LENGTH: {bad}"))
+    } else if env.path_info.is_none() {
         Response::text(
             400,
-            "PATH_INFO is not set: configure the web server to pass it",
+            "PATH_INFO is not set (nor PATH_TRANSLATED without GIT_PROJECT_ROOT): configure the web server to pass it",
         )
     } else {
         let mut request = Request {
@@ -145,6 +213,7 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
             remote_addr: env.remote_addr,
             secure: env.secure,
             script_name: env.script_name,
+            git_protocol_env: env.git_protocol,
         };
         app.handle(&mut request)
     };
@@ -221,3 +290,32 @@ fn write_response(response: Response, head_only: bool) -> Result<u64, (u64, io::
 
 #[cfg(test)]
 mod proptests;
+
+#[cfg(test)]
+mod tests {
+    use super::parse_content_length;
+
+    #[test]
+    fn content_length_as_git_parses_it() {
+        assert_eq!(parse_content_length("42"), Some(Some(42)));
+        assert_eq!(parse_content_length(" +42"), Some(Some(42)));
+        assert_eq!(parse_content_length("1k"), Some(Some(1024)));
+        assert_eq!(parse_content_length("2M"), Some(Some(2 << 20)));
+        assert_eq!(parse_content_length("-1"), Some(None));
+        for bad in [
+            "",
+            "x",
+            "42 ",
+            "4 2",
+            "1t",
+            "99999999999999999999",
+            "9223372036854775807k",
+        ] {
+            assert_eq!(parse_content_length(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            parse_content_length("9223372036854775807"),
+            Some(Some(i64::MAX as u64))
+        );
+    }
+}

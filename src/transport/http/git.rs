@@ -19,18 +19,22 @@ const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 /// Answer one request for a git endpoint of the repository named by `repo_part`.
 pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint) -> Response {
     let service = match ep {
+        // Below a project root HEAD is a dumb-protocol file: git http-backend asks only
+        // http.getanyfile (and the export rule), not http.uploadpack.
+        GitEndpoint::Head if matches!(app.site, Site::ProjectRoot { .. }) => {
+            return match files_access(app, req, repo_part) {
+                Ok(located) => head(&located),
+                Err(r) => r,
+            };
+        }
         GitEndpoint::Head => None,
         GitEndpoint::InfoRefs => match req.query_param("service") {
             Some(name) => match Service::from_wire_name(&name) {
                 Some(s) => Some(s),
                 None => return Response::text(400, format!("unsupported service {name:?}")),
             },
-            None => {
-                return Response::text(
-                    400,
-                    "missing ?service=git-upload-pack or ?service=git-receive-pack (dumb HTTP is not served)",
-                );
-            }
+            // The dumb protocol's text ref list.
+            None => return dumb_info_refs(app, req, repo_part),
         },
         GitEndpoint::UploadPack => Some(Service::UploadPack),
         GitEndpoint::ReceivePack => Some(Service::ReceivePack),
@@ -65,14 +69,113 @@ pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint
     }
 }
 
+/// `GET HEAD`. Below a project root it is one of the dumb protocol's files (git
+/// http-backend's `http.getanyfile` rule); hosted repositories always answer it to readers,
+/// since it tells no more than the ref advertisement. Like git http-backend, the answer is the
+/// HEAD line as text, without cache headers.
 fn head(located: &Located) -> Response {
     match std::fs::read_to_string(located.git_dir.join("HEAD")) {
         Ok(text) if text.starts_with("ref: ") || text.trim().len() >= 40 => {
             let line = text.lines().next().unwrap_or_default();
-            Response::text(200, line.to_string())
+            Response::new(200)
+                .header("Content-Type", "text/plain")
+                .bytes(format!("{line}\n").into_bytes())
         }
         _ => Response::text(500, "repository HEAD is unreadable"),
     }
+}
+
+/// `GET info/refs` without `?service=`: the dumb protocol's text ref list.
+fn dumb_info_refs(app: &App, req: &Request<'_>, repo_part: &str) -> Response {
+    let located = match files_access(app, req, repo_part) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    match git::dumb::info_refs(&located.git_dir) {
+        Ok(text) => Response::new(200)
+            .header("Content-Type", "text/plain")
+            .no_cache()
+            .bytes(text),
+        Err(e) => {
+            eprintln!("hubctl: {e}");
+            Response::text(500, access::INTERNAL_MESSAGE)
+        }
+    }
+}
+
+/// One of the files a dumb client fetches (`objects/info/packs`, loose objects, packs).
+pub fn dumb_file(
+    app: &App,
+    req: &Request<'_>,
+    repo_part: &str,
+    file: &str,
+    kind: git::dumb::Kind,
+) -> Response {
+    match files_access(app, req, repo_part) {
+        // Made from the packs on disk, never cached, as git http-backend does.
+        Ok(located) if kind == git::dumb::Kind::Packs => Response::new(200)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .no_cache()
+            .bytes(git::dumb::info_packs(&located.git_dir)),
+        Ok(located) => send_file(&located, file, kind),
+        Err(r) => r,
+    }
+}
+
+fn files_access(app: &App, req: &Request<'_>, repo_part: &str) -> Result<Located, Response> {
+    let presented = Presented {
+        authorization: req.headers.get("Authorization"),
+        remote_user: req.remote_user.as_deref(),
+        trust_remote_user: app.options.trust_remote_user,
+    };
+    credentials::authenticate(&app.site, presented)
+        .and_then(|principal| access::authorize_files(&app.site, repo_part, &principal))
+        .map_err(|d| refusal::text(&d))
+}
+
+/// Send a repository file as git http-backend's `send_local_file` does: its type, length
+/// and modification time, never cached when it changes in place (HEAD, the pack list), cached
+/// for a year when its name is its content (objects, packs, indexes).
+fn send_file(located: &Located, file: &str, kind: git::dumb::Kind) -> Response {
+    use git::dumb::Kind;
+    let not_found = || Response::text(404, "not found");
+    let Some(path) = crate::core::fsutil::contained(&located.git_dir, &located.git_dir.join(file))
+    else {
+        return not_found();
+    };
+    let Ok(handle) = std::fs::File::open(&path) else {
+        return not_found();
+    };
+    let Ok(meta) = handle.metadata() else {
+        return not_found();
+    };
+    if !meta.is_file() {
+        return not_found();
+    }
+    let content_type = match kind {
+        Kind::Alternates => "text/plain",
+        Kind::Packs => "text/plain; charset=utf-8",
+        Kind::LooseObject => "application/x-git-loose-object",
+        Kind::Pack => "application/x-git-packed-objects",
+        Kind::PackIndex => "application/x-git-packed-objects-toc",
+    };
+    let mut response = Response::new(200).header("Content-Type", content_type);
+    response = if kind.immutable() {
+        let now = std::time::SystemTime::now();
+        response
+            .header("Date", httpdate::fmt_http_date(now))
+            .header(
+                "Expires",
+                httpdate::fmt_http_date(now + std::time::Duration::from_secs(31_536_000)),
+            )
+            .header("Cache-Control", "public, max-age=31536000")
+    } else {
+        response.no_cache()
+    };
+    if let Ok(modified) = meta.modified() {
+        response = response.header("Last-Modified", httpdate::fmt_http_date(modified));
+    }
+    response.sized(Box::new(handle), meta.len())
 }
 
 fn run_options(
@@ -82,11 +185,17 @@ fn run_options(
     principal: &Principal,
     service: Service,
 ) -> Result<RunOptions, Response> {
-    let mut opts = RunOptions {
-        protocol: req
+    // The web server's GIT_PROTOCOL wins (even empty, which pins v0); the header is the
+    // fallback for setups that do not pass it.
+    let protocol = match &req.git_protocol_env {
+        Some(value) => git::sanitize_protocol(value),
+        None => req
             .headers
             .get("Git-Protocol")
             .and_then(git::sanitize_protocol),
+    };
+    let mut opts = RunOptions {
+        protocol,
         // `access` located the repository inside the root or the project root.
         contained: true,
         ..RunOptions::default()
@@ -103,7 +212,11 @@ fn run_options(
             },
             git::push::Pusher {
                 principal,
-                address: Some(req.remote_addr.as_deref().unwrap_or_default()),
+                address: Some(req.remote_addr.as_deref().unwrap_or("(none)")),
+                committer: git::push::Committer {
+                    name: app.options.committer_name.as_deref(),
+                    email: app.options.committer_email.as_deref(),
+                },
             },
             app.options.max_push_size,
             &mut opts,

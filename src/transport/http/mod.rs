@@ -111,6 +111,9 @@ pub struct Request<'a> {
     /// The URL path prefix the web server mounted hubctl at (CGI `SCRIPT_NAME`), without a
     /// trailing `/`; empty for `hubctl serve`.
     pub script_name: String,
+    /// `GIT_PROTOCOL` as the web server set it for a CGI request (possibly empty, which pins
+    /// protocol v0); it wins over the `Git-Protocol` header, as with git http-backend.
+    pub git_protocol_env: Option<String>,
 }
 
 impl Request<'_> {
@@ -319,6 +322,7 @@ mod tests {
             remote_addr: None,
             secure: false,
             script_name: String::new(),
+            git_protocol_env: None,
         };
         assert_eq!(
             req.query_param("service").as_deref(),

@@ -17,6 +17,11 @@ pub struct Options {
     /// The authorized_keys file to rewrite when the API adds or removes a key (falls back to
     /// the stored setting).
     pub authorized_keys_file: Option<PathBuf>,
+    /// `GIT_COMMITTER_NAME` from the web server's environment (CGI): the reflog identity of
+    /// every push instead of the pusher's name, as with git http-backend.
+    pub committer_name: Option<String>,
+    /// `GIT_COMMITTER_EMAIL` from the web server's environment (CGI), likewise.
+    pub committer_email: Option<String>,
 }
 
 /// Everything a request handler needs; built once per process (per server, or per CGI run).
@@ -100,7 +105,19 @@ impl App {
                 }
                 super::git::handle(self, req, repo, endpoint)
             }
-            None => Response::text(404, "not found"),
+            None => match crate::git::dumb::split_path(&path) {
+                Some((repo, file, kind)) => {
+                    if !req.method.is_read() {
+                        return Response::text(
+                            405,
+                            format!("method {} is not allowed here", req.method.as_str()),
+                        )
+                        .header("Allow", "GET, HEAD");
+                    }
+                    super::git::dumb_file(self, req, repo, file, kind)
+                }
+                None => Response::text(404, "not found"),
+            },
         }
     }
 }
@@ -121,5 +138,6 @@ mod tests {
         );
         assert_eq!(split_git_path("/info/refs"), None);
         assert_eq!(split_git_path("/a/b/objects/info/packs"), None);
+        assert!(crate::git::dumb::split_path("/a/b/objects/info/packs").is_some());
     }
 }

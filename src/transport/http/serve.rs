@@ -310,6 +310,7 @@ fn serve_one(app: &App, mut rq: tiny_http::Request) {
                 remote_addr,
                 secure,
                 script_name: String::new(),
+                git_protocol_env: None,
             };
             app.handle(&mut request)
         }

@@ -176,6 +176,7 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
             git::push::Pusher {
                 principal: &principal,
                 address: Some(&session.client_address),
+                committer: git::push::Committer::default(),
             },
             None,
             &mut opts,

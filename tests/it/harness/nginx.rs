@@ -61,6 +61,11 @@ pub struct NginxOptions {
     pub fcgi_user: Option<String>,
     /// `$hubctl_root` other than the environment's root.
     pub root: Option<PathBuf>,
+    /// Extra `fastcgi_param NAME VALUE;` lines after the shipped ones (nginx variables allowed),
+    /// for setups the shipped snippet does not cover (an Apache-style PATH_TRANSLATED).
+    pub extra_params: Vec<(String, String)>,
+    /// Pass the environment's root as HUBCTL_ROOT (the shipped setup); off leaves it empty.
+    pub pass_root: bool,
 }
 
 impl Default for NginxOptions {
@@ -74,6 +79,8 @@ impl Default for NginxOptions {
             workers: 8,
             fcgi_user: None,
             root: None,
+            extra_params: Vec::new(),
+            pass_root: true,
         }
     }
 }
@@ -258,11 +265,15 @@ impl Nginx {
             ("hubctl_bin", opts.program.display().to_string()),
             (
                 "hubctl_root",
-                opts.root
-                    .as_ref()
-                    .unwrap_or(&env.root)
-                    .display()
-                    .to_string(),
+                if opts.pass_root {
+                    opts.root
+                        .as_ref()
+                        .unwrap_or(&env.root)
+                        .display()
+                        .to_string()
+                } else {
+                    String::new()
+                },
             ),
             ("hubctl_fcgi", format!("unix:{}", sock.display())),
             ("hubctl_project_root", project_root),
@@ -274,6 +285,14 @@ impl Nginx {
             let port = free_port();
             let block = render_server_block(port, &values, opts.snippet == Snippet::PushAuth);
             write_layout(&dir, &block);
+            if !opts.extra_params.is_empty() {
+                let path = dir.join("snippets/hubctl-fastcgi.conf");
+                let mut conf = std::fs::read_to_string(&path).unwrap();
+                for (name, value) in &opts.extra_params {
+                    conf.push_str(&format!("fastcgi_param {name} \"{value}\";\n"));
+                }
+                std::fs::write(&path, conf).unwrap();
+            }
             let mut child = spawn_nginx(&dir);
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
