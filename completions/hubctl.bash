@@ -70,6 +70,9 @@ _hubctl() {
             hubctl__subcmd__config,help)
                 cmd="hubctl__subcmd__config__subcmd__help"
                 ;;
+            hubctl__subcmd__config,list)
+                cmd="hubctl__subcmd__config__subcmd__list"
+                ;;
             hubctl__subcmd__config,set)
                 cmd="hubctl__subcmd__config__subcmd__set"
                 ;;
@@ -81,6 +84,9 @@ _hubctl() {
                 ;;
             hubctl__subcmd__config__subcmd__help,help)
                 cmd="hubctl__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            hubctl__subcmd__config__subcmd__help,list)
+                cmd="hubctl__subcmd__config__subcmd__help__subcmd__list"
                 ;;
             hubctl__subcmd__config__subcmd__help,set)
                 cmd="hubctl__subcmd__config__subcmd__help__subcmd__set"
@@ -138,6 +144,9 @@ _hubctl() {
                 ;;
             hubctl__subcmd__help__subcmd__config,get)
                 cmd="hubctl__subcmd__help__subcmd__config__subcmd__get"
+                ;;
+            hubctl__subcmd__help__subcmd__config,list)
+                cmd="hubctl__subcmd__help__subcmd__config__subcmd__list"
                 ;;
             hubctl__subcmd__help__subcmd__config,set)
                 cmd="hubctl__subcmd__help__subcmd__config__subcmd__set"
@@ -500,7 +509,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config)
-            opts="-h -V --root --authorized-keys-file --help --version get set unset help"
+            opts="-h -V --root --authorized-keys-file --help --version list get set unset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,7 +553,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__help)
-            opts="get set unset help"
+            opts="list get set unset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -585,6 +594,20 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__config__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__config__subcmd__help__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -606,6 +629,28 @@ _hubctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__config__subcmd__list)
+            opts="-h -V --json --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -686,7 +731,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help__subcmd__config)
-            opts="get set unset"
+            opts="list get set unset"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -700,6 +745,20 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help__subcmd__config__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__config__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -44,7 +44,7 @@ complete -c hubctl -n "__fish_hubctl_needs_command" -f -a "config" -d 'Read or c
 complete -c hubctl -n "__fish_hubctl_needs_command" -f -a "pack-objects-hook" -d 'git upload-pack\'s pack-objects, through the pack cache (git runs this itself)'
 complete -c hubctl -n "__fish_hubctl_needs_command" -f -a "hook" -d 'Run one of hubctl\'s git hooks (git runs these itself during a push)'
 complete -c hubctl -n "__fish_hubctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l listen -d 'Address to listen on (port 0 picks a free port; the chosen address is logged)' -r
+complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l listen -d 'Address to listen on, HOST:PORT; a bare PORT means 127.0.0.1:PORT (port 0 picks a free port; the chosen address is logged)' -r
 complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l threads -d 'Worker threads answering requests' -r
 complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l tls-cert -d 'PEM certificate chain: serve HTTPS (needs --tls-key)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l tls-key -d 'PEM private key for --tls-cert' -r -F
@@ -244,7 +244,7 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand token; and __fish_seen_sub
 complete -c hubctl -n "__fish_hubctl_using_subcommand token; and __fish_seen_subcommand_from create" -l name -d 'A label to recognise it by' -r
 complete -c hubctl -n "__fish_hubctl_using_subcommand token; and __fish_seen_subcommand_from create" -l scope -d 'read: clone and fetch only; write: also push' -r -f -a "read\t'Clone and fetch only'
 write\t'Clone, fetch and push (within the user\'s own permissions)'"
-complete -c hubctl -n "__fish_hubctl_using_subcommand token; and __fish_seen_subcommand_from create" -l expires -d 'Lifetime, e.g. 30d, 12h, 90min; no expiry if absent' -r
+complete -c hubctl -n "__fish_hubctl_using_subcommand token; and __fish_seen_subcommand_from create" -l expires -d 'Lifetime, e.g. 30d, 12h, 90min, 1y; no expiry if absent. At most 100y. Units are fixed lengths: 1d is 24h, 1M is 30.44d and 1y is 365.25d (not calendar months or years)' -r
 complete -c hubctl -n "__fish_hubctl_using_subcommand token; and __fish_seen_subcommand_from create" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand token; and __fish_seen_subcommand_from create" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand token; and __fish_seen_subcommand_from create" -l json -d 'Print JSON'
@@ -315,14 +315,20 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand shell" -l root -d 'Data di
 complete -c hubctl -n "__fish_hubctl_using_subcommand shell" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand shell" -s h -l help -d 'Print help'
 complete -c hubctl -n "__fish_hubctl_using_subcommand shell" -s V -l version -d 'Print version'
-complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
-complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
-complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -s h -l help -d 'Print help'
-complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -s V -l version -d 'Print version'
-complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -f -a "get" -d 'Print a setting (the stored value, or the default)'
-complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -f -a "set" -d 'Change a setting'
-complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -f -a "unset" -d 'Remove a setting'
-complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from get set unset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from list get set unset help" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from list get set unset help" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from list get set unset help" -s h -l help -d 'Print help'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from list get set unset help" -s V -l version -d 'Print version'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from list get set unset help" -f -a "list" -d 'List every setting with its effective value, marking defaults'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from list get set unset help" -f -a "get" -d 'Print a setting\'s effective value (the stored value, or the default)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from list get set unset help" -f -a "set" -d 'Change a setting. A running `hubctl serve` reads pack-cache-size, max-engines, queue-timeout, idle-timeout, header-timeout, max-connections and max-connections-per-ip when it starts: restart it after changing those (CGI, SSH and hooks read settings afresh every time)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from list get set unset help" -f -a "unset" -d 'Remove a setting'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and not __fish_seen_subcommand_from list get set unset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from list" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from list" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from list" -l json -d 'Print JSON'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from get" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from get" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -335,8 +341,9 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_su
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from unset" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from unset" -s V -l version -d 'Print version'
-complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "get" -d 'Print a setting (the stored value, or the default)'
-complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change a setting'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "list" -d 'List every setting with its effective value, marking defaults'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "get" -d 'Print a setting\'s effective value (the stored value, or the default)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change a setting. A running `hubctl serve` reads pack-cache-size, max-engines, queue-timeout, idle-timeout, header-timeout, max-connections and max-connections-per-ip when it starts: restart it after changing those (CGI, SSH and hooks read settings afresh every time)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "unset" -d 'Remove a setting'
 complete -c hubctl -n "__fish_hubctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand pack-objects-hook" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
@@ -389,6 +396,7 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subc
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "show" -d 'Show one key, with its public key'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "rm" -d 'Delete a key'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "authorized-keys" -d 'Print authorized_keys lines (all keys, or the one matching --key/--fingerprint, as sshd\'s AuthorizedKeysCommand), or write them into a file\'s managed block'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "get" -d 'Print a setting (the stored value, or the default)'
-complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "set" -d 'Change a setting'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "list" -d 'List every setting with its effective value, marking defaults'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "get" -d 'Print a setting\'s effective value (the stored value, or the default)'
+complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "set" -d 'Change a setting. A running `hubctl serve` reads pack-cache-size, max-engines, queue-timeout, idle-timeout, header-timeout, max-connections and max-connections-per-ip when it starts: restart it after changing those (CGI, SSH and hooks read settings afresh every time)'
 complete -c hubctl -n "__fish_hubctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "unset" -d 'Remove a setting'

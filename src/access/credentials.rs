@@ -88,14 +88,16 @@ pub fn authenticate(site: &Site, presented: Presented<'_>) -> Result<Principal, 
         return Ok(Principal::Anonymous);
     };
     let Some(token) = token_from_header(header)? else {
-        return Err(Denial::BadCredentials);
+        return Err(Denial::BadCredentials(
+            "an authorization scheme other than Basic or Bearer",
+        ));
     };
     match store::with_store::<_, Denial>(root, |s| Ok(s.authenticate_token(&token)?))? {
-        Some(auth) => Ok(Principal::User(Caller {
+        Ok(auth) => Ok(Principal::User(Caller {
             user: auth.user,
             scope: auth.scope,
         })),
-        None => Err(Denial::BadCredentials),
+        Err(why) => Err(Denial::BadCredentials(why.as_str())),
     }
 }
 

@@ -98,8 +98,10 @@ impl Principal {
 pub enum Denial {
     /// No credentials where they are needed: challenge the client.
     Unauthenticated,
-    /// Credentials were given but are wrong, expired or revoked.
-    BadCredentials,
+    /// Credentials were given but are wrong, expired or revoked. The reason (`expired token`)
+    /// is for the server's log; clients get one answer for all of them, so that a refusal
+    /// tells nobody which tokens exist.
+    BadCredentials(&'static str),
     /// No such repository, or one the caller may not know about.
     NotFound,
     /// The caller is known but not allowed.
@@ -117,7 +119,7 @@ impl Denial {
     pub fn message(&self) -> String {
         match self {
             Denial::Unauthenticated => "authentication required".into(),
-            Denial::BadCredentials => "invalid, expired or revoked credentials".into(),
+            Denial::BadCredentials(_) => "invalid, expired or revoked credentials".into(),
             Denial::NotFound => "repository not found".into(),
             Denial::Busy => "the server is busy; try again shortly".into(),
             Denial::Forbidden(why) | Denial::BadRequest(why) => why.clone(),

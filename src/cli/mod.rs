@@ -135,6 +135,39 @@ fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
+/// The longest token lifetime `token create --expires` accepts: far enough for any real use,
+/// short enough that the expiry date is always representable (RFC 3339 stops at year 9999).
+pub const MAX_EXPIRY: std::time::Duration = std::time::Duration::from_secs(100 * 31_557_600);
+
+/// `--expires`: a positive duration of at most [`MAX_EXPIRY`]. Negative values are taken as a
+/// value (not as an unknown flag) so that they can be answered with the rule.
+fn parse_expiry_arg(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    if s.starts_with('-') {
+        return Err(format!(
+            "invalid duration {s:?}: durations are positive (examples: 30d, 12h, 90min)"
+        ));
+    }
+    let d = match humantime::parse_duration(s) {
+        Ok(d) => d,
+        Err(humantime::DurationError::NumberOverflow) => {
+            return Err(format!("duration {s:?} is out of range: at most 100y"));
+        }
+        Err(e) => {
+            return Err(format!(
+                "invalid duration {s:?}: {e} (examples: 30d, 12h, 90min)"
+            ));
+        }
+    };
+    if d.is_zero() {
+        return Err("the duration must be longer than zero".into());
+    }
+    if d > MAX_EXPIRY {
+        return Err(format!("duration {s:?} is out of range: at most 100y"));
+    }
+    Ok(d)
+}
+
 fn parse_size_arg(s: &str) -> Result<u64, String> {
     crate::core::units::parse_size(s).map_err(|e| e.to_string())
 }

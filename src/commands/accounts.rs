@@ -119,12 +119,11 @@ pub(super) fn token(root: &Root, command: TokenCommand) -> Result<ExitCode> {
                 print_json(&tokens)?;
             } else {
                 for t in tokens {
-                    let state = if t.revoked_at.is_some() {
-                        "revoked".to_string()
-                    } else {
-                        t.expires_at
-                            .map(|e| format!("expires {e}"))
-                            .unwrap_or_else(|| "active".into())
+                    let state = match (&t.revoked_at, &t.expires_at) {
+                        (Some(_), _) => "revoked".to_string(),
+                        (None, Some(e)) if t.expired => format!("expired {e}"),
+                        (None, Some(e)) => format!("expires {e}"),
+                        (None, None) => "active".into(),
                     };
                     println!(
                         "{}\t{}\t{}\t{}\t{}\tlast used {}",
@@ -133,7 +132,7 @@ pub(super) fn token(root: &Root, command: TokenCommand) -> Result<ExitCode> {
                         t.name,
                         t.scope,
                         state,
-                        t.last_used_at.as_deref().unwrap_or("never")
+                        t.last_used.as_deref().unwrap_or("never")
                     );
                 }
             }

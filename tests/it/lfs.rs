@@ -1608,7 +1608,7 @@ fn api_batch(mode: Mode) {
         &format!("@{}", garbage.display()),
         &batch_url,
     ]);
-    assert_lfs_error(&r, 400, "malformed JSON");
+    assert_lfs_error(&r, 400, "invalid JSON body: ");
     let r = s.api(
         Auth::Basic("bob"),
         &batch_url,
