@@ -267,6 +267,11 @@ pub fn authorize_hosted(
     principal: &Principal,
     action: Action,
 ) -> Result<Located, Denial> {
+    // Names are looked up regardless of case; from here on only the stored spelling is used,
+    // so a URL spelt differently reaches the same row, owner and directory, and the same
+    // decision.
+    let canonical = store.canonical_repo_name(name)?;
+    let name = &canonical;
     let on_disk = contained(&root.repos_dir(), &name.path_in(root));
     let row = match &on_disk {
         Some(_) => store.repo_row(name)?,
@@ -351,8 +356,14 @@ pub fn authorize_hosted(
 pub fn locate(site: &Site, url_part: &str) -> Result<Located, Denial> {
     match site {
         Site::Hosted(root) => {
-            let name = parse_hosted_name(url_part)?;
-            let git_dir = contained(&root.repos_dir(), &name.path_in(root))
+            let mut name = parse_hosted_name(url_part)?;
+            let mut found = contained(&root.repos_dir(), &name.path_in(root));
+            if found.is_none() {
+                // Spelt differently from the stored name (`Alice/Repo` for `alice/repo`).
+                name = store::with_store::<_, Denial>(root, |s| Ok(s.canonical_repo_name(&name)?))?;
+                found = contained(&root.repos_dir(), &name.path_in(root));
+            }
+            let git_dir = found
                 .filter(|d| repo::is_bare_repo(d))
                 .ok_or(Denial::NotFound)?;
             Ok(Located {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::print_json;
+
 use crate::cli::{OrgCommand, OrgMemberCommand, TokenCommand, UserCommand};
 use crate::core::root::Root;
 use crate::store::Store;
@@ -25,6 +26,7 @@ pub(super) fn user(
             );
         }
         UserCommand::List { json } => {
+            super::warn_case_clashes(&store)?;
             let users = store.users()?;
             if json {
                 print_json(&users)?;
@@ -52,6 +54,7 @@ pub(super) fn org(root: &Root, command: OrgCommand) -> Result<ExitCode> {
             println!("created organisation {}", o.name);
         }
         OrgCommand::List { json } => {
+            super::warn_case_clashes(&store)?;
             let orgs = store.orgs()?;
             if json {
                 print_json(&orgs)?;

@@ -71,6 +71,19 @@ fn root(explicit: &Option<std::path::PathBuf>) -> Result<Root> {
     Ok(Root::resolve(explicit.as_deref())?)
 }
 
+/// Warn on stderr about names that differ only in case, left from before names were unique
+/// regardless of case (the store's migration keeps them rather than merging them). Lookups
+/// prefer the exact spelling, so each still works when spelt exactly.
+fn warn_case_clashes(store: &crate::store::Store) -> Result<()> {
+    for group in store.case_clashes()? {
+        eprintln!(
+            "hubctl: warning: names that differ only in case: {}; they were created before names were unique regardless of case: keep one (rm the others) so that every spelling means the same thing",
+            group.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Print `value` as pretty JSON on stdout.
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

@@ -163,6 +163,10 @@ impl Store {
             let lookup = lookup_key(&token).expect("generated tokens are well-formed");
             let result = self.write(|tx| {
                 let user_id = Store::user_id(tx, user)?;
+                let stored: String =
+                    tx.query_row("SELECT name FROM owners WHERE id = ?1", [user_id], |r| {
+                        r.get(0)
+                    })?;
                 tx.execute(
                     "INSERT INTO tokens (user_id, name, lookup, hash, scope, created_at, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -176,14 +180,14 @@ impl Store {
                         expires_at
                     ],
                 )?;
-                Ok(tx.last_insert_rowid())
+                Ok((tx.last_insert_rowid(), stored))
             });
             match result {
-                Ok(id) => {
+                Ok((id, user)) => {
                     return Ok(NewToken {
                         id,
                         token,
-                        user: user.to_string(),
+                        user,
                         name: name.to_string(),
                         scope,
                         expires_at,
@@ -200,16 +204,18 @@ impl Store {
 
     /// Tokens, optionally only `user`'s, by id.
     pub fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>, Error> {
-        if let Some(u) = user {
-            self.require_user(u)?;
-        }
+        // Looked up regardless of case; then the user's own rows, by id.
+        let user_id = match user {
+            Some(u) => Some(self.require_user(u)?.id),
+            None => None,
+        };
         let mut st = self.conn().prepare(
             "SELECT t.id, u.name, t.name, t.scope, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
              FROM tokens t JOIN owners u ON u.id = t.user_id
-             WHERE ?1 IS NULL OR u.name = ?1 ORDER BY t.id",
+             WHERE ?1 IS NULL OR u.id = ?1 ORDER BY t.id",
         )?;
         let now = now_rfc3339();
-        let rows = st.query_map([user], |r| {
+        let rows = st.query_map([user_id], |r| {
             let expires_at: Option<String> = r.get(5)?;
             Ok(TokenInfo {
                 id: r.get(0)?,

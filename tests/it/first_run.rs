@@ -288,3 +288,220 @@ fn config_list_and_restart_notes() {
     assert_eq!(get("public-url")["value"], serde_json::Value::Null);
     assert_eq!(json.as_array().unwrap().len(), 12);
 }
+
+/// User and organisation names are unique regardless of case and keep the case they were
+/// created with; repository names are unique regardless of case within a namespace; the
+/// command line finds them however they are spelt.
+#[test]
+fn names_are_unique_regardless_of_case() {
+    let env = Env::new();
+    env.hubctl_ok(&["user", "add", "Alice"]);
+    for args in [
+        vec!["user", "add", "alice"],
+        vec!["user", "add", "ALICE"],
+        vec!["org", "add", "aLiCe"],
+    ] {
+        let out = env.hubctl(&args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr(&out).contains("already taken by a user or organisation as \"Alice\""),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    env.hubctl_ok(&["org", "add", "Acme"]);
+    assert!(!env.hubctl(&["user", "add", "ACME"]).status.success());
+    assert_eq!(env.hubctl_ok(&["user", "list"]).trim(), "Alice");
+    // Lookups by any spelling reach the stored name.
+    let t: serde_json::Value =
+        serde_json::from_str(&env.hubctl_ok(&["token", "create", "--user", "alice", "--json"]))
+            .unwrap();
+    assert_eq!(t["user"], "Alice");
+    env.hubctl_ok(&["org", "member", "add", "ACME", "ALICE", "--role", "owner"]);
+    let orgs: serde_json::Value =
+        serde_json::from_str(&env.hubctl_ok(&["org", "list", "--json"])).unwrap();
+    assert_eq!(orgs[0]["members"][0]["user"], "Alice", "{orgs}");
+    // A repository created under another spelling of its owner lands in the owner's namespace.
+    env.hubctl_ok(&["repo", "init", "alice/Tool"]);
+    assert!(env.bare("Alice/Tool").is_dir());
+    assert!(!env.path("root/repos/alice").exists());
+    for clash in ["Alice/tool", "ALICE/TOOL", "alice/tool"] {
+        let out = env.hubctl(&["repo", "init", clash]);
+        assert!(!out.status.success(), "{clash}");
+        assert!(
+            stderr(&out).contains("already exists"),
+            "{clash}: {}",
+            stderr(&out)
+        );
+    }
+    let shown: serde_json::Value =
+        serde_json::from_str(&env.hubctl_ok(&["repo", "show", "aLICE/tOOL", "--json"])).unwrap();
+    assert_eq!(shown["namespace"], "Alice");
+    assert_eq!(shown["name"], "Tool");
+    env.hubctl_ok(&["repo", "set", "alice/tool", "visibility", "private"]);
+    assert_eq!(
+        env.hubctl_ok(&["repo", "list"]).lines().count(),
+        1,
+        "one repository"
+    );
+    // Another namespace may use the same repository name.
+    env.hubctl_ok(&["repo", "init", "acme/tool"]);
+    assert!(env.bare("Acme/tool").is_dir());
+}
+
+/// A database from before names were unique regardless of case migrates; names that already
+/// differ only in case are kept (not merged) and reported; each still works spelt exactly.
+#[test]
+fn migration_reports_existing_case_clashes() {
+    let env = Env::new();
+    env.hubctl_ok(&["user", "add", "alice"]);
+    env.hubctl_ok(&["repo", "init", "alice/x"]);
+    // Make it the previous schema, holding what that schema allowed.
+    {
+        let db = rusqlite::Connection::open(env.root.join("hubctl.db")).unwrap();
+        db.execute_batch(
+            "DROP INDEX owners_name_nocase;
+             DROP INDEX repos_name_nocase;
+             INSERT INTO owners (name, kind, is_admin, created_at)
+                 VALUES ('ALICE', 'user', 0, '2025-01-01T00:00:00Z');
+             INSERT INTO repos (namespace, name, created_at)
+                 VALUES ('alice', 'X', '2025-01-01T00:00:00Z');
+             PRAGMA user_version = 6;",
+        )
+        .unwrap();
+    }
+    let out = env.hubctl(&["user", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(listed.lines().collect::<Vec<_>>(), ["ALICE", "alice"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("names that differ only in case: ALICE, alice;"),
+        "{err}"
+    );
+    assert!(err.contains("alice/X, alice/x"), "{err}");
+    let db = rusqlite::Connection::open(env.root.join("hubctl.db")).unwrap();
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 7);
+    let indexes: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE '%_nocase'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 2);
+    // Exact spellings still reach their own accounts.
+    let t: serde_json::Value =
+        serde_json::from_str(&env.hubctl_ok(&["token", "create", "--user", "ALICE", "--json"]))
+            .unwrap();
+    assert_eq!(t["user"], "ALICE");
+    let t: serde_json::Value =
+        serde_json::from_str(&env.hubctl_ok(&["token", "create", "--user", "alice", "--json"]))
+            .unwrap();
+    assert_eq!(t["user"], "alice");
+    // No new clash can be added, and the report goes away once resolved.
+    assert!(!env.hubctl(&["user", "add", "Alice"]).status.success());
+    let out = env.hubctl(&["repo", "list"]);
+    assert!(
+        stderr(&out).contains("alice/X, alice/x"),
+        "{}",
+        stderr(&out)
+    );
+    env.hubctl_ok(&["user", "rm", "ALICE"]);
+    let out = env.hubctl(&["user", "list"]);
+    assert!(!stderr(&out).contains("ALICE, alice"), "{}", stderr(&out));
+}
+
+/// Clone, fetch and push with the repository spelt differently from its stored name, over
+/// every transport that serves hubctl's root: the same repository, the same push policy, and
+/// the same access decisions, so spelling a private repository differently opens nothing.
+fn mixed_case_urls(t: Transport) {
+    let site = Site::start_push(t);
+    let env = &site.env;
+    site.create_fixture("alice/Project", "main");
+    site.allow_push("alice/Project");
+    env.hubctl_ok(&["repo", "set", "alice/Project", "max-blob-size", "1KB"]);
+    let clone = |name: &str, dest: &str| {
+        let url = site.push_url(name);
+        let dest = env.path(dest);
+        let up = site.upload_pack_cmd();
+        let mut args = vec!["clone", "-q"];
+        if t == Transport::Stdio {
+            args.extend(["-u", up.as_str()]);
+        }
+        args.extend([url.as_str(), dest.to_str().unwrap()]);
+        (site.git(env.dir.path(), &args), dest)
+    };
+    let (out, wt) = clone("ALICE/project", "c1");
+    assert!(out.status.success(), "[{t:?}] {}", stderr(&out));
+    assert!(!site.git_ok(&wt, &["log", "--oneline"]).is_empty());
+    env.add_commit(&wt, "small.txt", "small\n", "small");
+    site.git_ok(&wt, &["push", "-q", "origin", "HEAD:main"]);
+    let head = site.git_ok(&wt, &["rev-parse", "HEAD"]);
+    let stored = env.git_ok(&env.bare("alice/Project"), &["rev-parse", "main"]);
+    assert_eq!(
+        head, stored,
+        "[{t:?}] the push reached the stored repository"
+    );
+    // The repository's push policy holds under any spelling.
+    env.add_commit(&wt, "big.bin", &"x".repeat(8192), "big");
+    let out = site.git(&wt, &["push", "origin", "HEAD:main"]);
+    assert!(
+        !out.status.success(),
+        "[{t:?}] a 8 KiB blob passed a 1 KiB limit"
+    );
+    assert_eq!(
+        env.git_ok(&env.bare("alice/Project"), &["rev-parse", "main"]),
+        stored
+    );
+
+    // A private repository stays private under every spelling.
+    site.create_fixture("alice/secret", "main");
+    env.hubctl_ok(&["repo", "set", "alice/secret", "visibility", "private"]);
+    if t == Transport::Stdio {
+        // The local operator may read everything; nothing to bypass.
+        return;
+    }
+    for (i, spelling) in [
+        "alice/secret",
+        "ALICE/SECRET",
+        "Alice/Secret",
+        "alice/SECRET",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (out, _) = clone(spelling, &format!("denied{i}"));
+        assert!(!out.status.success(), "[{t:?}] {spelling} was readable");
+    }
+    if t == Transport::CgiRoot {
+        // nginx vouches for users on pushes only; reads there are anonymous.
+        return;
+    }
+    env.hubctl_ok(&["repo", "grant", "ALICE/Secret", PUSH_USER, "read"]);
+    let (out, _) = clone("aLiCe/sEcReT", "granted");
+    assert!(out.status.success(), "[{t:?}] {}", stderr(&out));
+}
+
+mod mixed_case_urls {
+    use crate::harness::Transport;
+    #[test]
+    fn serve() {
+        super::mixed_case_urls(Transport::Serve)
+    }
+    #[test]
+    fn cgi_root() {
+        super::mixed_case_urls(Transport::CgiRoot)
+    }
+    #[test]
+    fn stdio() {
+        super::mixed_case_urls(Transport::Stdio)
+    }
+    #[test]
+    fn ssh() {
+        super::mixed_case_urls(Transport::Ssh)
+    }
+}

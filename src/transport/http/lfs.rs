@@ -288,6 +288,8 @@ fn api_principal(
         )));
     };
     let name = access::parse_hosted_name(repo_part).map_err(|d| denial(&d))?;
+    // Tokens name the stored spelling; the client may have spelt the URL differently.
+    let name = store::with_store(root, |s| s.canonical_repo_name(&name)).map_err(store_error)?;
     let secret = secret(&app.site)?;
     let claims = secret
         .verify_api(token, &name.to_string(), SystemTime::now())
