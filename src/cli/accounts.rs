@@ -81,7 +81,7 @@ pub enum TokenCommand {
     #[command(after_long_help = TOKEN_CREATE_JSON)]
     Create {
         /// The user the token acts as.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         user: String,
         /// A label to recognise it by.
         #[arg(long, value_name = "LABEL", default_value = "cli")]
@@ -102,7 +102,7 @@ pub enum TokenCommand {
     #[command(after_long_help = TOKEN_LIST_JSON)]
     List {
         /// Only this user's tokens.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         user: Option<String>,
         /// Print JSON.
         #[arg(long)]

@@ -11,7 +11,7 @@ pub enum KeysCommand {
     #[command(after_long_help = KEY_JSON)]
     Add {
         /// The user the key logs in as.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         user: String,
         /// Title (at most 255 characters) [default: the key's comment].
         #[arg(long)]
@@ -27,7 +27,7 @@ pub enum KeysCommand {
     #[command(after_long_help = KEY_JSON)]
     List {
         /// Only this user's keys.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         user: Option<String>,
         /// Print JSON.
         #[arg(long)]

@@ -108,6 +108,22 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Print the shell completion script for SHELL (it completes commands, options, and user,
+    /// organisation and repository names by asking hubctl).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: ShellArg,
+    },
+    /// Print a man page (hubctl(1), or a command's), or install every page into a directory.
+    Man {
+        /// Write every page into DIR (e.g. /usr/local/share/man/man1) instead of printing one.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<PathBuf>,
+        /// The command whose page to print, e.g. `token create`.
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// git upload-pack's pack-objects, through the pack cache (git runs this itself).
     #[command(hide = true)]
     PackObjectsHook {
@@ -124,6 +140,34 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+}
+
+/// A shell `hubctl completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShellArg {
+    /// GNU Bash.
+    Bash,
+    /// Z shell.
+    Zsh,
+    /// fish.
+    Fish,
+    /// Elvish.
+    Elvish,
+    /// PowerShell.
+    Powershell,
+}
+
+impl ShellArg {
+    /// The shell's name as the completion engine knows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShellArg::Bash => "bash",
+            ShellArg::Zsh => "zsh",
+            ShellArg::Fish => "fish",
+            ShellArg::Elvish => "elvish",
+            ShellArg::Powershell => "powershell",
+        }
+    }
 }
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {

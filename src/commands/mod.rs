@@ -4,6 +4,7 @@
 //! errors.
 
 mod accounts;
+pub mod docs;
 mod keys;
 mod lfs;
 mod repo;
@@ -48,6 +49,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         ),
         Command::Org { command } => accounts::org(&root(&cli.root)?, command),
         Command::Token { command } => accounts::token(&root(&cli.root)?, command),
+        Command::Completions { shell } => {
+            let script = docs::completion_script(shell.name())
+                .ok_or_else(|| anyhow::anyhow!("no completion script for {}", shell.name()))?;
+            print!("{script}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { dir, command } => {
+            match dir {
+                Some(dir) => {
+                    let n = docs::install_man_pages(&dir).map_err(|e| {
+                        anyhow::anyhow!("writing man pages into {}: {e}", dir.display())
+                    })?;
+                    eprintln!("wrote {n} man pages into {}", dir.display());
+                }
+                None => match docs::man_page(&command) {
+                    Some(page) => print!("{page}"),
+                    None => anyhow::bail!(
+                        "no man page for `hubctl {}` (try `hubctl man` for the list of commands)",
+                        command.join(" ")
+                    ),
+                },
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Hook { name, args } => Ok(crate::git::hooks::run(&name, &args)),
         Command::PackObjectsHook { args } => {
             let root = root(&cli.root)?;

@@ -43,6 +43,28 @@ struct Shown {
     grants: Vec<Grant>,
 }
 
+/// `repo gc --json`: one run, named like every other repository in JSON.
+#[derive(serde::Serialize)]
+struct GcShown<'a> {
+    /// The owner.
+    namespace: &'a str,
+    /// The name without `.git`.
+    name: &'a str,
+    /// `namespace/name`.
+    full_name: String,
+    #[serde(flatten)]
+    outcome: &'a maintenance::Outcome,
+}
+
+fn gc_shown<'a>(name: &'a RepoName, outcome: &'a maintenance::Outcome) -> GcShown<'a> {
+    GcShown {
+        namespace: name.ns(),
+        name: name.name(),
+        full_name: name.to_string(),
+        outcome,
+    }
+}
+
 fn shown(store: &Store, info: repo::Info) -> Result<Shown> {
     let name = RepoName::new(&info.namespace, &info.name)?;
     let row = store.repo_row(&name)?;
@@ -244,7 +266,8 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             if auto {
                 let outcomes = maintenance::run_pending(&engine, root, &name, &info.path)?;
                 if json {
-                    print_json(&outcomes)?;
+                    let shown: Vec<_> = outcomes.iter().map(|o| gc_shown(&name, o)).collect();
+                    print_json(&shown)?;
                 } else if outcomes.is_empty() {
                     println!("{name}: maintenance already running in another process");
                 }
@@ -273,7 +296,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             bar.finish_and_clear();
             let outcome = outcome?;
             if json {
-                print_json(&outcome)?;
+                print_json(&gc_shown(&name, &outcome))?;
             } else {
                 print_outcome(&outcome);
             }

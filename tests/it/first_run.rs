@@ -505,3 +505,173 @@ mod mixed_case_urls {
         super::mixed_case_urls(Transport::Ssh)
     }
 }
+
+/// A committed schema from `docs/schemas/`, compiled with format checks (RFC 3339 times).
+fn schema(name: &str) -> jsonschema::Validator {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/schemas")
+        .join(format!("{name}.schema.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        jsonschema::meta::is_valid(&value),
+        "{name} is not a valid schema"
+    );
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&value)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Validate `value` (an object, or every element of an array, which must not be empty) against
+/// the schema `name`.
+fn conforms(name: &str, what: &str, value: &serde_json::Value) {
+    let validator = schema(name);
+    let items: Vec<&serde_json::Value> = match value.as_array() {
+        Some(a) => a.iter().collect(),
+        None => vec![value],
+    };
+    assert!(!items.is_empty(), "{what}: nothing to check");
+    for item in items {
+        let errors: Vec<String> = validator.iter_errors(item).map(|e| e.to_string()).collect();
+        assert!(
+            errors.is_empty(),
+            "{what} against {name}: {errors:?}\n{item:#}"
+        );
+    }
+}
+
+/// Every `--json` output, and the keys API, match the schemas committed under `docs/schemas/`
+/// (which forbid fields they do not name); repositories have one identity shape everywhere.
+#[test]
+fn json_outputs_match_their_schemas() {
+    let env = Env::new();
+    env.hosted_fixture("alice/project", "main");
+    let token = env.user_with_token("alice", &["--expires", "30d"]);
+    env.hubctl_ok(&["user", "add", "root", "--admin"]);
+    env.hubctl_ok(&["org", "add", "acme"]);
+    env.hubctl_ok(&["org", "member", "add", "acme", "alice", "--role", "owner"]);
+    env.hubctl_ok(&[
+        "repo",
+        "init",
+        "acme/tool",
+        "--private",
+        "--max-blob-size",
+        "5MB",
+    ]);
+    env.hubctl_ok(&["repo", "grant", "acme/tool", "root", "read"]);
+    let key = env.path("id");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "laptop", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let pub_key = format!("{}.pub", key.display());
+    // An LFS object where the store keeps them.
+    let content = b"hello lfs\n";
+    let oid = {
+        use sha2::Digest as _;
+        let d = sha2::Sha256::digest(content);
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let dir = env
+        .bare("alice/project")
+        .join("lfs/objects")
+        .join(&oid[..2])
+        .join(&oid[2..4]);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(&oid), content).unwrap();
+
+    let json = |args: &[&str]| -> serde_json::Value {
+        serde_json::from_str(&env.hubctl_ok(args)).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    conforms("user", "user list", &json(&["user", "list", "--json"]));
+    conforms("org", "org list", &json(&["org", "list", "--json"]));
+    conforms(
+        "token-created",
+        "token create",
+        &json(&[
+            "token",
+            "create",
+            "--user",
+            "root",
+            "--expires",
+            "1d",
+            "--json",
+        ]),
+    );
+    conforms(
+        "token-created",
+        "token create (no expiry)",
+        &json(&["token", "create", "--user", "root", "--json"]),
+    );
+    let revoked = json(&["token", "create", "--user", "root", "--json"]);
+    env.hubctl_ok(&["token", "revoke", &revoked["id"].to_string()]);
+    conforms("token", "token list", &json(&["token", "list", "--json"]));
+    conforms(
+        "key",
+        "keys add",
+        &json(&["keys", "add", "--user", "alice", "--json", &pub_key]),
+    );
+    conforms("key", "keys list", &json(&["keys", "list", "--json"]));
+    conforms("key", "keys show", &json(&["keys", "show", "1", "--json"]));
+    let repos = json(&["repo", "list", "--json"]);
+    conforms("repo", "repo list", &repos);
+    let shown = json(&["repo", "show", "acme/tool", "--json"]);
+    conforms("repo", "repo show", &shown);
+    let gc = json(&["repo", "gc", "alice/project", "--json"]);
+    conforms("repo-gc", "repo gc", &gc);
+    let gc_auto = json(&["repo", "gc", "acme/tool", "--auto", "--json"]);
+    if !gc_auto.as_array().unwrap().is_empty() {
+        conforms("repo-gc", "repo gc --auto", &gc_auto);
+    }
+    conforms(
+        "setting",
+        "config list",
+        &json(&["config", "list", "--json"]),
+    );
+    env.hubctl_ok(&["config", "set", "pack-cache-size", "off"]);
+    env.hubctl_ok(&["config", "set", "public-url", "https://git.example.com"]);
+    conforms(
+        "setting",
+        "config list (set)",
+        &json(&["config", "list", "--json"]),
+    );
+    let objects = json(&["lfs", "ls", "alice/project", "--json"]);
+    conforms("lfs-object", "lfs ls", &objects);
+    assert_eq!(objects[0]["oid"], oid.as_str());
+
+    // One repository identity shape.
+    for (what, v) in [
+        ("repo list", &repos[0]),
+        ("repo show", &shown),
+        ("repo gc", &gc),
+    ] {
+        let full = format!(
+            "{}/{}",
+            v["namespace"].as_str().unwrap(),
+            v["name"].as_str().unwrap()
+        );
+        assert_eq!(v["full_name"], full.as_str(), "{what}: {v}");
+        assert!(v.get("repository").is_none(), "{what}: {v}");
+    }
+    assert_eq!(gc["full_name"], "alice/project");
+
+    // The HTTP API's keys are the same objects.
+    let server = env.serve(&[]);
+    let (status, answer) = curl(&[
+        "-H",
+        &format!("Authorization: Bearer {token}"),
+        &format!("{}/api/user/keys", server.base),
+    ]);
+    assert_eq!(status, 200, "{answer}");
+    let body: serde_json::Value =
+        serde_json::from_str(answer.split("\r\n\r\n").last().unwrap()).unwrap();
+    conforms("key", "GET /api/user/keys", &body);
+
+    // A field a schema does not name is caught (the schemas are strict).
+    let mut extra = shown.clone();
+    extra["repository"] = "acme/tool".into();
+    assert!(!schema("repo").is_valid(&extra));
+}
