@@ -73,7 +73,10 @@ pub fn authenticate(site: &Site, presented: Presented<'_>) -> Result<Principal, 
     };
     if let (Some(name), true) = (remote_user, presented.trust_remote_user) {
         // The web server checked the password (and consumed the Authorization header).
-        let user = store::with_store::<_, Denial>(root, |s| Ok(s.user(name)?))?;
+        // The web server's identity is taken exactly as it spells it: hubctl's own lookups
+        // ignore case, but a password file may hold `alice` and `ALICE` for two people.
+        let user =
+            store::with_store::<_, Denial>(root, |s| Ok(s.user(name)?))?.filter(|u| u.name == name);
         return match user {
             Some(user) => Ok(Principal::User(Caller {
                 user,

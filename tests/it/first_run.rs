@@ -675,3 +675,44 @@ fn json_outputs_match_their_schemas() {
     extra["repository"] = "acme/tool".into();
     assert!(!schema("repo").is_valid(&extra));
 }
+
+/// nginx's verified user (`REMOTE_USER`, trusted with --trust-remote-user) is taken exactly as
+/// spelt: a password file entry `PUSHER` does not act as hubctl's `pusher`, while `pusher`
+/// itself pushes.
+#[test]
+fn trusted_remote_user_is_matched_exactly() {
+    let site = Site::start_with(
+        Transport::CgiRoot,
+        2,
+        NginxOptions {
+            snippet: Snippet::PushAuth,
+            users: vec![
+                (PUSH_USER.into(), PUSH_PASSWORD.into()),
+                (PUSH_USER.to_uppercase(), "other-secret".into()),
+            ],
+            ..NginxOptions::default()
+        },
+    );
+    let env = &site.env;
+    env.ensure_owner(PUSH_USER);
+    site.create_fixture("alice/project", "main");
+    site.allow_push("alice/project");
+    let wt = site.clone_for_push("alice/project", "work");
+    env.add_commit(&wt, "one.txt", "one\n", "one");
+    site.git_ok(&wt, &["push", "-q", "origin", "HEAD:main"]);
+    // The same push as the upper-case password-file user is refused.
+    env.add_commit(&wt, "two.txt", "two\n", "two");
+    let url = site.url("alice/project").replacen(
+        "http://",
+        &format!("http://{}:other-secret@", PUSH_USER.to_uppercase()),
+        1,
+    );
+    let out = site.git(&wt, &["push", &url, "HEAD:main"]);
+    assert!(!out.status.success(), "PUSHER pushed as pusher");
+    assert!(
+        stderr(&out).contains("403") || site.server_logs().contains("no such user"),
+        "{}\n{}",
+        stderr(&out),
+        site.server_logs()
+    );
+}
