@@ -187,6 +187,12 @@ pub const MAX_EXPIRY: std::time::Duration = std::time::Duration::from_secs(100 *
 /// value (not as an unknown flag) so that they can be answered with the rule.
 fn parse_expiry_arg(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
+    if s.starts_with("--") {
+        // `--expires --json`: the value was forgotten.
+        return Err(format!(
+            "expected a duration before {s} (examples: 30d, 12h, 90min)"
+        ));
+    }
     if s.starts_with('-') {
         return Err(format!(
             "invalid duration {s:?}: durations are positive (examples: 30d, 12h, 90min)"

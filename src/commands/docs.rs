@@ -698,7 +698,10 @@ fn examples(path: &[String]) -> Vec<(&'static str, &'static str)> {
                 "Bash, for the current user.",
                 "hubctl completions bash > ~/.local/share/bash-completion/completions/hubctl",
             ),
-            ("Zsh.", "echo 'source <(hubctl completions zsh)' >> ~/.zshrc"),
+            (
+                "Zsh.",
+                "echo 'source <(hubctl completions zsh)' >> ~/.zshrc",
+            ),
             (
                 "Fish.",
                 "hubctl completions fish > ~/.config/fish/completions/hubctl.fish",

@@ -27,6 +27,7 @@ fn token_expiry_bounds() {
         ("-5min", "durations are positive"),
         ("0s", "longer than zero"),
         ("soon", "invalid duration"),
+        ("--json", "expected a duration before --json"),
     ] {
         let out = env.hubctl(&["token", "create", "--user", "alice", "--expires", value]);
         let err = stderr(&out);
