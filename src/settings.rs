@@ -41,6 +41,17 @@ pub enum Key {
     LfsSshTransfer,
 }
 
+/// When a running `hubctl serve` starts using a changed setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServeTakes {
+    /// With the next request that reads it.
+    AtOnce,
+    /// After `kill -HUP` (or a restart).
+    OnSighup,
+    /// After a restart.
+    OnRestart,
+}
+
 /// A value a setting does not take; the text says what it takes.
 #[derive(Debug, thiserror::Error)]
 pub enum InvalidValue {
@@ -104,20 +115,19 @@ impl Key {
         Key::LfsSshTransfer,
     ];
 
-    /// True for the settings a running `hubctl serve` read when it started (its connection
-    /// limits and timeouts, and the engine's slots and pack cache), so that changing them needs
-    /// a restart of `serve`. CGI runs, SSH sessions and hooks read every setting afresh.
-    pub fn read_at_serve_start(self) -> bool {
-        matches!(
-            self,
-            Key::PackCacheSize
-                | Key::MaxEngines
-                | Key::QueueTimeout
-                | Key::IdleTimeout
-                | Key::HeaderTimeout
-                | Key::MaxConnections
-                | Key::MaxConnectionsPerIp
-        )
+    /// How a running `hubctl serve` takes a change of this setting. CGI runs, SSH sessions and
+    /// hooks read every setting afresh, so only `serve` needs telling.
+    pub fn serve_takes_change(self) -> ServeTakes {
+        match self {
+            // The engine's slots and pack cache: rebuilt on SIGHUP.
+            Key::PackCacheSize | Key::MaxEngines | Key::QueueTimeout => ServeTakes::OnSighup,
+            // The connection limits and timeouts live in the listening server.
+            Key::IdleTimeout
+            | Key::HeaderTimeout
+            | Key::MaxConnections
+            | Key::MaxConnectionsPerIp => ServeTakes::OnRestart,
+            _ => ServeTakes::AtOnce,
+        }
     }
 
     /// The stored name.

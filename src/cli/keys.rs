@@ -83,10 +83,10 @@ pub enum ConfigCommand {
         #[arg(value_enum)]
         name: SettingName,
     },
-    /// Change a setting. A running `hubctl serve` reads pack-cache-size, max-engines,
-    /// queue-timeout, idle-timeout, header-timeout, max-connections and max-connections-per-ip
-    /// when it starts: restart it after changing those (CGI, SSH and hooks read settings
-    /// afresh every time).
+    /// Change a setting. A running `hubctl serve` reads pack-cache-size, max-engines and
+    /// queue-timeout again on SIGHUP (kill -HUP PID), and idle-timeout, header-timeout,
+    /// max-connections and max-connections-per-ip only when it starts; CGI, SSH and hooks read
+    /// settings afresh every time.
     Set {
         /// The setting.
         #[arg(value_enum)]

@@ -10,7 +10,7 @@ use super::print_json;
 use crate::cli::{ConfigCommand, KeysCommand};
 use crate::core::root::Root;
 use crate::keys;
-use crate::settings::{Entry, Key, Settings};
+use crate::settings::{Entry, Key, ServeTakes, Settings};
 use crate::store::Store;
 
 /// Longest public key file read.
@@ -186,12 +186,17 @@ fn entry(store: &Store, name: Key) -> Result<Entry> {
         .context("unknown setting")
 }
 
-/// Say when a change reaches a running `hubctl serve` only after a restart.
+/// Say when a change reaches a running `hubctl serve` only after a SIGHUP or a restart.
 fn restart_note(name: Key) {
-    if name.read_at_serve_start() {
-        eprintln!(
+    match name.serve_takes_change() {
+        ServeTakes::AtOnce => {}
+        ServeTakes::OnSighup => eprintln!(
+            "hubctl: a running `hubctl serve` reads {} when it starts: send it SIGHUP (kill -HUP PID) or restart it for this to take effect (CGI, SSH and hooks use the new value at once)",
+            name.name()
+        ),
+        ServeTakes::OnRestart => eprintln!(
             "hubctl: a running `hubctl serve` reads {} when it starts: restart it for this to take effect (CGI, SSH and hooks use the new value at once)",
             name.name()
-        );
+        ),
     }
 }

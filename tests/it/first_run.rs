@@ -717,3 +717,86 @@ fn trusted_remote_user_is_matched_exactly() {
         site.server_logs()
     );
 }
+
+/// `config set` of an engine setting says a running `serve` needs SIGHUP; a real `serve` sent
+/// SIGHUP logs the reload and from then on uses the new value: here the pack cache, switched
+/// on while it ran, fills with the next clone.
+#[test]
+fn serve_reloads_engine_settings_on_sighup() {
+    let env = Env::new();
+    env.hubctl_ok(&["user", "add", "alice"]);
+    env.hubctl_ok(&["repo", "init", "alice/data"]);
+    let wt = env.fixture_worktree("src");
+    for i in 0..10 {
+        crate::push::write_random(&wt.join(format!("blob{i}.bin")), 32 * 1024, i);
+    }
+    env.git_ok(&wt, &["add", "-A"]);
+    env.git_ok(&wt, &["commit", "-qm", "blobs"]);
+    env.git_ok(
+        &wt,
+        &[
+            "push",
+            "-q",
+            env.bare("alice/data").to_str().unwrap(),
+            "main",
+        ],
+    );
+    env.hubctl_ok(&["config", "set", "pack-cache-size", "off"]);
+    let server = env.serve(&[]);
+    let packs = || -> usize {
+        let mut n = 0;
+        if let Ok(shards) = std::fs::read_dir(env.root.join("cache/packs")) {
+            for s in shards.flatten() {
+                n += std::fs::read_dir(s.path())
+                    .map(|d| {
+                        d.flatten()
+                            .filter(|f| f.file_name().to_string_lossy().ends_with(".pack"))
+                            .count()
+                    })
+                    .unwrap_or(0);
+            }
+        }
+        n
+    };
+    let clone = |dest: &str| {
+        let d = env.path(dest);
+        env.git_ok(
+            env.dir.path(),
+            &[
+                "clone",
+                "-q",
+                "--no-checkout",
+                &server.url("alice/data"),
+                d.to_str().unwrap(),
+            ],
+        );
+    };
+    clone("one");
+    assert_eq!(packs(), 0, "the cache is off");
+    let out = env.hubctl(&["config", "set", "pack-cache-size", "100MB"]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("send it SIGHUP (kill -HUP PID)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.hubctl(&["config", "set", "idle-timeout", "2min"]);
+    assert!(stderr(&out).contains("restart it"), "{}", stderr(&out));
+    clone("two");
+    assert_eq!(packs(), 0, "serve read the setting before the SIGHUP");
+    // SAFETY: sending a signal to the child this test started.
+    unsafe {
+        libc::kill(server.pid() as i32, libc::SIGHUP);
+    }
+    assert!(
+        eventually(Duration::from_secs(10), || server
+            .log
+            .contains("SIGHUP: reloaded settings")),
+        "{:?}",
+        server.log.lines()
+    );
+    clone("three");
+    assert_eq!(packs(), 1, "the reloaded engine caches packs");
+    // Still serving, still stoppable.
+    clone("four");
+}
