@@ -16,6 +16,8 @@ fn main() -> ExitCode {
     {
         return hubctl::git::hooks::run(hook, &args.collect::<Vec<_>>());
     }
+    // A shell completion script asking for candidates (HUBCTL_COMPLETE=SHELL): answer and exit.
+    hubctl::commands::docs::complete_if_asked();
     // A CGI server (fcgiwrap, Apache) runs the program without arguments: that is `hubctl cgi`.
     let argv: Vec<_> = std::env::args_os().collect();
     let cgi_mode = argv.len() == 1 && std::env::var_os("GATEWAY_INTERFACE").is_some();

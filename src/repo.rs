@@ -302,6 +302,9 @@ pub struct Info {
     pub namespace: String,
     /// Name without `.git`.
     pub name: String,
+    /// `namespace/name`: the same three identity fields in every JSON output that names a
+    /// repository (`repo list`, `repo show`, `repo gc --json`).
+    pub full_name: String,
     /// Branch HEAD points at (`None` if HEAD is detached or unreadable).
     pub default_branch: Option<String>,
     /// The `description` file, without git's placeholder text.
@@ -338,6 +341,7 @@ pub fn info(root: &Root, name: &RepoName) -> Result<Info, Error> {
     Ok(Info {
         namespace: name.ns().to_string(),
         name: name.name().to_string(),
+        full_name: name.to_string(),
         default_branch: default_branch(&path),
         description: description(&path),
         path,

@@ -41,6 +41,17 @@ pub enum Key {
     LfsSshTransfer,
 }
 
+/// When a running `hubctl serve` starts using a changed setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServeTakes {
+    /// With the next request that reads it.
+    AtOnce,
+    /// After `kill -HUP` (or a restart).
+    OnSighup,
+    /// After a restart.
+    OnRestart,
+}
+
 /// A value a setting does not take; the text says what it takes.
 #[derive(Debug, thiserror::Error)]
 pub enum InvalidValue {
@@ -88,6 +99,37 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 
 impl Key {
+    /// Every setting, in the order `config list` prints them.
+    pub const ALL: [Key; 12] = [
+        Key::AuthorizedKeysFile,
+        Key::PackCacheSize,
+        Key::MaxEngines,
+        Key::QueueTimeout,
+        Key::AutoMaintenance,
+        Key::IdleTimeout,
+        Key::HeaderTimeout,
+        Key::MaxConnections,
+        Key::MaxConnectionsPerIp,
+        Key::LfsCheckPointers,
+        Key::PublicUrl,
+        Key::LfsSshTransfer,
+    ];
+
+    /// How a running `hubctl serve` takes a change of this setting. CGI runs, SSH sessions and
+    /// hooks read every setting afresh, so only `serve` needs telling.
+    pub fn serve_takes_change(self) -> ServeTakes {
+        match self {
+            // The engine's slots and pack cache: rebuilt on SIGHUP.
+            Key::PackCacheSize | Key::MaxEngines | Key::QueueTimeout => ServeTakes::OnSighup,
+            // The connection limits and timeouts live in the listening server.
+            Key::IdleTimeout
+            | Key::HeaderTimeout
+            | Key::MaxConnections
+            | Key::MaxConnectionsPerIp => ServeTakes::OnRestart,
+            _ => ServeTakes::AtOnce,
+        }
+    }
+
     /// The stored name.
     pub fn name(self) -> &'static str {
         match self {
@@ -142,21 +184,6 @@ impl Key {
                 "off" | "false" | "no" | "0" => Ok("off".into()),
                 _ => Err(InvalidValue::OnOff(self.name())),
             },
-        }
-    }
-
-    /// The value used when none is stored.
-    pub fn default_value(self) -> String {
-        match self {
-            Key::AuthorizedKeysFile | Key::PublicUrl => "(none)".into(),
-            Key::PackCacheSize => format_size(DEFAULT_PACK_CACHE),
-            Key::MaxEngines => crate::core::util::default_engine_slots().to_string(),
-            Key::QueueTimeout => humantime::format_duration(DEFAULT_QUEUE_TIMEOUT).to_string(),
-            Key::IdleTimeout => humantime::format_duration(DEFAULT_IDLE_TIMEOUT).to_string(),
-            Key::HeaderTimeout => humantime::format_duration(DEFAULT_HEADER_TIMEOUT).to_string(),
-            Key::MaxConnections => DEFAULT_MAX_CONNECTIONS.to_string(),
-            Key::MaxConnectionsPerIp => DEFAULT_MAX_CONNECTIONS_PER_IP.to_string(),
-            Key::AutoMaintenance | Key::LfsCheckPointers | Key::LfsSshTransfer => "on".into(),
         }
     }
 }
@@ -251,6 +278,84 @@ impl Settings {
             s.lfs_ssh_transfer = v != "off";
         }
         Ok(s)
+    }
+}
+
+/// One setting's effective value, as `config get` and `config list` show it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entry {
+    /// The setting's name (`pack-cache-size`).
+    pub name: &'static str,
+    /// The value for machines: sizes in bytes, durations in seconds, counts as numbers, on/off
+    /// as booleans, paths and URLs as strings; `null` for "off" or "none".
+    pub value: serde_json::Value,
+    /// The value for people: sizes like `2.0 GiB`, durations like `1m`, `on`/`off`, `(none)`.
+    #[serde(skip)]
+    pub text: String,
+    /// True when nothing is stored and the default applies.
+    pub default: bool,
+}
+
+impl Settings {
+    /// The effective value of every setting (stored or default), in [`Key::ALL`] order.
+    pub fn entries(store: &Store) -> Result<Vec<Entry>, store::Error> {
+        let stored = store.settings()?;
+        let s = Settings::load(store)?;
+        Ok(Key::ALL
+            .iter()
+            .map(|&k| {
+                let (value, text) = s.value_of(k);
+                Entry {
+                    name: k.name(),
+                    value,
+                    text,
+                    default: !stored.contains_key(k.name()),
+                }
+            })
+            .collect())
+    }
+
+    fn value_of(&self, k: Key) -> (serde_json::Value, String) {
+        use serde_json::Value;
+        let duration = |d: Duration| {
+            let json = if d.subsec_nanos() == 0 {
+                Value::from(d.as_secs())
+            } else {
+                Value::from(d.as_secs_f64())
+            };
+            (json, humantime::format_duration(d).to_string())
+        };
+        let on_off = |b: bool| (Value::Bool(b), if b { "on" } else { "off" }.to_string());
+        let count = |n: usize| (Value::from(n), n.to_string());
+        match k {
+            Key::AuthorizedKeysFile => match &self.authorized_keys_file {
+                Some(p) => (
+                    Value::from(p.display().to_string()),
+                    p.display().to_string(),
+                ),
+                None => (Value::Null, "(none)".into()),
+            },
+            Key::PackCacheSize => match self.pack_cache_size {
+                Some(b) => (Value::from(b), format_size(b)),
+                None => (Value::Null, "off".into()),
+            },
+            Key::MaxEngines => count(
+                self.max_engines
+                    .unwrap_or_else(crate::core::util::default_engine_slots),
+            ),
+            Key::QueueTimeout => duration(self.queue_timeout),
+            Key::IdleTimeout => duration(self.idle_timeout),
+            Key::HeaderTimeout => duration(self.header_timeout),
+            Key::AutoMaintenance => on_off(self.auto_maintenance),
+            Key::LfsCheckPointers => on_off(self.lfs_check_pointers),
+            Key::LfsSshTransfer => on_off(self.lfs_ssh_transfer),
+            Key::MaxConnections => count(self.max_connections),
+            Key::MaxConnectionsPerIp => count(self.max_connections_per_ip),
+            Key::PublicUrl => match &self.public_url {
+                Some(u) => (Value::from(u.clone()), u.clone()),
+                None => (Value::Null, "(none)".into()),
+            },
+        }
     }
 }
 

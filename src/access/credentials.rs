@@ -94,7 +94,10 @@ pub fn authenticate(site: &Site, presented: Presented<'_>) -> Result<Principal, 
     };
     if let (Some(name), true) = (remote_user, presented.trust_remote_user) {
         // The web server checked the password (and consumed the Authorization header).
-        let user = store::with_store::<_, Denial>(root, |s| Ok(s.user(name)?))?;
+        // The web server's identity is taken exactly as it spells it: hubctl's own lookups
+        // ignore case, but a password file may hold `alice` and `ALICE` for two people.
+        let user =
+            store::with_store::<_, Denial>(root, |s| Ok(s.user(name)?))?.filter(|u| u.name == name);
         return match user {
             Some(user) => Ok(Principal::User(Caller {
                 user,
@@ -109,14 +112,16 @@ pub fn authenticate(site: &Site, presented: Presented<'_>) -> Result<Principal, 
         return Ok(Principal::Anonymous);
     };
     let Some(token) = token_from_header(header)? else {
-        return Err(Denial::BadCredentials);
+        return Err(Denial::BadCredentials(
+            "an authorization scheme other than Basic or Bearer",
+        ));
     };
     match store::with_store::<_, Denial>(root, |s| Ok(s.authenticate_token(&token)?))? {
-        Some(auth) => Ok(Principal::User(Caller {
+        Ok(auth) => Ok(Principal::User(Caller {
             user: auth.user,
             scope: auth.scope,
         })),
-        None => Err(Denial::BadCredentials),
+        Err(why) => Err(Denial::BadCredentials(why.as_str())),
     }
 }
 

@@ -98,8 +98,10 @@ impl Principal {
 pub enum Denial {
     /// No credentials where they are needed: challenge the client.
     Unauthenticated,
-    /// Credentials were given but are wrong, expired or revoked.
-    BadCredentials,
+    /// Credentials were given but are wrong, expired or revoked. The reason (`expired token`)
+    /// is for the server's log; clients get one answer for all of them, so that a refusal
+    /// tells nobody which tokens exist.
+    BadCredentials(&'static str),
     /// No such repository, or one the caller may not know about.
     NotFound,
     /// The caller is known but not allowed.
@@ -117,7 +119,7 @@ impl Denial {
     pub fn message(&self) -> String {
         match self {
             Denial::Unauthenticated => "authentication required".into(),
-            Denial::BadCredentials => "invalid, expired or revoked credentials".into(),
+            Denial::BadCredentials(_) => "invalid, expired or revoked credentials".into(),
             Denial::NotFound => "repository not found".into(),
             Denial::Busy => "the server is busy; try again shortly".into(),
             Denial::Forbidden(why) | Denial::BadRequest(why) => why.clone(),
@@ -265,6 +267,11 @@ pub fn authorize_hosted(
     principal: &Principal,
     action: Action,
 ) -> Result<Located, Denial> {
+    // Names are looked up regardless of case; from here on only the stored spelling is used,
+    // so a URL spelt differently reaches the same row, owner and directory, and the same
+    // decision.
+    let canonical = store.canonical_repo_name(name)?;
+    let name = &canonical;
     let on_disk = contained(&root.repos_dir(), &name.path_in(root));
     let row = match &on_disk {
         Some(_) => store.repo_row(name)?,
@@ -349,8 +356,14 @@ pub fn authorize_hosted(
 pub fn locate(site: &Site, url_part: &str) -> Result<Located, Denial> {
     match site {
         Site::Hosted(root) => {
-            let name = parse_hosted_name(url_part)?;
-            let git_dir = contained(&root.repos_dir(), &name.path_in(root))
+            let mut name = parse_hosted_name(url_part)?;
+            let mut found = contained(&root.repos_dir(), &name.path_in(root));
+            if found.is_none() {
+                // Spelt differently from the stored name (`Alice/Repo` for `alice/repo`).
+                name = store::with_store::<_, Denial>(root, |s| Ok(s.canonical_repo_name(&name)?))?;
+                found = contained(&root.repos_dir(), &name.path_in(root));
+            }
+            let git_dir = found
                 .filter(|d| repo::is_bare_repo(d))
                 .ok_or(Denial::NotFound)?;
             Ok(Located {

@@ -81,7 +81,7 @@ pub enum TokenCommand {
     #[command(after_long_help = TOKEN_CREATE_JSON)]
     Create {
         /// The user the token acts as.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         user: String,
         /// A label to recognise it by.
         #[arg(long, value_name = "LABEL", default_value = "cli")]
@@ -89,8 +89,10 @@ pub enum TokenCommand {
         /// read: clone and fetch only; write: also push.
         #[arg(long, value_enum, default_value = "write")]
         scope: ScopeArg,
-        /// Lifetime, e.g. 30d, 12h, 90min; no expiry if absent.
-        #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+        /// Lifetime, e.g. 30d, 12h, 90min, 1y; no expiry if absent. At most 100y. Units are
+        /// fixed lengths: 1d is 24h, 1M is 30.44d and 1y is 365.25d (not calendar months or
+        /// years).
+        #[arg(long, value_name = "DURATION", value_parser = parse_expiry_arg, allow_hyphen_values = true)]
         expires: Option<std::time::Duration>,
         /// Print JSON.
         #[arg(long)]
@@ -100,7 +102,7 @@ pub enum TokenCommand {
     #[command(after_long_help = TOKEN_LIST_JSON)]
     List {
         /// Only this user's tokens.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         user: Option<String>,
         /// Print JSON.
         #[arg(long)]
@@ -129,8 +131,11 @@ or as `Authorization: Bearer TOKEN`.";
 
 const TOKEN_LIST_JSON: &str = "JSON output (--json): an array of
   {\"id\": 3, \"user\": \"alice\", \"name\": \"cli\", \"scope\": \"write\",
-   \"created_at\": \"...\", \"expires_at\": null, \"last_used_at\": null, \"revoked_at\": null}
-Times are RFC 3339 UTC; last_used_at is updated at most once a minute.";
+   \"created_at\": \"...\", \"expires_at\": null, \"expired\": false, \"last_used\": null,
+   \"revoked_at\": null}
+Times are RFC 3339 UTC; last_used is updated at most once a minute. expired is true once
+expires_at has passed. The text listing says \"expired DATE\", \"expires DATE\", \"revoked\" or
+\"active\".";
 
 /// A member's role in an organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

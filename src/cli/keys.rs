@@ -11,7 +11,7 @@ pub enum KeysCommand {
     #[command(after_long_help = KEY_JSON)]
     Add {
         /// The user the key logs in as.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         user: String,
         /// Title (at most 255 characters) [default: the key's comment].
         #[arg(long)]
@@ -27,7 +27,7 @@ pub enum KeysCommand {
     #[command(after_long_help = KEY_JSON)]
     List {
         /// Only this user's keys.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         user: Option<String>,
         /// Print JSON.
         #[arg(long)]
@@ -70,13 +70,23 @@ pub enum KeysCommand {
 /// `hubctl config ...`
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Print a setting (the stored value, or the default).
+    /// List every setting with its effective value, marking defaults.
+    #[command(after_long_help = CONFIG_LIST_JSON)]
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a setting's effective value (the stored value, or the default).
     Get {
         /// The setting.
         #[arg(value_enum)]
         name: SettingName,
     },
-    /// Change a setting.
+    /// Change a setting. A running `hubctl serve` reads pack-cache-size, max-engines and
+    /// queue-timeout again on SIGHUP (kill -HUP PID), and idle-timeout, header-timeout,
+    /// max-connections and max-connections-per-ip only when it starts; CGI, SSH and hooks read
+    /// settings afresh every time.
     Set {
         /// The setting.
         #[arg(value_enum)]
@@ -91,6 +101,14 @@ pub enum ConfigCommand {
         name: SettingName,
     },
 }
+
+const CONFIG_LIST_JSON: &str = "Text output: one line per setting, NAME<TAB>VALUE, with
+<TAB>(default) when nothing is stored. Sizes read like 2.0 GiB, durations like 1m.
+JSON output (--json): an array of
+  {\"name\": \"pack-cache-size\", \"value\": 2147483648, \"default\": true}
+where value is a number of bytes for sizes, a number of seconds for durations, a number for
+counts, true or false for on/off settings, a string for paths and URLs, and null for \"off\" or
+\"(none)\".";
 
 const KEY_JSON: &str = "JSON output (--json), the objects of the /api/user/keys API:
   {\"id\": 1, \"title\": \"My Laptop\", \"key_type\": \"ssh-ed25519\",

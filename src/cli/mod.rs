@@ -60,6 +60,11 @@ pub enum Command {
         force: bool,
     },
     /// Serve repositories over HTTP or HTTPS (Git Smart HTTP).
+    ///
+    /// One access-log line per request goes to stderr. SIGINT and SIGTERM stop accepting and
+    /// let requests in flight finish. SIGHUP reloads pack-cache-size, max-engines and
+    /// queue-timeout from the stored settings (hubctl config); the connection limits and
+    /// timeouts need a restart.
     Serve(ServeArgs),
     /// Answer one HTTP request as a CGI program (a drop-in for git http-backend); also what
     /// hubctl does when a CGI server runs it without arguments.
@@ -123,6 +128,22 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Print the shell completion script for SHELL (it completes commands, options, and user,
+    /// organisation and repository names by asking hubctl).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: ShellArg,
+    },
+    /// Print a man page (hubctl(1), or a command's), or install every page into a directory.
+    Man {
+        /// Write every page into DIR (e.g. /usr/local/share/man/man1) instead of printing one.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<PathBuf>,
+        /// The command whose page to print, e.g. `token create`.
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// git upload-pack's pack-objects, through the pack cache (git runs this itself).
     #[command(hide = true)]
     PackObjectsHook {
@@ -148,11 +169,78 @@ repositories as public. Restore hubctl.db (and its -wal file) from a backup, or 
 database with `hubctl init --force`; the repositories are then listed as not adopted, and \
 `hubctl repo adopt` registers each one (private unless --public).";
 
+/// A shell `hubctl completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShellArg {
+    /// GNU Bash.
+    Bash,
+    /// Z shell.
+    Zsh,
+    /// fish.
+    Fish,
+    /// Elvish.
+    Elvish,
+    /// PowerShell.
+    Powershell,
+}
+
+impl ShellArg {
+    /// The shell's name as the completion engine knows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShellArg::Bash => "bash",
+            ShellArg::Zsh => "zsh",
+            ShellArg::Fish => "fish",
+            ShellArg::Elvish => "elvish",
+            ShellArg::Powershell => "powershell",
+        }
+    }
+}
+
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     let d = humantime::parse_duration(s)
         .map_err(|e| format!("invalid duration {s:?}: {e} (examples: 30d, 12h, 90min)"))?;
     if d.is_zero() {
         return Err("the duration must be longer than zero".into());
+    }
+    Ok(d)
+}
+
+/// The longest token lifetime `token create --expires` accepts: far enough for any real use,
+/// short enough that the expiry date is always representable (RFC 3339 stops at year 9999).
+pub const MAX_EXPIRY: std::time::Duration = std::time::Duration::from_secs(100 * 31_557_600);
+
+/// `--expires`: a positive duration of at most [`MAX_EXPIRY`]. Negative values are taken as a
+/// value (not as an unknown flag) so that they can be answered with the rule.
+fn parse_expiry_arg(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    if s.starts_with("--") {
+        // `--expires --json`: the value was forgotten.
+        return Err(format!(
+            "expected a duration before {s} (examples: 30d, 12h, 90min)"
+        ));
+    }
+    if s.starts_with('-') {
+        return Err(format!(
+            "invalid duration {s:?}: durations are positive (examples: 30d, 12h, 90min)"
+        ));
+    }
+    let d = match humantime::parse_duration(s) {
+        Ok(d) => d,
+        Err(humantime::DurationError::NumberOverflow) => {
+            return Err(format!("duration {s:?} is out of range: at most 100y"));
+        }
+        Err(e) => {
+            return Err(format!(
+                "invalid duration {s:?}: {e} (examples: 30d, 12h, 90min)"
+            ));
+        }
+    };
+    if d.is_zero() {
+        return Err("the duration must be longer than zero".into());
+    }
+    if d > MAX_EXPIRY {
+        return Err(format!("duration {s:?} is out of range: at most 100y"));
     }
     Ok(d)
 }

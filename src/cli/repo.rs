@@ -135,7 +135,7 @@ pub enum RepoSetting {
 }
 
 const GC_JSON: &str = "JSON output (--json), for each run:
-  {\"repository\": \"alice/project\", \"ran\": true, \"reason\": \"...\",
+  {\"namespace\": \"alice\", \"name\": \"project\", \"full_name\": \"alice/project\", \"ran\": true, \"reason\": \"...\",
    \"steps\": [{\"name\": \"...\", \"seconds\": 0.42}],
    \"before\": STATS, \"after\": STATS}
 where STATS is {\"packs\", \"pack_bytes\", \"packs_outside_midx\", \"bytes_outside_midx\",
@@ -145,7 +145,8 @@ hubctl schedules `repo gc --auto` in the background unless `hubctl config set au
 off`.";
 
 const REPO_JSON: &str = "JSON output (--json): `repo list` prints an array, `repo show` one object:
-  {\"namespace\": \"alice\", \"name\": \"project\", \"owner\": \"alice\",
+  {\"namespace\": \"alice\", \"name\": \"project\", \"full_name\": \"alice/project\",
+   \"owner\": \"alice\",
    \"default_branch\": \"main\" or null, \"description\": \"...\",
    \"path\": \"/srv/hubctl/repos/alice/project.git\", \"visibility\": \"public\" | \"private\",
    \"max_blob_size\": bytes or null, \"max_lfs_object_size\": bytes or null,

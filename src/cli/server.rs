@@ -9,8 +9,9 @@ use super::*;
 /// Options of `hubctl serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port; the chosen address is logged).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    /// Address to listen on, HOST:PORT; a bare PORT means 127.0.0.1:PORT (port 0 picks a free
+    /// port; the chosen address is logged).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen_arg)]
     pub listen: String,
     /// Worker threads answering requests.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -44,4 +45,25 @@ pub struct CgiArgs {
     /// servers that verified the password: nginx sets $remote_user from any Basic header.
     #[arg(long, env = "HUBCTL_TRUST_REMOTE_USER", value_parser = clap::builder::BoolishValueParser::new())]
     pub trust_remote_user: bool,
+}
+
+/// `--listen`: `HOST:PORT` as given, or a bare port on the loopback address (a port alone is
+/// what people type first; serving only this machine is the safe reading of it).
+fn parse_listen_arg(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return match s.parse::<u16>() {
+            Ok(port) => Ok(format!("127.0.0.1:{port}")),
+            Err(_) => Err(format!("port {s} is out of range (0 to 65535)")),
+        };
+    }
+    let port_ok = s
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !port_ok {
+        return Err(format!(
+            "{s:?} is not an address to listen on: use HOST:PORT (e.g. 127.0.0.1:8080, 0.0.0.0:443, [::1]:8080) or a PORT"
+        ));
+    }
+    Ok(s.to_string())
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::print_json;
+
 use crate::cli::{OrgCommand, OrgMemberCommand, TokenCommand, UserCommand};
 use crate::core::root::Root;
 use crate::store::Store;
@@ -25,6 +26,7 @@ pub(super) fn user(
             );
         }
         UserCommand::List { json } => {
+            super::warn_case_clashes(&store)?;
             let users = store.users()?;
             if json {
                 print_json(&users)?;
@@ -52,6 +54,7 @@ pub(super) fn org(root: &Root, command: OrgCommand) -> Result<ExitCode> {
             println!("created organisation {}", o.name);
         }
         OrgCommand::List { json } => {
+            super::warn_case_clashes(&store)?;
             let orgs = store.orgs()?;
             if json {
                 print_json(&orgs)?;
@@ -119,12 +122,11 @@ pub(super) fn token(root: &Root, command: TokenCommand) -> Result<ExitCode> {
                 print_json(&tokens)?;
             } else {
                 for t in tokens {
-                    let state = if t.revoked_at.is_some() {
-                        "revoked".to_string()
-                    } else {
-                        t.expires_at
-                            .map(|e| format!("expires {e}"))
-                            .unwrap_or_else(|| "active".into())
+                    let state = match (&t.revoked_at, &t.expires_at) {
+                        (Some(_), _) => "revoked".to_string(),
+                        (None, Some(e)) if t.expired => format!("expired {e}"),
+                        (None, Some(e)) => format!("expires {e}"),
+                        (None, None) => "active".into(),
                     };
                     println!(
                         "{}\t{}\t{}\t{}\t{}\tlast used {}",
@@ -133,7 +135,7 @@ pub(super) fn token(root: &Root, command: TokenCommand) -> Result<ExitCode> {
                         t.name,
                         t.scope,
                         state,
-                        t.last_used_at.as_deref().unwrap_or("never")
+                        t.last_used.as_deref().unwrap_or("never")
                     );
                 }
             }

@@ -10,7 +10,7 @@ use super::print_json;
 use crate::cli::{ConfigCommand, KeysCommand};
 use crate::core::root::Root;
 use crate::keys;
-use crate::settings::Key;
+use crate::settings::{Entry, Key, ServeTakes, Settings};
 use crate::store::Store;
 
 /// Longest public key file read.
@@ -143,12 +143,21 @@ pub(super) fn run(root: &Root, managed: Option<&Path>, command: KeysCommand) -> 
 pub(super) fn config(root: &Root, command: ConfigCommand) -> Result<ExitCode> {
     let mut store = Store::open_root(root)?;
     match command {
-        ConfigCommand::Get { name } => {
-            let name = Key::from(name);
-            match store.setting(name.name())? {
-                Some(v) => println!("{v}"),
-                None => println!("{} (default)", name.default_value()),
+        ConfigCommand::List { json } => {
+            let entries = Settings::entries(&store)?;
+            if json {
+                print_json(&entries)?;
+            } else {
+                for e in entries {
+                    let default = if e.default { "\t(default)" } else { "" };
+                    println!("{}\t{}{default}", e.name, e.text);
+                }
             }
+        }
+        ConfigCommand::Get { name } => {
+            let e = entry(&store, Key::from(name))?;
+            let default = if e.default { " (default)" } else { "" };
+            println!("{}{default}", e.text);
         }
         ConfigCommand::Set { name, value } => {
             let name = Key::from(name);
@@ -157,13 +166,37 @@ pub(super) fn config(root: &Root, command: ConfigCommand) -> Result<ExitCode> {
             if name == Key::AuthorizedKeysFile {
                 keys::sync(&store, root, None)?;
             }
-            println!("{} = {value}", name.name());
+            println!("{} = {}", name.name(), entry(&store, name)?.text);
+            restart_note(name);
         }
         ConfigCommand::Unset { name } => {
             let name = Key::from(name);
             store.set_setting(name.name(), None)?;
-            println!("{} = {} (default)", name.name(), name.default_value());
+            println!("{} = {} (default)", name.name(), entry(&store, name)?.text);
+            restart_note(name);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn entry(store: &Store, name: Key) -> Result<Entry> {
+    Settings::entries(store)?
+        .into_iter()
+        .find(|e| e.name == name.name())
+        .context("unknown setting")
+}
+
+/// Say when a change reaches a running `hubctl serve` only after a SIGHUP or a restart.
+fn restart_note(name: Key) {
+    match name.serve_takes_change() {
+        ServeTakes::AtOnce => {}
+        ServeTakes::OnSighup => eprintln!(
+            "hubctl: a running `hubctl serve` reads {} when it starts: send it SIGHUP (kill -HUP PID) or restart it for this to take effect (CGI, SSH and hooks use the new value at once)",
+            name.name()
+        ),
+        ServeTakes::OnRestart => eprintln!(
+            "hubctl: a running `hubctl serve` reads {} when it starts: restart it for this to take effect (CGI, SSH and hooks use the new value at once)",
+            name.name()
+        ),
+    }
 }

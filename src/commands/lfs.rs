@@ -94,6 +94,8 @@ pub(super) fn authenticate(root: &Root, args: LfsAuthenticateArgs) -> Result<Exi
 /// The repository `text` names and its object store.
 fn open(root: &Root, text: &str) -> Result<(RepoName, FsStore)> {
     let name = RepoName::parse(text)?;
+    // Spelt as stored: names are unique regardless of case.
+    let name = crate::store::Store::open_root(root)?.canonical_repo_name(&name)?;
     let info = repo::info(root, &name)?;
     Ok((name, FsStore::new(&info.path)))
 }

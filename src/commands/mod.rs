@@ -4,6 +4,7 @@
 //! errors.
 
 mod accounts;
+pub mod docs;
 mod doctor;
 mod keys;
 mod lfs;
@@ -59,6 +60,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         ),
         Command::Org { command } => accounts::org(&root(&cli.root)?, command),
         Command::Token { command } => accounts::token(&root(&cli.root)?, command),
+        Command::Completions { shell } => {
+            let script = docs::completion_script(shell.name())
+                .ok_or_else(|| anyhow::anyhow!("no completion script for {}", shell.name()))?;
+            print!("{script}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { dir, command } => {
+            match dir {
+                Some(dir) => {
+                    let n = docs::install_man_pages(&dir).map_err(|e| {
+                        anyhow::anyhow!("writing man pages into {}: {e}", dir.display())
+                    })?;
+                    eprintln!("wrote {n} man pages into {}", dir.display());
+                }
+                None => match docs::man_page(&command) {
+                    Some(page) => print!("{page}"),
+                    None => anyhow::bail!(
+                        "no man page for `hubctl {}` (try `hubctl man` for the list of commands)",
+                        command.join(" ")
+                    ),
+                },
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Hook { name, args } => Ok(crate::git::hooks::run(&name, &args)),
         Command::PackObjectsHook { args } => {
             // Run by git inside a fetch that was already let in.
@@ -133,7 +158,7 @@ fn only_reads(command: &Command) -> bool {
             command,
             K::List { .. } | K::Show { .. } | K::AuthorizedKeys { write: None, .. }
         ),
-        Command::Config { command } => matches!(command, C::Get { .. }),
+        Command::Config { command } => matches!(command, C::Get { .. } | C::List { .. }),
         Command::Lfs { command } => !matches!(command, L::Prune { yes: true, .. }),
         Command::Shell { .. } | Command::LfsAuthenticate(_) => true,
         _ => false,
@@ -158,6 +183,19 @@ fn init(root: &Root, force: bool) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Warn on stderr about names that differ only in case, left from before names were unique
+/// regardless of case (the store's migration keeps them rather than merging them). Lookups
+/// prefer the exact spelling, so each still works when spelt exactly.
+fn warn_case_clashes(store: &crate::store::Store) -> Result<()> {
+    for group in store.case_clashes()? {
+        eprintln!(
+            "hubctl: warning: names that differ only in case: {}; they were created before names were unique regardless of case: keep one (rm the others) so that every spelling means the same thing",
+            group.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Print `value` as pretty JSON on stdout.

@@ -43,6 +43,28 @@ struct Shown {
     grants: Vec<Grant>,
 }
 
+/// `repo gc --json`: one run, named like every other repository in JSON.
+#[derive(serde::Serialize)]
+struct GcShown<'a> {
+    /// The owner.
+    namespace: &'a str,
+    /// The name without `.git`.
+    name: &'a str,
+    /// `namespace/name`.
+    full_name: String,
+    #[serde(flatten)]
+    outcome: &'a maintenance::Outcome,
+}
+
+fn gc_shown<'a>(name: &'a RepoName, outcome: &'a maintenance::Outcome) -> GcShown<'a> {
+    GcShown {
+        namespace: name.ns(),
+        name: name.name(),
+        full_name: name.to_string(),
+        outcome,
+    }
+}
+
 fn shown(store: &Store, info: repo::Info) -> Result<Shown> {
     let name = RepoName::new(&info.namespace, &info.name)?;
     let row = store.repo_row(&name)?;
@@ -66,6 +88,13 @@ fn shown(store: &Store, info: repo::Info) -> Result<Shown> {
     })
 }
 
+/// A repository name from the command line, spelt as stored: names are unique regardless of
+/// case, so `Alice/Repo` means `alice/repo`.
+fn stored_name(root: &Root, text: &str) -> Result<RepoName> {
+    let name = RepoName::parse(text)?;
+    Ok(Store::open_root(root)?.canonical_repo_name(&name)?)
+}
+
 pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
     match command {
         RepoCommand::Init {
@@ -76,7 +105,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             private,
             public: _,
         } => {
-            let name = RepoName::parse(&name)?;
+            let name = stored_name(root, &name)?;
             let mut store = Store::open_root(root)?;
             let opts = InitOptions {
                 default_branch,
@@ -96,6 +125,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
         }
         RepoCommand::List { json } => {
             let store = Store::open_root(root)?;
+            super::warn_case_clashes(&store)?;
             let all = repo::list(root)?
                 .into_iter()
                 .map(|info| shown(&store, info))
@@ -119,7 +149,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             }
         }
         RepoCommand::Show { name, json } => {
-            let name = RepoName::parse(&name)?;
+            let name = stored_name(root, &name)?;
             let store = Store::open_root(root)?;
             let mut s = shown(&store, repo::info(root, &name)?)?;
             let usage = FsStore::new(&s.info.path)
@@ -165,7 +195,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             }
         }
         RepoCommand::Set { name, key, value } => {
-            let name = RepoName::parse(&name)?;
+            let name = stored_name(root, &name)?;
             let info = repo::info(root, &name)?;
             match key {
                 RepoSetting::Visibility => {
@@ -210,18 +240,18 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             println!("{name}: {} = {value}", key_name(key));
         }
         RepoCommand::Grant { name, user, level } => {
-            let name = RepoName::parse(&name)?;
+            let name = stored_name(root, &name)?;
             let level = crate::store::repos::Level::from(level);
             Store::open_root(root)?.grant(&name, &user, level)?;
             println!("{user} has {level} access to {name}");
         }
         RepoCommand::Revoke { name, user } => {
-            let name = RepoName::parse(&name)?;
+            let name = stored_name(root, &name)?;
             Store::open_root(root)?.revoke(&name, &user)?;
             println!("{user} no longer has a grant on {name}");
         }
         RepoCommand::Rm { name, yes } => {
-            let name = RepoName::parse(&name)?;
+            let name = stored_name(root, &name)?;
             if !yes {
                 bail!("refusing to delete {name} and all its history without --yes");
             }
@@ -230,13 +260,14 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             println!("deleted {name}");
         }
         RepoCommand::Gc { name, auto, json } => {
-            let name = RepoName::parse(&name)?;
+            let name = stored_name(root, &name)?;
             let info = repo::info(root, &name)?;
             let engine = crate::git::Engine::for_root(root)?;
             if auto {
                 let outcomes = maintenance::run_pending(&engine, root, &name, &info.path)?;
                 if json {
-                    print_json(&outcomes)?;
+                    let shown: Vec<_> = outcomes.iter().map(|o| gc_shown(&name, o)).collect();
+                    print_json(&shown)?;
                 } else if outcomes.is_empty() {
                     println!("{name}: maintenance already running in another process");
                 }
@@ -265,13 +296,13 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             bar.finish_and_clear();
             let outcome = outcome?;
             if json {
-                print_json(&outcome)?;
+                print_json(&gc_shown(&name, &outcome))?;
             } else {
                 print_outcome(&outcome);
             }
         }
         RepoCommand::Adopt { name, public, .. } => {
-            let name = RepoName::parse(&name)?;
+            let name = stored_name(root, &name)?;
             repo::info(root, &name)?;
             let mut store = Store::open_root(root)?;
             if store.repo_row(&name)?.is_some() {

@@ -35,11 +35,22 @@ pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> R
     if let Some(limit) = settings.pack_cache_size {
         crate::git::pack_cache::sweep(root, limit);
     }
+    let opts = options(&args.http, false, keys_file);
     let app = Arc::new(App {
         site: Site::Hosted(root.clone()),
         engine,
-        options: options(&args.http, false, keys_file),
+        options: opts.clone(),
     });
+    // SIGHUP: the engine again from the stored settings (slots, queue timeout, pack cache).
+    let reload = || -> std::result::Result<Arc<App>, String> {
+        let engine = Engine::for_root(root).map_err(|e| e.to_string());
+        crate::store::release_cached();
+        Ok(Arc::new(App {
+            site: Site::Hosted(root.clone()),
+            engine: engine?,
+            options: opts.clone(),
+        }))
+    };
     let tls = args.tls_cert.zip(args.tls_key);
     serve::run(
         app,
@@ -54,6 +65,7 @@ pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> R
                 max_connections_per_ip: settings.max_connections_per_ip,
             },
         },
+        &reload,
     )?;
     Ok(ExitCode::SUCCESS)
 }

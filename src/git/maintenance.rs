@@ -62,7 +62,9 @@ pub struct Step {
 /// What one maintenance run did (`repo gc --json`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Outcome {
-    /// `ns/name`.
+    /// `ns/name`, for text output (`repo gc --json` prints `namespace`, `name` and
+    /// `full_name` instead, like every repository in JSON).
+    #[serde(skip)]
     pub repository: String,
     /// Whether anything ran.
     pub ran: bool,

@@ -33,6 +33,9 @@ pub enum KeyError {
     /// Not an OpenSSH public key.
     #[error("invalid key: not an OpenSSH public key ({0})")]
     Format(String),
+    /// A private key where the public key belongs. The message never repeats the key.
+    #[error("this is a private key; add the .pub file instead (e.g. ~/.ssh/id_ed25519.pub)")]
+    PrivateKey,
     /// A key type hubctl does not accept.
     #[error(
         "invalid key: type {0} is not accepted (use ssh-ed25519, ssh-rsa with at least 2048 bits, or ecdsa-sha2-nistp256/384/521)"
@@ -65,6 +68,9 @@ pub fn parse_public_key(text: &str) -> Result<ParsedKey, KeyError> {
     if line.is_empty() {
         return Err(KeyError::Format("the key is empty".into()));
     }
+    if is_private_key(line) {
+        return Err(KeyError::PrivateKey);
+    }
     if line.lines().count() > 1 {
         return Err(KeyError::Format("expected exactly one key line".into()));
     }
@@ -94,6 +100,16 @@ pub fn parse_public_key(text: &str) -> Result<ParsedKey, KeyError> {
         comment: key.comment().to_string(),
         key_type,
         public_key,
+    })
+}
+
+/// True for the private key files users pick by mistake: OpenSSH's own format, the PEM forms
+/// (`RSA`, `EC`, `DSA`, PKCS#8 and encrypted PKCS#8) and PuTTY's `.ppk`.
+fn is_private_key(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim();
+        (l.starts_with("-----BEGIN ") && l.ends_with("PRIVATE KEY-----"))
+            || l.starts_with("PuTTY-User-Key-File-")
     })
 }
 

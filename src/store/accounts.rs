@@ -79,6 +79,24 @@ fn insert_owner(
     kind: &str,
     admin: bool,
 ) -> Result<i64, Error> {
+    // Unique regardless of case, as on GitHub: `ALICE` beside `alice` would make URLs
+    // ambiguous. Checked inside the write transaction, so two creations cannot race past it.
+    let taken: Option<String> = tx
+        .query_row(
+            "SELECT name FROM owners WHERE name = ?1 COLLATE NOCASE LIMIT 1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(taken) = taken {
+        return Err(Error::Conflict(if taken == name {
+            format!("the name {name:?} is already taken by a user or organisation")
+        } else {
+            format!(
+                "the name {name:?} is already taken by a user or organisation as {taken:?} (names are unique regardless of case)"
+            )
+        }));
+    }
     tx.execute(
         "INSERT INTO owners (name, kind, is_admin, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![name, kind, admin, now_rfc3339()],
@@ -132,7 +150,8 @@ impl Store {
         Ok(self
             .conn()
             .query_row(
-                "SELECT id, name, is_admin, created_at FROM owners WHERE kind = 'user' AND name = ?1",
+                "SELECT id, name, is_admin, created_at FROM owners
+                 WHERE kind = 'user' AND name = ?1 COLLATE NOCASE ORDER BY name = ?1 DESC LIMIT 1",
                 [name],
                 user_from_row,
             )
@@ -162,9 +181,11 @@ impl Store {
     pub fn remove_user(&mut self, name: &str) -> Result<(), Error> {
         self.write(|tx| {
             let id = Store::user_id(tx, name)?;
+            let stored: String =
+                tx.query_row("SELECT name FROM owners WHERE id = ?1", [id], |r| r.get(0))?;
             let owned: i64 = tx.query_row(
                 "SELECT COUNT(*) FROM repos WHERE namespace = ?1",
-                [name],
+                [&stored],
                 |r| r.get(0),
             )?;
             if owned > 0 {
@@ -227,7 +248,8 @@ impl Store {
 
     fn org_id(tx: &rusqlite::Connection, org: &str) -> Result<i64, Error> {
         tx.query_row(
-            "SELECT id FROM owners WHERE kind = 'org' AND name = ?1",
+            "SELECT id FROM owners WHERE kind = 'org' AND name = ?1 COLLATE NOCASE
+             ORDER BY name = ?1 DESC LIMIT 1",
             [org],
             |r| r.get(0),
         )
@@ -238,7 +260,8 @@ impl Store {
     /// The id of the user called `user`, or a "no such user" error.
     pub(crate) fn user_id(tx: &rusqlite::Connection, user: &str) -> Result<i64, Error> {
         tx.query_row(
-            "SELECT id FROM owners WHERE kind = 'user' AND name = ?1",
+            "SELECT id FROM owners WHERE kind = 'user' AND name = ?1 COLLATE NOCASE
+             ORDER BY name = ?1 DESC LIMIT 1",
             [user],
             |r| r.get(0),
         )
@@ -280,9 +303,12 @@ impl Store {
     pub fn owner_kind(&self, name: &str) -> Result<Option<OwnerKind>, Error> {
         let kind: Option<String> = self
             .conn()
-            .query_row("SELECT kind FROM owners WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT kind FROM owners WHERE name = ?1 COLLATE NOCASE
+                 ORDER BY name = ?1 DESC LIMIT 1",
+                [name],
+                |r| r.get(0),
+            )
             .optional()?;
         Ok(kind.map(|k| {
             if k == "org" {
@@ -299,11 +325,48 @@ impl Store {
             .conn()
             .query_row(
                 "SELECT m.role FROM org_members m JOIN owners o ON o.id = m.org_id
-                 WHERE o.kind = 'org' AND o.name = ?1 AND m.user_id = ?2",
+                 WHERE o.kind = 'org' AND o.name = ?1 COLLATE NOCASE AND m.user_id = ?2
+                 ORDER BY o.name = ?1 DESC LIMIT 1",
                 params![org, user_id],
                 |r| r.get(0),
             )
             .optional()?;
         Ok(role.map(|r| Role::parse(&r)))
+    }
+
+    /// The stored spelling of the user or organisation `name`, looked up regardless of case
+    /// (the exact spelling first, should a clash from before names were unique remain).
+    pub fn owner_name(&self, name: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT name FROM owners WHERE name = ?1 COLLATE NOCASE
+                 ORDER BY name = ?1 DESC LIMIT 1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Names that differ only in case, left from before names were unique regardless of case:
+    /// user and organisation names, then repository names (`NS/NAME`). Each group is listed
+    /// with every spelling; nothing is merged, since only the operator can tell which is meant.
+    pub fn case_clashes(&self) -> Result<Vec<Vec<String>>, Error> {
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT group_concat(name, char(10)) FROM owners
+             GROUP BY name COLLATE NOCASE HAVING COUNT(*) > 1",
+            "SELECT group_concat(namespace || '/' || name, char(10)) FROM repos
+             GROUP BY namespace COLLATE NOCASE, name COLLATE NOCASE HAVING COUNT(*) > 1",
+        ] {
+            let mut st = self.conn().prepare(sql)?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            for row in rows {
+                let mut names: Vec<String> = row?.lines().map(str::to_string).collect();
+                names.sort();
+                out.push(names);
+            }
+        }
+        Ok(out)
     }
 }

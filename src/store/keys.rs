@@ -94,14 +94,16 @@ impl Store {
 
     /// Keys, optionally only `user`'s, by id (without the public key text).
     pub fn keys(&self, user: Option<&str>) -> Result<Vec<KeyInfo>, Error> {
-        if let Some(u) = user {
-            self.require_user(u)?;
-        }
+        // Looked up regardless of case; then the user's own rows, by id.
+        let user_id = match user {
+            Some(u) => Some(self.require_user(u)?.id),
+            None => None,
+        };
         let mut st = self.conn().prepare(&format!(
             "SELECT {KEY_COLUMNS} FROM ssh_keys k JOIN owners u ON u.id = k.user_id
-             WHERE ?1 IS NULL OR u.name = ?1 ORDER BY k.id"
+             WHERE ?1 IS NULL OR u.id = ?1 ORDER BY k.id"
         ))?;
-        let rows = st.query_map([user], key_from_row)?;
+        let rows = st.query_map([user_id], key_from_row)?;
         let mut keys: Vec<KeyInfo> = rows.collect::<Result<_, _>>()?;
         for k in &mut keys {
             k.public_key = None;

@@ -178,6 +178,14 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE repos ADD COLUMN lfs_quota INTEGER;
     ALTER TABLE repos ADD COLUMN lfs_enforce_locks INTEGER NOT NULL DEFAULT 0
         CHECK (lfs_enforce_locks IN (0, 1));",
+    // 7: user, organisation and repository names are unique regardless of case (enforced
+    // inside the write transactions that create them, see accounts.rs and repos.rs); these
+    // indexes serve the case-insensitive lookups. Not UNIQUE: a database may already hold names
+    // that differ only in case, which only the operator can resolve (`Store::case_clashes`
+    // lists them), so migrating must not fail or merge them.
+    "CREATE INDEX IF NOT EXISTS owners_name_nocase ON owners(name COLLATE NOCASE);
+    CREATE INDEX IF NOT EXISTS repos_name_nocase
+        ON repos(namespace COLLATE NOCASE, name COLLATE NOCASE);",
 ];
 
 /// Setting: the `authorized_keys` file hubctl keeps up to date.

@@ -71,17 +71,43 @@ pub fn insert(
     name: &RepoName,
     settings: &RepoSettings,
 ) -> Result<i64, Error> {
+    // The namespace must be its owner's exact spelling: callers pass names through
+    // `Store::canonical_repo_name` first, so the row and the directory agree.
     let owner: Option<String> = tx
         .query_row(
-            "SELECT kind FROM owners WHERE name = ?1",
+            "SELECT name FROM owners WHERE name = ?1 COLLATE NOCASE
+             ORDER BY name = ?1 DESC LIMIT 1",
             [name.ns()],
             |r| r.get(0),
         )
         .optional()?;
-    if owner.is_none() {
-        return Err(Error::NotFound(format!(
-            "namespace {:?} is neither a user nor an organisation; create it first (hubctl user add {0} / hubctl org add {0})",
-            name.ns()
+    match owner {
+        None => {
+            return Err(Error::NotFound(format!(
+                "namespace {:?} is neither a user nor an organisation; create it first (hubctl user add {0} / hubctl org add {0})",
+                name.ns()
+            )));
+        }
+        Some(owner) if owner != name.ns() => {
+            return Err(Error::Invalid(format!(
+                "namespace {:?} is spelt {owner:?}",
+                name.ns()
+            )));
+        }
+        Some(_) => {}
+    }
+    // Unique regardless of case within the namespace, checked inside the transaction.
+    let taken: Option<String> = tx
+        .query_row(
+            "SELECT namespace || '/' || name FROM repos
+             WHERE namespace = ?1 COLLATE NOCASE AND name = ?2 COLLATE NOCASE LIMIT 1",
+            params![name.ns(), name.name()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(taken) = taken {
+        return Err(Error::Conflict(format!(
+            "repository {taken} already exists (names are unique regardless of case)"
         )));
     }
     tx.execute(
@@ -122,6 +148,36 @@ pub fn delete(tx: &rusqlite::Transaction<'_>, name: &RepoName) -> Result<(), Err
 }
 
 impl Store {
+    /// The spelling `name` is stored under: a repository's row found regardless of case (the
+    /// exact spelling first, should a clash from before names were unique remain), else the
+    /// namespace's owner spelt as stored, else `name` unchanged. URLs, SSH paths and command
+    /// lines go through this first, so `Alice/Repo` reaches `alice/repo`, and everything after
+    /// (access, policies, paths on disk) works on the one stored name.
+    pub fn canonical_repo_name(&self, name: &RepoName) -> Result<RepoName, Error> {
+        let row: Option<(String, String)> = self
+            .conn()
+            .query_row(
+                "SELECT namespace, name FROM repos
+                 WHERE namespace = ?1 COLLATE NOCASE AND name = ?2 COLLATE NOCASE
+                 ORDER BY namespace = ?1 AND name = ?2 DESC LIMIT 1",
+                params![name.ns(), name.name()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (ns, repo) = match row {
+            Some(found) => found,
+            None => match self.owner_name(name.ns())? {
+                Some(owner) => (owner, name.name().to_string()),
+                None => return Ok(name.clone()),
+            },
+        };
+        if ns == name.ns() && repo == name.name() {
+            return Ok(name.clone());
+        }
+        // Stored names passed the same rules when they were created.
+        Ok(RepoName::new(&ns, &repo).unwrap_or_else(|_| name.clone()))
+    }
+
     /// The row of `name`, or `None` if the repository has none (missing or not adopted).
     pub fn repo_row(&self, name: &RepoName) -> Result<Option<RepoRow>, Error> {
         Ok(self

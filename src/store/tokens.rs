@@ -17,6 +17,9 @@ use super::{Error, Store, is_unique_violation, now_rfc3339, rfc3339_offset};
 pub const PREFIX: &str = "hubctl_";
 const LOOKUP_LEN: usize = 10;
 const RANDOM_LEN: usize = 43;
+/// The longest lifetime a token may be given (100 years of 365.25 days): every expiry stays a
+/// representable date.
+pub const MAX_LIFETIME_SECS: u64 = 100 * 31_557_600;
 /// Anything longer cannot be a hubctl token; it is refused before touching the database.
 pub const MAX_TOKEN_LEN: usize = 128;
 
@@ -64,10 +67,36 @@ pub struct TokenInfo {
     pub created_at: String,
     /// RFC 3339 UTC or `None`.
     pub expires_at: Option<String>,
-    /// RFC 3339 UTC or `None` if never used (updated at most once a minute).
-    pub last_used_at: Option<String>,
+    /// True once `expires_at` has passed: the token no longer works.
+    pub expired: bool,
+    /// RFC 3339 UTC or `None` if never used (updated at most once a minute). Named like the
+    /// SSH keys' field.
+    pub last_used: Option<String>,
     /// RFC 3339 UTC or `None` if active.
     pub revoked_at: Option<String>,
+}
+
+/// Why a presented token was refused: for the server's log only (clients get one generic
+/// answer, so that nobody learns which tokens exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// Not a hubctl token, or no token matches it.
+    Unknown,
+    /// Revoked with `token revoke`.
+    Revoked,
+    /// Past its expiry.
+    Expired,
+}
+
+impl Rejected {
+    /// Words for the log: `unknown token`, `revoked token`, `expired token`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejected::Unknown => "unknown token",
+            Rejected::Revoked => "revoked token",
+            Rejected::Expired => "expired token",
+        }
+    }
 }
 
 /// A token that authenticated a request.
@@ -120,9 +149,12 @@ impl Store {
             ));
         }
         let expires_at = match expires_in {
-            Some(d) => Some(rfc3339_offset(i64::try_from(d.as_secs()).map_err(
-                |_| Error::Invalid("expiry is too far in the future".into()),
-            )?)),
+            Some(d) if d.as_secs() > MAX_LIFETIME_SECS => {
+                return Err(Error::Invalid(
+                    "token lifetime is out of range: at most 100 years".into(),
+                ));
+            }
+            Some(d) => Some(rfc3339_offset(d.as_secs() as i64)),
             None => None,
         };
         // A lookup-key collision is astronomically unlikely; retry rather than fail if it happens.
@@ -131,6 +163,10 @@ impl Store {
             let lookup = lookup_key(&token).expect("generated tokens are well-formed");
             let result = self.write(|tx| {
                 let user_id = Store::user_id(tx, user)?;
+                let stored: String =
+                    tx.query_row("SELECT name FROM owners WHERE id = ?1", [user_id], |r| {
+                        r.get(0)
+                    })?;
                 tx.execute(
                     "INSERT INTO tokens (user_id, name, lookup, hash, scope, created_at, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -144,14 +180,14 @@ impl Store {
                         expires_at
                     ],
                 )?;
-                Ok(tx.last_insert_rowid())
+                Ok((tx.last_insert_rowid(), stored))
             });
             match result {
-                Ok(id) => {
+                Ok((id, user)) => {
                     return Ok(NewToken {
                         id,
                         token,
-                        user: user.to_string(),
+                        user,
                         name: name.to_string(),
                         scope,
                         expires_at,
@@ -168,23 +204,29 @@ impl Store {
 
     /// Tokens, optionally only `user`'s, by id.
     pub fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>, Error> {
-        if let Some(u) = user {
-            self.require_user(u)?;
-        }
+        // Looked up regardless of case; then the user's own rows, by id.
+        let user_id = match user {
+            Some(u) => Some(self.require_user(u)?.id),
+            None => None,
+        };
         let mut st = self.conn().prepare(
             "SELECT t.id, u.name, t.name, t.scope, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
              FROM tokens t JOIN owners u ON u.id = t.user_id
-             WHERE ?1 IS NULL OR u.name = ?1 ORDER BY t.id",
+             WHERE ?1 IS NULL OR u.id = ?1 ORDER BY t.id",
         )?;
-        let rows = st.query_map([user], |r| {
+        let now = now_rfc3339();
+        let rows = st.query_map([user_id], |r| {
+            let expires_at: Option<String> = r.get(5)?;
             Ok(TokenInfo {
                 id: r.get(0)?,
                 user: r.get(1)?,
                 name: r.get(2)?,
                 scope: Scope::parse(&r.get::<_, String>(3)?),
                 created_at: r.get(4)?,
-                expires_at: r.get(5)?,
-                last_used_at: r.get(6)?,
+                // The same comparison authentication makes.
+                expired: expires_at.as_deref().is_some_and(|e| e <= now.as_str()),
+                expires_at,
+                last_used: r.get(6)?,
                 revoked_at: r.get(7)?,
             })
         })?;
@@ -213,14 +255,17 @@ impl Store {
         })
     }
 
-    /// Check a presented token: `None` unless it exists, matches, is not revoked and has not
+    /// Check a presented token: refused unless it exists, matches, is not revoked and has not
     /// expired. Records its use (at most once a minute, to keep writes off the hot path).
-    pub fn authenticate_token(&mut self, token: &str) -> Result<Option<Authenticated>, Error> {
+    pub fn authenticate_token(
+        &mut self,
+        token: &str,
+    ) -> Result<Result<Authenticated, Rejected>, Error> {
         if token.len() > MAX_TOKEN_LEN {
-            return Ok(None);
+            return Ok(Err(Rejected::Unknown));
         }
         let Some(lookup) = lookup_key(token) else {
-            return Ok(None);
+            return Ok(Err(Rejected::Unknown));
         };
         let row = self
             .conn()
@@ -248,14 +293,20 @@ impl Store {
             )
             .optional()?;
         let Some((id, stored, scope, expires_at, revoked_at, last_used, user)) = row else {
-            return Ok(None);
+            return Ok(Err(Rejected::Unknown));
         };
         let matches: bool = hash(token).ct_eq(&stored).into();
         let now = now_rfc3339();
         // RFC 3339 UTC timestamps of one format compare correctly as strings.
         let expired = expires_at.as_deref().is_some_and(|e| e <= now.as_str());
-        if !matches || revoked_at.is_some() || expired {
-            return Ok(None);
+        if !matches {
+            return Ok(Err(Rejected::Unknown));
+        }
+        if revoked_at.is_some() {
+            return Ok(Err(Rejected::Revoked));
+        }
+        if expired {
+            return Ok(Err(Rejected::Expired));
         }
         let stale = rfc3339_offset(-60);
         if last_used.as_deref().is_none_or(|t| t < stale.as_str()) {
@@ -265,7 +316,7 @@ impl Store {
                 params![id, now],
             );
         }
-        Ok(Some(Authenticated {
+        Ok(Ok(Authenticated {
             user,
             scope: Scope::parse(&scope),
             token_id: id,

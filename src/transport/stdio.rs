@@ -100,6 +100,13 @@ pub fn resolve(explicit_root: Option<&Path>, arg: &str, strict: bool) -> Result<
     };
     // A root that does not exist holds no repository; do not create one on the way.
     let root = Root::resolve_existing(explicit_root)?;
+    // Spelt differently from the stored name (`Alice/Repo` for `alice/repo`): the stored one.
+    // A database that cannot be read leaves the name as given.
+    let name = if repo::is_bare_repo(&name.path_in(&root)) {
+        name
+    } else {
+        crate::store::with_store(&root, |s| s.canonical_repo_name(&name)).unwrap_or(name)
+    };
     let git_dir = repo::contained_path(&root, &name).map_err(|_| Error::Missing {
         name: name.clone(),
         root: root.path().to_path_buf(),

@@ -369,7 +369,7 @@ fn revocation_and_expiry_are_immediate() {
         list.as_array()
             .unwrap()
             .iter()
-            .any(|t| !t["last_used_at"].is_null()),
+            .any(|t| !t["last_used"].is_null()),
         "{list}"
     );
     assert!(
@@ -479,7 +479,7 @@ fn json_outputs_are_documented() {
                 "scope",
                 "created_at",
                 "expires_at",
-                "last_used_at",
+                "last_used",
                 "revoked_at",
             ],
         ),

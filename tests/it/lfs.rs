@@ -836,6 +836,37 @@ fn push_and_clone(mode: Mode) {
 }
 lfs_matrix!(push_and_clone);
 
+/// The repository spelt differently in the URL (`ALICE/Secret` for the private `alice/secret`):
+/// batch, uploads and downloads reach the stored repository's object store under its access
+/// rules, and someone without access is refused under every spelling.
+fn mixed_case_url(mode: Mode) {
+    let s = Lfs::start(mode);
+    let wt = s.worktree("work", "ALICE/Secret", Some("bob"));
+    s.git_ok(&wt, &["lfs", "track", "*.bin"]);
+    write_random(&wt.join("a.bin"), 64 << 10, 7);
+    s.git_ok(&wt, &["add", "-A"]);
+    s.git_ok(&wt, &["commit", "-qm", "lfs file"]);
+    s.git_ok(&wt, &["push", "origin", "main"]);
+    s.assert_stored(PRIV, &wt.join("a.bin"));
+    let clone = s.clone_ok(&s.url("alice/SECRET"), "clone", Some("rita"), &[]);
+    assert_same_file(&wt.join("a.bin"), &clone.join("a.bin"));
+    let oid = sha256_file(&wt.join("a.bin"));
+    let one = [(oid, 64i64 << 10)];
+    for repo in ["alice/secret", "ALICE/SECRET", "Alice/Secret"] {
+        assert_lfs_error(
+            &s.batch(Auth::Basic("eve"), repo, "download", &one),
+            404,
+            &format!("eve download {repo}"),
+        );
+        assert_eq!(
+            s.batch(Auth::Basic("rita"), repo, "download", &one).status,
+            200,
+            "rita download {repo}"
+        );
+    }
+}
+lfs_matrix!(mixed_case_url);
+
 // ---------------------------------------------------------------------------------------------
 // 2. Pull, fetch --all, partial fetch
 
@@ -1608,7 +1639,7 @@ fn api_batch(mode: Mode) {
         &format!("@{}", garbage.display()),
         &batch_url,
     ]);
-    assert_lfs_error(&r, 400, "malformed JSON");
+    assert_lfs_error(&r, 400, "invalid JSON body: ");
     let r = s.api(
         Auth::Basic("bob"),
         &batch_url,

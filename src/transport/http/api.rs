@@ -172,6 +172,10 @@ fn add(
 ) -> Response {
     let new: NewKey = match serde_json::from_slice(body) {
         Ok(v) => v,
+        // Not JSON at all (or cut short) is a different mistake from JSON of the wrong shape.
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            return error(400, format!("invalid JSON body: {e}"));
+        }
         Err(e) => {
             return error(
                 400,

@@ -124,9 +124,14 @@ pub fn busy(path: &str) -> Response {
 fn denial(d: &Denial) -> Response {
     let challenge = format!("Basic realm=\"{REALM}\"");
     match d {
-        Denial::Unauthenticated | Denial::BadCredentials => error(401, d.message())
-            .header("LFS-Authenticate", challenge.clone())
-            .header("WWW-Authenticate", challenge),
+        Denial::Unauthenticated | Denial::BadCredentials(_) => {
+            if let Denial::BadCredentials(why) = d {
+                eprintln!("hubctl: refused credentials: {why}");
+            }
+            error(401, d.message())
+                .header("LFS-Authenticate", challenge.clone())
+                .header("WWW-Authenticate", challenge)
+        }
         Denial::NotFound => error(404, "repository not found"),
         Denial::Forbidden(why) => error(403, why.clone()),
         Denial::BadRequest(why) => error(400, why.clone()),
@@ -215,7 +220,7 @@ fn read_json<T: DeserializeOwned>(req: &mut Request<'_>) -> Result<T, Response> 
     if body.len() as u64 > MAX_JSON_BODY {
         return Err(error(413, "the request body is too large"));
     }
-    serde_json::from_slice(&body).map_err(|e| error(400, format!("malformed JSON: {e}")))
+    serde_json::from_slice(&body).map_err(|e| error(400, format!("invalid JSON body: {e}")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,15 +283,21 @@ fn api_principal(
 ) -> Result<Principal, Response> {
     let Site::Hosted(root) = &app.site else {
         // git-http-backend mode has no SSH users and never mints these.
-        return Err(denial(&Denial::BadCredentials));
+        return Err(denial(&Denial::BadCredentials(
+            "a git-lfs-authenticate token in git-http-backend mode",
+        )));
     };
     let name = access::parse_hosted_name(repo_part).map_err(|d| denial(&d))?;
+    // Tokens name the stored spelling; the client may have spelt the URL differently.
+    let name = store::with_store(root, |s| s.canonical_repo_name(&name)).map_err(store_error)?;
     let secret = secret(&app.site)?;
     let claims = secret
         .verify_api(token, &name.to_string(), SystemTime::now())
         .map_err(|e| match e.status() {
             500 => denial(&Denial::Internal(e.to_string())),
-            _ => denial(&Denial::BadCredentials),
+            _ => denial(&Denial::BadCredentials(
+                "invalid or expired git-lfs-authenticate token",
+            )),
         })?;
     let allowed = match claims.operation {
         Operation::Download => Action::Read,
@@ -307,7 +318,9 @@ fn api_principal(
             user,
             scope: Scope::Write,
         })),
-        None => Err(denial(&Denial::BadCredentials)),
+        None => Err(denial(&Denial::BadCredentials(
+            "git-lfs-authenticate token of a deleted user",
+        ))),
     }
 }
 

@@ -7,13 +7,15 @@ use crate::access::{Denial, REALM};
 /// The HTTP response for a refusal: text bodies for git routes, with Basic challenges. A
 /// server-side failure is logged here, at the edge, with its detail.
 pub fn text(denial: &Denial) -> Response {
-    if let Denial::Internal(why) = denial {
-        eprintln!("hubctl: {why}");
+    match denial {
+        Denial::Internal(why) => eprintln!("hubctl: {why}"),
+        Denial::BadCredentials(why) => eprintln!("hubctl: refused credentials: {why}"),
+        _ => {}
     }
     match denial {
         Denial::Unauthenticated => Response::text(401, "authentication required")
             .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")),
-        Denial::BadCredentials => Response::text(401, "invalid, expired or revoked credentials")
+        Denial::BadCredentials(_) => Response::text(401, "invalid, expired or revoked credentials")
             .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")),
         Denial::NotFound => Response::text(404, "repository not found"),
         Denial::Forbidden(why) => Response::text(403, why.clone()),

@@ -64,8 +64,13 @@ pub enum Error {
     Signals(io::Error),
 }
 
-/// Serve until SIGINT or SIGTERM, then stop accepting and let requests in flight finish.
-pub fn run(app: Arc<App>, opts: &ServeOptions) -> Result<(), Error> {
+/// Builds the application anew from the stored settings (on SIGHUP); the error says why not.
+pub type Reload<'a> = &'a dyn Fn() -> Result<Arc<App>, String>;
+
+/// Serve until SIGINT or SIGTERM, then stop accepting and let requests in flight finish. On
+/// SIGHUP, `reload` builds the application again (the engine's slots and pack cache follow
+/// the stored settings); requests already running finish with the one they started with.
+pub fn run(app: Arc<App>, opts: &ServeOptions, reload: Reload<'_>) -> Result<(), Error> {
     tiny_http::limits::set(tiny_http::limits::Limits {
         max_line: MAX_LINE_BYTES,
         // The request line and the headers together; the router's 431 check sees the same.
@@ -110,6 +115,9 @@ pub fn run(app: Arc<App>, opts: &ServeOptions) -> Result<(), Error> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(Error::Signals)?;
     }
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
+        .map_err(Error::Signals)?;
     let scheme = if listening.tls.is_some() {
         "https"
     } else {
@@ -119,7 +127,7 @@ pub fn run(app: Arc<App>, opts: &ServeOptions) -> Result<(), Error> {
     let pool = Arc::new(Pool {
         server,
         listening: Arc::clone(&listening),
-        app,
+        app: Mutex::new(app),
         stop: Arc::clone(&stop),
         base: opts.threads.max(1),
         cap: opts.threads.max(opts.limits.max_connections),
@@ -132,6 +140,19 @@ pub fn run(app: Arc<App>, opts: &ServeOptions) -> Result<(), Error> {
     }
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
+        if hup.swap(false, Ordering::Relaxed) {
+            match reload() {
+                Ok(app) => {
+                    *pool.app.lock().unwrap_or_else(|e| e.into_inner()) = app;
+                    eprintln!(
+                        "hubctl: SIGHUP: reloaded settings; max-engines, queue-timeout and pack-cache-size apply to new requests (idle-timeout, header-timeout, max-connections and max-connections-per-ip need a restart)"
+                    );
+                }
+                Err(e) => {
+                    eprintln!("hubctl: SIGHUP: settings not reloaded, keeping the old ones: {e}")
+                }
+            }
+        }
     }
     // Refuse new connections now; workers finish what they hold and leave.
     listening.shutdown();
@@ -208,7 +229,8 @@ impl Listening {
 struct Pool {
     server: Arc<Mutex<Arc<tiny_http::Server>>>,
     listening: Arc<Listening>,
-    app: Arc<App>,
+    /// Replaced on SIGHUP; each request takes the current one.
+    app: Mutex<Arc<App>>,
     stop: Arc<AtomicBool>,
     base: usize,
     cap: usize,
@@ -243,7 +265,7 @@ impl Pool {
 }
 
 fn worker(pool: &Arc<Pool>, spare: bool) {
-    let (server, listening, app, stop) = (&pool.server, &pool.listening, &pool.app, &pool.stop);
+    let (server, listening, stop) = (&pool.server, &pool.listening, &pool.stop);
     let mut last_work = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let current = Arc::clone(&server.lock().unwrap_or_else(|e| e.into_inner()));
@@ -255,7 +277,8 @@ fn worker(pool: &Arc<Pool>, spare: bool) {
                 {
                     Pool::spawn(pool, true);
                 }
-                serve_one(app, rq);
+                let app = Arc::clone(&pool.app.lock().unwrap_or_else(|e| e.into_inner()));
+                serve_one(&app, rq);
                 pool.busy.fetch_sub(1, Ordering::SeqCst);
                 last_work = Instant::now();
             }

@@ -68,8 +68,10 @@ pub fn authenticate(
     public_url: Option<&str>,
     now: SystemTime,
 ) -> Result<Answer, AuthError> {
-    access::authorize_hosted(store, root, name, principal, action_for(operation))
+    let located = access::authorize_hosted(store, root, name, principal, action_for(operation))
         .map_err(AuthError::Denied)?;
+    // Tokens and URLs carry the stored spelling, which the HTTP side checks against.
+    let name = located.name.as_ref().unwrap_or(name);
     let base = public_url.ok_or(AuthError::NoPublicUrl)?;
     let user_id = match principal {
         Principal::User(c) => Some(c.user.id),

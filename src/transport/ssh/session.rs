@@ -153,6 +153,8 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
         Ok(l) => l,
         Err(d) => return refuse(&d.message()),
     };
+    // The stored spelling, which the push policy and hooks look the repository up by.
+    let name = located.name.clone().unwrap_or(name);
     drop(store);
     let engine = match Engine::for_root(root) {
         Ok(e) => e,
@@ -251,6 +253,8 @@ fn lfs_transfer(
         Ok(l) => l,
         Err(d) => return refuse(&d.message()),
     };
+    // The stored spelling: limits, locks and quotas belong to the stored row.
+    let name = located.name.clone().unwrap_or(name);
     let Principal::User(caller) = principal else {
         return refuse("git-lfs-transfer needs a user");
     };
