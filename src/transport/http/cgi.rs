@@ -161,7 +161,9 @@ fn write_response(response: Response, head_only: bool) -> Result<u64, (u64, io::
         head.push_str(&format!("{n}: {v}\r\n"));
     }
     match &response.body {
-        Body::Sized(_, n) => head.push_str(&format!("Content-Length: {n}\r\n")),
+        Body::Sized(_, n) | Body::File(_, n) => {
+            head.push_str(&format!("Content-Length: {n}\r\n"));
+        }
         Body::Empty | Body::Bytes(_) | Body::Stream(_) => {}
     }
     head.push_str("\r\n");
@@ -174,6 +176,15 @@ fn write_response(response: Response, head_only: bool) -> Result<u64, (u64, io::
         Body::Bytes(b) => {
             out.write_all(&b).map_err(|e| (0, e))?;
             Ok(b.len() as u64)
+        }
+        Body::File(file, n) => {
+            // std's copy from a file to a file descriptor uses the kernel's own copy
+            // (sendfile or splice) where it can: the object never passes through user space.
+            let mut content = file.take(n);
+            match io::copy(&mut content, &mut *out) {
+                Ok(sent) => Ok(sent),
+                Err(e) => Err((n - content.limit(), e)),
+            }
         }
         Body::Stream(mut r) | Body::Sized(mut r, _) => {
             let mut buf = vec![0u8; 64 * 1024];

@@ -136,8 +136,12 @@ pub enum Body {
     Bytes(Vec<u8>),
     /// A body produced while it is sent; its length is unknown in advance.
     Stream(Box<dyn Read + Send>),
-    /// A streamed body whose length is known (an LFS object): sent with `Content-Length`.
+    /// A streamed body whose length is known: sent with `Content-Length`.
     Sized(Box<dyn Read + Send>, u64),
+    /// `len` bytes of a file from its current position (an LFS object): sent with
+    /// `Content-Length`, by the kernel where the transport can (`sendfile(2)`), so the bytes
+    /// never pass through user space.
+    File(std::fs::File, u64),
 }
 
 /// One HTTP response.
@@ -201,6 +205,12 @@ impl Response {
     /// Set a streaming body of known length.
     pub fn sized(mut self, body: Box<dyn Read + Send>, len: u64) -> Response {
         self.body = Body::Sized(body, len);
+        self
+    }
+
+    /// Set a file body: `len` bytes from the file's current position.
+    pub fn file(mut self, file: std::fs::File, len: u64) -> Response {
+        self.body = Body::File(file, len);
         self
     }
 
