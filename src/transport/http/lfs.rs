@@ -595,7 +595,9 @@ fn download(app: &App, req: &Request<'_>, repo_part: &str, oid: &str) -> Respons
                 return r.sized(Box::new(io::empty()), object.len);
             }
             match object.reader {
-                ObjectReader::File(f) => r.file(f.into_inner(), object.len),
+                ObjectReader::File(f) => {
+                    r.file(f.into_inner(), object.len, t.storage.object_path(&oid))
+                }
                 other => r.sized(other.boxed(), object.len),
             }
         }

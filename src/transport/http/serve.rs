@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::router::App;
-use super::{Body, Headers, Method, Request, Response, log_line, percent_decode};
+use super::{Body, FileBody, Headers, Method, Request, Response, log_line, percent_decode};
 
 /// How the server listens.
 #[derive(Debug, Clone)]
@@ -423,11 +423,11 @@ fn write_file(
     sent: &AtomicU64,
 ) -> io::Result<()> {
     let len = match &response.body {
-        Body::File(_, len) => *len,
+        Body::File(f) => f.len,
         _ => unreachable!("only called for files"),
     };
     let head = own_head(&response, &format!("Content-Length: {len}"));
-    let Body::File(file, _) = response.body else {
+    let Body::File(FileBody { file, .. }) = response.body else {
         unreachable!("only called for files");
     };
     w.write_all(head.as_bytes())?;
@@ -522,7 +522,7 @@ fn to_tiny(response: Response, sent: Arc<AtomicU64>) -> tiny_http::Response<Coun
         // Unknown length: tiny_http sends it chunked, as git produces it.
         Body::Stream(r) => (r, None),
         Body::Sized(r, n) => (r, usize::try_from(n).ok()),
-        Body::File(f, n) => (Box::new(f.take(n)), usize::try_from(n).ok()),
+        Body::File(f) => (Box::new(f.file.take(f.len)), usize::try_from(f.len).ok()),
     };
     // A body of known length goes out with Content-Length, however large (tiny_http would
     // switch to chunked above 32 KiB; LFS clients and resumed downloads want the length).
