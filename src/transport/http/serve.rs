@@ -434,32 +434,15 @@ fn write_file(
     w.flush()?;
     let mut left = len;
     if let Some(socket) = socket {
-        use std::os::fd::AsRawFd as _;
-        while left > 0 {
-            let want = usize::try_from(left).map_or(SENDFILE_CHUNK, |l| l.min(SENDFILE_CHUNK));
-            // SAFETY: both descriptors are open and owned by values alive for the call; a null
-            // offset makes the kernel read from, and advance, the file's own position.
-            let n = unsafe {
-                libc::sendfile(
-                    socket.as_raw_fd(),
-                    file.as_raw_fd(),
-                    std::ptr::null_mut(),
-                    want,
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
-            if n == 0 {
-                break;
-            }
-            left -= n as u64;
-            sent.fetch_add(n as u64, Ordering::Relaxed);
+        // A client that stops reading must not hold this worker forever: sendfile gives up
+        // after the idle timeout, as reads of request bodies do.
+        let _ = socket.set_write_timeout(tiny_http::limits::get().idle_timeout);
+        let result = send_file(&socket, &file, &mut left, sent);
+        if result.is_err() || left > 0 {
+            // The promised length was not kept: the connection cannot carry another response.
+            let _ = socket.shutdown(std::net::Shutdown::Both);
         }
+        result?;
     } else {
         let mut content = file.take(len);
         let mut buf = vec![0u8; STREAM_CHUNK];
@@ -483,6 +466,42 @@ fn write_file(
             io::ErrorKind::UnexpectedEof,
             format!("file ended {left} bytes before its announced length"),
         ));
+    }
+    Ok(())
+}
+
+/// `sendfile(2)` from `file`'s position until `left` bytes are sent or the file ends.
+fn send_file(
+    socket: &std::net::TcpStream,
+    file: &std::fs::File,
+    left: &mut u64,
+    sent: &AtomicU64,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd as _;
+    while *left > 0 {
+        let want = usize::try_from(*left).map_or(SENDFILE_CHUNK, |l| l.min(SENDFILE_CHUNK));
+        // SAFETY: both descriptors are open and owned by values alive for the call; a null
+        // offset makes the kernel read from, and advance, the file's own position.
+        let n = unsafe {
+            libc::sendfile(
+                socket.as_raw_fd(),
+                file.as_raw_fd(),
+                std::ptr::null_mut(),
+                want,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            break;
+        }
+        *left -= n as u64;
+        sent.fetch_add(n as u64, Ordering::Relaxed);
     }
     Ok(())
 }
