@@ -30,5 +30,7 @@ pub mod token;
 pub use batch::{ActionBuilder, BatchError, Limits, Operation, TokenActions, plan};
 pub use oid::{Oid, OidError};
 pub use pointer::Pointer;
-pub use storage::{ByteRange, FsStore, ObjectRead, ObjectStore, PutOutcome, StorageError, Usage};
+pub use storage::{
+    ByteRange, FsStore, ObjectRead, ObjectReader, ObjectStore, PutOutcome, StorageError, Usage,
+};
 pub use token::{ApiClaims, Claims, Secret, TokenError, TokenOp, TokenScope};

@@ -1831,6 +1831,34 @@ fn api_transfers(mode: Mode) {
     );
     assert_eq!(r.status, 206, "{}", r.dump_head());
     assert!(r.body == data[from..]);
+    if mode == Mode::Cgi {
+        // Behind the README's nginx snippet the object bytes come from nginx itself: hubctl
+        // checks the token and answers X-Accel-Redirect into the snippet's internal location,
+        // so its own log lines for these GETs carry no body bytes.
+        let path = format!("/alice/proj.git/info/lfs/objects/{oid}");
+        let handed_over = eventually(Duration::from_secs(5), || {
+            s.logs()
+                .lines()
+                .filter(|l| l.contains(&format!("GET {path} 200 0 ")))
+                .count()
+                >= 3
+        });
+        assert!(handed_over, "hubctl sent the object itself:\n{}", s.logs());
+        // The internal location answers no client directly.
+        let direct = format!(
+            "{}/.hubctl-lfs/repos/alice/proj.git/lfs/objects/{}/{}/{oid}",
+            s.base,
+            &oid[0..2],
+            &oid[2..4]
+        );
+        let r = s.get(&direct, &[], &[]);
+        assert_eq!(
+            r.status,
+            404,
+            "internal location reached: {}",
+            r.dump_head()
+        );
+    }
     // Missing object on GET.
     let missing = format!("{}/objects/{}", s.lfs_url(PUB), sha256_hex(b"nope"));
     let r = s.get(&missing, &dheaders, &[]);
@@ -1864,6 +1892,90 @@ fn api_transfers(mode: Mode) {
     );
 }
 lfs_matrix!(api_transfers);
+
+/// A client that stops reading a large download holds its worker no longer than the idle
+/// timeout: serve's sendfile gives up, the connection is closed, and the access log records
+/// the short send; the server goes on answering others.
+#[test]
+fn stalled_download_ends_after_the_idle_timeout() {
+    let mut s = Lfs::start(Mode::Serve);
+    s.env.hubctl_ok(&["config", "set", "idle-timeout", "2s"]);
+    // serve reads its settings when it starts.
+    drop(s.server.take());
+    let server = Server::start_full(&s.env, "127.0.0.1:0", &[], &[]);
+    s.base = server.base.clone();
+    s.server = Some(server);
+
+    let size = 64usize << 20;
+    let file = s.env.path("big.bin");
+    write_random(&file, size, 77);
+    let oid = sha256_file(&file);
+    let r = s.batch(
+        Auth::Basic("bob"),
+        PUB,
+        "upload",
+        &[(oid.clone(), size as i64)],
+    );
+    let (href, headers) = action(&r.json()["objects"][0], "upload").expect("upload action");
+    let r = s.put(&href, &headers, &file, &[]);
+    assert_eq!(r.status, 200, "{}", r.dump_head());
+    let r = s.batch(
+        Auth::Anonymous,
+        PUB,
+        "download",
+        &[(oid.clone(), size as i64)],
+    );
+    let (dhref, dheaders) = action(&r.json()["objects"][0], "download").expect("download");
+
+    // Ask for the object and read only the first bytes.
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    let mut head = format!("GET {} HTTP/1.1\r\nHost: x\r\n", path_of(&dhref));
+    for (k, v) in &dheaders {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    c.write_all(head.as_bytes()).unwrap();
+    let mut first = [0u8; 4096];
+    let n = c.read(&mut first).unwrap();
+    assert!(
+        String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&first[..n])
+    );
+    // Stall well past the idle timeout: the server gives up on the send.
+    let line = format!("GET {} 200 ", path_of(&dhref));
+    let gave_up = eventually(Duration::from_secs(30), || {
+        s.server
+            .as_ref()
+            .unwrap()
+            .log
+            .lines()
+            .iter()
+            .any(|l| l.starts_with(&line))
+    });
+    let log = s.server.as_ref().unwrap().log.lines().join("\n");
+    assert!(gave_up, "the stalled download never ended:\n{log}");
+    let sent: u64 = log
+        .lines()
+        .find(|l| l.starts_with(&line))
+        .and_then(|l| l[line.len()..].split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(sent < size as u64, "all {sent} bytes went out: {log}");
+    // What the kernel had buffered, then the end: the connection was closed.
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut rest = Vec::new();
+    let _ = c.read_to_end(&mut rest);
+    assert!(
+        (rest.len() as u64) < size as u64,
+        "the whole object arrived after the stall"
+    );
+    // The server still answers.
+    let r = s.get(&dhref, &dheaders, &[]);
+    assert_eq!(r.status, 200, "{}", r.dump_head());
+    assert_eq!(r.body.len(), size);
+}
 
 impl Resp {
     /// Status and headers only (for binary bodies).

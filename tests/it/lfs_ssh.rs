@@ -41,6 +41,9 @@ enum Via {
     /// `git-lfs-transfer` (the default); no HTTP server and no `public-url`, so a fallback
     /// could not work.
     Transfer,
+    /// Like [`Via::Authenticate`], with the HTTP API behind nginx + fcgiwrap + `hubctl cgi`
+    /// (the README's snippet) at `public-url` instead of `hubctl serve`.
+    AuthenticateCgi,
 }
 
 /// sshd with hubctl's forced command, users and keys, and for [`Via::Authenticate`] `hubctl
@@ -50,6 +53,7 @@ struct World {
     env: Env,
     sshd: Sshd,
     server: Option<Server>,
+    nginx: Option<Nginx>,
     keys: HashMap<&'static str, ClientKey>,
 }
 
@@ -93,19 +97,26 @@ impl World {
             env.hubctl_ok(&["keys", "add", "--user", u, key.public.to_str().unwrap()]);
             keys.insert(u, key);
         }
-        let server = match via {
+        let (server, nginx) = match via {
             Via::Authenticate => {
                 let server = env.serve(&[]);
                 env.hubctl_ok(&["config", "set", "public-url", &server.base]);
                 env.hubctl_ok(&["config", "set", "lfs-ssh-transfer", "off"]);
-                Some(server)
+                (Some(server), None)
             }
-            Via::Transfer => None,
+            Via::AuthenticateCgi => {
+                let nginx = Nginx::start(&env, NginxOptions::default());
+                env.hubctl_ok(&["config", "set", "public-url", &nginx.base]);
+                env.hubctl_ok(&["config", "set", "lfs-ssh-transfer", "off"]);
+                (None, Some(nginx))
+            }
+            Via::Transfer => (None, None),
         };
         let w = World {
             env,
             sshd,
             server,
+            nginx,
             keys,
         };
         // git-lfs's filters in the private HOME; a failing transfer gives up after a few quick
@@ -358,6 +369,79 @@ mod authenticate_push_clone {
     fn command() {
         super::authenticate_push_clone(super::Keys::Command)
     }
+}
+
+/// The API-token path behind nginx + fcgiwrap + `hubctl cgi`: git-lfs-transfer is off, the
+/// client falls back to git-lfs-authenticate, and its token (sent by the client as the
+/// `Authorization` header of the batch calls through nginx) opens the private repository
+/// for the writer's push and the reader's clone; the CGI's object PUTs and GETs answer 200.
+#[test]
+fn authenticate_push_clone_cgi() {
+    let w = World::with(Keys::File, Via::AuthenticateCgi);
+    let nginx = w.nginx.as_ref().unwrap();
+    let access = || std::fs::read_to_string(nginx.dir.join("logs/access.log")).unwrap_or_default();
+    let wt = w.worktree("alice-wt", PRIV);
+    commit_lfs_files(
+        &w,
+        &wt,
+        &[("a.bin", 300_000, 11), ("b.bin", 3, 12)],
+        "two LFS files",
+    );
+    let out = w
+        .git_cmd("alice", &wt)
+        .args(["push", "origin", "main"])
+        .env("GIT_TRACE", "1")
+        .output()
+        .unwrap();
+    w.check(
+        &out,
+        &format!("push over ssh, LFS over CGI\n{}", nginx.logs()),
+    );
+    let trace = stderr(&out);
+    assert!(
+        trace.contains("git-lfs-authenticate"),
+        "the client did not use git-lfs-authenticate:\n{trace}"
+    );
+    for f in ["a.bin", "b.bin"] {
+        w.assert_stored(PRIV, &wt.join(f));
+    }
+    let log = access();
+    let lines = |needle: &str| -> Vec<String> {
+        log.lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_string)
+            .collect()
+    };
+    let batches = lines("POST /alice/secret.git/info/lfs/objects/batch");
+    assert!(!batches.is_empty(), "no batch call through nginx:\n{log}");
+    assert!(batches.iter().all(|l| l.contains("\" 200 ")), "{batches:?}");
+    let puts = lines("PUT /alice/secret.git/info/lfs/objects/");
+    assert_eq!(puts.len(), 2, "{log}");
+    assert!(puts.iter().all(|l| l.contains("\" 200 ")), "{puts:?}");
+
+    // A reader clones through the same path, objects smudged byte for byte.
+    let c = w.clone("rita", PRIV, "rita-clone");
+    for f in ["a.bin", "b.bin"] {
+        assert_same_file(&wt.join(f), &c.join(f));
+    }
+    let log = access();
+    let gets: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("GET /alice/secret.git/info/lfs/objects/"))
+        .collect();
+    assert!(!gets.is_empty(), "no object GET through nginx:\n{log}");
+    assert!(gets.iter().all(|l| l.contains("\" 200 ")), "{gets:?}");
+
+    // eve, without a grant, gets no token and no objects.
+    let out = w.ssh("eve", "git-lfs-authenticate alice/secret.git download");
+    assert!(!out.success(), "{out}");
+    let e = w.env.path("eve-clone");
+    let out = w.git(
+        "eve",
+        w.env.dir.path(),
+        &["clone", "-q", &w.url(PRIV), e.to_str().unwrap()],
+    );
+    assert!(!out.status.success(), "eve cloned a private repository");
 }
 
 /// What git-lfs-authenticate answers, and what its token does and does not open.
@@ -892,6 +976,69 @@ fn transfer_parallel() {
     );
     for (name, _, _) in &files {
         assert_same_file(&wt.join(name), &c.join(name));
+    }
+}
+
+/// Two pushes over git-lfs-transfer to the same repository at the same time, from two users'
+/// clones, each with objects of its own and one object both upload: both succeed within the
+/// time bound, every object is stored intact, no temporary file or session is left, and a
+/// fresh clone gets both branches' files back byte for byte.
+#[test]
+fn transfer_overlapping_pushes() {
+    let w = World::with(Keys::File, Via::Transfer);
+    let mut trees = Vec::new();
+    for (who, branch, seed) in [("alice", "a-branch", 100u64), ("bob", "b-branch", 200)] {
+        let wt = w.worktree(&format!("{who}-wt"), PUB);
+        let files = [
+            (format!("{who}-1.bin"), 6 << 20, seed),
+            (format!("{who}-2.bin"), 3 << 20, seed + 1),
+            (format!("{who}-3.bin"), 1000, seed + 2),
+            ("shared.bin".to_string(), 4 << 20, 7),
+        ];
+        let refs: Vec<(&str, usize, u64)> =
+            files.iter().map(|(n, s, x)| (n.as_str(), *s, *x)).collect();
+        commit_lfs_files(&w, &wt, &refs, &format!("{who}'s objects"));
+        w.env.git_ok(&wt, &["branch", "-m", branch]);
+        trees.push((who, branch, wt, files));
+    }
+    let before = w.logins();
+    let outs: Vec<Output> = std::thread::scope(|sc| {
+        let handles: Vec<_> = trees
+            .iter()
+            .map(|(who, branch, wt, _)| {
+                let w = &w;
+                sc.spawn(move || w.git(who, wt, &["push", "-q", "origin", branch]))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (out, (who, ..)) in outs.iter().zip(&trees) {
+        w.check(out, &format!("{who}'s overlapping push"));
+    }
+    assert!(
+        w.logins() - before >= 2,
+        "the two pushes did not open ssh sessions"
+    );
+    for (_, _, wt, files) in &trees {
+        for (name, _, _) in files {
+            w.assert_stored(PUB, &wt.join(name));
+        }
+    }
+    assert!(
+        eventually(std::time::Duration::from_secs(20), || w
+            .sessions()
+            .is_empty()
+            && w.tmp_files(PUB).is_empty()),
+        "left behind: sessions {:?}, temporary files {:?}",
+        w.sessions(),
+        w.tmp_files(PUB)
+    );
+    let c = w.clone("rita", PUB, "rita-clone");
+    for (_, branch, wt, files) in &trees {
+        w.git_ok("rita", &c, &["checkout", "-q", branch]);
+        for (name, _, _) in files {
+            assert_same_file(&wt.join(name), &c.join(name));
+        }
     }
 }
 

@@ -5,7 +5,8 @@ use std::os::fd::FromRawFd;
 use std::time::Instant;
 
 use super::router::App;
-use super::{Body, Headers, Method, Request, Response, log_line};
+use super::{Body, FileBody, Headers, Method, Request, Response, log_line};
+use crate::access::Site;
 
 /// Errors that keep the CGI adapter from answering at all.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,11 @@ pub struct CgiEnv {
     pub secure: bool,
     /// `SCRIPT_NAME`, without a trailing `/`.
     pub script_name: String,
+    /// `HUBCTL_LFS_ACCEL`: the URL prefix of the web server's internal location that serves
+    /// files below hubctl's root (nginx's `X-Accel-Redirect`), set by the shipped nginx
+    /// snippet. With it, LFS downloads are handed back to the web server, which sends the file
+    /// itself (and answers `Range`); without it, hubctl sends them.
+    pub lfs_accel: Option<String>,
 }
 
 impl CgiEnv {
@@ -117,6 +123,7 @@ impl CgiEnv {
             script_name: var("SCRIPT_NAME")
                 .map(|s| s.trim_end_matches('/').to_string())
                 .unwrap_or_default(),
+            lfs_accel: var("HUBCTL_LFS_ACCEL").filter(|p| p.starts_with('/') && p.ends_with('/')),
         })
     }
 
@@ -217,6 +224,10 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
         };
         app.handle(&mut request)
     };
+    let response = match (&env.lfs_accel, &app.site) {
+        (Some(prefix), Site::Hosted(root)) => accel_redirect(response, prefix, root.path()),
+        _ => response,
+    };
     let status = response.status;
     let result = write_response(response, env.method == "HEAD");
     let (sent, outcome) = match result {
@@ -228,6 +239,44 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
         log_line(&env.method, &path, status, sent, started.elapsed())
     );
     outcome
+}
+
+/// A file answer turned into `X-Accel-Redirect: <prefix><path below root>`, so that nginx
+/// sends the file with its own `sendfile` and `Range` handling instead of the bytes passing
+/// through this process, fcgiwrap and nginx's FastCGI buffers. Access was decided before the
+/// response was built; the internal location is unreachable from outside. Anything that is not
+/// a file below `root` (after resolving symbolic links) is left as it is.
+fn accel_redirect(response: Response, prefix: &str, root: &std::path::Path) -> Response {
+    let Body::File(body) = &response.body else {
+        return response;
+    };
+    if crate::core::fsutil::contained(root, &body.path).is_none() {
+        return response;
+    }
+    let Ok(rel) = body.path.strip_prefix(root) else {
+        return response;
+    };
+    let Some(rel) = rel.to_str() else {
+        return response;
+    };
+    // Repository names and oids are plain; escape anything else rather than trust it.
+    let mut uri = String::from(prefix);
+    for b in rel.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'-' | b'_') {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    // nginx answers with the file's own status (200, or 206 for a Range); what remains of
+    // hubctl's answer is its type.
+    let mut r = Response::new(200).header("X-Accel-Redirect", uri);
+    for (n, v) in &response.headers {
+        if n.eq_ignore_ascii_case("Content-Type") {
+            r = r.header(n, v.clone());
+        }
+    }
+    r
 }
 
 /// Answer with an error when the request cannot be handled at all (bad configuration), so the
@@ -257,7 +306,9 @@ fn write_response(response: Response, head_only: bool) -> Result<u64, (u64, io::
         head.push_str(&format!("{n}: {v}\r\n"));
     }
     match &response.body {
-        Body::Sized(_, n) => head.push_str(&format!("Content-Length: {n}\r\n")),
+        Body::Sized(_, n) | Body::File(FileBody { len: n, .. }) => {
+            head.push_str(&format!("Content-Length: {n}\r\n"));
+        }
         Body::Empty | Body::Bytes(_) | Body::Stream(_) => {}
     }
     head.push_str("\r\n");
@@ -270,6 +321,15 @@ fn write_response(response: Response, head_only: bool) -> Result<u64, (u64, io::
         Body::Bytes(b) => {
             out.write_all(&b).map_err(|e| (0, e))?;
             Ok(b.len() as u64)
+        }
+        Body::File(FileBody { file, len: n, .. }) => {
+            // std's copy from a file to a file descriptor uses the kernel's own copy
+            // (sendfile or splice) where it can: the object never passes through user space.
+            let mut content = file.take(n);
+            match io::copy(&mut content, &mut *out) {
+                Ok(sent) => Ok(sent),
+                Err(e) => Err((n - content.limit(), e)),
+            }
         }
         Body::Stream(mut r) | Body::Sized(mut r, _) => {
             let mut buf = vec![0u8; 64 * 1024];

@@ -32,8 +32,8 @@ use crate::lfs::batch::{self, DEFAULT_ACTION_TTL_SECS, Limits, TokenActions};
 use crate::lfs::locks::{self, LockError, LockFilter};
 use crate::lfs::token::is_api_token;
 use crate::lfs::{
-    ByteRange, FsStore, ObjectStore, Oid, Operation, PutOutcome, Secret, TokenOp, TokenScope,
-    legacy,
+    ByteRange, FsStore, ObjectReader, ObjectStore, Oid, Operation, PutOutcome, Secret, TokenOp,
+    TokenScope, legacy,
 };
 use crate::store::tokens::Scope;
 use crate::store::{self, Store};
@@ -607,7 +607,12 @@ fn download(app: &App, req: &Request<'_>, repo_part: &str, oid: &str) -> Respons
                 // The transport sends no body for HEAD; the length still describes the object.
                 return r.sized(Box::new(io::empty()), object.len);
             }
-            r.sized(object.reader, object.len)
+            match object.reader {
+                ObjectReader::File(f) => {
+                    r.file(f.into_inner(), object.len, t.storage.object_path(&oid))
+                }
+                other => r.sized(other.boxed(), object.len),
+            }
         }
         Err(e) => {
             let mut r = error(e.status(), e.to_string());

@@ -139,8 +139,22 @@ pub enum Body {
     Bytes(Vec<u8>),
     /// A body produced while it is sent; its length is unknown in advance.
     Stream(Box<dyn Read + Send>),
-    /// A streamed body whose length is known (an LFS object): sent with `Content-Length`.
+    /// A streamed body whose length is known: sent with `Content-Length`.
     Sized(Box<dyn Read + Send>, u64),
+    /// Bytes of a file (an LFS object): sent with `Content-Length`, by the kernel where the
+    /// transport can (`sendfile(2)`), so the bytes never pass through user space.
+    File(FileBody),
+}
+
+/// A [`Body::File`].
+pub struct FileBody {
+    /// The open file, positioned at the first byte to send.
+    pub file: std::fs::File,
+    /// How many bytes to send from there.
+    pub len: u64,
+    /// The whole file's path, for a web server that sends files itself (nginx's
+    /// `X-Accel-Redirect`); such a server answers the request's `Range` itself.
+    pub path: std::path::PathBuf,
 }
 
 /// One HTTP response.
@@ -204,6 +218,13 @@ impl Response {
     /// Set a streaming body of known length.
     pub fn sized(mut self, body: Box<dyn Read + Send>, len: u64) -> Response {
         self.body = Body::Sized(body, len);
+        self
+    }
+
+    /// Set a file body: `len` bytes from the file's current position; `path` is the whole
+    /// file's.
+    pub fn file(mut self, file: std::fs::File, len: u64, path: std::path::PathBuf) -> Response {
+        self.body = Body::File(FileBody { file, len, path });
         self
     }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::router::App;
-use super::{Body, Headers, Method, Request, Response, log_line, percent_decode};
+use super::{Body, FileBody, Headers, Method, Request, Response, log_line, percent_decode};
 
 /// How the server listens.
 #[derive(Debug, Clone)]
@@ -346,8 +346,17 @@ fn serve_one(app: &App, mut rq: tiny_http::Request) {
         && *rq.http_version() == tiny_http::HTTPVersion(1, 1)
         && method != Method::Head
         && response.header_value("Connection").is_none();
+    // A file body (an LFS object) on a plain keep-alive HTTP/1.1 connection goes out with
+    // sendfile(2), as nginx sends static files: no copy through user space.
+    let own_file_writer = matches!(response.body, Body::File(..))
+        && *rq.http_version() == tiny_http::HTTPVersion(1, 1)
+        && method != Method::Head
+        && response.header_value("Connection").is_none();
     let result = if own_writer {
         write_streamed(rq.into_writer(), response, &sent)
+    } else if own_file_writer {
+        let socket = rq.take_socket();
+        write_file(rq.into_writer(), socket, response, &sent)
     } else {
         rq.respond(to_tiny(response, Arc::clone(&sent)))
     };
@@ -378,23 +387,10 @@ fn write_streamed(
     response: Response,
     sent: &AtomicU64,
 ) -> io::Result<()> {
+    let head = own_head(&response, "Transfer-Encoding: chunked");
     let Body::Stream(mut body) = response.body else {
         unreachable!("only called for streams");
     };
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: hubctl/{}\r\nTransfer-Encoding: chunked\r\n",
-        response.status,
-        super::reason(response.status),
-        httpdate::fmt_http_date(std::time::SystemTime::now()),
-        env!("CARGO_PKG_VERSION"),
-    );
-    for (n, v) in &response.headers {
-        // Header values come from hubctl, never from clients; keep them on one line anyway.
-        if !v.contains(['\r', '\n']) {
-            head.push_str(&format!("{n}: {v}\r\n"));
-        }
-    }
-    head.push_str("\r\n");
     w.write_all(head.as_bytes())?;
     w.flush()?;
     // Room for a fixed-width size line before the payload and CRLF after it.
@@ -415,6 +411,123 @@ fn write_streamed(
     }
     w.write_all(b"0\r\n\r\n")?;
     w.flush()
+}
+
+/// The head of a response written by serve itself (not tiny_http): status line, Date, Server,
+/// `framing` (Transfer-Encoding or Content-Length) and the response's own headers.
+fn own_head(response: &Response, framing: &str) -> String {
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: hubctl/{}\r\n{framing}\r\n",
+        response.status,
+        super::reason(response.status),
+        httpdate::fmt_http_date(std::time::SystemTime::now()),
+        env!("CARGO_PKG_VERSION"),
+    );
+    for (n, v) in &response.headers {
+        // Header values come from hubctl, never from clients; keep them on one line anyway.
+        if !v.contains(['\r', '\n']) {
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+    }
+    head.push_str("\r\n");
+    head
+}
+
+/// Most bytes handed to one `sendfile(2)` call (nginx's default `sendfile_max_chunk` is 2 MiB).
+const SENDFILE_CHUNK: usize = 2 * 1024 * 1024;
+
+/// Write `response` (with a file body) with `Content-Length` on the raw connection: the head
+/// through tiny_http's writer (which keeps pipelined responses in order), then the file with
+/// `sendfile(2)` on the request's own socket handle, or in large writes where there is none
+/// (TLS). The connection stays usable for the next request.
+fn write_file(
+    mut w: Box<dyn std::io::Write + Send>,
+    socket: Option<std::net::TcpStream>,
+    response: Response,
+    sent: &AtomicU64,
+) -> io::Result<()> {
+    let len = match &response.body {
+        Body::File(f) => f.len,
+        _ => unreachable!("only called for files"),
+    };
+    let head = own_head(&response, &format!("Content-Length: {len}"));
+    let Body::File(FileBody { file, .. }) = response.body else {
+        unreachable!("only called for files");
+    };
+    w.write_all(head.as_bytes())?;
+    w.flush()?;
+    let mut left = len;
+    if let Some(socket) = socket {
+        // A client that stops reading must not hold this worker forever: sendfile gives up
+        // after the idle timeout, as reads of request bodies do.
+        let _ = socket.set_write_timeout(tiny_http::limits::get().idle_timeout);
+        let result = send_file(&socket, &file, &mut left, sent);
+        if result.is_err() || left > 0 {
+            // The promised length was not kept: the connection cannot carry another response.
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+        result?;
+    } else {
+        let mut content = file.take(len);
+        let mut buf = vec![0u8; STREAM_CHUNK];
+        loop {
+            let n = match content.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            w.write_all(&buf[..n])?;
+            w.flush()?;
+            left -= n as u64;
+            sent.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+    if left > 0 {
+        // The file shrank under us: the promised length cannot be kept, so the connection
+        // must not be reused for another response.
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("file ended {left} bytes before its announced length"),
+        ));
+    }
+    Ok(())
+}
+
+/// `sendfile(2)` from `file`'s position until `left` bytes are sent or the file ends.
+fn send_file(
+    socket: &std::net::TcpStream,
+    file: &std::fs::File,
+    left: &mut u64,
+    sent: &AtomicU64,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd as _;
+    while *left > 0 {
+        let want = usize::try_from(*left).map_or(SENDFILE_CHUNK, |l| l.min(SENDFILE_CHUNK));
+        // SAFETY: both descriptors are open and owned by values alive for the call; a null
+        // offset makes the kernel read from, and advance, the file's own position.
+        let n = unsafe {
+            libc::sendfile(
+                socket.as_raw_fd(),
+                file.as_raw_fd(),
+                std::ptr::null_mut(),
+                want,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            break;
+        }
+        *left -= n as u64;
+        sent.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    Ok(())
 }
 
 /// Counts the body bytes actually handed to the socket, for the access log.
@@ -452,6 +565,7 @@ fn to_tiny(response: Response, sent: Arc<AtomicU64>) -> tiny_http::Response<Coun
         // Unknown length: tiny_http sends it chunked, as git produces it.
         Body::Stream(r) => (r, None),
         Body::Sized(r, n) => (r, usize::try_from(n).ok()),
+        Body::File(f) => (Box::new(f.file.take(f.len)), usize::try_from(f.len).ok()),
     };
     // A body of known length goes out with Content-Length, however large (tiny_http would
     // switch to chunked above 32 KiB; LFS clients and resumed downloads want the length).

@@ -239,7 +239,7 @@ impl ClientConnection {
         std::mem::swap(&mut self.next_header_source, &mut data_source);
 
         // building the next reader
-        let request = crate::request::new_request(
+        let mut request = crate::request::new_request(
             self.secure,
             method,
             path,
@@ -264,6 +264,14 @@ impl ClientConnection {
                 }
             }
         })?;
+
+        // hubctl's patch: a handle of its own on a plain TCP socket, for sendfile(2); its own,
+        // because this connection (and its handles) may end before the response is written.
+        if !self.secure {
+            if let Some(t) = &self.timeouts {
+                request.set_socket(t.try_clone().ok());
+            }
+        }
 
         // return the request
         Ok(request)

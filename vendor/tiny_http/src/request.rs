@@ -74,6 +74,10 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // hubctl's patch: a handle on the plain TCP socket (never set for TLS), so that the
+    // program can send a file's bytes with sendfile(2) after writing the head.
+    socket: Option<std::net::TcpStream>,
 }
 
 struct NotifyOnDrop<R> {
@@ -255,10 +259,23 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        socket: None,
     })
 }
 
 impl Request {
+    /// hubctl's patch: give the request its own handle on the plain TCP socket.
+    pub(crate) fn set_socket(&mut self, socket: Option<std::net::TcpStream>) {
+        self.socket = socket;
+    }
+
+    /// hubctl's patch: take the request's own handle on the plain TCP socket (`None` over
+    /// TLS or if already taken). Write to it only while holding the writer of
+    /// [`Request::into_writer`], after flushing that writer, so that responses stay in order.
+    pub fn take_socket(&mut self) -> Option<std::net::TcpStream> {
+        self.socket.take()
+    }
+
     /// Returns true if the request was made through HTTPS.
     #[inline]
     pub fn secure(&self) -> bool {
