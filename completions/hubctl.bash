@@ -474,7 +474,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__cgi)
-            opts="-h -V --max-push-size --trust-remote-user --root --authorized-keys-file --help --version"
+            opts="-h -V --max-push-size --log-format --trust-remote-user --log --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,6 +482,14 @@ _hubctl() {
             case "${prev}" in
                 --max-push-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log)
+                    COMPREPLY=($(compgen -W "error info" -- "${cur}"))
                     return 0
                     ;;
                 --root)
@@ -522,7 +530,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__get)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url lfs-ssh-transfer"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url lfs-ssh-transfer metrics ssh-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -614,7 +622,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__set)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url lfs-ssh-transfer"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url lfs-ssh-transfer metrics ssh-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -636,7 +644,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__config__subcmd__unset)
-            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url lfs-ssh-transfer"
+            opts="-h -V --root --authorized-keys-file --help --version authorized-keys-file pack-cache-size max-engines queue-timeout auto-maintenance idle-timeout header-timeout max-connections max-connections-per-ip lfs-check-pointers public-url lfs-ssh-transfer metrics ssh-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2518,7 +2526,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__serve)
-            opts="-h -V --listen --threads --tls-cert --tls-key --max-push-size --root --authorized-keys-file --help --version"
+            opts="-h -V --listen --threads --tls-cert --tls-key --max-push-size --log-format --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2542,6 +2550,10 @@ _hubctl() {
                     ;;
                 --max-push-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --root)

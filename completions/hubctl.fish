@@ -49,15 +49,21 @@ complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l threads -d 'Work
 complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l tls-cert -d 'PEM certificate chain: serve HTTPS (needs --tls-key)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l tls-key -d 'PEM private key for --tls-cert' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l max-push-size -d 'Refuse pushes whose pack is larger than SIZE (e.g. 500MB); unlimited by default' -r
+complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l log-format -d 'Access log lines (one per request, on stderr) as text or JSON' -r -f -a "text\t'`TIME ADDR USER METHOD PATH STATUS BYTES DURATION SERVICE`, `-` for a missing field'
+json\t'One JSON object per line'"
 complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
-complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hubctl -n "__fish_hubctl_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c hubctl -n "__fish_hubctl_using_subcommand cgi" -l max-push-size -d 'Refuse pushes whose pack is larger than SIZE (e.g. 500MB); unlimited by default' -r
+complete -c hubctl -n "__fish_hubctl_using_subcommand cgi" -l log-format -d 'Access log lines (one per request, on stderr) as text or JSON' -r -f -a "text\t'`TIME ADDR USER METHOD PATH STATUS BYTES DURATION SERVICE`, `-` for a missing field'
+json\t'One JSON object per line'"
+complete -c hubctl -n "__fish_hubctl_using_subcommand cgi" -l log -d 'What to write on stderr (the web server\'s error log): "error" (the default) writes failures only; "info" adds one access line per request' -r -f -a "error\t'Failures only'
+info\t'Failures and one access line per request'"
 complete -c hubctl -n "__fish_hubctl_using_subcommand cgi" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand cgi" -l authorized-keys-file -d 'authorized_keys file to rewrite whenever keys are added or removed (CLI and HTTP API); overrides the `authorized-keys-file` setting (hubctl config)' -r -F
 complete -c hubctl -n "__fish_hubctl_using_subcommand cgi" -l trust-remote-user -d 'Treat the web server\'s REMOTE_USER as an authenticated hubctl user. Only for web servers that verified the password: nginx sets $remote_user from any Basic header'
-complete -c hubctl -n "__fish_hubctl_using_subcommand cgi" -s h -l help -d 'Print help'
+complete -c hubctl -n "__fish_hubctl_using_subcommand cgi" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hubctl -n "__fish_hubctl_using_subcommand cgi" -s V -l version -d 'Print version'
 complete -c hubctl -n "__fish_hubctl_using_subcommand upload-pack" -l timeout -d 'Give up after SECONDS of inactivity (passed to git)' -r
 complete -c hubctl -n "__fish_hubctl_using_subcommand upload-pack" -l root -d 'Data directory holding repositories and the database [default: the platform data directory, e.g. ~/.local/share/hubctl]' -r -F

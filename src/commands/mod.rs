@@ -127,6 +127,8 @@ impl From<crate::cli::SettingName> for crate::settings::Key {
             A::LfsCheckPointers => Self::LfsCheckPointers,
             A::PublicUrl => Self::PublicUrl,
             A::LfsSshTransfer => Self::LfsSshTransfer,
+            A::Metrics => Self::Metrics,
+            A::SshUrl => Self::SshUrl,
         }
     }
 }

@@ -263,6 +263,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                     bar.set_message(step.to_string());
                 });
             bar.finish_and_clear();
+            maintenance::record(root, &outcome);
             let outcome = outcome?;
             if json {
                 print_json(&outcome)?;

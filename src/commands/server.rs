@@ -7,9 +7,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::access::Site;
-use crate::cli::{CgiArgs, HttpArgs, ServeArgs};
+use crate::cli::{CgiArgs, CgiLogArg, HttpArgs, LogFormatArg, ServeArgs};
 use crate::core::root::Root;
 use crate::git::Engine;
+use crate::transport::http::log::LogFormat;
 use crate::transport::http::router::{App, Options};
 use crate::transport::http::{cgi, serve};
 
@@ -17,11 +18,17 @@ fn options(
     http: &HttpArgs,
     trust_remote_user: bool,
     authorized_keys_file: Option<&Path>,
+    access_log: bool,
 ) -> Options {
+    let format = match http.log_format {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    };
     Options {
         max_push_size: http.max_push_size,
         trust_remote_user,
         authorized_keys_file: authorized_keys_file.map(Path::to_path_buf),
+        access_log: access_log.then_some(format),
     }
 }
 
@@ -33,7 +40,7 @@ pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> R
     let app = Arc::new(App {
         site: Site::Hosted(root.clone()),
         engine,
-        options: options(&args.http, false, keys_file),
+        options: options(&args.http, false, keys_file, true),
     });
     let tls = args.tls_cert.zip(args.tls_key);
     serve::run(
@@ -111,6 +118,11 @@ fn cgi_app(explicit_root: Option<&Path>, keys_file: Option<&Path>, args: &CgiArg
     Ok(App {
         site,
         engine,
-        options: options(&args.http, args.trust_remote_user, keys_file),
+        options: options(
+            &args.http,
+            args.trust_remote_user,
+            keys_file,
+            args.log == CgiLogArg::Info,
+        ),
     })
 }

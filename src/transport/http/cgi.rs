@@ -4,8 +4,9 @@ use std::io::{self, Read, Write};
 use std::os::fd::FromRawFd;
 use std::time::Instant;
 
+use super::log::{AccessEntry, service_of};
 use super::router::App;
-use super::{Body, Headers, Method, Request, Response, log_line};
+use super::{Body, Headers, Method, Request, Response};
 
 /// Errors that keep the CGI adapter from answering at all.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +94,7 @@ impl CgiEnv {
 /// Answer the one request this process was started for, on stdin/stdout.
 pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
     let started = Instant::now();
+    let arrived = std::time::SystemTime::now();
     let stdin = io::stdin();
     let mut raw_body = stdin.lock();
     // CONTENT_LENGTH is authoritative when given; without it (nginx with request buffering
@@ -102,6 +104,8 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
         None => Box::new(&mut raw_body),
     };
     let path = env.path_info.clone().unwrap_or_default();
+    let remote_addr = env.remote_addr.clone();
+    let mut user = None;
     let response = if env.path_info.is_none() {
         Response::text(
             400,
@@ -115,11 +119,14 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
             headers: env.headers,
             body: &mut body,
             remote_user: env.remote_user,
-            remote_addr: env.remote_addr,
+            remote_addr: env.remote_addr.clone(),
             secure: env.secure,
             script_name: env.script_name,
+            user: Default::default(),
         };
-        app.handle(&mut request)
+        let response = app.handle(&mut request);
+        user = request.user.take();
+        response
     };
     let status = response.status;
     let result = write_response(response, env.method == "HEAD");
@@ -127,10 +134,27 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
         Ok(n) => (n, Ok(())),
         Err((n, e)) => (n, Err(Error::Write(e))),
     };
-    eprintln!(
-        "{}",
-        log_line(&env.method, &path, status, sent, started.elapsed())
-    );
+    // Routine lines only when asked for: fcgiwrap turns every stderr line into an nginx
+    // `[error]`. Failures are logged where they happen, whatever this says.
+    if let Some(format) = app.options.access_log {
+        let full = if env.query.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}?{}", env.query)
+        };
+        let entry = AccessEntry {
+            time: arrived,
+            remote_addr: remote_addr.as_deref(),
+            user: user.as_deref(),
+            method: &env.method,
+            path: &full,
+            status,
+            bytes: sent,
+            duration: started.elapsed(),
+            service: service_of(&path, &env.query),
+        };
+        eprintln!("{}", entry.render(format));
+    }
     outcome
 }
 

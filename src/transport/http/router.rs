@@ -17,6 +17,8 @@ pub struct Options {
     /// The authorized_keys file to rewrite when the API adds or removes a key (falls back to
     /// the stored setting).
     pub authorized_keys_file: Option<PathBuf>,
+    /// Write an access line per request, in this format; `None`: no access lines.
+    pub access_log: Option<super::log::LogFormat>,
 }
 
 /// Everything a request handler needs; built once per process (per server, or per CGI run).
@@ -83,6 +85,11 @@ impl App {
             return Response::text(400, "malformed request path");
         }
         let path = req.path.clone();
+        match path.as_str() {
+            "/healthz" => return super::ops::healthz(self, req),
+            "/metrics" => return super::ops::metrics(self, req),
+            _ => {}
+        }
         if path == "/api" || path.starts_with("/api/") {
             return super::api::handle(self, req);
         }
@@ -100,6 +107,7 @@ impl App {
                 }
                 super::git::handle(self, req, repo, endpoint)
             }
+            None if super::page::is_page_path(&path) => super::page::handle(self, req),
             None => Response::text(404, "not found"),
         }
     }
