@@ -193,11 +193,17 @@ _hubctl() {
             hubctl__subcmd__help__subcmd__repo,grant)
                 cmd="hubctl__subcmd__help__subcmd__repo__subcmd__grant"
                 ;;
+            hubctl__subcmd__help__subcmd__repo,import)
+                cmd="hubctl__subcmd__help__subcmd__repo__subcmd__import"
+                ;;
             hubctl__subcmd__help__subcmd__repo,init)
                 cmd="hubctl__subcmd__help__subcmd__repo__subcmd__init"
                 ;;
             hubctl__subcmd__help__subcmd__repo,list)
                 cmd="hubctl__subcmd__help__subcmd__repo__subcmd__list"
+                ;;
+            hubctl__subcmd__help__subcmd__repo,rename)
+                cmd="hubctl__subcmd__help__subcmd__repo__subcmd__rename"
                 ;;
             hubctl__subcmd__help__subcmd__repo,revoke)
                 cmd="hubctl__subcmd__help__subcmd__repo__subcmd__revoke"
@@ -349,11 +355,17 @@ _hubctl() {
             hubctl__subcmd__repo,help)
                 cmd="hubctl__subcmd__repo__subcmd__help"
                 ;;
+            hubctl__subcmd__repo,import)
+                cmd="hubctl__subcmd__repo__subcmd__import"
+                ;;
             hubctl__subcmd__repo,init)
                 cmd="hubctl__subcmd__repo__subcmd__init"
                 ;;
             hubctl__subcmd__repo,list)
                 cmd="hubctl__subcmd__repo__subcmd__list"
+                ;;
+            hubctl__subcmd__repo,rename)
+                cmd="hubctl__subcmd__repo__subcmd__rename"
                 ;;
             hubctl__subcmd__repo,revoke)
                 cmd="hubctl__subcmd__repo__subcmd__revoke"
@@ -379,11 +391,17 @@ _hubctl() {
             hubctl__subcmd__repo__subcmd__help,help)
                 cmd="hubctl__subcmd__repo__subcmd__help__subcmd__help"
                 ;;
+            hubctl__subcmd__repo__subcmd__help,import)
+                cmd="hubctl__subcmd__repo__subcmd__help__subcmd__import"
+                ;;
             hubctl__subcmd__repo__subcmd__help,init)
                 cmd="hubctl__subcmd__repo__subcmd__help__subcmd__init"
                 ;;
             hubctl__subcmd__repo__subcmd__help,list)
                 cmd="hubctl__subcmd__repo__subcmd__help__subcmd__list"
+                ;;
+            hubctl__subcmd__repo__subcmd__help,rename)
+                cmd="hubctl__subcmd__repo__subcmd__help__subcmd__rename"
                 ;;
             hubctl__subcmd__repo__subcmd__help,revoke)
                 cmd="hubctl__subcmd__repo__subcmd__help__subcmd__revoke"
@@ -1044,7 +1062,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help__subcmd__repo)
-            opts="init list show set grant revoke rm gc adopt"
+            opts="init list show set grant revoke rm gc rename import adopt"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1099,6 +1117,20 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__help__subcmd__repo__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__help__subcmd__repo__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1114,6 +1146,20 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help__subcmd__repo__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__repo__subcmd__rename)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2140,7 +2186,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo)
-            opts="-h -V --root --authorized-keys-file --help --version init list show set grant revoke rm gc adopt help"
+            opts="-h -V --root --authorized-keys-file --help --version init list show set grant revoke rm gc rename import adopt help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2228,7 +2274,7 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__help)
-            opts="init list show set grant revoke rm gc adopt help"
+            opts="init list show set grant revoke rm gc rename import adopt help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2297,6 +2343,20 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__repo__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__repo__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2312,6 +2372,20 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__repo__subcmd__help__subcmd__rename)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2381,6 +2455,32 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__repo__subcmd__import)
+            opts="-q -h -V --mirror --description --private --public --quiet --json --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --description)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__repo__subcmd__init)
             opts="-h -V --default-branch --description --max-blob-size --private --public --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2416,6 +2516,28 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__repo__subcmd__list)
+            opts="-h -V --json --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__repo__subcmd__rename)
             opts="-h -V --json --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -220,6 +220,76 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             Store::open_root(root)?.revoke(&name, &user)?;
             println!("{user} no longer has a grant on {name}");
         }
+        RepoCommand::Rename {
+            name,
+            new_name,
+            json,
+        } => {
+            let from = RepoName::parse(&name)?;
+            let to = RepoName::parse(&new_name)?;
+            let mut store = Store::open_root(root)?;
+            // Not while maintenance rewrites the repository's packs.
+            let _lock = maintenance::lock(root, &from, true)?;
+            let path = repo::rename(root, &mut store, &from, &to)?;
+            if json {
+                print_json(&serde_json::json!({
+                    "namespace": to.ns(),
+                    "name": to.name(),
+                    "full_name": to.to_string(),
+                    "path": path,
+                    "renamed_from": from.to_string(),
+                }))?;
+            } else {
+                println!("renamed {from} to {to}; HTTP clients of the old URL are redirected");
+            }
+        }
+        RepoCommand::Import {
+            name,
+            source,
+            mirror,
+            description,
+            private,
+            public: _,
+            quiet,
+            json,
+        } => {
+            let name = RepoName::parse(&name)?;
+            let mut store = Store::open_root(root)?;
+            let engine = crate::git::Engine::for_root(root)?;
+            let settings = RepoSettings {
+                visibility: if private {
+                    Visibility::Private
+                } else {
+                    Visibility::Public
+                },
+                ..RepoSettings::default()
+            };
+            let path = crate::git::import::import(
+                &engine,
+                root,
+                &mut store,
+                &name,
+                &settings,
+                &crate::git::import::ImportOptions {
+                    source: &source,
+                    mirror,
+                    progress: !quiet,
+                    description,
+                },
+            )?;
+            if json {
+                print_json(&serde_json::json!({
+                    "namespace": name.ns(),
+                    "name": name.name(),
+                    "full_name": name.to_string(),
+                    "path": path,
+                    "source": source,
+                    "mirror": mirror,
+                }))?;
+            } else {
+                println!("imported {source} as {name} at {}", path.display());
+            }
+        }
         RepoCommand::Rm { name, yes } => {
             let name = RepoName::parse(&name)?;
             if !yes {

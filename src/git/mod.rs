@@ -6,6 +6,7 @@
 //! arguments and streams; nothing here knows about HTTP or SSH.
 
 pub mod hooks;
+pub mod import;
 pub mod lfs_history;
 pub mod maintenance;
 pub mod pack_cache;

@@ -178,6 +178,17 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE repos ADD COLUMN lfs_quota INTEGER;
     ALTER TABLE repos ADD COLUMN lfs_enforce_locks INTEGER NOT NULL DEFAULT 0
         CHECK (lfs_enforce_locks IN (0, 1));",
+    // 7: where renamed repositories went (`repo rename`): the old name answers HTTP with a
+    // redirect to the new one while no repository takes the old name.
+    "CREATE TABLE repo_redirects (
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        target_namespace TEXT NOT NULL,
+        target_name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (namespace, name)
+    );
+    CREATE INDEX repo_redirects_target ON repo_redirects(target_namespace, target_name);",
 ];
 
 /// Setting: the `authorized_keys` file hubctl keeps up to date.

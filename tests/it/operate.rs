@@ -2,6 +2,7 @@
 //! `/metrics`, the HTML pages for browsers, and the repository lifecycle commands (rename,
 //! import, backup and restore), each driven with the real programs.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -518,4 +519,268 @@ fn pages_for_browsers() {
             "{path} answered a page: {text}"
         );
     }
+}
+
+/// Commit one Git LFS file (`data.bin`, 200 KiB) in `wt` and push it with git-lfs to `url`.
+/// Returns the object's id.
+fn push_lfs_file(env: &Env, wt: &Path, url: &str) -> String {
+    env.git_ok(env.dir.path(), &["lfs", "install", "--skip-repo"]);
+    env.git_ok(wt, &["lfs", "track", "*.bin"]);
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let data: Vec<u8> = (0..200_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(wt.join("data.bin"), &data).unwrap();
+    env.git_ok(wt, &["add", "-A"]);
+    env.git_ok(wt, &["commit", "-q", "-m", "lfs data"]);
+    env.git_ok(wt, &["push", "-q", url, "HEAD:main"]);
+    use sha2::Digest as _;
+    let oid: String = sha2::Sha256::digest(&data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    oid
+}
+
+fn lfs_object_path(bare: &Path, oid: &str) -> std::path::PathBuf {
+    bare.join("lfs/objects")
+        .join(&oid[..2])
+        .join(&oid[2..4])
+        .join(oid)
+}
+
+fn with_token(url: &str, user: &str, token: &str) -> String {
+    url.replacen("://", &format!("://{user}:{token}@"), 1)
+}
+
+#[test]
+fn rename_keeps_grants_and_lfs_and_redirects_the_old_url() {
+    let env = Env::new();
+    let wt = env.hosted_fixture("alice/old", "main");
+    env.hubctl_ok(&["repo", "set", "alice/old", "visibility", "private"]);
+    let alice = env.user_with_token("alice", &[]);
+    let bob = env.user_with_token("bob", &[]);
+    env.ensure_owner("carol");
+    env.hubctl_ok(&["repo", "grant", "alice/old", "bob", "write"]);
+    let server = env.serve(&[]);
+    let old_url = server.url("alice/old");
+    let oid = push_lfs_file(&env, &wt, &with_token(&old_url, "alice", &alice));
+    assert!(lfs_object_path(&env.bare("alice/old"), &oid).is_file());
+
+    let out = env.hubctl_ok(&["repo", "rename", "alice/old", "carol/new", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["full_name"], "carol/new");
+    assert_eq!(v["namespace"], "carol");
+    assert_eq!(v["name"], "new");
+    assert_eq!(v["renamed_from"], "alice/old");
+    assert!(!env.bare("alice/old").exists());
+    assert!(
+        lfs_object_path(&env.bare("carol/new"), &oid).is_file(),
+        "LFS data stayed behind"
+    );
+    let shown = env.hubctl_ok(&["repo", "show", "carol/new", "--json"]);
+    assert!(
+        shown.contains("\"bob\"") && shown.contains("\"private\""),
+        "{shown}"
+    );
+
+    // bob clones by the old URL: git follows the redirect, git-lfs gets the object.
+    let dest = env.path("by-old-url");
+    let out = env
+        .git_cmd(env.dir.path())
+        .args([
+            "clone",
+            &with_token(&old_url, "bob", &bob),
+            dest.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("redirecting to"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(dest.join("data.bin")).unwrap(),
+        std::fs::read(wt.join("data.bin")).unwrap()
+    );
+    // His grant came along: he pushes to the new URL.
+    env.add_commit(&dest, "bob.txt", "bob\n", "bob's change");
+    env.git_ok(
+        &dest,
+        &[
+            "push",
+            "-q",
+            &with_token(&server.url("carol/new"), "bob", &bob),
+            "HEAD:main",
+        ],
+    );
+    // The new name is not revealed to whoever may not read the repository.
+    let info_refs = format!("{old_url}/info/refs?service=git-upload-pack");
+    let (status, text) = curl(&[&info_refs]);
+    assert_eq!(status, 401, "{text}");
+    assert!(!text.contains("carol"), "{text}");
+    let dave = env.user_with_token("dave", &[]);
+    let (status, text) = curl(&["-u", &format!("dave:{dave}"), &info_refs]);
+    assert_eq!(status, 404, "{text}");
+    assert!(!text.contains("carol"), "{text}");
+    // ... and is to those who may, for the page too.
+    let (status, text) = curl(&["-u", &format!("bob:{bob}"), &info_refs]);
+    assert_eq!(status, 301, "{text}");
+    assert!(
+        text.contains("Location: /carol/new.git/info/refs?service=git-upload-pack"),
+        "{text}"
+    );
+    let (status, text) = curl(&[
+        "-u",
+        &format!("bob:{bob}"),
+        &format!("{}/alice/old", server.base),
+    ]);
+    assert_eq!(status, 301, "{text}");
+    assert!(text.contains("Location: /carol/new\r\n"), "{text}");
+
+    // A new repository under the old name takes it back.
+    env.hubctl_ok(&["repo", "init", "alice/old"]);
+    let (status, _) = curl(&["-u", &format!("bob:{bob}"), &info_refs]);
+    assert_eq!(status, 200);
+
+    // Renames never follow symbolic links out of the root.
+    let outside = env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    env.git_ok(&outside, &["init", "-q", "--bare", "victim.git"]);
+    std::os::unix::fs::symlink(
+        outside.join("victim.git"),
+        env.root.join("repos/alice/link.git"),
+    )
+    .unwrap();
+    let out = env.hubctl(&["repo", "rename", "alice/link", "carol/stolen"]);
+    assert!(!out.status.success());
+    assert!(outside.join("victim.git/HEAD").exists());
+    assert!(!env.bare("carol/stolen").exists());
+    env.ensure_owner("evil");
+    std::os::unix::fs::symlink(&outside, env.root.join("repos/evil")).unwrap();
+    let out = env.hubctl(&["repo", "rename", "carol/new", "evil/moved"]);
+    assert!(!out.status.success(), "renamed into a link leading out");
+    assert!(env.bare("carol/new").join("HEAD").exists());
+    assert!(!outside.join("moved.git").exists());
+    // Taken names are refused.
+    let out = env.hubctl(&["repo", "rename", "carol/new", "alice/old"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+}
+
+#[test]
+fn import_from_url_and_mirror_from_path() {
+    let source_env = Env::new();
+    let src_wt = source_env.hosted_fixture("up/stream", "main");
+    let bare = source_env.bare("up/stream");
+    // A ref outside branches and tags, as code review systems keep them.
+    source_env.git_ok(&bare, &["update-ref", "refs/pull/1/head", "refs/heads/dev"]);
+    let source = source_env.serve(&[]);
+
+    let env = Env::new();
+    env.ensure_owner("alice");
+    let out = env
+        .hubctl_cmd()
+        .args([
+            "repo",
+            "import",
+            "alice/copy",
+            &source.url("up/stream"),
+            "--description",
+            "a copy",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("Cloning into bare repository"),
+        "no progress: {err}"
+    );
+    let refs = |name: &str| refs_of(&env, &env.bare(name));
+    let copied = refs("alice/copy");
+    assert!(
+        copied.iter().any(|r| r.ends_with("refs/heads/feature/x")),
+        "{copied:?}"
+    );
+    assert!(
+        copied.iter().any(|r| r.ends_with("refs/tags/v1.0")),
+        "{copied:?}"
+    );
+    assert!(
+        !copied.iter().any(|r| r.contains("refs/pull/")),
+        "{copied:?}"
+    );
+    let shown = env.hubctl_ok(&["repo", "show", "alice/copy", "--json"]);
+    assert!(
+        shown.contains("\"adopted\": true") && shown.contains("a copy"),
+        "{shown}"
+    );
+
+    // --mirror from a path: every ref, exactly.
+    let out = env.hubctl_ok(&[
+        "repo",
+        "import",
+        "alice/mirror",
+        bare.to_str().unwrap(),
+        "--mirror",
+        "--private",
+        "--quiet",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["full_name"], "alice/mirror");
+    assert_eq!(v["mirror"], true);
+    assert_eq!(refs("alice/mirror"), refs_of(&source_env, &bare));
+
+    // Served, cloned and pushed like any other repository.
+    let token = env.user_with_token("alice", &[]);
+    let server = env.serve(&[]);
+    let dest = env.path("clone");
+    let url = with_token(&server.url("alice/copy"), "alice", &token);
+    env.git_ok(
+        env.dir.path(),
+        &["clone", "-q", &url, dest.to_str().unwrap()],
+    );
+    assert_eq!(
+        std::fs::read(dest.join("file3.txt")).unwrap(),
+        std::fs::read(src_wt.join("file3.txt")).unwrap()
+    );
+    env.add_commit(&dest, "new.txt", "new\n", "after import");
+    env.git_ok(&dest, &["push", "-q", "origin", "main"]);
+
+    // Taken names, remote helpers that run commands, and failed clones leave nothing behind.
+    let out = env.hubctl(&["repo", "import", "alice/copy", bare.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let marker = env.path("pwned");
+    let ext = format!("ext::sh -c touch% {}", marker.display());
+    let out = env.hubctl(&["repo", "import", "alice/evil", &ext]);
+    assert!(!out.status.success());
+    assert!(!marker.exists(), "ext:: ran a command");
+    let out = env.hubctl(&[
+        "repo",
+        "import",
+        "alice/none",
+        &format!("{}/nope/nope.git", source.base),
+    ]);
+    assert!(!out.status.success());
+    let leftovers: Vec<_> = std::fs::read_dir(env.root.join("repos/alice"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut leftovers = leftovers;
+    leftovers.sort();
+    assert_eq!(leftovers, ["copy.git", "mirror.git"]);
 }
