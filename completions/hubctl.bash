@@ -16,6 +16,9 @@ _hubctl() {
             ",$1")
                 cmd="hubctl"
                 ;;
+            hubctl,backup)
+                cmd="hubctl__subcmd__backup"
+                ;;
             hubctl,cgi)
                 cmd="hubctl__subcmd__cgi"
                 ;;
@@ -48,6 +51,9 @@ _hubctl() {
                 ;;
             hubctl,repo)
                 cmd="hubctl__subcmd__repo"
+                ;;
+            hubctl,restore)
+                cmd="hubctl__subcmd__restore"
                 ;;
             hubctl,serve)
                 cmd="hubctl__subcmd__serve"
@@ -88,6 +94,9 @@ _hubctl() {
             hubctl__subcmd__config__subcmd__help,unset)
                 cmd="hubctl__subcmd__config__subcmd__help__subcmd__unset"
                 ;;
+            hubctl__subcmd__help,backup)
+                cmd="hubctl__subcmd__help__subcmd__backup"
+                ;;
             hubctl__subcmd__help,cgi)
                 cmd="hubctl__subcmd__help__subcmd__cgi"
                 ;;
@@ -120,6 +129,9 @@ _hubctl() {
                 ;;
             hubctl__subcmd__help,repo)
                 cmd="hubctl__subcmd__help__subcmd__repo"
+                ;;
+            hubctl__subcmd__help,restore)
+                cmd="hubctl__subcmd__help__subcmd__restore"
                 ;;
             hubctl__subcmd__help,serve)
                 cmd="hubctl__subcmd__help__subcmd__serve"
@@ -470,8 +482,30 @@ _hubctl() {
 
     case "${cmd}" in
         hubctl)
-            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell config pack-objects-hook hook help"
+            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell backup restore config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__backup)
+            opts="-h -V --json --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -684,8 +718,22 @@ _hubctl() {
             return 0
             ;;
         hubctl__subcmd__help)
-            opts="serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell config pack-objects-hook hook help"
+            opts="serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell backup restore config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1218,6 +1266,20 @@ _hubctl() {
         hubctl__subcmd__help__subcmd__repo__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__restore)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2628,6 +2690,28 @@ _hubctl() {
         hubctl__subcmd__repo__subcmd__show)
             opts="-h -V --json --root --authorized-keys-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__restore)
+            opts="-h -V --json --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

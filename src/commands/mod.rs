@@ -36,6 +36,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         ),
         Command::Shell { key_id } => ssh::shell(&root(&cli.root)?, key_id),
         Command::Config { command } => keys::config(&root(&cli.root)?, command),
+        Command::Backup { dir, json } => repo::backup(&root(&cli.root)?, &dir, json),
+        Command::Restore { dir, json } => repo::restore(&root(&cli.root)?, &dir, json),
         Command::UploadPack(args) => stdio::upload_pack(cli.root.as_deref(), args),
         Command::ReceivePack(args) => stdio::receive_pack(cli.root.as_deref(), args),
         Command::Repo { command } => repo::run(&root(&cli.root)?, command),

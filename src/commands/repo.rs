@@ -401,3 +401,43 @@ fn limit_text(limit: Option<u64>) -> String {
         .map(|b| format!("{} ({b} bytes)", format_size(b)))
         .unwrap_or_else(|| "off".into())
 }
+
+/// `hubctl backup DIR`.
+pub(super) fn backup(root: &Root, dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let summary = crate::git::backup::backup(root, dir, |step| {
+        if !json {
+            eprintln!("backing up {step}");
+        }
+    })?;
+    report(&summary, json, "backed up")
+}
+
+/// `hubctl restore DIR`.
+pub(super) fn restore(root: &Root, dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let summary = crate::git::backup::restore(dir, root, |step| {
+        if !json {
+            eprintln!("restoring {step}");
+        }
+    })
+    .with_context(|| format!("restoring {} into {}", dir.display(), root.path().display()))?;
+    report(&summary, json, "restored")
+}
+
+fn report(summary: &crate::git::backup::Summary, json: bool, verb: &str) -> Result<ExitCode> {
+    if json {
+        print_json(summary)?;
+    } else {
+        for link in &summary.skipped_links {
+            eprintln!("skipped the symbolic link {}", link.display());
+        }
+        println!(
+            "{verb} {} repositories ({} files, {}) {} {}",
+            summary.repositories.len(),
+            summary.files,
+            format_size(summary.bytes),
+            if verb == "restored" { "from" } else { "to" },
+            summary.backup.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -5,6 +5,7 @@
 //! streaming bytes between the client and git. The transports call into [`Engine`] with plain
 //! arguments and streams; nothing here knows about HTTP or SSH.
 
+pub mod backup;
 pub mod hooks;
 pub mod import;
 pub mod lfs_history;

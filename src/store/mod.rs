@@ -350,6 +350,53 @@ pub fn with_store<T, E: From<Error>>(
     })
 }
 
+/// Copy the database at `source` into a new file `dest` with SQLite's online backup: a
+/// consistent snapshot taken while other processes keep reading and writing (it restarts if a
+/// writer changes the database during the copy, and waits out locks like any reader).
+pub fn backup_to(source: &Path, dest: &Path) -> Result<(), Error> {
+    let fail = |e: rusqlite::Error| Error::Open {
+        path: source.to_path_buf(),
+        message: format!("backing up: {e}"),
+    };
+    let src = Connection::open_with_flags(
+        source,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(fail)?;
+    src.busy_timeout(busy_timeout()).map_err(fail)?;
+    let mut dst = Connection::open(dest).map_err(fail)?;
+    {
+        let backup = rusqlite::backup::Backup::new(&src, &mut dst).map_err(fail)?;
+        backup
+            .run_to_completion(1024, Duration::from_millis(5), None)
+            .map_err(fail)?;
+    }
+    // One self-contained file: no -wal beside it.
+    dst.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))
+        .map_err(fail)?;
+    Ok(())
+}
+
+/// Check a database file without changing it (`PRAGMA integrity_check`), for restores.
+pub fn check_file(path: &Path) -> Result<(), Error> {
+    let fail = |message: String| Error::Open {
+        path: path.to_path_buf(),
+        message,
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let verdict: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| fail(e.to_string()))?;
+    if verdict != "ok" {
+        return Err(fail(format!("integrity check: {verdict}")));
+    }
+    Ok(())
+}
+
 /// Close this thread's cached connection (a thread that will not use the store again, such as
 /// the server's main thread after reading the settings, should not keep the database open).
 pub fn release_cached() {

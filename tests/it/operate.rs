@@ -610,9 +610,10 @@ fn rename_keeps_grants_and_lfs_and_redirects_the_old_url() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        std::fs::read(dest.join("data.bin")).unwrap(),
-        std::fs::read(wt.join("data.bin")).unwrap()
+    assert!(
+        std::fs::read(dest.join("data.bin")).unwrap()
+            == std::fs::read(wt.join("data.bin")).unwrap(),
+        "the LFS file differs"
     );
     // His grant came along: he pushes to the new URL.
     env.add_commit(&dest, "bob.txt", "bob\n", "bob's change");
@@ -783,4 +784,136 @@ fn import_from_url_and_mirror_from_path() {
     let mut leftovers = leftovers;
     leftovers.sort();
     assert_eq!(leftovers, ["copy.git", "mirror.git"]);
+}
+
+#[test]
+fn backup_during_pushes_restores_to_a_working_hub() {
+    let env = Env::new();
+    let wt = env.hosted_fixture("alice/project", "main");
+    env.hosted_fixture("bob/other", "main");
+    env.hubctl_ok(&["repo", "set", "bob/other", "visibility", "private"]);
+    let alice = env.user_with_token("alice", &[]);
+    env.hubctl_ok(&["repo", "grant", "bob/other", "alice", "read"]);
+    // A repository entry that is a link out of the root is never followed.
+    let outside = env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    env.git_ok(&outside, &["init", "-q", "--bare", "victim.git"]);
+    std::os::unix::fs::symlink(
+        outside.join("victim.git"),
+        env.root.join("repos/alice/link.git"),
+    )
+    .unwrap();
+    let server = env.serve(&[]);
+    let url = with_token(&server.url("alice/project"), "alice", &alice);
+    let oid = push_lfs_file(&env, &wt, &url);
+
+    // Pushes keep arriving while the backup runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pusher = {
+        let (env_home, wt, url, stop) = (env.home.clone(), wt.clone(), url.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut pushed = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && pushed < 200 {
+                let run = |args: &[&str]| {
+                    let out = Command::new("git")
+                        .current_dir(&wt)
+                        .env("HOME", &env_home)
+                        .env("GIT_CONFIG_NOSYSTEM", "1")
+                        .env("GIT_TERMINAL_PROMPT", "0")
+                        .args(args)
+                        .output()
+                        .unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                };
+                std::fs::write(wt.join(format!("f{pushed}.txt")), format!("{pushed}\n")).unwrap();
+                run(&["add", "-A"]);
+                run(&["commit", "-q", "-m", &format!("change {pushed}")]);
+                run(&["push", "-q", &url, "HEAD:main"]);
+                pushed += 1;
+            }
+            pushed
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let backup = env.path("backup");
+    let out = env.hubctl_ok(&["backup", backup.to_str().unwrap(), "--json"]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let pushed = pusher.join().unwrap();
+    assert!(pushed >= 1, "no push ran during the backup");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["repositories"],
+        serde_json::json!(["alice/project", "bob/other"])
+    );
+    assert!(
+        v["skipped_links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().ends_with("link.git")),
+        "{out}"
+    );
+    assert!(!backup.join("repos/alice/link.git").exists());
+    assert!(backup.join("hubctl-backup.json").is_file());
+
+    // Refusals: a non-empty destination, a destination inside the root, a non-empty root.
+    let out = env.hubctl(&["backup", backup.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let inside = env.root.join("backup-here");
+    let out = env.hubctl(&["backup", inside.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(!inside.exists());
+    let out = env.hubctl(&["restore", backup.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+
+    // Into an empty root: every repository consistent, accounts and tokens, LFS objects.
+    let fresh = Env::new();
+    let out = fresh
+        .hubctl_cmd()
+        .args(["restore", backup.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["alice/project", "bob/other"] {
+        fresh.git_ok(&fresh.bare(name), &["fsck", "--strict", "--no-progress"]);
+    }
+    assert!(lfs_object_path(&fresh.bare("alice/project"), &oid).is_file());
+    drop(server);
+    let restored = fresh.serve(&[]);
+    let url = with_token(&restored.url("alice/project"), "alice", &alice);
+    let dest = fresh.path("clone");
+    fresh.git_ok(fresh.dir.path(), &["lfs", "install", "--skip-repo"]);
+    fresh.git_ok(
+        fresh.dir.path(),
+        &["clone", "-q", &url, dest.to_str().unwrap()],
+    );
+    assert!(
+        std::fs::read(dest.join("data.bin")).unwrap()
+            == std::fs::read(wt.join("data.bin")).unwrap(),
+        "the LFS object did not come back"
+    );
+    fresh.git_ok(&dest, &["fsck", "--no-progress"]);
+    fresh.add_commit(&dest, "after-restore.txt", "restored\n", "after restore");
+    fresh.git_ok(&dest, &["push", "-q", "origin", "HEAD:main"]);
+    // The private repository is private still, and alice's grant came back.
+    let other = restored.url("bob/other");
+    assert!(
+        !fresh
+            .git(fresh.dir.path(), &["ls-remote", &other])
+            .status
+            .success()
+    );
+    fresh.git_ok(
+        fresh.dir.path(),
+        &["ls-remote", &with_token(&other, "alice", &alice)],
+    );
 }
