@@ -78,6 +78,18 @@ pub fn import(
     {
         return Err(repo::Error::Exists(name.clone()).into());
     }
+    // Before a long clone, not after it.
+    if store
+        .owner_kind(name.ns())
+        .map_err(repo::CreateError::from)?
+        .is_none()
+    {
+        return Err(repo::CreateError::Store(crate::store::Error::NotFound(format!(
+            "namespace {:?} is neither a user nor an organisation; create it first (hubctl user add {0} / hubctl org add {0})",
+            name.ns()
+        )))
+        .into());
+    }
     let staging = repo::staging_path(root, name)?;
     let result = clone_into(engine, &staging, opts).and_then(|()| {
         if let Some(text) = &opts.description {

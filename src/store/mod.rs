@@ -377,6 +377,34 @@ pub fn backup_to(source: &Path, dest: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// Check that the database at `path` answers, for health checks: a fresh read-only
+/// connection (never creating the file, never a cached connection that may still hold a
+/// replaced file open), its schema version, and a read of the settings table.
+pub fn ping(path: &Path) -> Result<(), Error> {
+    let fail = |e: rusqlite::Error| Error::Open {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(fail)?;
+    conn.busy_timeout(busy_timeout()).map_err(fail)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(fail)?;
+    if version != MIGRATIONS.len() as i64 {
+        return Err(Error::Open {
+            path: path.to_path_buf(),
+            message: format!("schema version {version}, expected {}", MIGRATIONS.len()),
+        });
+    }
+    conn.query_row("SELECT count(*) FROM settings", [], |r| r.get::<_, i64>(0))
+        .map_err(fail)?;
+    Ok(())
+}
+
 /// Check a database file without changing it (`PRAGMA integrity_check`), for restores.
 pub fn check_file(path: &Path) -> Result<(), Error> {
     let fail = |message: String| Error::Open {

@@ -398,6 +398,29 @@ fn healthz_and_metrics() {
     let (status, text) = curl(&[&metrics]);
     assert_eq!(status, 200, "{text}");
     parse_prometheus(body(&text));
+
+    // A broken database makes the server unhealthy; the detail goes to its log only.
+    for f in ["hubctl.db-wal", "hubctl.db-shm"] {
+        let _ = std::fs::remove_file(env.root.join(f));
+    }
+    let db = env.root.join("hubctl.db");
+    std::fs::remove_file(&db).unwrap();
+    std::fs::write(&db, b"this is not a database, not at all....").unwrap();
+    let (status, text) = curl(&[&format!("{}/healthz", server.base)]);
+    assert_eq!(status, 503, "{text}");
+    assert!(body(&text).starts_with("unhealthy\n"), "{text}");
+    assert!(
+        text.contains("database: failing") && text.contains("git: git version"),
+        "{text}"
+    );
+    assert!(!text.contains("not a database"), "{text}");
+    assert!(
+        eventually(Duration::from_secs(5), || server
+            .log
+            .contains("health check: database")),
+        "{:?}",
+        server.log.lines()
+    );
 }
 
 #[test]
@@ -764,6 +787,20 @@ fn import_from_url_and_mirror_from_path() {
     // Taken names, remote helpers that run commands, and failed clones leave nothing behind.
     let out = env.hubctl(&["repo", "import", "alice/copy", bare.to_str().unwrap()]);
     assert!(!out.status.success());
+    let out = env.hubctl(&["repo", "import", "ghost/x", bare.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("neither a user nor an organisation"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !env.root.join("repos/ghost").exists()
+            || std::fs::read_dir(env.root.join("repos/ghost"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
     let marker = env.path("pwned");
     let ext = format!("ext::sh -c touch% {}", marker.display());
     let out = env.hubctl(&["repo", "import", "alice/evil", &ext]);

@@ -17,13 +17,13 @@ pub fn healthz(app: &App, req: &Request<'_>) -> Response {
         return Response::text(405, "method not allowed").header("Allow", "GET, HEAD");
     }
     let database = match &app.site {
-        Site::Hosted(root) => match crate::store::with_store(root, |s| s.settings().map(|_| ())) {
+        Site::Hosted(root) => match crate::store::ping(&root.db_path()) {
             Ok(()) => Ok("ok".to_string()),
             Err(e) => Err(e.to_string()),
         },
         Site::ProjectRoot { .. } => Ok("not used (GIT_PROJECT_ROOT)".to_string()),
     };
-    let git = app.engine.check().map_err(|e| e.to_string());
+    let git = git_check(app);
     let healthy = database.is_ok() && git.is_ok();
     let line = |name: &str, r: &Result<String, String>| match r {
         Ok(v) => format!("{name}: {v}\n"),
@@ -40,6 +40,28 @@ pub fn healthz(app: &App, req: &Request<'_>) -> Response {
         line("git", &git)
     );
     Response::text(if healthy { 200 } else { 503 }, body).no_cache()
+}
+
+/// How long one answer of the git check is reused: `/healthz` needs no credentials, and
+/// must not let a client start a process per request.
+const GIT_CHECK_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn git_check(app: &App) -> Result<String, String> {
+    use std::sync::{Mutex, OnceLock};
+    type Cached = Option<(std::time::Instant, Result<String, String>)>;
+    static LAST: OnceLock<Mutex<Cached>> = OnceLock::new();
+    let mut last = LAST
+        .get_or_init(|| Mutex::new(None))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some((at, result)) = last.as_ref() {
+        if at.elapsed() < GIT_CHECK_TTL {
+            return result.clone();
+        }
+    }
+    let result = app.engine.check().map_err(|e| e.to_string());
+    *last = Some((std::time::Instant::now(), result.clone()));
+    result
 }
 
 /// `GET /metrics`: for anyone when the `metrics` setting is on, else for administrators' tokens

@@ -80,9 +80,9 @@ impl App {
     /// the caller may read it under its new name: 301 for reads (git follows it for
     /// `info/refs` and then talks to the new URL), 308 for other methods (keeps the body).
     fn moved(&self, req: &Request<'_>) -> Option<Response> {
-        if !matches!(self.site, Site::Hosted(_)) {
+        let Site::Hosted(root) = &self.site else {
             return None;
-        }
+        };
         let path = req.path.as_str();
         let (repo, rest) = if let Some((repo, _)) = super::lfs::split_lfs_path(path) {
             (repo, &path[repo.len()..])
@@ -94,6 +94,11 @@ impl App {
         } else {
             return None;
         };
+        // The common case costs one stat: the repository is there, nothing was renamed.
+        let name = crate::core::names::RepoName::parse(repo).ok()?;
+        if std::fs::symlink_metadata(name.path_in(root)).is_ok() {
+            return None;
+        }
         let presented = crate::access::credentials::Presented {
             authorization: req.headers.get("Authorization"),
             remote_user: req.remote_user.as_deref(),
