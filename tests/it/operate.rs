@@ -130,8 +130,13 @@ fn cgi_logs_errors_only_unless_asked() {
     );
     let (status, _) = curl(&[&nginx.url("nope/a/b/c")]);
     assert_eq!(status, 404);
-    let (status, _) = curl(&[&nginx.url("alice/project")]);
-    assert_eq!(status, 200);
+    // The page works behind nginx too, with the clone URL nginx is reached at.
+    let (status, text) = curl(&[&nginx.url("alice/project")]);
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains(&format!("git clone {}/alice/project.git", nginx.base)),
+        "{text}"
+    );
     let lines = cgi_stderr_lines(&nginx);
     assert!(
         lines.is_empty(),
