@@ -153,7 +153,8 @@ run-time state are left out. Each repository is copied refs first, objects after
 during the backup leave it consistent. The backup is built beside DIR and appears there only \
 when complete. `restore` refuses a root that has a database or repositories, and writes the \
 database last. Neither follows symbolic links. --json prints {\"backup\": DIR, \
-\"repositories\": [\"ns/name\", ...], \"files\": N, \"bytes\": N, \"skipped_links\": [...]}.";
+\"repositories\": [{\"namespace\", \"name\", \"full_name\"}, ...], \"files\": N, \"bytes\": N, \
+\"skipped_links\": [PATH, ...]}.";
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     let d = humantime::parse_duration(s)

@@ -193,7 +193,7 @@ const IMPORT_HELP: &str = "Only the http, https, ssh, git and file transports ar
 other remote helpers). git asks for no password on the terminal: put credentials in the URL \
 or a credential helper. --json prints {\"namespace\", \"name\", \"full_name\", \"path\", \
 \"source\", \"mirror\"}; `repo rename --json` prints {\"namespace\", \"name\", \"full_name\", \
-\"path\", \"renamed_from\"}.";
+\"path\", \"renamed_from\": {\"namespace\", \"name\", \"full_name\"}}.";
 
 const REPO_JSON: &str = "JSON output (--json): `repo list` prints an array, `repo show` one object:
   {\"namespace\": \"alice\", \"name\": \"project\", \"owner\": \"alice\",

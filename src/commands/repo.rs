@@ -237,7 +237,11 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                     "name": to.name(),
                     "full_name": to.to_string(),
                     "path": path,
-                    "renamed_from": from.to_string(),
+                    "renamed_from": {
+                        "namespace": from.ns(),
+                        "name": from.name(),
+                        "full_name": from.to_string(),
+                    },
                 }))?;
             } else {
                 println!("renamed {from} to {to}; HTTP clients of the old URL are redirected");

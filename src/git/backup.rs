@@ -71,8 +71,8 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
 pub struct Summary {
     /// Where the backup is.
     pub backup: PathBuf,
-    /// Repositories copied, as `ns/name`.
-    pub repositories: Vec<String>,
+    /// Repositories copied.
+    pub repositories: Vec<RepoId>,
     /// Files copied.
     pub files: u64,
     /// Bytes copied.
@@ -81,12 +81,33 @@ pub struct Summary {
     pub skipped_links: Vec<PathBuf>,
 }
 
+/// A repository's identity in JSON (backup summaries and the manifest).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RepoId {
+    /// The owner namespace.
+    pub namespace: String,
+    /// The name without `.git`.
+    pub name: String,
+    /// `namespace/name`.
+    pub full_name: String,
+}
+
+impl From<&RepoName> for RepoId {
+    fn from(n: &RepoName) -> Self {
+        RepoId {
+            namespace: n.ns().to_string(),
+            name: n.name().to_string(),
+            full_name: n.to_string(),
+        }
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Manifest {
     format: u32,
     created_at: String,
     hubctl_version: String,
-    repositories: Vec<String>,
+    repositories: Vec<RepoId>,
 }
 
 /// Copy `root` into the new directory `dest`. `progress` hears each step.
@@ -134,7 +155,7 @@ pub fn backup(root: &Root, dest: &Path, mut progress: impl FnMut(&str)) -> Resul
                 .join(name.ns())
                 .join(format!("{}.git", name.name()));
             copy_repository(root, &name, &dir, &out, &mut summary)?;
-            summary.repositories.push(name.to_string());
+            summary.repositories.push(RepoId::from(&name));
         }
         let manifest = Manifest {
             format: FORMAT,
@@ -181,8 +202,10 @@ pub fn restore(from: &Path, root: &Root, mut progress: impl FnMut(&str)) -> Resu
     let staging = fsutil::temp_sibling(&repos_dir);
     fs::create_dir(&staging).map_err(io_err(format!("creating {}", staging.display())))?;
     let result = (|| {
-        for full in &manifest.repositories {
-            let Ok(name) = RepoName::parse(full) else {
+        for id in &manifest.repositories {
+            // Names from the backup are checked like any other: nothing but a repository
+            // directory inside the root can come of them.
+            let Ok(name) = RepoName::new(&id.namespace, &id.name) else {
                 continue;
             };
             progress(&format!("repository {name}"));
@@ -192,7 +215,7 @@ pub fn restore(from: &Path, root: &Root, mut progress: impl FnMut(&str)) -> Resu
                 .join(format!("{}.git", name.name()));
             let out = staging.join(name.ns()).join(format!("{}.git", name.name()));
             copy_tree(&src, &out, &mut summary, &|_| true)?;
-            summary.repositories.push(name.to_string());
+            summary.repositories.push(RepoId::from(&name));
         }
         if fs::symlink_metadata(&repos_dir).is_ok() {
             fs::remove_dir(&repos_dir).map_err(io_err("replacing the empty repos/"))?;

@@ -605,7 +605,8 @@ fn rename_keeps_grants_and_lfs_and_redirects_the_old_url() {
     assert_eq!(v["full_name"], "carol/new");
     assert_eq!(v["namespace"], "carol");
     assert_eq!(v["name"], "new");
-    assert_eq!(v["renamed_from"], "alice/old");
+    assert_eq!(v["renamed_from"]["full_name"], "alice/old");
+    assert_eq!(v["renamed_from"]["namespace"], "alice");
     assert!(!env.bare("alice/old").exists());
     assert!(
         lfs_object_path(&env.bare("carol/new"), &oid).is_file(),
@@ -887,10 +888,15 @@ fn backup_during_pushes_restores_to_a_working_hub() {
     let pushed = pusher.join().unwrap();
     assert!(pushed >= 1, "no push ran during the backup");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(
-        v["repositories"],
-        serde_json::json!(["alice/project", "bob/other"])
-    );
+    let names: Vec<&str> = v["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["full_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alice/project", "bob/other"]);
+    assert_eq!(v["repositories"][1]["namespace"], "bob");
+    assert_eq!(v["repositories"][1]["name"], "other");
     assert!(
         v["skipped_links"]
             .as_array()
@@ -913,6 +919,9 @@ fn backup_during_pushes_restores_to_a_working_hub() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
 
+    // A link planted in the backup is not followed on the way back.
+    std::os::unix::fs::symlink(&outside, backup.join("repos/alice/project.git/planted")).unwrap();
+
     // Into an empty root: every repository consistent, accounts and tokens, LFS objects.
     let fresh = Env::new();
     let out = fresh
@@ -928,6 +937,7 @@ fn backup_during_pushes_restores_to_a_working_hub() {
     for name in ["alice/project", "bob/other"] {
         fresh.git_ok(&fresh.bare(name), &["fsck", "--strict", "--no-progress"]);
     }
+    assert!(std::fs::symlink_metadata(fresh.bare("alice/project").join("planted")).is_err());
     assert!(lfs_object_path(&fresh.bare("alice/project"), &oid).is_file());
     drop(server);
     let restored = fresh.serve(&[]);
