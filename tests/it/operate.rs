@@ -137,6 +137,23 @@ fn cgi_logs_errors_only_unless_asked() {
         text.contains(&format!("git clone {}/alice/project.git", nginx.base)),
         "{text}"
     );
+    // Health and metrics answer under CGI too (the shared counters are the root's).
+    let (status, text) = curl(&[&nginx.url("healthz")]);
+    assert_eq!(status, 200, "{text}");
+    env.hubctl_ok(&["user", "add", "root", "--admin"]);
+    let admin = env
+        .hubctl_ok(&["token", "create", "--user", "root"])
+        .trim()
+        .to_string();
+    let (status, text) = curl(&["-u", &format!("root:{admin}"), &nginx.url("metrics")]);
+    assert_eq!(status, 200, "{text}");
+    let samples = parse_prometheus(body(&text));
+    assert!(
+        sample(&samples, "hubctl_pack_cache_misses_total{}") >= 1.0,
+        "{samples:#?}"
+    );
+    let (status, _) = curl(&[&nginx.url("metrics")]);
+    assert_eq!(status, 404);
     let lines = cgi_stderr_lines(&nginx);
     assert!(
         lines.is_empty(),
