@@ -869,11 +869,14 @@ fn backup_during_pushes_restores_to_a_working_hub() {
 
     // Pushes keep arriving while the backup runs.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Each push's (start, end), to prove that one was in flight during the backup.
+    let pushes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let pusher = {
         let (env_home, wt, url, stop) = (env.home.clone(), wt.clone(), url.clone(), stop.clone());
+        let pushes = pushes.clone();
         std::thread::spawn(move || {
             let mut pushed = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) && pushed < 200 {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && pushed < 300 {
                 let run = |args: &[&str]| {
                     let out = Command::new("git")
                         .current_dir(&wt)
@@ -892,18 +895,40 @@ fn backup_during_pushes_restores_to_a_working_hub() {
                 std::fs::write(wt.join(format!("f{pushed}.txt")), format!("{pushed}\n")).unwrap();
                 run(&["add", "-A"]);
                 run(&["commit", "-q", "-m", &format!("change {pushed}")]);
+                let start = std::time::Instant::now();
                 run(&["push", "-q", &url, "HEAD:main"]);
+                pushes
+                    .lock()
+                    .unwrap()
+                    .push((start, std::time::Instant::now()));
                 pushed += 1;
             }
-            pushed
         })
     };
     std::thread::sleep(Duration::from_millis(300));
-    let backup = env.path("backup");
-    let out = env.hubctl_ok(&["backup", backup.to_str().unwrap(), "--json"]);
+    // Back up until a backup ran while a push was in flight (the first one almost always).
+    let mut backup = None;
+    let mut out = String::new();
+    for attempt in 0..5 {
+        let dir = env.path(&format!("backup-{attempt}"));
+        let start = std::time::Instant::now();
+        out = env.hubctl_ok(&["backup", dir.to_str().unwrap(), "--json"]);
+        let end = std::time::Instant::now();
+        // Let the push in flight finish before looking.
+        std::thread::sleep(Duration::from_millis(500));
+        let overlapped = pushes
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(s, e)| *s < end && *e > start);
+        if overlapped {
+            backup = Some(dir);
+            break;
+        }
+    }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let pushed = pusher.join().unwrap();
-    assert!(pushed >= 1, "no push ran during the backup");
+    pusher.join().unwrap();
+    let backup = backup.expect("no backup ran while a push was in flight");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let names: Vec<&str> = v["repositories"]
         .as_array()
