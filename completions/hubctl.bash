@@ -25,6 +25,9 @@ _hubctl() {
             hubctl,config)
                 cmd="hubctl__subcmd__config"
                 ;;
+            hubctl,doctor)
+                cmd="hubctl__subcmd__doctor"
+                ;;
             hubctl,help)
                 cmd="hubctl__subcmd__help"
                 ;;
@@ -102,6 +105,9 @@ _hubctl() {
                 ;;
             hubctl__subcmd__help,config)
                 cmd="hubctl__subcmd__help__subcmd__config"
+                ;;
+            hubctl__subcmd__help,doctor)
+                cmd="hubctl__subcmd__help__subcmd__doctor"
                 ;;
             hubctl__subcmd__help,help)
                 cmd="hubctl__subcmd__help__subcmd__help"
@@ -482,7 +488,7 @@ _hubctl() {
 
     case "${cmd}" in
         hubctl)
-            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell backup restore config pack-objects-hook hook help"
+            opts="-h -V --root --authorized-keys-file --help --version serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell backup restore doctor config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -717,8 +723,38 @@ _hubctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hubctl__subcmd__doctor)
+            opts="-h -V --url --min-free --json --root --authorized-keys-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-free)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authorized-keys-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hubctl__subcmd__help)
-            opts="serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell backup restore config pack-objects-hook hook help"
+            opts="serve cgi upload-pack receive-pack repo lfs lfs-authenticate user org token keys shell backup restore doctor config pack-objects-hook hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -804,6 +840,20 @@ _hubctl() {
         hubctl__subcmd__help__subcmd__config__subcmd__unset)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hubctl__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

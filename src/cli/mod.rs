@@ -3,6 +3,7 @@
 //! command line's own: `commands/` converts them into the services' types.
 
 mod accounts;
+mod doctor;
 mod keys;
 mod lfs;
 mod repo;
@@ -10,6 +11,7 @@ mod server;
 mod stdio;
 
 pub use accounts::*;
+pub use doctor::*;
 pub use keys::*;
 pub use lfs::*;
 pub use repo::*;
@@ -123,6 +125,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a setup: git, the root's ownership, the database, hooks, authorized_keys, disk,
+    /// pack cache, maintenance and (with --url) the running server; says what to fix.
+    Doctor(DoctorArgs),
     /// Read or change global settings.
     Config {
         /// Settings command.

@@ -4,6 +4,7 @@
 //! errors.
 
 mod accounts;
+mod doctor;
 mod keys;
 mod lfs;
 mod repo;
@@ -20,6 +21,10 @@ use crate::core::root::Root;
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let (reads, operator) = (only_reads(&cli.command), run_by_operator(&cli.command));
+    let root = |explicit: &Option<std::path::PathBuf>| -> Result<Root> {
+        open_root(explicit, reads, operator)
+    };
     match cli.command {
         Command::Serve(args) => {
             server::serve(&root(&cli.root)?, cli.authorized_keys_file.as_deref(), args)
@@ -35,6 +40,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             command,
         ),
         Command::Shell { key_id } => ssh::shell(&root(&cli.root)?, key_id),
+        Command::Doctor(args) => doctor::run(
+            cli.root.as_deref(),
+            cli.authorized_keys_file.as_deref(),
+            args,
+        ),
         Command::Config { command } => keys::config(&root(&cli.root)?, command),
         Command::Backup { dir, json } => repo::backup(&root(&cli.root)?, &dir, json),
         Command::Restore { dir, json } => repo::restore(&root(&cli.root)?, &dir, json),
@@ -69,8 +79,65 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn root(explicit: &Option<std::path::PathBuf>) -> Result<Root> {
-    Ok(Root::resolve(explicit.as_deref())?)
+/// The root for `command`: commands that only read need one that exists (a mistyped `--root`
+/// must not create an empty hub), commands that write create it. Either way the current user
+/// must be able to write it and its database, or the command fails with one line that says
+/// whose it is and what to do.
+fn open_root(explicit: &Option<std::path::PathBuf>, reads: bool, operator: bool) -> Result<Root> {
+    let root = if reads {
+        Root::resolve_existing(explicit.as_deref())?
+    } else {
+        Root::resolve(explicit.as_deref())?
+    };
+    root.check_access()?;
+    if let (true, false, Some(owner)) = (operator, reads, root.foreign_owner_of_superuser()) {
+        eprintln!(
+            "hubctl: warning: {} belongs to {owner} but hubctl runs as root; what it creates will belong to root, which {owner} (fcgiwrap, sshd) cannot change: run hubctl as {owner} (sudo -u {owner} hubctl …)",
+            root.path().display()
+        );
+    }
+    Ok(root)
+}
+
+/// Whether `command` is one an operator types (not a server, hook or forced command).
+fn run_by_operator(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Serve(_)
+            | Command::Cgi(_)
+            | Command::Shell { .. }
+            | Command::Hook { .. }
+            | Command::PackObjectsHook { .. }
+            | Command::UploadPack(_)
+            | Command::ReceivePack(_)
+            // What a push schedules in the background.
+            | Command::Repo {
+                command: crate::cli::RepoCommand::Gc { auto: true, .. }
+            }
+    )
+}
+
+/// Whether `command` only reads the root (and so must not create one).
+fn only_reads(command: &Command) -> bool {
+    use crate::cli::{
+        ConfigCommand as C, KeysCommand as K, LfsCommand as L, OrgCommand as O, RepoCommand as R,
+        TokenCommand as T, UserCommand as U,
+    };
+    match command {
+        Command::User { command } => matches!(command, U::List { .. }),
+        Command::Org { command } => matches!(command, O::List { .. }),
+        Command::Token { command } => matches!(command, T::List { .. }),
+        Command::Repo { command } => matches!(command, R::List { .. } | R::Show { .. }),
+        Command::Keys { command } => matches!(
+            command,
+            K::List { .. } | K::Show { .. } | K::AuthorizedKeys { write: None, .. }
+        ),
+        Command::Config { command } => matches!(command, C::Get { .. }),
+        Command::Lfs { command } => !matches!(command, L::Prune { yes: true, .. }),
+        // A backup of a mistyped root must fail, not copy a fresh empty one.
+        Command::Shell { .. } | Command::LfsAuthenticate(_) | Command::Backup { .. } => true,
+        _ => false,
+    }
 }
 
 /// Print `value` as pretty JSON on stdout.

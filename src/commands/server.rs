@@ -110,7 +110,10 @@ fn cgi_app(explicit_root: Option<&Path>, keys_file: Option<&Path>, args: &CgiArg
             (Site::ProjectRoot { dir, export_all }, Engine::detect(None)?)
         }
         None => {
-            let root = Root::resolve(explicit_root)?;
+            // A mistyped $hubctl_root must not become an empty hub: one line in the log.
+            let root = Root::resolve_existing(explicit_root)?;
+            // One line in the web server's log when fcgiwrap's account cannot write the root.
+            root.check_access()?;
             let engine = Engine::for_root(&root)?;
             (Site::Hosted(root), engine)
         }

@@ -145,6 +145,48 @@ pub fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// Whether the effective user may access `path` with `mode` (`libc::R_OK`, `W_OK`, `X_OK`
+/// or'ed together), as the kernel would decide for an open: `faccessat` with `AT_EACCESS`, so
+/// that `sudo -u` and setuid runs are judged as the user they run as. Read-only file systems
+/// answer `EROFS`.
+pub fn access(path: &Path, mode: i32) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
+    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
+    let rc = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), mode, libc::AT_EACCESS) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The effective user id of this process.
+pub fn current_uid() -> u32 {
+    // SAFETY: plain syscall without arguments; it cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The login name of user `uid` from the password database, or `uid N` when it has none (a
+/// numeric owner, e.g. inside a container).
+pub fn user_name(uid: u32) -> String {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: zeroed `passwd` is a valid out-parameter; getpwuid_r fills it with pointers into
+    // `buf`, which outlives every read below.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call and `buf.len()` is its true size.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc == 0 && !result.is_null() && !pw.pw_name.is_null() {
+        // SAFETY: getpwuid_r succeeded, so pw_name points at a NUL-terminated string in `buf`.
+        let name = unsafe { std::ffi::CStr::from_ptr(pw.pw_name) };
+        return name.to_string_lossy().into_owned();
+    }
+    format!("uid {uid}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

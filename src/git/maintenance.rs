@@ -210,6 +210,9 @@ pub fn run(
     let git = |args: &[&str], step: &str| -> Result<(), Error> {
         let out = engine
             .command()
+            // Only hosted repositories, contained in the root, are maintained.
+            .arg("-c")
+            .arg(super::safe_directory(git_dir))
             .arg("-C")
             .arg(git_dir)
             .args(args)
@@ -320,6 +323,11 @@ fn paths(root: &Root, name: &RepoName) -> (PathBuf, PathBuf, PathBuf) {
         d.join(format!("{}.pending", name.name())),
         d.join(format!("{}.log", name.name())),
     )
+}
+
+/// Whether a push marked `name` for maintenance and no run has cleared the mark yet.
+pub fn is_pending(root: &Root, name: &RepoName) -> bool {
+    paths(root, name).1.exists()
 }
 
 /// An exclusive per-repository maintenance lock.

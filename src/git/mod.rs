@@ -158,6 +158,22 @@ pub struct RunOptions {
     pub config: Vec<String>,
     /// Extra options for the service itself (`--timeout=N`), placed before the directory.
     pub args: Vec<String>,
+    /// The directory was resolved and contained by hubctl (inside its root, or inside
+    /// git-http-backend's project root), so git may trust it whoever owns it: see
+    /// [`safe_directory`].
+    pub contained: bool,
+}
+
+/// The `-c` setting that makes git trust `git_dir` although another account owns it.
+///
+/// fcgiwrap runs as `www-data`, sshd's forced command as the `git` account, the operator's CLI
+/// often as root: when the repository belongs to another of these, git refuses it as of
+/// "dubious ownership" and tells the *client* to change its `safe.directory`, where that cannot
+/// help. hubctl only runs git on directories it has resolved and contained itself (as Gitea and
+/// GitLab do), so it names exactly that one directory. `safe.directory` is a list: the
+/// operator's own entries still apply.
+pub fn safe_directory(git_dir: &Path) -> String {
+    format!("safe.directory={}", git_dir.display())
 }
 
 /// Validate a client-supplied `GIT_PROTOCOL` value: colon-separated `key[=value]` items of
@@ -355,6 +371,11 @@ impl Engine {
         }
     }
 
+    /// The version of the git binary in use (major, minor, patch).
+    pub fn version(&self) -> (u32, u32, u32) {
+        self.version
+    }
+
     /// The git binary in use.
     pub fn path(&self) -> &Path {
         &self.path
@@ -379,6 +400,9 @@ impl Engine {
         opts: &RunOptions,
     ) -> Command {
         let mut cmd = self.command();
+        if opts.contained {
+            cmd.arg("-c").arg(safe_directory(git_dir));
+        }
         for setting in service_config(service) {
             cmd.arg("-c").arg(setting);
         }

@@ -268,6 +268,17 @@ impl Store {
         Ok(store)
     }
 
+    /// Take the database's write lock and give it back without changing anything: proves
+    /// that this process can write (file modes, read-only mounts, a corrupted file).
+    pub fn check_writable(&mut self) -> Result<(), Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let _: i64 = tx.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        tx.rollback()?;
+        Ok(())
+    }
+
     /// Open the store of `root`.
     pub fn open_root(root: &crate::core::root::Root) -> Result<Store, Error> {
         Store::open(&root.db_path())

@@ -97,7 +97,8 @@ pub fn resolve(explicit_root: Option<&Path>, arg: &str) -> Result<Target, Error>
             });
         }
     };
-    let root = Root::resolve(explicit_root)?;
+    // A root that does not exist holds no repository; do not create one on the way.
+    let root = Root::resolve_existing(explicit_root)?;
     let git_dir = repo::contained_path(&root, &name).map_err(|_| Error::Missing {
         name: name.clone(),
         root: root.path().to_path_buf(),
@@ -152,6 +153,8 @@ pub fn serve(service: Service, target: &Target, request: &Request) -> Result<Exi
             .git_protocol
             .as_deref()
             .and_then(git::sanitize_protocol),
+        // A directory given by path is the caller's business, as with git-upload-pack itself.
+        contained: target.hosted.is_some(),
         ..RunOptions::default()
     };
     match service {

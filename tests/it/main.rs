@@ -9,6 +9,7 @@ mod sshd_harness;
 mod accounts;
 mod docs;
 mod fetch;
+mod firstrun;
 mod hardening;
 mod lfs;
 mod lfs_policy;

@@ -88,6 +88,8 @@ fn run_options(
             .headers
             .get("Git-Protocol")
             .and_then(git::sanitize_protocol),
+        // `access` located the repository inside the root or the project root.
+        contained: true,
         ..RunOptions::default()
     };
     if service == Service::ReceivePack {

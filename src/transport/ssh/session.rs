@@ -163,6 +163,8 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
             .git_protocol
             .as_deref()
             .and_then(git::sanitize_protocol),
+        // `access` located the repository inside the root.
+        contained: true,
         ..RunOptions::default()
     };
     if service == Service::ReceivePack {

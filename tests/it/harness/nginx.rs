@@ -1,5 +1,11 @@
 //! nginx + fcgiwrap running `hubctl cgi` (or another CGI program) with the shipped location
 //! snippets from `scripts/nginx/`, on an ephemeral port with a private prefix directory.
+//!
+//! The prefix is laid out like Debian's `/etc/nginx` and filled the way the README's "Behind
+//! nginx + fcgiwrap" section tells a user to: the snippets copied into `snippets/`, the
+//! README's own server block (with its `set` values filled in) in `sites-available/hubctl`,
+//! linked from `sites-enabled/`, and an `nginx.conf` that includes `sites-enabled/*`. nginx runs
+//! with `-p`/`-c` on that tree, so relative `include`s resolve exactly as in `/etc/nginx`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -35,6 +41,7 @@ pub struct Nginx {
     fcgi_cmd: Vec<(String, String)>,
     workers: u32,
     home: PathBuf,
+    fcgi_user: Option<String>,
 }
 
 /// Options for [`Nginx::start`].
@@ -49,6 +56,11 @@ pub struct NginxOptions {
     pub env: Vec<(String, String)>,
     /// fcgiwrap worker processes.
     pub workers: u32,
+    /// Run fcgiwrap (and so hubctl) as this account, as Debian runs it as `www-data`
+    /// (the test's directories are opened up for it).
+    pub fcgi_user: Option<String>,
+    /// `$hubctl_root` other than the environment's root.
+    pub root: Option<PathBuf>,
 }
 
 impl Default for NginxOptions {
@@ -60,8 +72,138 @@ impl Default for NginxOptions {
             users: Vec::new(),
             env: Vec::new(),
             workers: 8,
+            fcgi_user: None,
+            root: None,
         }
     }
+}
+
+/// The server block of the README's "Behind nginx + fcgiwrap" section, verbatim.
+pub fn readme_server_block() -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("## Behind nginx + fcgiwrap")
+        .expect("README: no nginx section")..];
+    let block = &section[section.find("```nginx\n").expect("README: no nginx block") + 9..];
+    block[..block.find("```").unwrap()].to_string()
+}
+
+/// The README's lines that switch the server block to hubctl-push-auth.conf (they replace the
+/// block's `include` line).
+pub fn readme_push_auth_lines() -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find("The variant `hubctl-push-auth.conf`").unwrap()..];
+    let block = &section[section.find("```nginx\n").unwrap() + 9..];
+    block[..block.find("```").unwrap()].to_string()
+}
+
+/// Fill in the README's server block: `listen` on 127.0.0.1:`port`, each `set $name value;`
+/// from `values` (every one must be present), the push-auth lines in place of the `include`
+/// where asked. Panics when the README no longer has what a user would edit.
+pub fn render_server_block(port: u16, values: &[(&str, String)], push_auth: bool) -> String {
+    let mut out = String::new();
+    let mut seen = Vec::new();
+    for line in readme_server_block().lines() {
+        let t = line.trim();
+        if t.starts_with("listen ") {
+            out.push_str(&format!("    listen 127.0.0.1:{port};\n"));
+        } else if let Some(rest) = t.strip_prefix("set $") {
+            let name = rest.split_whitespace().next().unwrap();
+            let value = values
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap_or_else(|| panic!("README sets ${name}, the test has no value"));
+            seen.push(name.to_string());
+            out.push_str(&format!("    set ${name} \"{}\";\n", value.1));
+        } else if t.starts_with("include ") && push_auth {
+            for l in readme_push_auth_lines().lines() {
+                let lt = l.trim();
+                if let Some(rest) = lt.strip_prefix("set $hubctl_htpasswd ") {
+                    assert!(rest.ends_with(';'));
+                    let value = &values
+                        .iter()
+                        .find(|(n, _)| *n == "hubctl_htpasswd")
+                        .unwrap()
+                        .1;
+                    out.push_str(&format!("    set $hubctl_htpasswd \"{value}\";\n"));
+                } else {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+            }
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    for (name, _) in values {
+        assert!(
+            *name == "hubctl_htpasswd" || seen.iter().any(|s| s == name),
+            "the README's server block no longer sets ${name}"
+        );
+    }
+    out
+}
+
+/// Lay out `dir` like Debian's /etc/nginx as the README says: `snippets/` with the shipped
+/// files, `sites-available/hubctl` (linked from `sites-enabled/`) with `server_block`, and an
+/// `nginx.conf` (test-specific: pid, logs, temp paths, port) that includes `sites-enabled/*`.
+pub fn write_layout(dir: &Path, server_block: &str) {
+    for sub in [
+        "tmp",
+        "logs",
+        "snippets",
+        "sites-available",
+        "sites-enabled",
+    ] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    for f in [
+        "hubctl.conf",
+        "hubctl-push-auth.conf",
+        "hubctl-fastcgi.conf",
+    ] {
+        std::fs::copy(
+            scripts_dir().join("nginx").join(f),
+            dir.join("snippets").join(f),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("sites-available/hubctl"), server_block).unwrap();
+    let link = dir.join("sites-enabled/hubctl");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("../sites-available/hubctl", &link).unwrap();
+    let user = if is_root() { "user root;\n" } else { "" };
+    let conf = format!(
+        "# Written by tests/it/harness/nginx.rs in the shape of Debian's /etc/nginx/nginx.conf.\n{user}worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log info;\ndaemon off;\nevents {{ worker_connections 512; }}\nhttp {{\n  access_log {d}/logs/access.log;\n  client_body_temp_path {d}/tmp/body;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  proxy_temp_path {d}/tmp/proxy;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  include sites-enabled/*;\n}}\n",
+        d = dir.display(),
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+}
+
+/// `nginx -t` on a prefix written by [`write_layout`]: (success, nginx's output).
+pub fn nginx_test_config(dir: &Path) -> (bool, String) {
+    let out = Command::new("nginx")
+        .arg("-t")
+        .arg("-p")
+        .arg(dir)
+        .arg("-e")
+        .arg(dir.join("logs/error.log"))
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("running nginx -t (apt-get install nginx)");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 impl Nginx {
@@ -71,18 +213,23 @@ impl Nginx {
             .tempdir_in(env.dir.path())
             .unwrap()
             .keep();
-        for sub in ["tmp", "logs"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
-        }
-        for f in [
-            "hubctl.conf",
-            "hubctl-push-auth.conf",
-            "hubctl-fastcgi.conf",
-        ] {
-            std::fs::copy(scripts_dir().join("nginx").join(f), dir.join(f)).unwrap();
+        std::fs::create_dir_all(dir.join("logs")).unwrap();
+        if opts.fcgi_user.is_some() {
+            // The other account creates its socket here and reads git's HOME.
+            use std::os::unix::fs::PermissionsExt;
+            for d in [env.dir.path(), env.home.as_path(), dir.as_path()] {
+                let mode = if d == dir.as_path() { 0o777 } else { 0o755 };
+                std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode)).unwrap();
+            }
         }
         let sock = dir.join("fcgi.sock");
-        let fcgiwrap = spawn_fcgiwrap(&dir, opts.workers, &env.home, &opts.env);
+        let fcgiwrap = spawn_fcgiwrap(
+            &dir,
+            opts.workers,
+            &env.home,
+            &opts.env,
+            opts.fcgi_user.as_deref(),
+        );
         let htpasswd = dir.join("htpasswd");
         let mut lines = String::new();
         for (user, pass) in &opts.users {
@@ -107,23 +254,26 @@ impl Nginx {
                 },
             ),
         };
-        let snippet = match opts.snippet {
-            Snippet::Plain => "hubctl.conf",
-            Snippet::PushAuth => "hubctl-push-auth.conf",
-        };
-        let user = if is_root() { "user root;\n" } else { "" };
+        let values = [
+            ("hubctl_bin", opts.program.display().to_string()),
+            (
+                "hubctl_root",
+                opts.root
+                    .as_ref()
+                    .unwrap_or(&env.root)
+                    .display()
+                    .to_string(),
+            ),
+            ("hubctl_fcgi", format!("unix:{}", sock.display())),
+            ("hubctl_project_root", project_root),
+            ("hubctl_export_all", export_all),
+            ("hubctl_htpasswd", htpasswd.display().to_string()),
+        ];
         let mut last_err = String::new();
         for _attempt in 0..5 {
             let port = free_port();
-            let conf = format!(
-                "{user}worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log info;\ndaemon off;\nevents {{ worker_connections 512; }}\nhttp {{\n  access_log {d}/logs/access.log;\n  client_body_temp_path {d}/tmp/body;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  proxy_temp_path {d}/tmp/proxy;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  server {{\n    listen 127.0.0.1:{port};\n    set $hubctl_bin {bin};\n    set $hubctl_root {root};\n    set $hubctl_fcgi unix:{sock};\n    set $hubctl_project_root \"{project_root}\";\n    set $hubctl_export_all \"{export_all}\";\n    set $hubctl_htpasswd {htpasswd};\n    include {d}/{snippet};\n  }}\n}}\n",
-                d = dir.display(),
-                bin = opts.program.display(),
-                root = env.root.display(),
-                sock = sock.display(),
-                htpasswd = htpasswd.display(),
-            );
-            std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+            let block = render_server_block(port, &values, opts.snippet == Snippet::PushAuth);
+            write_layout(&dir, &block);
             let mut child = spawn_nginx(&dir);
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
@@ -145,6 +295,7 @@ impl Nginx {
                         fcgi_cmd: opts.env.clone(),
                         workers: opts.workers,
                         home: env.home.clone(),
+                        fcgi_user: opts.fcgi_user.clone(),
                     };
                 }
                 assert!(Instant::now() < deadline, "nginx did not start listening");
@@ -179,7 +330,13 @@ impl Nginx {
         drop(std::mem::replace(&mut self.fcgiwrap, ChildGuard(None)));
         let _ = std::fs::remove_file(self.dir.join("fcgi.sock"));
         let _ = std::fs::remove_file(self.dir.join("nginx.pid"));
-        self.fcgiwrap = spawn_fcgiwrap(&self.dir, self.workers, &self.home, &self.fcgi_cmd);
+        self.fcgiwrap = spawn_fcgiwrap(
+            &self.dir,
+            self.workers,
+            &self.home,
+            &self.fcgi_cmd,
+            self.fcgi_user.as_deref(),
+        );
         self.nginx = Some(spawn_nginx(&self.dir));
         let port: u16 = self.base.rsplit(':').next().unwrap().parse().unwrap();
         assert!(
@@ -198,9 +355,30 @@ impl Nginx {
     }
 }
 
-fn spawn_fcgiwrap(dir: &Path, workers: u32, home: &Path, env: &[(String, String)]) -> ChildGuard {
+fn spawn_fcgiwrap(
+    dir: &Path,
+    workers: u32,
+    home: &Path,
+    env: &[(String, String)],
+    user: Option<&str>,
+) -> ChildGuard {
     let sock = dir.join("fcgi.sock");
-    let mut fcgi = Command::new("fcgiwrap");
+    let mut fcgi = match user {
+        Some(u) => {
+            let mut c = Command::new("setpriv");
+            c.args([
+                "--reuid",
+                u,
+                "--regid",
+                u,
+                "--init-groups",
+                "--",
+                "fcgiwrap",
+            ]);
+            c
+        }
+        None => Command::new("fcgiwrap"),
+    };
     // Its own process group: fcgiwrap forks workers that outlive a killed master otherwise.
     std::os::unix::process::CommandExt::process_group(&mut fcgi, 0);
     fcgi.arg("-c")

@@ -54,23 +54,30 @@ impl Site {
         Site::start_with(transport, protocol, NginxOptions::default())
     }
 
-    /// A site set up for pushing: over CGI, nginx checks Basic credentials for pushes
+    /// A site set up for pushing. Hosted roots (serve, and nginx with the default snippet
+    /// scripts/nginx/hubctl.conf) authenticate the pusher's hubctl token; git-http-backend mode
+    /// has no accounts, so there nginx checks Basic credentials for pushes
     /// (scripts/nginx/hubctl-push-auth.conf) and hands hubctl the verified REMOTE_USER.
     pub fn start_push(transport: Transport) -> Site {
+        let snippet = if transport == Transport::CgiProjectRoot {
+            Snippet::PushAuth
+        } else {
+            Snippet::Plain
+        };
         let mut site = Site::start_with(
             transport,
             2,
             NginxOptions {
-                snippet: Snippet::PushAuth,
+                snippet,
                 users: vec![(PUSH_USER.into(), PUSH_PASSWORD.into())],
                 ..NginxOptions::default()
             },
         );
         match transport {
-            // hubctl authenticates with its own token.
-            Transport::Serve => site.push_token = Some(site.env.user_with_token(PUSH_USER, &[])),
-            // nginx checks the password; hubctl trusts the user it names, who must exist.
-            Transport::CgiRoot => site.env.ensure_owner(PUSH_USER),
+            // hubctl authenticates with its own token, behind nginx as standalone.
+            Transport::Serve | Transport::CgiRoot => {
+                site.push_token = Some(site.env.user_with_token(PUSH_USER, &[]))
+            }
             // git-http-backend rules: an authenticated REMOTE_USER may push.
             Transport::CgiProjectRoot | Transport::Stdio => {}
             // The key's user exists already (Site::start_with); allow_push grants it write.
@@ -94,12 +101,12 @@ impl Site {
     pub fn push_url(&self, name: &str) -> String {
         let url = self.url(name);
         match self.transport {
-            Transport::CgiRoot | Transport::CgiProjectRoot => url.replacen(
+            Transport::CgiProjectRoot => url.replacen(
                 "http://",
                 &format!("http://{PUSH_USER}:{PUSH_PASSWORD}@"),
                 1,
             ),
-            Transport::Serve => url.replacen(
+            Transport::Serve | Transport::CgiRoot => url.replacen(
                 "http://",
                 &format!(
                     "http://{PUSH_USER}:{}@",

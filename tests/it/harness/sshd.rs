@@ -55,7 +55,7 @@ pub enum KeysMode {
 pub struct SshdOptions {
     /// `UsePAM yes` (Debian's default) instead of `no`.
     pub use_pam: bool,
-    /// Extra global sshd_config lines (placed before the shipped snippet).
+    /// Extra global sshd_config lines (placed after the included snippet).
     pub extra_config: String,
     /// In `KeysMode::Command`, hubctl's lookup arguments instead of the snippet's
     /// `--key-type %t --key %k` (e.g. `--fingerprint %f`).
@@ -111,16 +111,13 @@ impl Sshd {
 
         let mut safe_dir = None;
         let mut keys_command = None;
-        let (snippet, text) = match &mode {
-            KeysMode::File(file) => (
+        let text = match &mode {
+            KeysMode::File(file) => render_snippet(
                 "hubctl-keys-file.conf",
-                render_snippet(
-                    "hubctl-keys-file.conf",
-                    &[
-                        ("@GIT_USER@", SSH_USER),
-                        ("@AUTHORIZED_KEYS@", file.to_str().unwrap()),
-                    ],
-                ),
+                &[
+                    ("@GIT_USER@", SSH_USER),
+                    ("@AUTHORIZED_KEYS@", file.to_str().unwrap()),
+                ],
             ),
             KeysMode::Command { program } | KeysMode::CommandInPlace { program } => {
                 let installed = if let KeysMode::Command { .. } = mode {
@@ -146,17 +143,21 @@ impl Sshd {
                     text = text.replace(SHIPPED, args);
                 }
                 keys_command = Some(installed);
-                ("hubctl-keys-command.conf", text)
+                text
             }
         };
-        std::fs::write(dir.join(snippet), text).unwrap();
+        // Where the snippet's own instructions put it: sshd_config.d/hubctl.conf, which the
+        // main config includes at its top, as Debian's /etc/ssh/sshd_config does.
+        let snippet_dir = dir.join("sshd_config.d");
+        std::fs::create_dir_all(&snippet_dir).unwrap();
+        std::fs::write(snippet_dir.join("hubctl.conf"), text).unwrap();
 
         let config = dir.join("sshd_config");
         let log_path = dir.join("sshd.log");
         let mut last_err = String::new();
         for _attempt in 0..5 {
             let port = free_port();
-            std::fs::write(&config, main_config(&dir, port, &opts, &dir.join(snippet))).unwrap();
+            std::fs::write(&config, main_config(&dir, port, &opts)).unwrap();
             std::fs::write(&log_path, "").unwrap();
             let mut child = Command::new(sshd_bin())
                 .arg("-D")
@@ -327,14 +328,16 @@ impl Drop for Sshd {
     }
 }
 
-/// The sshd_config the harness writes: everything test-specific, then the shipped snippet last
-/// (it is a `Match` block, which would swallow any line after it).
-fn main_config(dir: &Path, port: u16, opts: &SshdOptions, snippet: &Path) -> String {
+/// The sshd_config the harness writes, in the shape of Debian's /etc/ssh/sshd_config: the
+/// drop-in directory `sshd_config.d/*.conf` (where the shipped snippet's instructions put it)
+/// included first, then everything test-specific. The snippet's `Match` block ends with its
+/// file, so the global lines after it still apply to everyone else.
+fn main_config(dir: &Path, port: u16, opts: &SshdOptions) -> String {
     let d = dir.display();
     let pam = if opts.use_pam { "yes" } else { "no" };
     format!(
-        "# Written by tests/it/harness/sshd.rs; only the included snippet comes from scripts/sshd/.
-# Most sshd keywords are first-match-wins: these global lines come first, the Match block last.
+        "# Written by tests/it/harness/sshd.rs; only sshd_config.d/hubctl.conf comes from scripts/sshd/.
+Include {d}/sshd_config.d/*.conf
 Port {port}
 ListenAddress 127.0.0.1
 AddressFamily inet
@@ -360,10 +363,8 @@ UseDNS no
 # Tests may open many connections at once; the default 10:30:100 starts dropping at 10.
 MaxStartups 100
 {extra}
-Include {snippet}
 ",
         extra = opts.extra_config,
-        snippet = snippet.display(),
     )
 }
 
