@@ -950,7 +950,19 @@ fn backup_during_pushes_restores_to_a_working_hub() {
     assert!(!backup.join("repos/alice/link.git").exists());
     assert!(backup.join("hubctl-backup.json").is_file());
 
-    // Refusals: a non-empty destination, a destination inside the root, a non-empty root.
+    // Refusals: a mistyped root (nothing is created), a non-empty destination, a destination
+    // inside the root, a non-empty root.
+    let typo = env.path("no-such-root");
+    let mut cmd = Command::new(hubctl_bin());
+    env.clean_env(&mut cmd);
+    let out = cmd
+        .arg("--root")
+        .arg(&typo)
+        .args(["backup", env.path("typo-backup").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!typo.exists() && !env.path("typo-backup").exists());
     let out = env.hubctl(&["backup", backup.to_str().unwrap()]);
     assert!(!out.status.success());
     let inside = env.root.join("backup-here");
