@@ -237,6 +237,137 @@ pub fn remove(
     Ok(())
 }
 
+/// Register a bare repository prepared at `prepared` (a temporary directory beside `name`'s
+/// place, made by [`staging_path`]) as `name`: its row is inserted and the directory renamed
+/// into place in one transaction, so clients never see a half-made repository. On failure the
+/// prepared directory is left for the caller to remove.
+pub fn register_prepared(
+    root: &Root,
+    store: &mut crate::store::Store,
+    name: &RepoName,
+    prepared: &Path,
+    settings: &crate::store::repos::RepoSettings,
+) -> Result<PathBuf, CreateError> {
+    let dest = contained_path(root, name)?;
+    let ns_dir = dest
+        .parent()
+        .expect("repository path has a parent")
+        .to_path_buf();
+    let mut moved = false;
+    let result = store.write(|tx| {
+        crate::store::repos::insert(tx, name, settings).map_err(|e| match e {
+            crate::store::Error::Conflict(_) => CreateError::Repo(Error::Exists(name.clone())),
+            e => CreateError::Store(e),
+        })?;
+        fsutil::rename_noreplace(prepared, &dest).map_err(|e| {
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::DirectoryNotEmpty
+            ) {
+                CreateError::Repo(Error::Exists(name.clone()))
+            } else {
+                io_err("moving the repository into place")(e).into()
+            }
+        })?;
+        moved = true;
+        fsutil::sync_dir(&ns_dir).map_err(io_err("syncing the namespace directory"))?;
+        Ok(dest.clone())
+    });
+    if result.is_err() && moved {
+        // No row: take the directory back out of sight.
+        let _ = fsutil::rename_noreplace(&dest, prepared);
+    }
+    result
+}
+
+/// A fresh temporary directory name beside `name`'s place (inside the containment check), for
+/// building a repository before [`register_prepared`]; fails if `name` exists already.
+pub fn staging_path(root: &Root, name: &RepoName) -> Result<PathBuf, Error> {
+    let dest = contained_path(root, name)?;
+    if std::fs::symlink_metadata(&dest).is_ok() {
+        return Err(Error::Exists(name.clone()));
+    }
+    let ns_dir = dest.parent().expect("repository path has a parent");
+    std::fs::create_dir_all(ns_dir).map_err(io_err(format!("creating {}", ns_dir.display())))?;
+    Ok(fsutil::temp_sibling(&dest))
+}
+
+/// Rename a hosted repository: its directory (with its Git LFS objects) and its database row
+/// (with its grants and LFS locks), all or nothing; the old name then redirects HTTP clients
+/// to the new one (see the store's `repo_redirects`). Tokens and keys belong to users and are
+/// untouched.
+///
+/// Neither name may lead outside `<root>/repos` through a symbolic link, and a repository
+/// entry that is itself a link is refused rather than followed.
+pub fn rename(
+    root: &Root,
+    store: &mut crate::store::Store,
+    from: &RepoName,
+    to: &RepoName,
+) -> Result<PathBuf, CreateError> {
+    if from == to {
+        return Err(Error::Exists(to.clone()).into());
+    }
+    let raw = from.path_in(root);
+    if std::fs::symlink_metadata(&raw).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::Outside {
+            path: raw,
+            root: root.repos_dir(),
+        }
+        .into());
+    }
+    let src = contained_path(root, from)?;
+    if !is_bare_repo(&src) {
+        return Err(Error::NotFound(from.clone()).into());
+    }
+    let dest = contained_path(root, to)?;
+    if std::fs::symlink_metadata(&dest).is_ok() {
+        return Err(Error::Exists(to.clone()).into());
+    }
+    let ns_dir = dest
+        .parent()
+        .expect("repository path has a parent")
+        .to_path_buf();
+    let mut moved = false;
+    let result = store.transaction(|tx| {
+        crate::store::repos::rename(tx, from, to).map_err(|e| match e {
+            crate::store::Error::Conflict(_) => CreateError::Repo(Error::Exists(to.clone())),
+            e => CreateError::Store(e),
+        })?;
+        std::fs::create_dir_all(&ns_dir)
+            .map_err(io_err(format!("creating {}", ns_dir.display())))?;
+        // The new namespace directory must not have turned into a link meanwhile.
+        if fsutil::contained(&root.repos_dir(), &dest).is_none() {
+            return Err(Error::Outside {
+                path: dest.clone(),
+                root: root.repos_dir(),
+            }
+            .into());
+        }
+        fsutil::rename_noreplace(&src, &dest).map_err(|e| {
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::DirectoryNotEmpty
+            ) {
+                CreateError::Repo(Error::Exists(to.clone()))
+            } else {
+                io_err("moving the repository")(e).into()
+            }
+        })?;
+        moved = true;
+        fsutil::sync_dir(&ns_dir).map_err(io_err("syncing the namespace directory"))?;
+        if let Some(old_ns) = src.parent() {
+            fsutil::sync_dir(old_ns).map_err(io_err("syncing the namespace directory"))?;
+        }
+        Ok(dest.clone())
+    });
+    if result.is_err() && moved {
+        // The row kept its old name: so does the directory.
+        let _ = fsutil::rename_noreplace(&dest, &src);
+    }
+    result
+}
+
 /// Errors from [`create`] and [`remove`].
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {

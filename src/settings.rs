@@ -39,6 +39,12 @@ pub enum Key {
     /// Serve Git LFS's pure-SSH protocol `git-lfs-transfer` ("on" or "off"); off makes clients
     /// fall back to `git-lfs-authenticate` and HTTP.
     LfsSshTransfer,
+    /// Answer `GET /metrics` for anyone ("on" or "off"); off, only administrators' tokens get
+    /// the numbers.
+    Metrics,
+    /// The SSH address clients clone from (`ssh://git@git.example.com:2222`), shown on the
+    /// repository pages; unset, pages show `ssh://git@HOST` with the HTTP host.
+    SshUrl,
 }
 
 /// When a running `hubctl serve` starts using a changed setting.
@@ -83,6 +89,9 @@ pub enum InvalidValue {
         "public-url must be an absolute http:// or https:// URL such as https://git.example.com: {0}"
     )]
     Url(&'static str),
+    /// Not an ssh:// URL; says why.
+    #[error("ssh-url must be an ssh:// URL such as ssh://git@git.example.com: {0}")]
+    SshUrl(&'static str),
 }
 
 /// Default pack cache bound.
@@ -145,6 +154,8 @@ impl Key {
             Key::LfsCheckPointers => "lfs-check-pointers",
             Key::PublicUrl => "public-url",
             Key::LfsSshTransfer => "lfs-ssh-transfer",
+            Key::Metrics => "metrics",
+            Key::SshUrl => "ssh-url",
         }
     }
 
@@ -179,11 +190,30 @@ impl Key {
                     })
             }
             Key::PublicUrl => validate_public_url(value),
-            Key::AutoMaintenance | Key::LfsCheckPointers | Key::LfsSshTransfer => match value {
-                "on" | "true" | "yes" | "1" => Ok("on".into()),
-                "off" | "false" | "no" | "0" => Ok("off".into()),
-                _ => Err(InvalidValue::OnOff(self.name())),
-            },
+            Key::SshUrl => validate_ssh_url(value),
+            Key::AutoMaintenance | Key::LfsCheckPointers | Key::LfsSshTransfer | Key::Metrics => {
+                match value {
+                    "on" | "true" | "yes" | "1" => Ok("on".into()),
+                    "off" | "false" | "no" | "0" => Ok("off".into()),
+                    _ => Err(InvalidValue::OnOff(self.name())),
+                }
+            }
+        }
+    }
+
+    /// The value used when none is stored.
+    pub fn default_value(self) -> String {
+        match self {
+            Key::AuthorizedKeysFile | Key::PublicUrl | Key::SshUrl => "(none)".into(),
+            Key::Metrics => "off".into(),
+            Key::PackCacheSize => format_size(DEFAULT_PACK_CACHE),
+            Key::MaxEngines => crate::core::util::default_engine_slots().to_string(),
+            Key::QueueTimeout => humantime::format_duration(DEFAULT_QUEUE_TIMEOUT).to_string(),
+            Key::IdleTimeout => humantime::format_duration(DEFAULT_IDLE_TIMEOUT).to_string(),
+            Key::HeaderTimeout => humantime::format_duration(DEFAULT_HEADER_TIMEOUT).to_string(),
+            Key::MaxConnections => DEFAULT_MAX_CONNECTIONS.to_string(),
+            Key::MaxConnectionsPerIp => DEFAULT_MAX_CONNECTIONS_PER_IP.to_string(),
+            Key::AutoMaintenance | Key::LfsCheckPointers | Key::LfsSshTransfer => "on".into(),
         }
     }
 }
@@ -216,6 +246,10 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// See [`Key::LfsSshTransfer`].
     pub lfs_ssh_transfer: bool,
+    /// See [`Key::Metrics`].
+    pub metrics: bool,
+    /// See [`Key::SshUrl`]: validated, without a trailing `/`.
+    pub ssh_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -233,6 +267,8 @@ impl Default for Settings {
             lfs_check_pointers: true,
             public_url: None,
             lfs_ssh_transfer: true,
+            metrics: false,
+            ssh_url: None,
         }
     }
 }
@@ -277,6 +313,8 @@ impl Settings {
         if let Some(v) = get(Key::LfsSshTransfer) {
             s.lfs_ssh_transfer = v != "off";
         }
+        s.metrics = get(Key::Metrics) == Some("on");
+        s.ssh_url = get(Key::SshUrl).and_then(|v| validate_ssh_url(v).ok());
         Ok(s)
     }
 }
@@ -351,12 +389,42 @@ impl Settings {
             Key::LfsSshTransfer => on_off(self.lfs_ssh_transfer),
             Key::MaxConnections => count(self.max_connections),
             Key::MaxConnectionsPerIp => count(self.max_connections_per_ip),
+            Key::Metrics => on_off(self.metrics),
+            Key::SshUrl => match &self.ssh_url {
+                Some(u) => (Value::from(u.clone()), u.clone()),
+                None => (Value::Null, "(none)".into()),
+            },
             Key::PublicUrl => match &self.public_url {
                 Some(u) => (Value::from(u.clone()), u.clone()),
                 None => (Value::Null, "(none)".into()),
             },
         }
     }
+}
+
+/// An `ssh://[user@]host[:port][/prefix]` URL without spaces, quotes, query or fragment;
+/// normalised without a trailing `/`, so `<ssh-url>/NS/NAME.git` is a clone URL.
+fn validate_ssh_url(value: &str) -> Result<String, InvalidValue> {
+    let rest = value
+        .strip_prefix("ssh://")
+        .ok_or(InvalidValue::SshUrl("the scheme must be ssh://"))?;
+    if value
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | '<' | '>' | '\''))
+    {
+        return Err(InvalidValue::SshUrl(
+            "no spaces, quotes or control characters",
+        ));
+    }
+    if value.contains(['?', '#']) {
+        return Err(InvalidValue::SshUrl("no query or fragment"));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        return Err(InvalidValue::SshUrl("the host is missing"));
+    }
+    Ok(value.trim_end_matches('/').to_string())
 }
 
 /// An absolute `http://` or `https://` URL with a host, optionally a port and a path prefix
@@ -447,6 +515,25 @@ mod tests {
             "",
         ] {
             assert!(Key::PublicUrl.validate(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn ssh_url() {
+        assert_eq!(
+            Key::SshUrl.validate("ssh://git@example.com:2222/").unwrap(),
+            "ssh://git@example.com:2222"
+        );
+        for bad in [
+            "git@example.com",
+            "https://example.com",
+            "ssh://",
+            "ssh://git@",
+            "ssh://a b",
+            "ssh://h/<x>",
+            "ssh://h/?q",
+        ] {
+            assert!(Key::SshUrl.validate(bad).is_err(), "{bad:?} accepted");
         }
     }
 }

@@ -438,3 +438,29 @@ pub fn authorize(
         }
     }
 }
+
+/// Where a renamed repository went, when the caller may be told: the name in `url_part` is
+/// not a repository on disk, it was renamed (`repo rename`), and `principal` may read the
+/// repository under its new name. Otherwise `None`, and the request answers as it would
+/// without the rename record (a private repository's new name is not revealed).
+pub fn redirect(site: &Site, url_part: &str, principal: &Principal) -> Option<RepoName> {
+    let Site::Hosted(root) = site else {
+        return None;
+    };
+    let name = RepoName::parse(url_part).ok()?;
+    if std::fs::symlink_metadata(name.path_in(root)).is_ok() {
+        return None;
+    }
+    store::with_store(root, |s| {
+        let Some(target) = s.redirect(&name)? else {
+            return Ok(None);
+        };
+        Ok::<_, Denial>(
+            authorize_hosted(s, root, &target, principal, Action::Read)
+                .ok()
+                .map(|_| target),
+        )
+    })
+    .ok()
+    .flatten()
+}

@@ -159,4 +159,10 @@ pub enum SettingName {
     /// Serve Git LFS's pure-SSH protocol git-lfs-transfer ("on" or "off", default on); off
     /// makes clients fall back to git-lfs-authenticate and HTTP (see public-url).
     LfsSshTransfer,
+    /// Answer GET /metrics for anyone ("on" or "off", default off); off, only an
+    /// administrator's token gets the numbers.
+    Metrics,
+    /// The SSH address repository pages show for cloning, e.g. ssh://git@git.example.com:2222
+    /// (default: ssh://git@ and the HTTP host).
+    SshUrl,
 }

@@ -119,6 +119,27 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         key_id: i64,
     },
+    /// Copy the database (SQLite online backup), the repositories and their Git LFS objects
+    /// into a new directory, consistently, while the server runs.
+    #[command(after_long_help = BACKUP_HELP)]
+    Backup {
+        /// The new backup directory (must not exist, or be empty; not inside the root).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Print a summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fill an empty root (--root) from a backup made by `hubctl backup`.
+    #[command(after_long_help = BACKUP_HELP)]
+    Restore {
+        /// The backup directory.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Print a summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a setup: git, the root's ownership, the database, hooks, authorized_keys, disk,
     /// pack cache, maintenance and (with --url) the running server; says what to fix.
     Doctor(DoctorArgs),
@@ -196,6 +217,15 @@ impl ShellArg {
         }
     }
 }
+
+const BACKUP_HELP: &str = "A backup holds hubctl.db (a snapshot by SQLite's online backup), \
+the secret that signs Git LFS tokens, and every repository with its Git LFS objects; caches and \
+run-time state are left out. Each repository is copied refs first, objects after, so pushes \
+during the backup leave it consistent. The backup is built beside DIR and appears there only \
+when complete. `restore` refuses a root that has a database or repositories, and writes the \
+database last. Neither follows symbolic links. --json prints {\"backup\": DIR, \
+\"repositories\": [{\"namespace\", \"name\", \"full_name\"}, ...], \"files\": N, \"bytes\": N, \
+\"skipped_links\": [PATH, ...]}.";
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     let d = humantime::parse_duration(s)

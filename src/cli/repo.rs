@@ -99,6 +99,51 @@ pub enum RepoCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Rename a repository, also into another namespace. Grants, Git LFS objects and locks go
+    /// with it; the old name answers HTTP clients with a redirect to the new one until a
+    /// repository takes the old name again.
+    Rename {
+        /// The current NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// The new NAMESPACE/NAME (the namespace must exist).
+        #[arg(value_name = "NEWNS/NEWNAME")]
+        new_name: String,
+        /// Print the renamed repository as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clone a repository from a URL or a path onto the server, with git's progress, and
+    /// register it.
+    #[command(after_long_help = IMPORT_HELP)]
+    Import {
+        /// NAMESPACE/NAME of the new repository (the namespace must exist).
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// Where to clone from: an http(s)://, ssh://, git:// or file:// URL, user@host:path,
+        /// or a local path.
+        #[arg(value_name = "URL|PATH")]
+        source: String,
+        /// Copy every ref as it is at the source (git clone --mirror), not only branches and
+        /// tags.
+        #[arg(long)]
+        mirror: bool,
+        /// One-line description.
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+        /// Only the owner, organisation members and granted users may see it.
+        #[arg(long, conflicts_with = "public")]
+        private: bool,
+        /// Anyone may clone it (the default).
+        #[arg(long)]
+        public: bool,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Print the imported repository as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Register a repository found on disk (until then only administrators can reach it).
     Adopt {
         /// NAMESPACE/NAME.
@@ -143,6 +188,12 @@ where STATS is {\"packs\", \"pack_bytes\", \"packs_outside_midx\", \"bytes_outsi
 runs (empty when another process is already maintaining the repository). After every push
 hubctl schedules `repo gc --auto` in the background unless `hubctl config set auto-maintenance
 off`.";
+
+const IMPORT_HELP: &str = "Only the http, https, ssh, git and file transports are used (no ext:: or \
+other remote helpers). git asks for no password on the terminal: put credentials in the URL \
+or a credential helper. --json prints {\"namespace\", \"name\", \"full_name\", \"path\", \
+\"source\", \"mirror\"}; `repo rename --json` prints {\"namespace\", \"name\", \"full_name\", \
+\"path\", \"renamed_from\": {\"namespace\", \"name\", \"full_name\"}}.";
 
 const REPO_JSON: &str = "JSON output (--json): `repo list` prints an array, `repo show` one object:
   {\"namespace\": \"alice\", \"name\": \"project\", \"full_name\": \"alice/project\",

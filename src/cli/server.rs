@@ -33,6 +33,18 @@ pub struct HttpArgs {
     /// Refuse pushes whose pack is larger than SIZE (e.g. 500MB); unlimited by default.
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg, env = "HUBCTL_MAX_PUSH_SIZE")]
     pub max_push_size: Option<u64>,
+    /// Access log lines (one per request, on stderr) as text or JSON.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormatArg::Text, env = "HUBCTL_LOG_FORMAT")]
+    pub log_format: LogFormatArg,
+}
+
+/// The access log's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormatArg {
+    /// `TIME ADDR USER METHOD PATH STATUS BYTES DURATION SERVICE`, `-` for a missing field.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Options of `hubctl cgi`.
@@ -45,6 +57,21 @@ pub struct CgiArgs {
     /// servers that verified the password: nginx sets $remote_user from any Basic header.
     #[arg(long, env = "HUBCTL_TRUST_REMOTE_USER", value_parser = clap::builder::BoolishValueParser::new())]
     pub trust_remote_user: bool,
+    /// What to write on stderr (the web server's error log): "error" (the default) writes
+    /// failures only; "info" adds one access line per request.
+    #[arg(long, value_name = "LEVEL", value_enum, default_value_t = CgiLogArg::Error, env = "HUBCTL_LOG")]
+    pub log: CgiLogArg,
+}
+
+/// How much `hubctl cgi` logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CgiLogArg {
+    /// Failures only.
+    #[value(alias = "warn", alias = "off")]
+    Error,
+    /// Failures and one access line per request.
+    #[value(alias = "debug")]
+    Info,
 }
 
 /// `--listen`: `HOST:PORT` as given, or a bare port on the loopback address (a port alone is

@@ -48,6 +48,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             args,
         ),
         Command::Config { command } => keys::config(&root(&cli.root)?, command),
+        Command::Backup { dir, json } => repo::backup(&root(&cli.root)?, &dir, json),
+        Command::Restore { dir, json } => repo::restore(&root(&cli.root)?, &dir, json),
         Command::UploadPack(args) => stdio::upload_pack(cli.root.as_deref(), args),
         Command::ReceivePack(args) => stdio::receive_pack(cli.root.as_deref(), args),
         Command::Repo { command } => repo::run(&root(&cli.root)?, command),
@@ -160,7 +162,8 @@ fn only_reads(command: &Command) -> bool {
         ),
         Command::Config { command } => matches!(command, C::Get { .. } | C::List { .. }),
         Command::Lfs { command } => !matches!(command, L::Prune { yes: true, .. }),
-        Command::Shell { .. } | Command::LfsAuthenticate(_) => true,
+        // A backup of a mistyped root must fail, not copy a fresh empty one.
+        Command::Shell { .. } | Command::LfsAuthenticate(_) | Command::Backup { .. } => true,
         _ => false,
     }
 }
@@ -254,6 +257,8 @@ impl From<crate::cli::SettingName> for crate::settings::Key {
             A::LfsCheckPointers => Self::LfsCheckPointers,
             A::PublicUrl => Self::PublicUrl,
             A::LfsSshTransfer => Self::LfsSshTransfer,
+            A::Metrics => Self::Metrics,
+            A::SshUrl => Self::SshUrl,
         }
     }
 }

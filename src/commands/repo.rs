@@ -250,6 +250,80 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             Store::open_root(root)?.revoke(&name, &user)?;
             println!("{user} no longer has a grant on {name}");
         }
+        RepoCommand::Rename {
+            name,
+            new_name,
+            json,
+        } => {
+            let from = RepoName::parse(&name)?;
+            let to = RepoName::parse(&new_name)?;
+            let mut store = Store::open_root(root)?;
+            // Not while maintenance rewrites the repository's packs.
+            let _lock = maintenance::lock(root, &from, true)?;
+            let path = repo::rename(root, &mut store, &from, &to)?;
+            if json {
+                print_json(&serde_json::json!({
+                    "namespace": to.ns(),
+                    "name": to.name(),
+                    "full_name": to.to_string(),
+                    "path": path,
+                    "renamed_from": {
+                        "namespace": from.ns(),
+                        "name": from.name(),
+                        "full_name": from.to_string(),
+                    },
+                }))?;
+            } else {
+                println!("renamed {from} to {to}; HTTP clients of the old URL are redirected");
+            }
+        }
+        RepoCommand::Import {
+            name,
+            source,
+            mirror,
+            description,
+            private,
+            public: _,
+            quiet,
+            json,
+        } => {
+            let name = RepoName::parse(&name)?;
+            let mut store = Store::open_root(root)?;
+            let engine = crate::git::Engine::for_root(root)?;
+            let settings = RepoSettings {
+                visibility: if private {
+                    Visibility::Private
+                } else {
+                    Visibility::Public
+                },
+                ..RepoSettings::default()
+            };
+            let path = crate::git::import::import(
+                &engine,
+                root,
+                &mut store,
+                &name,
+                &settings,
+                &crate::git::import::ImportOptions {
+                    source: &source,
+                    mirror,
+                    progress: !quiet,
+                    description,
+                },
+            )?;
+            if json {
+                print_json(&serde_json::json!({
+                    "namespace": name.ns(),
+                    "name": name.name(),
+                    "full_name": name.to_string(),
+                    "path": path,
+                    "source": source,
+                    "mirror": mirror,
+                }))?;
+            } else {
+                println!("imported {source} as {name} at {}", path.display());
+            }
+        }
         RepoCommand::Rm { name, yes } => {
             let name = stored_name(root, &name)?;
             if !yes {
@@ -294,6 +368,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                     bar.set_message(step.to_string());
                 });
             bar.finish_and_clear();
+            maintenance::record(root, &outcome);
             let outcome = outcome?;
             if json {
                 print_json(&gc_shown(&name, &outcome))?;
@@ -360,4 +435,44 @@ fn limit_text(limit: Option<u64>) -> String {
     limit
         .map(|b| format!("{} ({b} bytes)", format_size(b)))
         .unwrap_or_else(|| "off".into())
+}
+
+/// `hubctl backup DIR`.
+pub(super) fn backup(root: &Root, dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let summary = crate::git::backup::backup(root, dir, |step| {
+        if !json {
+            eprintln!("backing up {step}");
+        }
+    })?;
+    report(&summary, json, "backed up")
+}
+
+/// `hubctl restore DIR`.
+pub(super) fn restore(root: &Root, dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let summary = crate::git::backup::restore(dir, root, |step| {
+        if !json {
+            eprintln!("restoring {step}");
+        }
+    })
+    .with_context(|| format!("restoring {} into {}", dir.display(), root.path().display()))?;
+    report(&summary, json, "restored")
+}
+
+fn report(summary: &crate::git::backup::Summary, json: bool, verb: &str) -> Result<ExitCode> {
+    if json {
+        print_json(summary)?;
+    } else {
+        for link in &summary.skipped_links {
+            eprintln!("skipped the symbolic link {}", link.display());
+        }
+        println!(
+            "{verb} {} repositories ({} files, {}) {} {}",
+            summary.repositories.len(),
+            summary.files,
+            format_size(summary.bytes),
+            if verb == "restored" { "from" } else { "to" },
+            summary.backup.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::access::Site;
-use crate::cli::{CgiArgs, HttpArgs, ServeArgs};
+use crate::cli::{CgiArgs, CgiLogArg, HttpArgs, LogFormatArg, ServeArgs};
 use crate::core::root::Root;
 use crate::git::Engine;
+use crate::transport::http::log::LogFormat;
 use crate::transport::http::router::{App, Options};
 use crate::transport::http::{cgi, serve};
 
@@ -17,13 +18,19 @@ fn options(
     http: &HttpArgs,
     trust_remote_user: bool,
     authorized_keys_file: Option<&Path>,
+    access_log: bool,
 ) -> Options {
+    let format = match http.log_format {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    };
     Options {
         max_push_size: http.max_push_size,
         trust_remote_user,
         authorized_keys_file: authorized_keys_file.map(Path::to_path_buf),
         committer_name: None,
         committer_email: None,
+        access_log: access_log.then_some(format),
     }
 }
 
@@ -35,7 +42,7 @@ pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> R
     if let Some(limit) = settings.pack_cache_size {
         crate::git::pack_cache::sweep(root, limit);
     }
-    let opts = options(&args.http, false, keys_file);
+    let opts = options(&args.http, false, keys_file, true);
     let app = Arc::new(App {
         site: Site::Hosted(root.clone()),
         engine,
@@ -160,7 +167,12 @@ fn cgi_app(
             (Site::Hosted(root), engine, false)
         }
     };
-    let mut options = options(&args.http, args.trust_remote_user, keys_file);
+    let mut options = options(
+        &args.http,
+        args.trust_remote_user,
+        keys_file,
+        args.log == CgiLogArg::Info,
+    );
     // git http-backend leaves an identity the web server set alone (Apache `SetEnv`).
     options.committer_name = std::env::var("GIT_COMMITTER_NAME").ok();
     options.committer_email = std::env::var("GIT_COMMITTER_EMAIL").ok();

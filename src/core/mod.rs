@@ -4,6 +4,7 @@
 
 pub mod env;
 pub mod fsutil;
+pub mod metrics;
 pub mod names;
 pub mod root;
 pub mod units;

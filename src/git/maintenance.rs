@@ -381,6 +381,17 @@ pub fn schedule(root: &Root, name: &RepoName) -> io::Result<()> {
     cmd.spawn().map(|_| ())
 }
 
+/// Count a maintenance run in the root's shared counters (for `/metrics`): runs that did
+/// work, and failures. Runs that found nothing to do are not counted.
+pub fn record(root: &Root, outcome: &Result<Outcome, Error>) {
+    use crate::core::metrics::{self, Counter};
+    match outcome {
+        Ok(o) if o.ran => metrics::add(&root.run_dir(), Counter::MaintenanceRuns, 1),
+        Ok(_) => {}
+        Err(_) => metrics::add(&root.run_dir(), Counter::MaintenanceFailures, 1),
+    }
+}
+
 /// `repo gc --auto`: run while the repository is marked pending, one process at a time.
 pub fn run_pending(
     engine: &Engine,
@@ -396,7 +407,9 @@ pub fn run_pending(
             return Ok(outcomes);
         };
         let _ = std::fs::remove_file(&pending);
-        outcomes.push(run(engine, git_dir, &name.to_string(), false, |_, _| {})?);
+        let outcome = run(engine, git_dir, &name.to_string(), false, |_, _| {});
+        record(root, &outcome);
+        outcomes.push(outcome?);
         drop(lock);
         // A push that arrived while we ran left a new mark; go round again.
         if !pending.exists() {

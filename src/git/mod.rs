@@ -6,9 +6,11 @@
 //! streaming bytes between the client and git. The transports call into [`Engine`] with plain
 //! arguments and streams; nothing here knows about HTTP or SSH.
 
+pub mod backup;
 pub mod defaults;
 pub mod dumb;
 pub mod hooks;
+pub mod import;
 pub mod lfs_history;
 pub mod maintenance;
 pub mod pack_cache;
@@ -314,11 +316,68 @@ impl Engine {
         Ok(engine)
     }
 
+    /// The engine slots of the root, if this engine serves one (for `/metrics`).
+    pub fn slots(&self) -> Option<&slots::Slots> {
+        self.slots.as_ref()
+    }
+
     /// Take an engine slot (if a limit applies), waiting up to the queue timeout.
     fn slot(&self) -> Result<Option<slots::SlotGuard>, Error> {
         match &self.slots {
             Some(s) => Ok(Some(s.acquire()?)),
             None => Ok(None),
+        }
+    }
+
+    /// Check that git still runs (`git version`, bounded by a few seconds), for health checks.
+    /// Returns the version line.
+    pub fn check(&self) -> Result<String, Error> {
+        let mut child = self
+            .command()
+            .arg("version")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|source| Error::Io {
+                what: "version".into(),
+                source,
+            })?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    let mut out = String::new();
+                    if let Some(mut o) = child.stdout.take() {
+                        let _ = std::io::Read::read_to_string(&mut o, &mut out);
+                    }
+                    return if status.success() {
+                        Ok(out.trim().to_string())
+                    } else {
+                        Err(Error::Io {
+                            what: "version".into(),
+                            source: io::Error::other(format!("exited with {status}")),
+                        })
+                    };
+                }
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(Error::Io {
+                        what: "version".into(),
+                        source: io::Error::new(io::ErrorKind::TimedOut, "no answer in 5 s"),
+                    });
+                }
+                Err(source) => {
+                    return Err(Error::Io {
+                        what: "version".into(),
+                        source,
+                    });
+                }
+            }
         }
     }
 

@@ -27,6 +27,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use sha2::Digest as _;
 
+use crate::core::metrics::{self, Counter};
 use crate::core::root::Root;
 
 /// Environment variable carrying the cache bound (bytes) from the engine to the hook.
@@ -44,6 +45,31 @@ const LOCK_DIR: &str = ".lock";
 /// The cache directory of a root.
 pub fn dir(root: &Root) -> PathBuf {
     root.cache_dir().join("packs")
+}
+
+/// Bytes the pack cache holds on disk now (for `/metrics`); symbolic links are not followed.
+pub fn stored_bytes(root: &Root) -> u64 {
+    let mut total = 0;
+    let Ok(top) = std::fs::read_dir(dir(root)) else {
+        return 0;
+    };
+    for sub in top.flatten() {
+        if !sub.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        for e in std::fs::read_dir(sub.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if let Ok(m) = e.metadata() {
+                if m.is_file() {
+                    total += m.len();
+                }
+            }
+        }
+    }
+    total
 }
 
 /// The `uploadpack.packObjectsHook` value that routes pack-objects through this binary.
@@ -259,9 +285,12 @@ fn serve(root: &Root, git: &Path, args: &[OsString], limit: u64) -> io::Result<E
         if let Ok(mut f) = File::open(path) {
             // Mark as recently used for the eviction order.
             let _ = f.set_modified(std::time::SystemTime::now());
-            io::copy(&mut f, &mut *out)?;
+            let sent = io::copy(&mut f, &mut *out)?;
+            metrics::add(&root.run_dir(), Counter::PackCacheHits, 1);
+            metrics::add(&root.run_dir(), Counter::PackCacheBytesServed, sent);
             return Ok(ExitCode::SUCCESS);
         }
+        metrics::add(&root.run_dir(), Counter::PackCacheMisses, 1);
     }
     let mut child = Command::new(git);
     if has_haves(&request) {

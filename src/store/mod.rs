@@ -186,6 +186,17 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS owners_name_nocase ON owners(name COLLATE NOCASE);
     CREATE INDEX IF NOT EXISTS repos_name_nocase
         ON repos(namespace COLLATE NOCASE, name COLLATE NOCASE);",
+    // 8: where renamed repositories went (`repo rename`): the old name answers HTTP with a
+    // redirect to the new one while no repository takes the old name.
+    "CREATE TABLE repo_redirects (
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        target_namespace TEXT NOT NULL,
+        target_name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (namespace, name)
+    );
+    CREATE INDEX repo_redirects_target ON repo_redirects(target_namespace, target_name);",
 ];
 
 /// Setting: the `authorized_keys` file hubctl keeps up to date.
@@ -498,6 +509,81 @@ pub fn with_store<T, E: From<Error>>(
         };
         f(&mut slot.insert(cached).1)
     })
+}
+
+/// Copy the database at `source` into a new file `dest` with SQLite's online backup: a
+/// consistent snapshot taken while other processes keep reading and writing (it restarts if a
+/// writer changes the database during the copy, and waits out locks like any reader).
+pub fn backup_to(source: &Path, dest: &Path) -> Result<(), Error> {
+    let fail = |e: rusqlite::Error| Error::Open {
+        path: source.to_path_buf(),
+        message: format!("backing up: {e}"),
+    };
+    let src = Connection::open_with_flags(
+        source,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(fail)?;
+    src.busy_timeout(busy_timeout()).map_err(fail)?;
+    let mut dst = Connection::open(dest).map_err(fail)?;
+    {
+        let backup = rusqlite::backup::Backup::new(&src, &mut dst).map_err(fail)?;
+        backup
+            .run_to_completion(1024, Duration::from_millis(5), None)
+            .map_err(fail)?;
+    }
+    // One self-contained file: no -wal beside it.
+    dst.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))
+        .map_err(fail)?;
+    Ok(())
+}
+
+/// Check that the database at `path` answers, for health checks: a fresh read-only
+/// connection (never creating the file, never a cached connection that may still hold a
+/// replaced file open), its schema version, and a read of the settings table.
+pub fn ping(path: &Path) -> Result<(), Error> {
+    let fail = |e: rusqlite::Error| Error::Open {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(fail)?;
+    conn.busy_timeout(busy_timeout()).map_err(fail)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(fail)?;
+    if version != MIGRATIONS.len() as i64 {
+        return Err(Error::Open {
+            path: path.to_path_buf(),
+            message: format!("schema version {version}, expected {}", MIGRATIONS.len()),
+        });
+    }
+    conn.query_row("SELECT count(*) FROM settings", [], |r| r.get::<_, i64>(0))
+        .map_err(fail)?;
+    Ok(())
+}
+
+/// Check a database file without changing it (`PRAGMA integrity_check`), for restores.
+pub fn check_file(path: &Path) -> Result<(), Error> {
+    let fail = |message: String| Error::Open {
+        path: path.to_path_buf(),
+        message,
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let verdict: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| fail(e.to_string()))?;
+    if verdict != "ok" {
+        return Err(fail(format!("integrity check: {verdict}")));
+    }
+    Ok(())
 }
 
 /// Close this thread's cached connection (a thread that will not use the store again, such as

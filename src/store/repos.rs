@@ -132,7 +132,63 @@ pub fn insert(
             e.into()
         }
     })?;
-    Ok(tx.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    // A new repository under a renamed one's old name takes the name back.
+    tx.execute(
+        "DELETE FROM repo_redirects WHERE namespace = ?1 AND name = ?2",
+        params![name.ns(), name.name()],
+    )?;
+    Ok(id)
+}
+
+/// Give the row of `from` the name `to` inside `tx` (its id, and with it its grants and LFS
+/// locks, stay), and leave a redirect from the old name; redirects that led to `from` lead
+/// to `to` now.
+pub fn rename(tx: &rusqlite::Transaction<'_>, from: &RepoName, to: &RepoName) -> Result<(), Error> {
+    let owner: Option<String> = tx
+        .query_row("SELECT kind FROM owners WHERE name = ?1", [to.ns()], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if owner.is_none() {
+        return Err(Error::NotFound(format!(
+            "namespace {:?} is neither a user nor an organisation; create it first (hubctl user add {0} / hubctl org add {0})",
+            to.ns()
+        )));
+    }
+    let n = tx
+        .execute(
+            "UPDATE repos SET namespace = ?3, name = ?4 WHERE namespace = ?1 AND name = ?2",
+            params![from.ns(), from.name(), to.ns(), to.name()],
+        )
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::Conflict(format!("repository {to} already exists"))
+            } else {
+                e.into()
+            }
+        })?;
+    if n == 0 {
+        return Err(Error::NotFound(format!(
+            "repository {from} has no database row (hubctl repo adopt {from} first)"
+        )));
+    }
+    tx.execute(
+        "DELETE FROM repo_redirects WHERE namespace = ?1 AND name = ?2",
+        params![to.ns(), to.name()],
+    )?;
+    tx.execute(
+        "UPDATE repo_redirects SET target_namespace = ?3, target_name = ?4
+         WHERE target_namespace = ?1 AND target_name = ?2",
+        params![from.ns(), from.name(), to.ns(), to.name()],
+    )?;
+    tx.execute(
+        "INSERT OR REPLACE INTO repo_redirects
+             (namespace, name, target_namespace, target_name, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![from.ns(), from.name(), to.ns(), to.name(), now_rfc3339()],
+    )?;
+    Ok(())
 }
 
 /// Delete the row of `name` (grants go with it) inside `tx`.
@@ -144,6 +200,11 @@ pub fn delete(tx: &rusqlite::Transaction<'_>, name: &RepoName) -> Result<(), Err
     if n == 0 {
         return Err(Error::NotFound(format!("repository {name} does not exist")));
     }
+    // Old names that led here lead nowhere now.
+    tx.execute(
+        "DELETE FROM repo_redirects WHERE target_namespace = ?1 AND target_name = ?2",
+        params![name.ns(), name.name()],
+    )?;
     Ok(())
 }
 
@@ -201,6 +262,20 @@ impl Store {
                 },
             )
             .optional()?)
+    }
+
+    /// Where a repository renamed away from `name` went, if it was.
+    pub fn redirect(&self, name: &RepoName) -> Result<Option<RepoName>, Error> {
+        let target: Option<(String, String)> = self
+            .conn()
+            .query_row(
+                "SELECT target_namespace, target_name FROM repo_redirects
+                 WHERE namespace = ?1 AND name = ?2",
+                params![name.ns(), name.name()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(target.and_then(|(ns, n)| RepoName::parse(&format!("{ns}/{n}")).ok()))
     }
 
     /// The settings of `name`, or `None` if the repository has no row.

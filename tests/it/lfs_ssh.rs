@@ -220,7 +220,11 @@ impl World {
             .lines()
             .iter()
             .filter_map(|l| {
-                let mut w = l.split_whitespace();
+                // TIME ADDR USER METHOD PATH STATUS BYTES DURATION SERVICE
+                if l.starts_with("hubctl:") {
+                    return None;
+                }
+                let mut w = l.split_whitespace().skip(3);
                 let method = w.next()?;
                 if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
                     return None;

@@ -16,6 +16,7 @@ mod hardening;
 mod lfs;
 mod lfs_policy;
 mod lfs_ssh;
+mod operate;
 mod perf;
 mod push;
 mod push_protocol;

@@ -68,7 +68,10 @@ pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
         trust_remote_user: app.options.trust_remote_user,
     };
     let caller = match credentials::authenticate(&app.site, presented) {
-        Ok(Principal::User(c)) => c,
+        Ok(Principal::User(c)) => {
+            let _ = req.user.set(c.user.name.clone());
+            c
+        }
         Ok(_) => return refusal::json(&Denial::Unauthenticated),
         Err(d) => return refusal::json(&d),
     };

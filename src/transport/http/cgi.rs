@@ -4,8 +4,9 @@ use std::io::{self, Read, Write};
 use std::os::fd::FromRawFd;
 use std::time::Instant;
 
+use super::log::{AccessEntry, service_of};
 use super::router::App;
-use super::{Body, FileBody, Headers, Method, Request, Response, log_line};
+use super::{Body, FileBody, Headers, Method, Request, Response};
 use crate::access::Site;
 
 /// Errors that keep the CGI adapter from answering at all.
@@ -188,6 +189,7 @@ pub fn parse_content_length(value: &str) -> Option<Option<u64>> {
 /// Answer the one request this process was started for, on stdin/stdout.
 pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
     let started = Instant::now();
+    let arrived = std::time::SystemTime::now();
     let stdin = io::stdin();
     let mut raw_body = stdin.lock();
     // CONTENT_LENGTH is authoritative when given; without it (nginx with request buffering
@@ -197,6 +199,8 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
         Ok(None) | Err(_) => Box::new(&mut raw_body),
     };
     let path = env.path_info.clone().unwrap_or_default();
+    let remote_addr = env.remote_addr.clone();
+    let mut user = None;
     let response = if let (Err(bad), false) =
         (&env.content_length, Method::parse(&env.method).is_read())
     {
@@ -217,12 +221,15 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
             headers: env.headers,
             body: &mut body,
             remote_user: env.remote_user,
-            remote_addr: env.remote_addr,
+            remote_addr: env.remote_addr.clone(),
             secure: env.secure,
             script_name: env.script_name,
             git_protocol_env: env.git_protocol,
+            user: Default::default(),
         };
-        app.handle(&mut request)
+        let response = app.handle(&mut request);
+        user = request.user.take();
+        response
     };
     let response = match (&env.lfs_accel, &app.site) {
         (Some(prefix), Site::Hosted(root)) => accel_redirect(response, prefix, root.path()),
@@ -234,10 +241,27 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
         Ok(n) => (n, Ok(())),
         Err((n, e)) => (n, Err(Error::Write(e))),
     };
-    eprintln!(
-        "{}",
-        log_line(&env.method, &path, status, sent, started.elapsed())
-    );
+    // Routine lines only when asked for: fcgiwrap turns every stderr line into an nginx
+    // `[error]`. Failures are logged where they happen, whatever this says.
+    if let Some(format) = app.options.access_log {
+        let full = if env.query.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}?{}", env.query)
+        };
+        let entry = AccessEntry {
+            time: arrived,
+            remote_addr: remote_addr.as_deref(),
+            user: user.as_deref(),
+            method: &env.method,
+            path: &full,
+            status,
+            bytes: sent,
+            duration: started.elapsed(),
+            service: service_of(&path, &env.query),
+        };
+        eprintln!("{}", entry.render(format));
+    }
     outcome
 }
 

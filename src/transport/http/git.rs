@@ -55,6 +55,7 @@ pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint
         Ok(v) => v,
         Err(d) => return refusal::text(&d),
     };
+    req.note_user(&principal);
     let Some(service) = service else {
         return head(&located);
     };

@@ -257,6 +257,7 @@ fn authorize(
 ) -> Result<Target, Response> {
     if let Some(token) = api_token(req) {
         let principal = api_principal(app, token, repo_part, action)?;
+        req.note_user(&principal);
         let located =
             access::authorize(&app.site, repo_part, &principal, action).map_err(|d| denial(&d))?;
         return Ok(target(app, located, principal));
@@ -267,6 +268,7 @@ fn authorize(
         trust_remote_user: app.options.trust_remote_user,
     };
     let principal = credentials::authenticate(&app.site, presented).map_err(|d| denial(&d))?;
+    req.note_user(&principal);
     let located =
         access::authorize(&app.site, repo_part, &principal, action).map_err(|d| denial(&d))?;
     Ok(target(app, located, principal))

@@ -9,6 +9,9 @@ pub mod api;
 pub mod cgi;
 pub mod git;
 pub mod lfs;
+pub mod log;
+pub mod ops;
+pub mod page;
 pub mod refusal;
 pub mod router;
 pub mod serve;
@@ -114,9 +117,19 @@ pub struct Request<'a> {
     /// `GIT_PROTOCOL` as the web server set it for a CGI request (possibly empty, which pins
     /// protocol v0); it wins over the `Git-Protocol` header, as with git http-backend.
     pub git_protocol_env: Option<String>,
+    /// The hubctl user the request authenticated as, set by the handler that checked the
+    /// credentials, for the access log.
+    pub user: std::cell::OnceCell<String>,
 }
 
 impl Request<'_> {
+    /// Remember who the request authenticated as, for the access log.
+    pub fn note_user(&self, principal: &crate::access::Principal) {
+        if let Some(name) = principal.user_name() {
+            let _ = self.user.set(name.to_string());
+        }
+    }
+
     /// The first value of query parameter `name`, percent-decoded; `None` if absent or not UTF-8.
     pub fn query_param(&self, name: &str) -> Option<String> {
         self.query.split('&').find_map(|pair| {
@@ -296,22 +309,6 @@ pub fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// One access-log line: method, path, status, body bytes, duration.
-pub fn log_line(
-    method: &str,
-    path: &str,
-    status: u16,
-    bytes: u64,
-    duration: std::time::Duration,
-) -> String {
-    // Paths come from clients: escape control characters so one request is one log line.
-    let path: String = path.escape_debug().collect();
-    format!(
-        "{method} {path} {status} {bytes} {:.3}ms",
-        duration.as_secs_f64() * 1000.0
-    )
-}
-
 #[cfg(test)]
 mod proptests;
 
@@ -344,6 +341,7 @@ mod tests {
             secure: false,
             script_name: String::new(),
             git_protocol_env: None,
+            user: Default::default(),
         };
         assert_eq!(
             req.query_param("service").as_deref(),

@@ -22,6 +22,8 @@ pub struct Options {
     pub committer_name: Option<String>,
     /// `GIT_COMMITTER_EMAIL` from the web server's environment (CGI), likewise.
     pub committer_email: Option<String>,
+    /// Write an access line per request, in this format; `None`: no access lines.
+    pub access_log: Option<super::log::LogFormat>,
 }
 
 /// Everything a request handler needs; built once per process (per server, or per CGI run).
@@ -79,6 +81,47 @@ pub fn split_git_path(path: &str) -> Option<(&str, GitEndpoint)> {
 }
 
 impl App {
+    /// A redirect when the request names a repository that was renamed (`repo rename`) and
+    /// the caller may read it under its new name: 301 for reads (git follows it for
+    /// `info/refs` and then talks to the new URL), 308 for other methods (keeps the body).
+    fn moved(&self, req: &Request<'_>) -> Option<Response> {
+        let Site::Hosted(root) = &self.site else {
+            return None;
+        };
+        let path = req.path.as_str();
+        let (repo, rest) = if let Some((repo, _)) = super::lfs::split_lfs_path(path) {
+            (repo, &path[repo.len()..])
+        } else if let Some((repo, _)) = split_git_path(path) {
+            (repo, &path[repo.len()..])
+        } else if super::page::is_page_path(path) && path != "/" {
+            let trimmed = path.strip_suffix('/').unwrap_or(path);
+            (trimmed, &path[trimmed.len()..])
+        } else {
+            return None;
+        };
+        // The common case costs one stat: the repository is there, nothing was renamed.
+        let name = crate::core::names::RepoName::parse(repo).ok()?;
+        if std::fs::symlink_metadata(name.path_in(root)).is_ok() {
+            return None;
+        }
+        let presented = crate::access::credentials::Presented {
+            authorization: req.headers.get("Authorization"),
+            remote_user: req.remote_user.as_deref(),
+            trust_remote_user: self.options.trust_remote_user,
+        };
+        // Bad credentials answer as without the rename: the handler challenges them.
+        let principal = crate::access::credentials::authenticate(&self.site, presented).ok()?;
+        let target = crate::access::redirect(&self.site, repo, &principal)?;
+        let suffix = if repo.ends_with(".git") { ".git" } else { "" };
+        let mut location = format!("{}/{target}{suffix}{rest}", req.script_name);
+        if !req.query.is_empty() {
+            location.push('?');
+            location.push_str(&req.query);
+        }
+        let status = if req.method.is_read() { 301 } else { 308 };
+        Some(Response::text(status, format!("moved to {location}")).header("Location", location))
+    }
+
     /// Answer one request.
     pub fn handle(&self, req: &mut Request<'_>) -> Response {
         if req.headers.byte_len() > super::MAX_HEADER_BYTES {
@@ -88,8 +131,16 @@ impl App {
             return Response::text(400, "malformed request path");
         }
         let path = req.path.clone();
+        match path.as_str() {
+            "/healthz" => return super::ops::healthz(self, req),
+            "/metrics" => return super::ops::metrics(self, req),
+            _ => {}
+        }
         if path == "/api" || path.starts_with("/api/") {
             return super::api::handle(self, req);
+        }
+        if let Some(moved) = self.moved(req) {
+            return moved;
         }
         if let Some((repo, rest)) = super::lfs::split_lfs_path(&path) {
             return super::lfs::handle(self, req, repo, rest);
@@ -116,6 +167,7 @@ impl App {
                     }
                     super::git::dumb_file(self, req, repo, file, kind)
                 }
+                None if super::page::is_page_path(&path) => super::page::handle(self, req),
                 None => Response::text(404, "not found"),
             },
         }

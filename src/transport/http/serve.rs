@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::log::{AccessEntry, route_of, service_of};
 use super::router::App;
-use super::{Body, FileBody, Headers, Method, Request, Response, log_line, percent_decode};
+use super::{Body, FileBody, Headers, Method, Request, Response, percent_decode};
 
 /// How the server listens.
 #[derive(Debug, Clone)]
@@ -311,6 +312,7 @@ fn worker(pool: &Arc<Pool>, spare: bool) {
 
 fn serve_one(app: &App, mut rq: tiny_http::Request) {
     let started = Instant::now();
+    let arrived = std::time::SystemTime::now();
     let method = Method::parse(rq.method().as_str());
     let url = rq.url().to_string();
     let (raw_path, query) = url.split_once('?').unwrap_or((&url, ""));
@@ -320,22 +322,27 @@ fn serve_one(app: &App, mut rq: tiny_http::Request) {
     }
     let remote_addr = rq.remote_addr().map(|a| a.ip().to_string());
     let secure = rq.secure();
-    let response = match percent_decode(raw_path) {
+    let decoded = percent_decode(raw_path);
+    let mut user = None;
+    let response = match &decoded {
         None => Response::text(400, "malformed request path"),
         Some(path) => {
             let mut request = Request {
                 method: method.clone(),
-                path,
+                path: path.clone(),
                 query: query.to_string(),
                 headers,
                 body: rq.as_reader(),
                 remote_user: None,
-                remote_addr,
+                remote_addr: remote_addr.clone(),
                 secure,
                 script_name: String::new(),
                 git_protocol_env: None,
+                user: Default::default(),
             };
-            app.handle(&mut request)
+            let response = app.handle(&mut request);
+            user = request.user.take();
+            response
         }
     };
     let status = response.status;
@@ -361,18 +368,28 @@ fn serve_one(app: &App, mut rq: tiny_http::Request) {
         rq.respond(to_tiny(response, Arc::clone(&sent)))
     };
     if let Err(e) = result {
-        eprintln!("hubctl: writing the response to {url}: {e}");
+        eprintln!(
+            "hubctl: writing the response to {}: {e}",
+            url.escape_debug()
+        );
     }
-    eprintln!(
-        "{}",
-        log_line(
-            method.as_str(),
-            &url,
+    let took = started.elapsed();
+    let decoded = decoded.as_deref().unwrap_or(raw_path);
+    crate::core::metrics::requests().observe(route_of(decoded, query), status, took);
+    if let Some(format) = app.options.access_log {
+        let entry = AccessEntry {
+            time: arrived,
+            remote_addr: remote_addr.as_deref(),
+            user: user.as_deref(),
+            method: method.as_str(),
+            path: &url,
             status,
-            sent.load(Ordering::Relaxed),
-            started.elapsed()
-        )
-    );
+            bytes: sent.load(Ordering::Relaxed),
+            duration: took,
+            service: service_of(decoded, query),
+        };
+        eprintln!("{}", entry.render(format));
+    }
 }
 
 /// Chunk payload size for streamed responses.
