@@ -8,6 +8,14 @@
 //! pack-objects runs and its output is streamed to the client and into the cache at once.
 //! Entries are written to a temporary file and renamed into place (safe with concurrent
 //! writers), and the cache is trimmed to its bound, least recently used first.
+//!
+//! Durability is off the critical path: the client's pack is complete when pack-objects ends,
+//! and upload-pack waits for this hook to exit before it finishes the response, so the hook
+//! hands the entry's `fsync`, rename and eviction to a detached process and exits at once.
+//! An entry becomes visible (renamed into place) only after its data is synced, so an entry
+//! whose sync a crash interrupted is never under its final name. As a second guard every
+//! entry ends with a trailer ([`TRAILER_MAGIC`] and the pack's length), checked against the
+//! file's size on open: a truncated or zero-filled entry is removed, never served.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -27,6 +35,10 @@ pub const SIZE_ENV: &str = "HUBCTL_PACK_CACHE_SIZE";
 pub const MIN_ENTRY: u64 = 64 * 1024;
 /// Largest request (stdin) the hook accepts; wants and haves are 46 bytes each.
 const MAX_REQUEST: u64 = 256 * 1024 * 1024;
+/// The first half of every entry's trailer; the second half is the pack's length (u64 LE).
+pub const TRAILER_MAGIC: &[u8; 8] = b"HUBCPK01";
+/// Bytes of the trailer.
+const TRAILER_LEN: u64 = 16;
 
 /// The cache directory of a root.
 pub fn dir(root: &Root) -> PathBuf {
@@ -133,7 +145,7 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
 /// The cache key of one pack-objects request.
 pub fn key(git_dir: &Path, args: &[OsString], stdin: &[u8], state: &[u8; 32]) -> String {
     let mut h = sha2::Sha256::new();
-    h.update(b"hubctl pack cache v1\0");
+    h.update(b"hubctl pack cache v2\0");
     h.update(git_dir.as_os_str().as_bytes());
     h.update([0]);
     for a in args {
@@ -230,11 +242,19 @@ fn serve(root: &Root, git: &Path, args: &[OsString], limit: u64) -> io::Result<E
     let mut out = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
     super::widen_pipe(&*out);
     if let Some(path) = &entry {
-        if let Ok(mut f) = File::open(path) {
-            // Mark as recently used for the eviction order.
-            let _ = f.set_modified(std::time::SystemTime::now());
-            io::copy(&mut f, &mut *out)?;
-            return Ok(ExitCode::SUCCESS);
+        if let Ok(f) = File::open(path) {
+            match checked_len(&f) {
+                Some(len) => {
+                    // Mark as recently used for the eviction order.
+                    let _ = f.set_modified(std::time::SystemTime::now());
+                    io::copy(&mut f.take(len), &mut *out)?;
+                    return Ok(ExitCode::SUCCESS);
+                }
+                // Not what was synced (cut short or zeroed by a crash): never serve it.
+                None => {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
         }
     }
     let mut child = Command::new(git);
@@ -274,15 +294,15 @@ fn serve(root: &Root, git: &Path, args: &[OsString], limit: u64) -> io::Result<E
         return Err(e);
     }
     let status = child.wait()?;
-    if let (Some((f, tmp_path)), Some(path)) = (tmp, &entry) {
-        if status.success()
-            && written >= MIN_ENTRY
-            && f.sync_all().is_ok()
-            && std::fs::rename(&tmp_path, path).is_ok()
-        {
-            evict(&cache, limit);
+    if let (Some((mut f, tmp_path)), Some(path)) = (tmp, &entry) {
+        let mut trailer = TRAILER_MAGIC.to_vec();
+        trailer.extend_from_slice(&written.to_le_bytes());
+        if status.success() && written >= MIN_ENTRY && f.write_all(&trailer).is_ok() {
+            // The response is complete once this process exits: sync and publish afterwards.
+            commit_detached(f, tmp_path, path.clone(), cache, limit);
+        } else {
+            let _ = std::fs::remove_file(&tmp_path);
         }
-        let _ = std::fs::remove_file(&tmp_path);
     }
     Ok(if status.success() {
         ExitCode::SUCCESS
@@ -420,6 +440,54 @@ fn has_haves(request: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// The length of the pack in a cache entry, if the file ends with a trailer that matches its
+/// size.
+fn checked_len(f: &File) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let size = f.metadata().ok()?.len();
+    let len = size.checked_sub(TRAILER_LEN)?;
+    let mut trailer = [0u8; TRAILER_LEN as usize];
+    f.read_exact_at(&mut trailer, len).ok()?;
+    let (magic, stored) = trailer.split_at(8);
+    (magic == TRAILER_MAGIC && stored == len.to_le_bytes()).then_some(len)
+}
+
+/// Make a written entry durable, then visible, then trim the cache: in a detached child
+/// process, so that neither upload-pack nor the client waits for the disk. If the child cannot
+/// be started the work is done here (slower, still correct).
+fn commit_detached(file: File, tmp: PathBuf, path: PathBuf, cache: PathBuf, limit: u64) {
+    let commit = move || {
+        if file.sync_all().is_ok() && std::fs::rename(&tmp, &path).is_ok() {
+            if let Some(dir) = path.parent() {
+                let _ = crate::core::fsutil::sync_dir(dir);
+            }
+            evict(&cache, limit);
+        }
+        let _ = std::fs::remove_file(&tmp);
+    };
+    // SAFETY: the hook is single-threaded here (the feeder thread has been joined), so the
+    // child may run ordinary code; it only detaches from the caller's session and pipes, does
+    // file system calls and exits without returning into the caller.
+    unsafe {
+        match libc::fork() {
+            0 => {
+                libc::setsid();
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                if null >= 0 {
+                    // upload-pack reads our stdout and stderr to their end: let go of both.
+                    for fd in 0..3 {
+                        libc::dup2(null, fd);
+                    }
+                }
+                commit();
+                libc::_exit(0);
+            }
+            pid if pid > 0 => {}
+            _ => commit(),
+        }
+    }
 }
 
 fn open_temp(path: &Path) -> io::Result<(File, PathBuf)> {
