@@ -236,6 +236,20 @@ impl Store {
         )
         .map_err(fail)?;
         conn.busy_timeout(busy_timeout()).map_err(fail)?;
+        // Keep the `-wal` and `-shm` files when the last connection closes. A CGI request is a
+        // fresh process and usually the only connection: without this, every request created
+        // both files, sized the shared-memory index page by page, and deleted them on exit.
+        // SAFETY: the handle is valid while `conn` lives, and this file control reads and
+        // writes one int through the pointer it is given.
+        unsafe {
+            let mut on: std::ffi::c_int = 1;
+            rusqlite::ffi::sqlite3_file_control(
+                conn.handle(),
+                c"main".as_ptr(),
+                rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
+                (&raw mut on).cast(),
+            );
+        }
         // WAL is persistent once set; asking again costs nothing. A read-only database file
         // cannot switch modes, which surfaces here with SQLite's own explanation.
         let mode: String = conn
