@@ -261,8 +261,13 @@ impl Store {
                 message: format!("cannot switch to WAL mode (journal mode is {mode})"),
             });
         }
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-            .map_err(fail)?;
+        // With the WAL kept (above), truncate it to nothing once checkpointed: the next
+        // process then finds an empty WAL instead of replaying (and checkpointing, with an
+        // fsync) every frame a past write left in it.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 0;",
+        )
+        .map_err(fail)?;
         let mut store = Store { conn };
         store.migrate().map_err(|e| Error::Open {
             path: path.to_path_buf(),
