@@ -422,18 +422,29 @@ fn engine_queue_answers_503_when_full() {
         crate::fetch::engine_started(&env.bare(REPO), "receive-pack"),
         "the slow request never reached git"
     );
-    let start = std::time::Instant::now();
+    // A ref advertisement hubctl answers itself needs no slot: a busy server still answers
+    // the no-op fetches of a polling fleet.
     let (status, text) = curl(&[&format!(
         "{}/info/refs?service=git-upload-pack",
         server.url(REPO)
     )]);
+    assert_eq!(status, 200, "{text}");
+    // Anything that runs git waits for a slot, then gets 503.
+    let auth = format!("Authorization: Bearer {token}");
+    let receive_refs = format!("{}/info/refs?service=git-receive-pack", server.url(REPO));
+    let start = std::time::Instant::now();
+    let (status, text) = curl(&["-H", &auth, &receive_refs]);
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("Retry-After: 10"), "{text}");
     assert!(
         start.elapsed() >= Duration::from_millis(900),
         "did not wait for a slot"
     );
-    let out = env.git(env.dir.path(), &["ls-remote", &server.url(REPO)]);
+    let clone = env.path("busy-clone");
+    let out = env.git(
+        env.dir.path(),
+        &["clone", "-q", &server.url(REPO), clone.to_str().unwrap()],
+    );
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("503"),
@@ -445,10 +456,11 @@ fn engine_queue_answers_503_when_full() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("busy"));
     // Once the slot frees up, requests flow again.
     drop(slow);
-    assert!(eventually(Duration::from_secs(10), || curl(&[&format!(
-        "{}/info/refs?service=git-upload-pack",
-        server.url(REPO)
-    )])
+    assert!(eventually(Duration::from_secs(10), || curl(&[
+        "-H",
+        &auth,
+        &receive_refs
+    ])
     .0 == 200));
 }
 
