@@ -23,8 +23,8 @@ fn main() -> ExitCode {
     let cgi_mode = argv.len() == 1 && std::env::var_os("GATEWAY_INTERFACE").is_some();
     let cli = if cgi_mode {
         // A bad setting in the web server's environment must still produce an HTTP answer.
-        match hubctl::cli::Cli::try_parse_from([argv[0].clone(), "cgi".into()]) {
-            Ok(cli) => cli,
+        match hubctl::cli::CgiCli::try_parse_from([argv[0].clone()]) {
+            Ok(cli) => cli.into(),
             Err(e) => {
                 let message = e.to_string();
                 eprintln!("hubctl: {}", message.trim());

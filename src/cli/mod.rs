@@ -46,6 +46,35 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The command line in CGI mode (a CGI server runs hubctl without arguments): exactly what
+/// `hubctl cgi` reads, all of it from the environment, the same options as [`Cli`]'s.
+///
+/// Building [`Cli`]'s parser means building every subcommand's; for a CGI request, a fresh
+/// process each time, that was a large share of the start-up, so CGI mode parses only this.
+#[derive(Debug, Parser)]
+#[command(name = "hubctl")]
+pub struct CgiCli {
+    /// See [`Cli::root`].
+    #[arg(long, value_name = "DIR", env = "HUBCTL_ROOT")]
+    pub root: Option<PathBuf>,
+    /// See [`Cli::authorized_keys_file`].
+    #[arg(long, value_name = "FILE", env = "HUBCTL_AUTHORIZED_KEYS_FILE")]
+    pub authorized_keys_file: Option<PathBuf>,
+    /// `hubctl cgi`'s own options.
+    #[command(flatten)]
+    pub args: CgiArgs,
+}
+
+impl From<CgiCli> for Cli {
+    fn from(c: CgiCli) -> Cli {
+        Cli {
+            root: c.root,
+            authorized_keys_file: c.authorized_keys_file,
+            command: Command::Cgi(c.args),
+        }
+    }
+}
+
 /// hubctl's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -38,6 +38,13 @@ pub struct Environment {
     pub git_config: [Option<OsString>; 3],
     /// [`DB_TIMEOUT_ENV`], when it holds a valid, non-negative number of seconds.
     pub db_timeout: Option<Duration>,
+    /// `GIT_NAMESPACE`: git serves only the refs below `refs/namespaces/<ns>/` (git's own
+    /// engine processes inherit it; hubctl's own ref advertisement honours it too).
+    pub git_namespace: Option<OsString>,
+    /// Whether `GIT_USER_AGENT`, `GIT_CONFIG_PARAMETERS` or `GIT_CONFIG_COUNT` is set: they
+    /// change the agent or the configuration in ways hubctl's own ref advertisement does not
+    /// model, so git then answers itself.
+    pub git_advertisement_env: bool,
 }
 
 impl Environment {
@@ -54,6 +61,14 @@ impl Environment {
                 .and_then(|v| v.to_str()?.trim().parse::<f64>().ok())
                 .filter(|s| s.is_finite() && *s >= 0.0)
                 .map(Duration::from_secs_f64),
+            git_namespace: var("GIT_NAMESPACE"),
+            git_advertisement_env: [
+                "GIT_USER_AGENT",
+                "GIT_CONFIG_PARAMETERS",
+                "GIT_CONFIG_COUNT",
+            ]
+            .iter()
+            .any(|k| var(k).is_some()),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! streaming bytes between the client and git. The transports call into [`Engine`] with plain
 //! arguments and streams; nothing here knows about HTTP or SSH.
 
+pub mod advertise;
 pub mod backup;
 pub mod defaults;
 pub mod dumb;
@@ -208,6 +209,8 @@ pub fn wants_v2(protocol: Option<&str>) -> bool {
 pub struct Engine {
     path: PathBuf,
     version: (u32, u32, u32),
+    /// What `git version` printed after `git version ` (`2.47.3`): git's `agent=` value.
+    version_text: String,
     /// The concurrency limit (hosted mode).
     slots: Option<slots::Slots>,
     /// `uploadpack.packObjectsHook` value and cache bound (hosted mode, cache on).
@@ -289,6 +292,7 @@ impl Engine {
         Ok(Engine {
             path,
             version: v,
+            version_text: text.to_string(),
             slots: None,
             pack_cache: None,
             adv_cache: None,
@@ -401,6 +405,49 @@ impl Engine {
         cmd
     }
 
+    /// The `-c key=value` settings a run of `service` gets, in order: the configuration layer
+    /// git sees above the repository's, global and system files.
+    pub fn overrides(&self, service: Service, git_dir: &Path, opts: &RunOptions) -> Vec<String> {
+        // hubctl's protocol settings, only where the operator's git config is silent.
+        let mut out = defaults::for_run(service, git_dir);
+        out.extend(opts.config.iter().cloned());
+        if let (Service::UploadPack, Some((hook, _))) = (service, &self.pack_cache) {
+            out.push(format!("uploadpack.packObjectsHook={hook}"));
+        }
+        out
+    }
+
+    /// git's `agent=` capability value (`git_user_agent_sanitized()`).
+    fn agent(&self) -> String {
+        // git replaces anything but printable ASCII, and spaces, with a dot.
+        format!("git/{}", self.version_text)
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { '.' })
+            .collect()
+    }
+
+    /// hubctl's own upload-pack answer for `git_dir` (see [`advertise`]), or `None` when git
+    /// must answer.
+    fn native<T>(
+        &self,
+        git_dir: &Path,
+        opts: &RunOptions,
+        answer: impl FnOnce(
+            &gix::Repository,
+            &gix::bstr::BStr,
+        ) -> Result<Option<T>, advertise::Fallback>,
+    ) -> Option<T> {
+        use std::os::unix::ffi::OsStrExt as _;
+        let ns = crate::core::env::get()
+            .git_namespace
+            .as_ref()
+            .map(|n| n.as_bytes());
+        let ns = advertise::namespace_prefix(ns).ok()?;
+        let repo =
+            advertise::open(git_dir, &self.overrides(Service::UploadPack, git_dir, opts)).ok()?;
+        answer(&repo, ns.as_ref()).ok().flatten()
+    }
+
     /// The full command line for `service` in `mode` on `git_dir`.
     pub fn service_command(
         &self,
@@ -413,16 +460,10 @@ impl Engine {
         if opts.contained {
             cmd.arg("-c").arg(safe_directory(git_dir));
         }
-        // hubctl's protocol settings, only where the operator's git config is silent.
-        for setting in defaults::for_run(service, git_dir) {
+        for setting in self.overrides(service, git_dir, opts) {
             cmd.arg("-c").arg(setting);
         }
-        for setting in &opts.config {
-            cmd.arg("-c").arg(setting);
-        }
-        if let (Service::UploadPack, Some((hook, size))) = (service, &self.pack_cache) {
-            cmd.arg("-c")
-                .arg(format!("uploadpack.packObjectsHook={hook}"));
+        if let (Service::UploadPack, Some((_, size))) = (service, &self.pack_cache) {
             cmd.env(pack_cache::SIZE_ENV, size.to_string());
         }
         cmd.arg(service.command());
@@ -482,10 +523,21 @@ impl Engine {
         git_dir: &Path,
         opts: &RunOptions,
     ) -> Result<Box<dyn Read + Send>, Error> {
-        if let (Service::UploadPack, Some(dir), true) =
-            (service, &self.adv_cache, wants_v2(opts.protocol.as_deref()))
-        {
+        let v2 = wants_v2(opts.protocol.as_deref());
+        if let (Service::UploadPack, Some(dir), true) = (service, &self.adv_cache, v2) {
             return self.cached_advertisement(dir, git_dir, opts);
+        }
+        if service == Service::UploadPack && !v2 {
+            let v1 = opts
+                .protocol
+                .as_deref()
+                .is_some_and(|p| p.split(':').any(|item| item == "version=1"));
+            let agent = self.agent();
+            if let Some(bytes) = self.native(git_dir, opts, |repo, ns| {
+                advertise::v0_refs(repo, ns, v1, &agent).map(Some)
+            }) {
+                return Ok(Box::new(io::Cursor::new(bytes)));
+            }
         }
         Ok(Box::new(self.advertise_stream(service, git_dir, opts)?))
     }
@@ -592,6 +644,19 @@ impl Engine {
     ) -> Result<Fed, Error> {
         // Only a request whose first part has arrived takes a slot (see `ready`).
         let mut ready = ready::gather(service, input).map_err(Error::Body)?;
+        if let (Service::UploadPack, true, ready::Ready::Memory(request)) =
+            (service, wants_v2(opts.protocol.as_deref()), &ready)
+        {
+            // `ls-refs` answered from the refs themselves: no slot, no git process.
+            if let Some(bytes) = self.native(git_dir, opts, |repo, ns| {
+                advertise::ls_refs(repo, ns, request.get_ref())
+            }) {
+                return Ok(Fed {
+                    output: RpcOutput::ready(bytes),
+                    outcome: FeedOutcome::Complete,
+                });
+            }
+        }
         let slot = self.slot()?;
         let mut cmd = self.service_command(service, Mode::StatelessRpc, git_dir, opts);
         cmd.stdin(Stdio::piped())

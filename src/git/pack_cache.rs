@@ -16,6 +16,15 @@
 //! none stops caching while the clone goes on. A fill's file is removed when the hook ends, by
 //! error, a client that went away or success; one left by a hook killed outright (its pid is
 //! gone) or untouched for an hour is swept at the next eviction and when `serve` starts.
+//!
+//! Durability is off the critical path: the client's pack is complete when pack-objects ends,
+//! and upload-pack waits for this hook to exit before it finishes the response, so the hook
+//! hands the entry's `fsync`, rename and eviction to a detached process (which renames the
+//! temporary file to its own pid first, so a sweep never takes it for a dead hook's) and exits at once.
+//! An entry becomes visible (renamed into place) only after its data is synced, so an entry
+//! whose sync a crash interrupted is never under its final name. As a second guard every
+//! entry ends with a trailer ([`TRAILER_MAGIC`] and the pack's length), checked against the
+//! file's size on open: a truncated or zero-filled entry is removed, never served.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -41,6 +50,10 @@ const MAX_REQUEST: u64 = 256 * 1024 * 1024;
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Name of the lock directory inside the cache: the lock file and the fills in progress.
 const LOCK_DIR: &str = ".lock";
+/// The first half of every entry's trailer; the second half is the pack's length (u64 LE).
+pub const TRAILER_MAGIC: &[u8; 8] = b"HUBCPK01";
+/// Bytes of the trailer.
+const TRAILER_LEN: u64 = 16;
 
 /// The cache directory of a root.
 pub fn dir(root: &Root) -> PathBuf {
@@ -282,13 +295,21 @@ fn serve(root: &Root, git: &Path, args: &[OsString], limit: u64) -> io::Result<E
     let mut out = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
     super::widen_pipe(&*out);
     if let Some(path) = &entry {
-        if let Ok(mut f) = File::open(path) {
-            // Mark as recently used for the eviction order.
-            let _ = f.set_modified(std::time::SystemTime::now());
-            let sent = io::copy(&mut f, &mut *out)?;
-            metrics::add(&root.run_dir(), Counter::PackCacheHits, 1);
-            metrics::add(&root.run_dir(), Counter::PackCacheBytesServed, sent);
-            return Ok(ExitCode::SUCCESS);
+        if let Ok(f) = File::open(path) {
+            match checked_len(&f) {
+                Some(len) => {
+                    // Mark as recently used for the eviction order.
+                    let _ = f.set_modified(std::time::SystemTime::now());
+                    let sent = io::copy(&mut f.take(len), &mut *out)?;
+                    metrics::add(&root.run_dir(), Counter::PackCacheHits, 1);
+                    metrics::add(&root.run_dir(), Counter::PackCacheBytesServed, sent);
+                    return Ok(ExitCode::SUCCESS);
+                }
+                // Not what was synced (cut short or zeroed by a crash): never serve it.
+                None => {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
         }
         metrics::add(&root.run_dir(), Counter::PackCacheMisses, 1);
     }
@@ -328,8 +349,9 @@ fn serve(root: &Root, git: &Path, args: &[OsString], limit: u64) -> io::Result<E
     }
     let status = child.wait()?;
     if let (Some(fill), Some(path)) = (tmp, &entry) {
-        if status.success() && written >= MIN_ENTRY && fill.finish(path, written).is_ok() {
-            evict(&cache, limit);
+        if status.success() && written >= MIN_ENTRY {
+            // The response is complete once this process exits: sync and publish afterwards.
+            let _ = fill.finish(path, written);
         }
     }
     Ok(if status.success() {
@@ -576,15 +598,30 @@ impl Fill {
         true
     }
 
-    /// Cut the file to what was written, sync it and move it into place as `entry`.
+    /// Cut the file to what was written, add the trailer, and hand it to a detached process
+    /// that syncs it, moves it into place as `entry` and trims the cache.
     fn finish(mut self, entry: &Path, written: u64) -> io::Result<()> {
-        self.file.set_len(written)?;
-        self.file.sync_all()?;
+        use std::os::unix::fs::FileExt;
+        if !self.reserve(written + TRAILER_LEN) {
+            return Err(io::Error::other("no room for the entry's trailer"));
+        }
+        self.file.set_len(written + TRAILER_LEN)?;
+        let mut trailer = TRAILER_MAGIC.to_vec();
+        trailer.extend_from_slice(&written.to_le_bytes());
+        self.file.write_all_at(&trailer, written)?;
         if let Some(parent) = entry.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::rename(&self.path, entry)?;
+        let file = self.file.try_clone()?;
+        // From here the detached process owns the temporary file.
         self.done = true;
+        commit_detached(
+            file,
+            self.path.clone(),
+            entry.to_path_buf(),
+            self.cache.clone(),
+            self.limit,
+        );
         Ok(())
     }
 }
@@ -593,6 +630,91 @@ impl Drop for Fill {
     fn drop(&mut self) {
         if !self.done {
             let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The length of the pack in a cache entry, if the file ends with a trailer that matches its
+/// size.
+fn checked_len(f: &File) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let size = f.metadata().ok()?.len();
+    let len = size.checked_sub(TRAILER_LEN)?;
+    let mut trailer = [0u8; TRAILER_LEN as usize];
+    f.read_exact_at(&mut trailer, len).ok()?;
+    let (magic, stored) = trailer.split_at(8);
+    (magic == TRAILER_MAGIC && stored == len.to_le_bytes()).then_some(len)
+}
+
+/// Make a written entry durable, then visible, then trim the cache: in a detached child
+/// process, so that neither upload-pack nor the client waits for the disk. If the child cannot
+/// be started the work is done here (slower, still correct).
+///
+/// The temporary file is named after its owner's pid, and a sweep removes those of dead pids;
+/// so the child first renames it after itself, and this process waits (on a pipe the child
+/// closes) until it has, before exiting.
+fn commit_detached(file: File, tmp: PathBuf, path: PathBuf, cache: PathBuf, limit: u64) {
+    let commit = move |tmp: &Path| {
+        if file.sync_all().is_ok() && std::fs::rename(tmp, &path).is_ok() {
+            if let Some(dir) = path.parent() {
+                let _ = crate::core::fsutil::sync_dir(dir);
+            }
+            evict(&cache, limit);
+        }
+        let _ = std::fs::remove_file(tmp);
+    };
+    let mut fds = [0; 2];
+    // SAFETY: the hook is single-threaded here (the feeder thread has been joined), so the
+    // child may run ordinary code; it only detaches from the caller's session and pipes, does
+    // file system calls and exits without returning into the caller. `fds` has room for the
+    // two descriptors pipe(2) writes.
+    unsafe {
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            commit(&tmp);
+            return;
+        }
+        match libc::fork() {
+            0 => {
+                libc::setsid();
+                let own = tmp.with_file_name(format!(
+                    "{}-{}",
+                    std::process::id(),
+                    tmp.file_name()
+                        .and_then(|n| n.to_str())
+                        .and_then(|n| n.split_once('-'))
+                        .map_or("entry.tmp", |(_, rest)| rest)
+                ));
+                let tmp = if std::fs::rename(&tmp, &own).is_ok() {
+                    own
+                } else {
+                    tmp
+                };
+                libc::close(fds[1]);
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                if null >= 0 {
+                    // upload-pack reads our stdout and stderr to their end: let go of both.
+                    for fd in 0..3 {
+                        libc::dup2(null, fd);
+                    }
+                }
+                commit(&tmp);
+                libc::_exit(0);
+            }
+            pid if pid > 0 => {
+                libc::close(fds[1]);
+                // EOF once the child has renamed the file (or died).
+                let mut b = 0u8;
+                while libc::read(fds[0], (&raw mut b).cast(), 1) < 0
+                    && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+                {
+                }
+                libc::close(fds[0]);
+            }
+            _ => {
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+                commit(&tmp);
+            }
         }
     }
 }

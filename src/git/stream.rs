@@ -188,6 +188,22 @@ impl RpcOutput {
         }
     }
 
+    /// An answer hubctl produced itself, without a git process.
+    pub(super) fn ready(bytes: Vec<u8>) -> RpcOutput {
+        RpcOutput {
+            child: None,
+            label: "upload-pack",
+            stderr: None,
+            slot: None,
+            pump: None,
+            direct: None,
+            current: bytes,
+            pos: 0,
+            eof: true,
+            finish: false,
+        }
+    }
+
     pub(super) fn direct(
         mut child: Child,
         label: &'static str,

@@ -392,6 +392,20 @@ impl Store {
                 refuse("empty")?;
             }
         }
+        // Keep the `-wal` and `-shm` files when the last connection closes. A CGI request is a
+        // fresh process and usually the only connection: without this, every request created
+        // both files, sized the shared-memory index page by page, and deleted them on exit.
+        // SAFETY: the handle is valid while `conn` lives, and this file control reads and
+        // writes one int through the pointer it is given.
+        unsafe {
+            let mut on: std::ffi::c_int = 1;
+            rusqlite::ffi::sqlite3_file_control(
+                conn.handle(),
+                c"main".as_ptr(),
+                rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
+                (&raw mut on).cast(),
+            );
+        }
         // WAL is persistent once set; asking again costs nothing. A read-only database file
         // cannot switch modes, which surfaces here with SQLite's own explanation.
         let mode: String = conn
@@ -403,8 +417,13 @@ impl Store {
                 message: format!("cannot switch to WAL mode (journal mode is {mode})"),
             });
         }
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-            .map_err(fail)?;
+        // With the WAL kept (above), truncate it to nothing once checkpointed: the next
+        // process then finds an empty WAL instead of replaying (and checkpointing, with an
+        // fsync) every frame a past write left in it.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 0;",
+        )
+        .map_err(fail)?;
         let mut store = Store { conn };
         store.migrate().map_err(|e| Error::Open {
             path: path.to_path_buf(),

@@ -7,6 +7,7 @@ mod ssh;
 mod sshd_harness;
 
 mod accounts;
+mod advertise;
 mod docs;
 mod dropin;
 mod fetch;

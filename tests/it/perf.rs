@@ -95,9 +95,20 @@ fn pack_cache_serves_identical_packs_and_never_stale_ones() {
         d
     };
     let first = clone("first");
+    // The entry is synced and published after the response, off the client's path.
+    assert!(
+        eventually(Duration::from_secs(30), || cache_entries(&env).len() == 1),
+        "the first clone did not fill the cache"
+    );
     let entries = cache_entries(&env);
-    assert_eq!(entries.len(), 1, "the first clone did not fill the cache");
-    let cached_bytes = std::fs::read(&entries[0]).unwrap();
+    let mut cached_bytes = std::fs::read(&entries[0]).unwrap();
+    // Each entry ends with a trailer: a magic and the pack's length.
+    let trailer = cached_bytes.split_off(cached_bytes.len() - 16);
+    assert_eq!(&trailer[..8], b"HUBCPK01");
+    assert_eq!(
+        u64::from_le_bytes(trailer[8..].try_into().unwrap()),
+        cached_bytes.len() as u64
+    );
     // Maintenance repacks and moves loose refs into packed-refs: the refs keep their values,
     // so the entry stays valid.
     env.hubctl_ok(&["repo", "gc", REPO]);
@@ -157,7 +168,51 @@ fn pack_cache_serves_identical_packs_and_never_stale_ones() {
         "a stale pack was served"
     );
     assert_ne!(received_pack(&fresh), received_pack(&second));
-    assert_eq!(cache_entries(&env).len(), 2);
+    assert!(eventually(Duration::from_secs(30), || cache_entries(&env)
+        .len()
+        == 2));
+}
+
+/// An entry that does not hold what was synced (a crash cut it short or left zeros where its
+/// data should be) is never served: the size check on open drops it, the clone gets a freshly
+/// made pack, and a good entry takes its place.
+#[test]
+fn pack_cache_never_serves_an_entry_a_crash_damaged() {
+    let (env, server, _token, _wt) = setup();
+    let url = server.url(REPO);
+    let clone = |dest: &str| {
+        let d = env.path(dest);
+        env.git_ok(
+            env.dir.path(),
+            &["clone", "-q", "--no-checkout", &url, d.to_str().unwrap()],
+        );
+        env.git_ok(&d, &["fsck", "--strict", "--no-progress"]);
+        d
+    };
+    let first = clone("first");
+    assert!(eventually(Duration::from_secs(30), || cache_entries(&env)
+        .len()
+        == 1));
+    let entry = cache_entries(&env).remove(0);
+    let good = std::fs::read(&entry).unwrap();
+    let damaged: [Vec<u8>; 3] = [
+        // Cut short.
+        good[..good.len() / 2].to_vec(),
+        // Full size, but the end never reached the disk.
+        [&good[..good.len() - 4096], &[0u8; 4096][..]].concat(),
+        // Nothing at all.
+        Vec::new(),
+    ];
+    for (i, bytes) in damaged.iter().enumerate() {
+        std::fs::write(&entry, bytes).unwrap();
+        let d = clone(&format!("after-damage-{i}"));
+        assert_eq!(objects(&env, &d), objects(&env, &first), "damage {i}");
+        assert!(
+            eventually(Duration::from_secs(30), || std::fs::read(&entry)
+                .is_ok_and(|b| b == good)),
+            "damage {i}: the entry was not replaced by a good one"
+        );
+    }
 }
 
 /// The cache stays within its bound, dropping the least recently used entries.
@@ -177,6 +232,7 @@ fn pack_cache_is_bounded() {
                 d.to_str().unwrap(),
             ],
         );
+        assert!(eventually(Duration::from_secs(30), || !cache_entries(&env).is_empty()));
         cache_entries(&env)[0].clone()
     })
     .unwrap()
@@ -206,11 +262,19 @@ fn pack_cache_is_bounded() {
                 d.to_str().unwrap(),
             ],
         );
-        let total: u64 = cache_entries(&env)
-            .iter()
-            .map(|p| std::fs::metadata(p).unwrap().len())
-            .sum();
-        assert!(total <= one * 2 + one / 2, "cache grew to {total} bytes");
+        // Entries are published and the cache trimmed just after each response.
+        let total = || -> u64 {
+            cache_entries(&env)
+                .iter()
+                .filter_map(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+                .sum()
+        };
+        assert!(
+            eventually(Duration::from_secs(30), || total() <= one * 2 + one / 2),
+            "cache grew to {} bytes",
+            total()
+        );
     }
 }
 
@@ -358,18 +422,29 @@ fn engine_queue_answers_503_when_full() {
         crate::fetch::engine_started(&env.bare(REPO), "receive-pack"),
         "the slow request never reached git"
     );
-    let start = std::time::Instant::now();
+    // A ref advertisement hubctl answers itself needs no slot: a busy server still answers
+    // the no-op fetches of a polling fleet.
     let (status, text) = curl(&[&format!(
         "{}/info/refs?service=git-upload-pack",
         server.url(REPO)
     )]);
+    assert_eq!(status, 200, "{text}");
+    // Anything that runs git waits for a slot, then gets 503.
+    let auth = format!("Authorization: Bearer {token}");
+    let receive_refs = format!("{}/info/refs?service=git-receive-pack", server.url(REPO));
+    let start = std::time::Instant::now();
+    let (status, text) = curl(&["-H", &auth, &receive_refs]);
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("Retry-After: 10"), "{text}");
     assert!(
         start.elapsed() >= Duration::from_millis(900),
         "did not wait for a slot"
     );
-    let out = env.git(env.dir.path(), &["ls-remote", &server.url(REPO)]);
+    let clone = env.path("busy-clone");
+    let out = env.git(
+        env.dir.path(),
+        &["clone", "-q", &server.url(REPO), clone.to_str().unwrap()],
+    );
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("503"),
@@ -381,10 +456,11 @@ fn engine_queue_answers_503_when_full() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("busy"));
     // Once the slot frees up, requests flow again.
     drop(slow);
-    assert!(eventually(Duration::from_secs(10), || curl(&[&format!(
-        "{}/info/refs?service=git-upload-pack",
-        server.url(REPO)
-    )])
+    assert!(eventually(Duration::from_secs(10), || curl(&[
+        "-H",
+        &auth,
+        &receive_refs
+    ])
     .0 == 200));
 }
 
