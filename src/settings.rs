@@ -109,7 +109,7 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 
 impl Key {
     /// Every setting, in the order `config list` prints them.
-    pub const ALL: [Key; 12] = [
+    pub const ALL: [Key; 14] = [
         Key::AuthorizedKeysFile,
         Key::PackCacheSize,
         Key::MaxEngines,
@@ -122,6 +122,8 @@ impl Key {
         Key::LfsCheckPointers,
         Key::PublicUrl,
         Key::LfsSshTransfer,
+        Key::SshUrl,
+        Key::Metrics,
     ];
 
     /// How a running `hubctl serve` takes a change of this setting. CGI runs, SSH sessions and
@@ -198,22 +200,6 @@ impl Key {
                     _ => Err(InvalidValue::OnOff(self.name())),
                 }
             }
-        }
-    }
-
-    /// The value used when none is stored.
-    pub fn default_value(self) -> String {
-        match self {
-            Key::AuthorizedKeysFile | Key::PublicUrl | Key::SshUrl => "(none)".into(),
-            Key::Metrics => "off".into(),
-            Key::PackCacheSize => format_size(DEFAULT_PACK_CACHE),
-            Key::MaxEngines => crate::core::util::default_engine_slots().to_string(),
-            Key::QueueTimeout => humantime::format_duration(DEFAULT_QUEUE_TIMEOUT).to_string(),
-            Key::IdleTimeout => humantime::format_duration(DEFAULT_IDLE_TIMEOUT).to_string(),
-            Key::HeaderTimeout => humantime::format_duration(DEFAULT_HEADER_TIMEOUT).to_string(),
-            Key::MaxConnections => DEFAULT_MAX_CONNECTIONS.to_string(),
-            Key::MaxConnectionsPerIp => DEFAULT_MAX_CONNECTIONS_PER_IP.to_string(),
-            Key::AutoMaintenance | Key::LfsCheckPointers | Key::LfsSshTransfer => "on".into(),
         }
     }
 }

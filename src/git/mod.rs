@@ -396,12 +396,15 @@ impl Engine {
     }
 
     /// A `git` command with a clean repository environment: nothing from our own environment
-    /// may redirect git to another repository or object store.
+    /// may redirect git to another repository or object store, nor name the pusher to hubctl's
+    /// hooks (`HUBCTL_USER` is set only from the request's authenticated principal; inherited
+    /// from an operator's shell it would make a local push count as that user's).
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(&self.path);
         for var in LOCAL_REPO_ENV {
             cmd.env_remove(var);
         }
+        cmd.env_remove(hooks::ENV_USER);
         cmd
     }
 
@@ -788,5 +791,23 @@ mod tests {
         assert!(wants_v2(Some("foo:version=2")));
         assert!(!wants_v2(Some("version=1")));
         assert!(!wants_v2(None));
+    }
+
+    #[test]
+    fn git_never_inherits_the_pusher() {
+        let engine = Engine {
+            path: PathBuf::from("git"),
+            version: (2, 47, 3),
+            version_text: "2.47.3".into(),
+            slots: None,
+            pack_cache: None,
+            adv_cache: None,
+        };
+        let cmd = engine.command();
+        assert!(
+            cmd.get_envs()
+                .any(|(k, v)| k == hooks::ENV_USER && v.is_none()),
+            "HUBCTL_USER must be removed from git's environment"
+        );
     }
 }

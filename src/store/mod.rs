@@ -188,7 +188,7 @@ const MIGRATIONS: &[&str] = &[
         ON repos(namespace COLLATE NOCASE, name COLLATE NOCASE);",
     // 8: where renamed repositories went (`repo rename`): the old name answers HTTP with a
     // redirect to the new one while no repository takes the old name.
-    "CREATE TABLE repo_redirects (
+    "CREATE TABLE IF NOT EXISTS repo_redirects (
         namespace TEXT NOT NULL,
         name TEXT NOT NULL,
         target_namespace TEXT NOT NULL,
@@ -196,7 +196,7 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL,
         PRIMARY KEY (namespace, name)
     );
-    CREATE INDEX repo_redirects_target ON repo_redirects(target_namespace, target_name);",
+    CREATE INDEX IF NOT EXISTS repo_redirects_target ON repo_redirects(target_namespace, target_name);",
 ];
 
 /// Setting: the `authorized_keys` file hubctl keeps up to date.

@@ -367,6 +367,7 @@ fn migration_reports_existing_case_clashes() {
                  VALUES ('ALICE', 'user', 0, '2025-01-01T00:00:00Z');
              INSERT INTO repos (namespace, name, created_at)
                  VALUES ('alice', 'X', '2025-01-01T00:00:00Z');
+             DROP TABLE repo_redirects;
              PRAGMA user_version = 6;",
         )
         .unwrap();
@@ -385,7 +386,7 @@ fn migration_reports_existing_case_clashes() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7);
+    assert_eq!(version, 8, "every migration ran");
     let indexes: i64 = db
         .query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE '%_nocase'",
@@ -699,6 +700,13 @@ fn trusted_remote_user_is_matched_exactly() {
     site.create_fixture("alice/project", "main");
     site.allow_push("alice/project");
     let wt = site.clone_for_push("alice/project", "work");
+    // nginx checks the htpasswd password here (not a hubctl token).
+    let verified = site.url("alice/project").replacen(
+        "http://",
+        &format!("http://{PUSH_USER}:{PUSH_PASSWORD}@"),
+        1,
+    );
+    env.git_ok(&wt, &["remote", "set-url", "origin", &verified]);
     env.add_commit(&wt, "one.txt", "one\n", "one");
     site.git_ok(&wt, &["push", "-q", "origin", "HEAD:main"]);
     // The same push as the upper-case password-file user is refused.

@@ -585,11 +585,13 @@ fn aborted_fetches_leave_no_pack_cache_temp_files_and_the_bound_holds() {
     let mut s = connect(&server);
     s.write_all(&deepen_request("alice/big", &tip, 3)).unwrap();
     read_to_close(&mut s);
-    let entries: Vec<_> = files_below(&packs)
-        .into_iter()
-        .filter(|f| f.0.to_string_lossy().ends_with(".pack"))
-        .collect();
-    assert!(!entries.is_empty(), "no cache entry was made");
+    // The entry is synced and published just after the response, off the client's path.
+    let made = eventually(Duration::from_secs(10), || {
+        files_below(&packs)
+            .iter()
+            .any(|f| f.0.to_string_lossy().ends_with(".pack"))
+    });
+    assert!(made, "no cache entry was made");
     assert!(
         server.log.contains("git-upload-pack 200"),
         "{:?}",
@@ -649,9 +651,11 @@ fn a_killed_hooks_temp_file_is_swept_by_the_next_fill_and_at_start() {
     read_to_close(&mut s);
     assert!(eventually(Duration::from_secs(10), || !temp.exists()));
     assert!(
-        files_below(&env.root.join("cache/packs"))
-            .iter()
-            .any(|f| f.0.to_string_lossy().ends_with(".pack")),
+        eventually(Duration::from_secs(10), || {
+            files_below(&env.root.join("cache/packs"))
+                .iter()
+                .any(|f| f.0.to_string_lossy().ends_with(".pack"))
+        }),
         "the small fetch was not cached"
     );
 
