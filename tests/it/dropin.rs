@@ -1,8 +1,8 @@
 //! Drop-in fidelity (issue 14): every scenario runs twice, once against stock git (git
-//! http-backend behind the same nginx + fcgiwrap, or invoked directly as a CGI program, or plain
-//! git-upload-pack / git-receive-pack) and once against hubctl, with the real git client, and
-//! the client-visible results (exit status, refs, reflog identity, the stderr lines that matter)
-//! must be the same.
+//! http-backend behind the same nginx + fcgiwrap or the same Apache, or invoked directly as a
+//! CGI program, or plain git-upload-pack / git-receive-pack) and once against hubctl, with the
+//! real git client, and the client-visible results (exit status, refs, reflog identity, the
+//! stderr lines that matter) must be the same.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -223,6 +223,145 @@ fn path_translated_without_path_info() {
     assert!(
         answers[0].iter().any(|l| l.ends_with(" refs/heads/main")),
         "{answers:?}"
+    );
+}
+
+/// `chown -R www-data:www-data` (Apache's CGI account reads and, for pushes, writes there).
+fn chown_to_apache(path: &Path) {
+    let st = Command::new("chown")
+        .args(["-R", &format!("{APACHE_USER}:{APACHE_USER}")])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(st.success(), "chown {}", path.display());
+}
+
+fn apache_for(env: &Env, program: &Path, docroot: &Path, extra: &[String]) -> Apache {
+    Apache::start(
+        env,
+        ApacheOptions {
+            program: program.to_path_buf(),
+            docroot: docroot.to_path_buf(),
+            extra: extra.to_vec(),
+        },
+    )
+}
+
+/// The real Apache with the README's `ScriptAlias` block (no `GIT_PROJECT_ROOT`, so only
+/// `PATH_TRANSLATED`), CGI as www-data: `repo.git` and `deep/er/repo.git` clone with the same
+/// refs from git http-backend and from hubctl.
+#[test]
+fn apache_script_alias_serves_any_repository() {
+    let env = Env::new();
+    let docroot = env.path("docroot");
+    let top = exported_bare(&env, &docroot.join("repo.git"));
+    let deep = exported_bare(&env, &docroot.join("deep/er/repo.git"));
+    // GIT_HTTP_EXPORT_ALL in the README's block is what exports them.
+    std::fs::remove_file(top.join("git-daemon-export-ok")).unwrap();
+    std::fs::remove_file(deep.join("git-daemon-export-ok")).unwrap();
+    chown_to_apache(&docroot);
+    let mut results = Vec::new();
+    for (label, program) in backends() {
+        let apache = apache_for(&env, &program, &docroot, &[]);
+        for path in ["repo.git", "deep/er/repo.git", "deep/er/repo"] {
+            let dest = format!("apache-{label}-{}", path.replace('/', "-"));
+            let got = clone_refs(&env, &apache.url(&format!("git/{path}")), &dest, &[]);
+            assert!(
+                got.is_ok(),
+                "[{label}] clone {path}: {got:?}\n{}",
+                apache.logs()
+            );
+            results.push((path, got));
+        }
+        // A repository that does not exist: both refuse.
+        let missing = clone_refs(
+            &env,
+            &apache.url("git/nothing.git"),
+            &format!("apache-{label}-missing"),
+            &[],
+        );
+        assert!(missing.is_err(), "[{label}] {missing:?}");
+    }
+    assert_eq!(results[0..3], results[3..6]);
+    let main = env.git_ok(&env.path("fixture"), &["rev-parse", "main"]);
+    assert!(
+        results[3]
+            .1
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|r| r.contains(main.trim()) && r.ends_with("refs/heads/main")),
+        "{results:?}"
+    );
+}
+
+/// A push through the README's Apache block (`http.receivepack true` in the repository, CGI as
+/// www-data): the reflog's identity, with `SetEnv GIT_COMMITTER_NAME`/`_EMAIL` in the block and
+/// without, is the same from git http-backend and from hubctl.
+#[test]
+fn apache_committer_set_by_the_web_server_wins() {
+    let env = Env::new();
+    let set = vec![
+        "SetEnv GIT_COMMITTER_NAME \"Custom User\"".to_string(),
+        "SetEnv GIT_COMMITTER_EMAIL \"custom@example.com\"".to_string(),
+    ];
+    let mut seen = Vec::new();
+    for (label, program) in backends() {
+        let mut row = Vec::new();
+        for (case, extra) in [("set", set.clone()), ("unset", Vec::new())] {
+            let docroot = env.path(&format!("docroot-{label}-{case}"));
+            let bare = exported_bare(&env, &docroot.join("repo.git"));
+            git_dir_config(&env, &bare, "http.receivepack", "true");
+            git_dir_config(&env, &bare, "core.logAllRefUpdates", "true");
+            chown_to_apache(&docroot);
+            let apache = apache_for(&env, &program, &docroot, &extra);
+            let wt = env.path(&format!("apache-push-{label}-{case}"));
+            env.git_ok(
+                env.dir.path(),
+                &[
+                    "clone",
+                    "-q",
+                    &apache.url("git/repo.git"),
+                    wt.to_str().unwrap(),
+                ],
+            );
+            env.add_commit(&wt, "new.txt", label, "a push");
+            let out = env.git(&wt, &["push", "origin", "main"]);
+            assert!(
+                out.status.success(),
+                "[{label} {case}] push: {}\n{}",
+                stderr(&out),
+                apache.logs()
+            );
+            // The repository belongs to www-data; root reads it.
+            let identity = env.git_ok(
+                &bare,
+                &[
+                    "-c",
+                    "safe.directory=*",
+                    "reflog",
+                    "show",
+                    "-n1",
+                    "--format=%gn <%ge>",
+                    "refs/heads/main",
+                ],
+            );
+            assert_eq!(
+                env.git_ok(&bare, &["-c", "safe.directory=*", "rev-parse", "main"]),
+                env.git_ok(&wt, &["rev-parse", "main"]),
+                "[{label} {case}]"
+            );
+            row.push(identity.trim().to_string());
+        }
+        seen.push(row);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(
+        seen[1],
+        vec![
+            "Custom User <custom@example.com>".to_string(),
+            "anonymous <anonymous@http.127.0.0.1>".to_string()
+        ]
     );
 }
 
