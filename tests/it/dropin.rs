@@ -236,6 +236,16 @@ fn chown_to_apache(path: &Path) {
     assert!(st.success(), "chown {}", path.display());
 }
 
+/// www-data's user id.
+fn apache_uid() -> u32 {
+    let out = Command::new("id")
+        .args(["-u", APACHE_USER])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "no {APACHE_USER} account");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
 fn apache_for(env: &Env, program: &Path, docroot: &Path, extra: &[String]) -> Apache {
     Apache::start(
         env,
@@ -273,6 +283,13 @@ fn apache_script_alias_serves_any_repository() {
             );
             results.push((path, got));
         }
+        // Debian's setup: the children that served these (and so the CGI program) run as
+        // www-data.
+        let uids = apache.child_uids();
+        assert!(
+            !uids.is_empty() && uids.iter().all(|u| *u == apache_uid()),
+            "[{label}] Apache's children run as {uids:?}"
+        );
         // A repository that does not exist: both refuse.
         let missing = clone_refs(
             &env,

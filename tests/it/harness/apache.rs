@@ -161,6 +161,42 @@ impl Apache {
         format!("{}/{path}", self.base)
     }
 
+    /// The real user ids of Apache's processes other than the master (its workers and the
+    /// cgid daemon, which fork the CGI programs), from `/proc`.
+    pub fn child_uids(&self) -> Vec<u32> {
+        let Some(master) = self.child.as_ref().map(|c| c.id()) else {
+            return Vec::new();
+        };
+        let mut uids = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            if pid == master {
+                continue;
+            }
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // After "pid (comm) ": state, ppid, pgrp.
+            let Some(rest) = stat.rsplit_once(") ").map(|(_, r)| r) else {
+                continue;
+            };
+            if rest.split_whitespace().nth(2) != Some(master.to_string().as_str()) {
+                continue;
+            }
+            let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+            if let Some(uid) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            {
+                uids.push(uid);
+            }
+        }
+        uids
+    }
+
     /// Apache's error log (the CGI programs' stderr lands there too), for failure messages.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(self.dir.join("logs/error.log")).unwrap_or_default()
