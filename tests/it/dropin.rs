@@ -312,9 +312,10 @@ fn apache_script_alias_serves_any_repository() {
     );
 }
 
-/// A push through the README's Apache block (`http.receivepack true` in the repository, CGI as
-/// www-data): the reflog's identity, with `SetEnv GIT_COMMITTER_NAME`/`_EMAIL` in the block and
-/// without, is the same from git http-backend and from hubctl.
+/// A push through the README's Apache block (CGI as www-data), allowed by `http.receivepack
+/// true` in the repository or by Apache basic auth setting `REMOTE_USER`: the reflog's
+/// identity, with `SetEnv GIT_COMMITTER_NAME`/`_EMAIL` in the block and without, is the same
+/// from git http-backend and from hubctl.
 #[test]
 fn apache_committer_set_by_the_web_server_wins() {
     let env = Env::new();
@@ -322,26 +323,50 @@ fn apache_committer_set_by_the_web_server_wins() {
         "SetEnv GIT_COMMITTER_NAME \"Custom User\"".to_string(),
         "SetEnv GIT_COMMITTER_EMAIL \"custom@example.com\"".to_string(),
     ];
+    // Apache basic auth on /git/ sets REMOTE_USER, which may push without http.receivepack.
+    let htpasswd = env.path("htpasswd");
+    let hash = Command::new("openssl")
+        .args(["passwd", "-apr1", "secret"])
+        .output()
+        .expect("openssl passwd");
+    std::fs::write(
+        &htpasswd,
+        format!("alice:{}\n", String::from_utf8_lossy(&hash.stdout).trim()),
+    )
+    .unwrap();
+    let auth = vec![
+        "<Location /git/>".to_string(),
+        "    AuthType Basic".to_string(),
+        "    AuthName git".to_string(),
+        format!("    AuthUserFile \"{}\"", htpasswd.display()),
+        "    Require valid-user".to_string(),
+        "</Location>".to_string(),
+    ];
+    let set_auth: Vec<String> = set.iter().chain(auth.iter()).cloned().collect();
     let mut seen = Vec::new();
     for (label, program) in backends() {
         let mut row = Vec::new();
-        for (case, extra) in [("set", set.clone()), ("unset", Vec::new())] {
+        for (case, extra) in [
+            ("set", set.clone()),
+            ("unset", Vec::new()),
+            ("auth", auth.clone()),
+            ("auth-set", set_auth.clone()),
+        ] {
+            let authenticated = case.starts_with("auth");
             let docroot = env.path(&format!("docroot-{label}-{case}"));
             let bare = exported_bare(&env, &docroot.join("repo.git"));
-            git_dir_config(&env, &bare, "http.receivepack", "true");
+            if !authenticated {
+                git_dir_config(&env, &bare, "http.receivepack", "true");
+            }
             git_dir_config(&env, &bare, "core.logAllRefUpdates", "true");
             chown_to_apache(&docroot);
             let apache = apache_for(&env, &program, &docroot, &extra);
+            let mut url = apache.url("git/repo.git");
+            if authenticated {
+                url = url.replacen("http://", "http://alice:secret@", 1);
+            }
             let wt = env.path(&format!("apache-push-{label}-{case}"));
-            env.git_ok(
-                env.dir.path(),
-                &[
-                    "clone",
-                    "-q",
-                    &apache.url("git/repo.git"),
-                    wt.to_str().unwrap(),
-                ],
-            );
+            env.git_ok(env.dir.path(), &["clone", "-q", &url, wt.to_str().unwrap()]);
             env.add_commit(&wt, "new.txt", label, "a push");
             let out = env.git(&wt, &["push", "origin", "main"]);
             assert!(
@@ -377,7 +402,9 @@ fn apache_committer_set_by_the_web_server_wins() {
         seen[1],
         vec![
             "Custom User <custom@example.com>".to_string(),
-            "anonymous <anonymous@http.127.0.0.1>".to_string()
+            "anonymous <anonymous@http.127.0.0.1>".to_string(),
+            "alice <alice@http.127.0.0.1>".to_string(),
+            "Custom User <custom@example.com>".to_string(),
         ]
     );
 }

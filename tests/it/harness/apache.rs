@@ -204,12 +204,16 @@ impl Apache {
 }
 
 /// The test-specific main config in the shape of Debian's apache2.conf: the modules Debian
-/// enables by default that the README's block needs plus `cgid`, `User`/`Group www-data`,
-/// everything denied outside what the site grants, and the site included.
+/// enables by default that the README's block and basic auth need, plus `cgid`; `User` and
+/// `Group www-data`; everything denied outside what the site grants; the site included.
 fn write_conf(dir: &Path, port: u16, env: &Env) {
     let modules = [
         ("mpm_event_module", "mod_mpm_event.so"),
+        ("authn_core_module", "mod_authn_core.so"),
+        ("authn_file_module", "mod_authn_file.so"),
+        ("auth_basic_module", "mod_auth_basic.so"),
         ("authz_core_module", "mod_authz_core.so"),
+        ("authz_user_module", "mod_authz_user.so"),
         ("alias_module", "mod_alias.so"),
         ("env_module", "mod_env.so"),
         ("cgid_module", "mod_cgid.so"),
