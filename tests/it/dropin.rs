@@ -1,8 +1,8 @@
 //! Drop-in fidelity (issue 14): every scenario runs twice, once against stock git (git
-//! http-backend behind the same nginx + fcgiwrap, or invoked directly as a CGI program, or plain
-//! git-upload-pack / git-receive-pack) and once against hubctl, with the real git client, and
-//! the client-visible results (exit status, refs, reflog identity, the stderr lines that matter)
-//! must be the same.
+//! http-backend behind the same nginx + fcgiwrap or the same Apache, or invoked directly as a
+//! CGI program, or plain git-upload-pack / git-receive-pack) and once against hubctl, with the
+//! real git client, and the client-visible results (exit status, refs, reflog identity, the
+//! stderr lines that matter) must be the same.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -223,6 +223,189 @@ fn path_translated_without_path_info() {
     assert!(
         answers[0].iter().any(|l| l.ends_with(" refs/heads/main")),
         "{answers:?}"
+    );
+}
+
+/// `chown -R www-data:www-data` (Apache's CGI account reads and, for pushes, writes there).
+fn chown_to_apache(path: &Path) {
+    let st = Command::new("chown")
+        .args(["-R", &format!("{APACHE_USER}:{APACHE_USER}")])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(st.success(), "chown {}", path.display());
+}
+
+/// www-data's user id.
+fn apache_uid() -> u32 {
+    let out = Command::new("id")
+        .args(["-u", APACHE_USER])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "no {APACHE_USER} account");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+fn apache_for(env: &Env, program: &Path, docroot: &Path, extra: &[String]) -> Apache {
+    Apache::start(
+        env,
+        ApacheOptions {
+            program: program.to_path_buf(),
+            docroot: docroot.to_path_buf(),
+            extra: extra.to_vec(),
+        },
+    )
+}
+
+/// The real Apache with the README's `ScriptAlias` block (no `GIT_PROJECT_ROOT`, so only
+/// `PATH_TRANSLATED`), CGI as www-data: `repo.git` and `deep/er/repo.git` clone with the same
+/// refs from git http-backend and from hubctl.
+#[test]
+fn apache_script_alias_serves_any_repository() {
+    let env = Env::new();
+    let docroot = env.path("docroot");
+    let top = exported_bare(&env, &docroot.join("repo.git"));
+    let deep = exported_bare(&env, &docroot.join("deep/er/repo.git"));
+    // GIT_HTTP_EXPORT_ALL in the README's block is what exports them.
+    std::fs::remove_file(top.join("git-daemon-export-ok")).unwrap();
+    std::fs::remove_file(deep.join("git-daemon-export-ok")).unwrap();
+    chown_to_apache(&docroot);
+    let mut results = Vec::new();
+    for (label, program) in backends() {
+        let apache = apache_for(&env, &program, &docroot, &[]);
+        for path in ["repo.git", "deep/er/repo.git", "deep/er/repo"] {
+            let dest = format!("apache-{label}-{}", path.replace('/', "-"));
+            let got = clone_refs(&env, &apache.url(&format!("git/{path}")), &dest, &[]);
+            assert!(
+                got.is_ok(),
+                "[{label}] clone {path}: {got:?}\n{}",
+                apache.logs()
+            );
+            results.push((path, got));
+        }
+        // Debian's setup: the children that served these (and so the CGI program) run as
+        // www-data.
+        let uids = apache.child_uids();
+        assert!(
+            !uids.is_empty() && uids.iter().all(|u| *u == apache_uid()),
+            "[{label}] Apache's children run as {uids:?}"
+        );
+        // A repository that does not exist: both refuse.
+        let missing = clone_refs(
+            &env,
+            &apache.url("git/nothing.git"),
+            &format!("apache-{label}-missing"),
+            &[],
+        );
+        assert!(missing.is_err(), "[{label}] {missing:?}");
+    }
+    assert_eq!(results[0..3], results[3..6]);
+    let main = env.git_ok(&env.path("fixture"), &["rev-parse", "main"]);
+    assert!(
+        results[3]
+            .1
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|r| r.contains(main.trim()) && r.ends_with("refs/heads/main")),
+        "{results:?}"
+    );
+}
+
+/// A push through the README's Apache block (CGI as www-data), allowed by `http.receivepack
+/// true` in the repository or by Apache basic auth setting `REMOTE_USER`: the reflog's
+/// identity, with `SetEnv GIT_COMMITTER_NAME`/`_EMAIL` in the block and without, is the same
+/// from git http-backend and from hubctl.
+#[test]
+fn apache_committer_set_by_the_web_server_wins() {
+    let env = Env::new();
+    let set = vec![
+        "SetEnv GIT_COMMITTER_NAME \"Custom User\"".to_string(),
+        "SetEnv GIT_COMMITTER_EMAIL \"custom@example.com\"".to_string(),
+    ];
+    // Apache basic auth on /git/ sets REMOTE_USER, which may push without http.receivepack.
+    let htpasswd = env.path("htpasswd");
+    let hash = Command::new("openssl")
+        .args(["passwd", "-apr1", "secret"])
+        .output()
+        .expect("openssl passwd");
+    std::fs::write(
+        &htpasswd,
+        format!("alice:{}\n", String::from_utf8_lossy(&hash.stdout).trim()),
+    )
+    .unwrap();
+    let auth = vec![
+        "<Location /git/>".to_string(),
+        "    AuthType Basic".to_string(),
+        "    AuthName git".to_string(),
+        format!("    AuthUserFile \"{}\"", htpasswd.display()),
+        "    Require valid-user".to_string(),
+        "</Location>".to_string(),
+    ];
+    let set_auth: Vec<String> = set.iter().chain(auth.iter()).cloned().collect();
+    let mut seen = Vec::new();
+    for (label, program) in backends() {
+        let mut row = Vec::new();
+        for (case, extra) in [
+            ("set", set.clone()),
+            ("unset", Vec::new()),
+            ("auth", auth.clone()),
+            ("auth-set", set_auth.clone()),
+        ] {
+            let authenticated = case.starts_with("auth");
+            let docroot = env.path(&format!("docroot-{label}-{case}"));
+            let bare = exported_bare(&env, &docroot.join("repo.git"));
+            if !authenticated {
+                git_dir_config(&env, &bare, "http.receivepack", "true");
+            }
+            git_dir_config(&env, &bare, "core.logAllRefUpdates", "true");
+            chown_to_apache(&docroot);
+            let apache = apache_for(&env, &program, &docroot, &extra);
+            let mut url = apache.url("git/repo.git");
+            if authenticated {
+                url = url.replacen("http://", "http://alice:secret@", 1);
+            }
+            let wt = env.path(&format!("apache-push-{label}-{case}"));
+            env.git_ok(env.dir.path(), &["clone", "-q", &url, wt.to_str().unwrap()]);
+            env.add_commit(&wt, "new.txt", label, "a push");
+            let out = env.git(&wt, &["push", "origin", "main"]);
+            assert!(
+                out.status.success(),
+                "[{label} {case}] push: {}\n{}",
+                stderr(&out),
+                apache.logs()
+            );
+            // The repository belongs to www-data; root reads it.
+            let identity = env.git_ok(
+                &bare,
+                &[
+                    "-c",
+                    "safe.directory=*",
+                    "reflog",
+                    "show",
+                    "-n1",
+                    "--format=%gn <%ge>",
+                    "refs/heads/main",
+                ],
+            );
+            assert_eq!(
+                env.git_ok(&bare, &["-c", "safe.directory=*", "rev-parse", "main"]),
+                env.git_ok(&wt, &["rev-parse", "main"]),
+                "[{label} {case}]"
+            );
+            row.push(identity.trim().to_string());
+        }
+        seen.push(row);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(
+        seen[1],
+        vec![
+            "Custom User <custom@example.com>".to_string(),
+            "anonymous <anonymous@http.127.0.0.1>".to_string(),
+            "alice <alice@http.127.0.0.1>".to_string(),
+            "Custom User <custom@example.com>".to_string(),
+        ]
     );
 }
 

@@ -8,16 +8,19 @@
 //!
 //! - [`server`]: `hubctl serve` ([`Server`]);
 //! - [`nginx`]: nginx + fcgiwrap + `hubctl cgi` ([`Nginx`], [`NginxOptions`]);
+//! - [`apache`]: Apache httpd running a CGI program as www-data ([`Apache`], [`ApacheOptions`]);
 //! - [`sshd`]: a real OpenSSH server with the shipped snippets ([`Sshd`], [`ClientKey`]);
 //! - [`sites`]: one scenario, every transport ([`Site`], [`Transport`], `matrix!`).
 
 #![allow(dead_code)]
 
+pub mod apache;
 pub mod nginx;
 pub mod server;
 pub mod sites;
 pub mod sshd;
 
+pub use apache::*;
 pub use nginx::*;
 pub use server::*;
 pub use sites::*;
