@@ -287,7 +287,9 @@ fn config_list_and_restart_notes() {
     assert_eq!(get("idle-timeout")["default"], true);
     assert_eq!(get("lfs-check-pointers")["value"], false);
     assert_eq!(get("public-url")["value"], serde_json::Value::Null);
-    assert_eq!(json.as_array().unwrap().len(), 12);
+    assert_eq!(get("metrics")["value"], false);
+    assert_eq!(get("ssh-url")["value"], serde_json::Value::Null);
+    assert_eq!(json.as_array().unwrap().len(), 14);
 }
 
 /// User and organisation names are unique regardless of case and keep the case they were

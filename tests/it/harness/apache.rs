@@ -125,33 +125,16 @@ impl Apache {
             .unwrap();
             write_conf(&dir, port, env);
             let mut child = spawn_apache(&dir);
-            let deadline = Instant::now() + Duration::from_secs(15);
-            loop {
-                if let Ok(Some(_)) = child.try_wait() {
-                    let mut err = String::new();
-                    child.stderr.take().unwrap().read_to_string(&mut err).ok();
-                    last_err = format!(
-                        "{err}{}",
-                        std::fs::read_to_string(dir.join("logs/error.log")).unwrap_or_default()
-                    );
-                    break;
-                }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let log = dir.join("logs/error.log");
+            match wait_listening("apache2", &mut child, port, &log, Duration::from_secs(15)) {
+                Ok(()) => {
                     return Apache {
                         child: Some(child),
                         base: format!("http://127.0.0.1:{port}"),
                         dir,
                     };
                 }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "apache2 did not start listening: {}",
-                        std::fs::read_to_string(dir.join("logs/error.log")).unwrap_or_default()
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(20));
+                Err(e) => last_err = e,
             }
         }
         panic!("apache2 failed to start: {last_err}");

@@ -515,3 +515,40 @@ pub fn without_login_shell_noise(stderr: &[u8]) -> Vec<u8> {
     }
     out.into_bytes()
 }
+
+/// Wait until `child`, a server the test started on 127.0.0.1:`port`, listens. `Err` (its
+/// stderr and `error_log`) when it exits first, so that the caller can retry on another port;
+/// a panic, with the server killed, when it neither listens nor exits within `timeout`.
+pub fn wait_listening(
+    name: &str,
+    child: &mut Child,
+    port: u16,
+    error_log: &Path,
+    timeout: Duration,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                e.read_to_string(&mut err).ok();
+            }
+            return Err(format!(
+                "{err}{}",
+                std::fs::read_to_string(error_log).unwrap_or_default()
+            ));
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{name} did not start listening: {}",
+                std::fs::read_to_string(error_log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

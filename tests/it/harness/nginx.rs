@@ -294,18 +294,9 @@ impl Nginx {
                 std::fs::write(&path, conf).unwrap();
             }
             let mut child = spawn_nginx(&dir);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(Some(_)) = child.try_wait() {
-                    let mut err = String::new();
-                    child.stderr.take().unwrap().read_to_string(&mut err).ok();
-                    last_err = format!(
-                        "{err}{}",
-                        std::fs::read_to_string(dir.join("logs/error.log")).unwrap_or_default()
-                    );
-                    break;
-                }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let log = dir.join("logs/error.log");
+            match wait_listening("nginx", &mut child, port, &log, Duration::from_secs(10)) {
+                Ok(()) => {
                     return Nginx {
                         nginx: Some(child),
                         fcgiwrap,
@@ -317,8 +308,7 @@ impl Nginx {
                         fcgi_user: opts.fcgi_user.clone(),
                     };
                 }
-                assert!(Instant::now() < deadline, "nginx did not start listening");
-                std::thread::sleep(Duration::from_millis(20));
+                Err(e) => last_err = e,
             }
         }
         panic!("nginx failed to start: {last_err}");
