@@ -8,10 +8,9 @@
 //! program, as `www-data`, as Debian's does; the test's directories are opened up for that
 //! account the way [`super::NginxOptions::fcgi_user`] does it for fcgiwrap.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::*;
 
