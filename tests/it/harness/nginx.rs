@@ -7,7 +7,6 @@
 //! linked from `sites-enabled/`, and an `nginx.conf` that includes `sites-enabled/*`. nginx runs
 //! with `-p`/`-c` on that tree, so relative `include`s resolve exactly as in `/etc/nginx`.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
