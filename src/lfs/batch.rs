@@ -311,7 +311,12 @@ pub fn plan(
                 422,
                 format!("size {size} does not match the stored object's {have} bytes"),
             ),
-            (Operation::Upload, Some(_)) => Decision::Nothing,
+            (Operation::Upload, Some(_)) => {
+                // The push will point at it: keep `lfs prune` off it for a grace period (best
+                // effort: an object hubctl may read but not re-time is still answered).
+                let _ = storage.touch(&oid);
+                Decision::Nothing
+            }
             (Operation::Upload, None) => {
                 if counted.insert(&obj.oid) {
                     incoming = incoming.saturating_add(size);
@@ -579,6 +584,34 @@ mod tests {
                 (missing.to_string(), TokenOp::Upload),
                 (missing.to_string(), TokenOp::Verify)
             ]
+        );
+    }
+
+    #[test]
+    fn upload_of_a_stored_object_refreshes_it_for_prune() {
+        let (_d, s) = setup();
+        let oid = put(&s, b"hello\n");
+        let path = s.object_path(&oid);
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(30 * 86400);
+        std::fs::File::open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let r = req("upload", &[(oid.as_str(), 6)]);
+        let resp = plan(&r, &s, &Limits::default(), &recorder()).unwrap();
+        assert!(
+            resp.objects[0].actions.is_none(),
+            "already stored: nothing to do"
+        );
+        let age = std::fs::metadata(&path)
+            .unwrap()
+            .modified()
+            .unwrap()
+            .elapsed()
+            .unwrap_or_default();
+        assert!(
+            age.as_secs() < 3600,
+            "still {age:?} old: prune could take it"
         );
     }
 

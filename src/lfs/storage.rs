@@ -203,6 +203,11 @@ pub trait ObjectStore: Send + Sync {
     /// The size of a stored object, or `None` if it is not stored.
     fn stat(&self, oid: &Oid) -> Result<Option<u64>, StorageError>;
 
+    /// Mark a stored object as just used: a push that finds it already stored will point at it
+    /// shortly, and `hubctl lfs prune` keeps objects younger than its grace period, so an old
+    /// unreferenced object must not be pruned between the batch answer and the push's refs.
+    fn touch(&self, oid: &Oid) -> Result<(), StorageError>;
+
     /// Every stored object with its size, sorted by oid (`hubctl lfs ls`).
     fn list(&self) -> Result<Vec<(Oid, u64)>, StorageError>;
 
@@ -473,6 +478,8 @@ impl ObjectStore for FsStore {
     ) -> Result<PutOutcome, StorageError> {
         let dest = self.object_path(oid);
         if dest.is_file() {
+            // Best effort: an object hubctl may read but not re-time stays as it is.
+            let _ = self.touch(oid);
             return Ok(PutOutcome::AlreadyPresent);
         }
         let (mut file, mut temp) = self.temp_file(oid)?;
@@ -543,6 +550,13 @@ impl ObjectStore for FsStore {
             len,
             reader: ObjectReader::File(file.take(len)),
         })
+    }
+
+    fn touch(&self, oid: &Oid) -> Result<(), StorageError> {
+        let path = self.object_path(oid);
+        fs::File::open(&path)
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+            .map_err(io_err(format!("touching {}", path.display())))
     }
 
     fn stat(&self, oid: &Oid) -> Result<Option<u64>, StorageError> {
@@ -782,6 +796,18 @@ mod tests {
         let after = fs::metadata(s.object_path(&oid)).unwrap();
         use std::os::unix::fs::MetadataExt as _;
         assert_eq!(before.ino(), after.ino());
+        // ...but made recent again, so `lfs prune` leaves it to the push that found it.
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(30 * 86400);
+        File::open(s.object_path(&oid))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        s.put_verified(&oid, 6, &mut Broken(b"")).unwrap();
+        let modified = fs::metadata(s.object_path(&oid))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert!(modified.elapsed().unwrap_or_default().as_secs() < 3600);
     }
 
     #[test]
