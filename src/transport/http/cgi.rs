@@ -186,6 +186,53 @@ pub fn parse_content_length(value: &str) -> Option<Option<u64>> {
     Some(if negative { None } else { Some(n as u64) })
 }
 
+/// Most bytes of an unread request body `run` consumes before answering (see there).
+const UNREAD_BODY_DRAIN: u64 = 1 << 20;
+/// Longest `run` waits for them.
+const UNREAD_BODY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A request body that counts what the handler read of it.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Read and drop the `unread` bytes left of `body` (on stdin), at most [`UNREAD_BODY_DRAIN`]
+/// of them and waiting at most [`UNREAD_BODY_WAIT`] in all.
+fn drain(body: &mut impl Read, unread: u64) {
+    let deadline = Instant::now() + UNREAD_BODY_WAIT;
+    let mut buf = [0u8; 16 * 1024];
+    let mut left = unread.min(UNREAD_BODY_DRAIN);
+    while left > 0 {
+        let Some(wait) = deadline.checked_duration_since(Instant::now()) else {
+            return;
+        };
+        let mut pfd = libc::pollfd {
+            fd: 0,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX).max(1);
+        // SAFETY: one valid pollfd, alive for the duration of the call.
+        if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
+            return;
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        match body.read(&mut buf[..want]) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => left -= n as u64,
+        }
+    }
+}
+
 /// Answer the one request this process was started for, on stdin/stdout.
 pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
     let started = Instant::now();
@@ -194,9 +241,13 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
     let mut raw_body = stdin.lock();
     // CONTENT_LENGTH is authoritative when given; without it (nginx with request buffering
     // off and a chunked upload) the body is everything on stdin.
-    let mut body: Box<dyn Read> = match env.content_length {
+    let body: Box<dyn Read> = match env.content_length {
         Ok(Some(n)) => Box::new((&mut raw_body).take(n)),
         Ok(None) | Err(_) => Box::new(&mut raw_body),
+    };
+    let mut body = Counted {
+        inner: body,
+        read: 0,
     };
     let path = env.path_info.clone().unwrap_or_default();
     let remote_addr = env.remote_addr.clone();
@@ -231,6 +282,14 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
         user = request.user.take();
         response
     };
+    // Consume what is left of a request body the answer did not need (a refusal, an error),
+    // within bounds: fcgiwrap answers 502 instead of our response when the CGI exits before
+    // it has passed the whole body on. Past the bounds the body is left (a large refused
+    // upload may then see nginx's error), and a client that stalls holds nothing for long.
+    if let Ok(Some(n)) = env.content_length {
+        let unread = n.saturating_sub(body.read);
+        drain(&mut body, unread);
+    }
     let response = match (&env.lfs_accel, &app.site) {
         (Some(prefix), Site::Hosted(root)) => accel_redirect(response, prefix, root.path()),
         _ => response,
