@@ -804,19 +804,35 @@ fn chunked_push_with_empty_content_length() {
 
 // --- 6. Protocol settings are defaults ----------------------------------------------------------
 
-/// `git <args>` with the remote programs of one side: stock git's or hubctl's.
-fn with_side(env: &Env, cwd: &Path, hubctl: bool, args: &[&str]) -> Output {
+/// `git <args>` set up with the remote programs of one side: stock git's or hubctl's.
+fn side_cmd(env: &Env, cwd: &Path, hubctl: bool, args: &[&str]) -> Command {
     let mut cmd = env.git_cmd(cwd);
     if hubctl {
-        let bin = hubctl_bin();
+        let upload_pack = format!("'{}' upload-pack", hubctl_bin().display());
         cmd.args([
             "-c",
-            &format!("remote.origin.uploadpack='{}' upload-pack", bin.display()),
+            &format!("remote.origin.uploadpack={upload_pack}"),
             "-c",
-            &format!("remote.origin.receivepack='{}' receive-pack", bin.display()),
+            &format!(
+                "remote.origin.receivepack='{}' receive-pack",
+                hubctl_bin().display()
+            ),
         ]);
+        // clone sets its transport's upload-pack from its own option, never from
+        // remote.origin.uploadpack.
+        if args.first() == Some(&"clone") {
+            cmd.arg("clone").arg(format!("--upload-pack={upload_pack}"));
+            cmd.args(&args[1..]);
+            return cmd;
+        }
     }
-    cmd.args(args).output().unwrap()
+    cmd.args(args);
+    cmd
+}
+
+/// `git <args>` with the remote programs of one side: stock git's or hubctl's.
+fn with_side(env: &Env, cwd: &Path, hubctl: bool, args: &[&str]) -> Output {
+    side_cmd(env, cwd, hubctl, args).output().unwrap()
 }
 
 fn side_label(hubctl: bool) -> &'static str {
