@@ -959,6 +959,45 @@ fn global_fsck_setting_beats_the_default() {
     assert_eq!(seen[1], (true, false));
 }
 
+/// `receive.advertisePushOptions=false` in the repository refuses `git push -o` on both sides;
+/// with the key unset, hubctl's documented default accepts push options where stock git (whose
+/// own default is off) refuses them.
+#[test]
+fn repository_push_options_setting_beats_the_default() {
+    let env = Env::new();
+    let mut seen = Vec::new();
+    for hubctl in [false, true] {
+        let label = side_label(hubctl);
+        let mut row = Vec::new();
+        for setting in [Some("false"), None] {
+            let name = format!("{label}-{}", setting.unwrap_or("unset"));
+            let bare = exported_bare(&env, &env.path(&format!("{name}/repo.git")));
+            if let Some(v) = setting {
+                git_dir_config(&env, &bare, "receive.advertisePushOptions", v);
+            }
+            let url = format!("file://{}", bare.display());
+            let wt = env.path(&format!("{name}-wt"));
+            env.git_ok(env.dir.path(), &["clone", "-q", &url, wt.to_str().unwrap()]);
+            env.add_commit(&wt, "opt.txt", &name, "with a push option");
+            let out = with_side(&env, &wt, hubctl, &["push", "-o", "x", "origin", "main"]);
+            let pushed = env.git_ok(&bare, &["rev-parse", "main"])
+                == env.git_ok(&wt, &["rev-parse", "HEAD"]);
+            row.push((
+                out.status.success(),
+                stderr(&out).contains("the receiving end does not support push options"),
+                pushed,
+            ));
+        }
+        seen.push(row);
+    }
+    // Set in the repository: the same refusal on both sides.
+    assert_eq!(seen[0][0], seen[1][0]);
+    assert_eq!(seen[1][0], (false, true, false));
+    // Unset: stock git's default refuses, hubctl's default accepts.
+    assert_eq!(seen[0][1], (false, true, false));
+    assert_eq!(seen[1][1], (true, false, true));
+}
+
 // --- 7. Repository path forms and git's own options ---------------------------------------------
 
 #[test]
