@@ -998,6 +998,93 @@ fn repository_push_options_setting_beats_the_default() {
     assert_eq!(seen[1][1], (true, false, true));
 }
 
+/// A v0 fetch of `id` into `wt` (v0 checks wants against the uploadpack.allow*SHA1InWant rules;
+/// v2 serves any object it has): (success, the refusal: the client's own where the server
+/// advertises no id rule, or the server's "not our ref").
+fn fetch_by_id(env: &Env, wt: &Path, hubctl: bool, id: &str) -> (bool, &'static str) {
+    let out = with_side(
+        env,
+        wt,
+        hubctl,
+        &["-c", "protocol.version=0", "fetch", "-q", "origin", id],
+    );
+    let err = stderr(&out);
+    let refusal = if err.contains("Server does not allow request for unadvertised object") {
+        "client"
+    } else if err.contains("not our ref") {
+        "server"
+    } else {
+        ""
+    };
+    (out.status.success(), refusal)
+}
+
+/// `uploadpack.allowAnySHA1InWant=true` in the repository serves a dangling commit by id on
+/// both sides; `uploadpack.allowTipSHA1InWant=true` alone keeps a reachable non-tip commit
+/// out on both sides (hubctl's allowReachableSHA1InWant default does not add to it).
+#[test]
+fn repository_sha1_in_want_settings_beat_the_default() {
+    let env = Env::new();
+    let mut seen = Vec::new();
+    for hubctl in [false, true] {
+        let label = side_label(hubctl);
+        let mut row = Vec::new();
+        for (key, target) in [
+            (None, "dangling"),
+            (Some("uploadpack.allowAnySHA1InWant"), "dangling"),
+            (Some("uploadpack.allowTipSHA1InWant"), "non-tip"),
+        ] {
+            let name = format!("{label}-{}", row.len());
+            let bare = exported_bare(&env, &env.path(&format!("{name}/repo.git")));
+            if let Some(k) = key {
+                git_dir_config(&env, &bare, k, "true");
+            }
+            let url = format!("file://{}", bare.display());
+            let wt = env.path(&format!("{name}-wt"));
+            env.git_ok(env.dir.path(), &["clone", "-q", &url, wt.to_str().unwrap()]);
+            let id = if target == "dangling" {
+                // A commit in the served repository that no ref reaches.
+                let tree = env.git_ok(&bare, &["rev-parse", "main^{tree}"]);
+                env.git_ok(&bare, &["commit-tree", "-m", "dangling", tree.trim()])
+            } else {
+                env.git_ok(&bare, &["rev-parse", "main~2"])
+            };
+            let id = id.trim();
+            let had = env.git(&wt, &["cat-file", "-e", id]).status.success();
+            // The clone has the non-tip commit already: fetch it into a shallow one instead.
+            let wt = if had {
+                let shallow = env.path(&format!("{name}-shallow"));
+                env.git_ok(
+                    env.dir.path(),
+                    &[
+                        "clone",
+                        "-q",
+                        "--depth",
+                        "1",
+                        &url,
+                        shallow.to_str().unwrap(),
+                    ],
+                );
+                shallow
+            } else {
+                wt
+            };
+            let (ok, refusal) = fetch_by_id(&env, &wt, hubctl, id);
+            let got = env.git(&wt, &["cat-file", "-e", id]).status.success();
+            row.push((ok, refusal, got));
+        }
+        seen.push(row);
+    }
+    // Set in the repository: the same result on both sides.
+    assert_eq!(seen[0][1..], seen[1][1..]);
+    assert_eq!(seen[1][1..], [(true, "", true), (false, "server", false)]);
+    // Unset: both refuse the dangling commit, stock git in the client (it advertises no id
+    // rule), hubctl in the server (its allowReachableSHA1InWant default, which does not reach
+    // a dangling commit).
+    assert_eq!(seen[0][0], (false, "client", false));
+    assert_eq!(seen[1][0], (false, "server", false));
+}
+
 // --- 7. Repository path forms and git's own options ---------------------------------------------
 
 #[test]
