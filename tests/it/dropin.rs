@@ -1085,6 +1085,54 @@ fn repository_sha1_in_want_settings_beat_the_default() {
     assert_eq!(seen[1][0], (false, "server", false));
 }
 
+/// `uploadpack.allowFilter=false` in the system config (`GIT_CONFIG_SYSTEM`, which git, and so
+/// the remote program it starts, reads once `GIT_CONFIG_NOSYSTEM` is off) beats hubctl's
+/// default: a `--filter=blob:none` clone warns and fetches every blob on both sides. Without
+/// the file hubctl's default filters, where stock git (whose default is off) still warns.
+#[test]
+fn system_filter_setting_beats_the_default() {
+    let env = Env::new();
+    let system = env.path("system-gitconfig");
+    std::fs::write(&system, "[uploadpack]\n\tallowFilter = false\n").unwrap();
+    let mut seen = Vec::new();
+    for hubctl in [false, true] {
+        let label = side_label(hubctl);
+        let mut row = Vec::new();
+        for with_system in [true, false] {
+            let name = format!("{label}-{with_system}");
+            let bare = exported_bare(&env, &env.path(&format!("{name}/repo.git")));
+            let url = format!("file://{}", bare.display());
+            let wt = env.path(&format!("{name}-wt"));
+            let mut cmd = side_cmd(
+                &env,
+                env.dir.path(),
+                hubctl,
+                &["clone", "--filter=blob:none", &url, wt.to_str().unwrap()],
+            );
+            if with_system {
+                cmd.env_remove("GIT_CONFIG_NOSYSTEM")
+                    .env("GIT_CONFIG_SYSTEM", &system);
+            }
+            let out = cmd.output().unwrap();
+            assert!(out.status.success(), "[{name}] {}", stderr(&out));
+            let missing = env
+                .git_ok(&wt, &["rev-list", "--objects", "--all", "--missing=print"])
+                .lines()
+                .filter(|l| l.starts_with('?'))
+                .count();
+            row.push((
+                stderr(&out).contains("filtering not recognized by server"),
+                missing > 0,
+            ));
+        }
+        seen.push(row);
+    }
+    assert_eq!(seen[0][0], seen[1][0]);
+    assert_eq!(seen[1][0], (true, false));
+    assert_eq!(seen[0][1], (true, false));
+    assert_eq!(seen[1][1], (false, true));
+}
+
 // --- 7. Repository path forms and git's own options ---------------------------------------------
 
 #[test]
