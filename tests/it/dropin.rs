@@ -1133,6 +1133,77 @@ fn system_filter_setting_beats_the_default() {
     assert_eq!(seen[1][1], (false, true));
 }
 
+/// The same over HTTP: nginx + fcgiwrap hand the web server's `GIT_CONFIG_SYSTEM` to stock
+/// git http-backend and to hubctl alike.
+#[test]
+fn system_filter_setting_beats_the_default_over_http() {
+    let env = Env::new();
+    let system = env.path("system-gitconfig");
+    std::fs::write(&system, "[uploadpack]\n\tallowFilter = false\n").unwrap();
+    let mut seen = Vec::new();
+    for (label, program) in backends() {
+        let mut row = Vec::new();
+        for with_system in [true, false] {
+            let name = format!("{label}-{with_system}");
+            let project = env.path(&format!("project-{name}"));
+            exported_bare(&env, &project.join("repo.git"));
+            let vars = if with_system {
+                vec![
+                    ("GIT_CONFIG_NOSYSTEM".to_string(), "0".to_string()),
+                    (
+                        "GIT_CONFIG_SYSTEM".to_string(),
+                        system.to_str().unwrap().to_string(),
+                    ),
+                ]
+            } else {
+                Vec::new()
+            };
+            let nginx = nginx_for(
+                &env,
+                &program,
+                NginxOptions {
+                    site: CgiSite::ProjectRoot {
+                        dir: project.clone(),
+                        export_all: false,
+                    },
+                    env: vars,
+                    ..NginxOptions::default()
+                },
+            );
+            let wt = env.path(&format!("{name}-wt"));
+            let out = env.git(
+                env.dir.path(),
+                &[
+                    "clone",
+                    "--filter=blob:none",
+                    &nginx.url("repo.git"),
+                    wt.to_str().unwrap(),
+                ],
+            );
+            assert!(
+                out.status.success(),
+                "[{name}] {}\n{}",
+                stderr(&out),
+                nginx.logs()
+            );
+            let missing = env
+                .git_ok(&wt, &["rev-list", "--objects", "--all", "--missing=print"])
+                .lines()
+                .filter(|l| l.starts_with('?'))
+                .count();
+            row.push((
+                stderr(&out).contains("filtering not recognized by server"),
+                missing > 0,
+            ));
+        }
+        seen.push(row);
+    }
+    assert_eq!(seen[0][0], seen[1][0]);
+    assert_eq!(seen[1][0], (true, false));
+    assert_eq!(seen[0][1], (true, false));
+    assert_eq!(seen[1][1], (false, true));
+}
+
 // --- 7. Repository path forms and git's own options ---------------------------------------------
 
 #[test]
