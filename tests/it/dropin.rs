@@ -1204,6 +1204,97 @@ fn system_filter_setting_beats_the_default_over_http() {
     assert_eq!(seen[1][1], (false, true));
 }
 
+/// The repository settings of push options and of wants by id, over HTTP through nginx +
+/// fcgiwrap: the same results as over stdio on both sides.
+#[test]
+fn repository_push_option_and_want_settings_over_http() {
+    let env = Env::new();
+    let mut seen = Vec::new();
+    for (label, program) in backends() {
+        let project = env.path(&format!("project-{label}"));
+        let mut bares = Vec::new();
+        for (repo, key) in [
+            ("opts", "receive.advertisePushOptions=false"),
+            ("any", "uploadpack.allowAnySHA1InWant=true"),
+            ("tip", "uploadpack.allowTipSHA1InWant=true"),
+        ] {
+            let bare = exported_bare(&env, &project.join(format!("{repo}.git")));
+            let (k, v) = key.split_once('=').unwrap();
+            git_dir_config(&env, &bare, k, v);
+            git_dir_config(&env, &bare, "http.receivepack", "true");
+            bares.push(bare);
+        }
+        let nginx = nginx_for(
+            &env,
+            &program,
+            NginxOptions {
+                site: CgiSite::ProjectRoot {
+                    dir: project.clone(),
+                    export_all: false,
+                },
+                ..NginxOptions::default()
+            },
+        );
+        // Push options refused where the repository does not advertise them.
+        let wt = env.path(&format!("{label}-opts"));
+        env.git_ok(
+            env.dir.path(),
+            &["clone", "-q", &nginx.url("opts.git"), wt.to_str().unwrap()],
+        );
+        env.add_commit(&wt, "opt.txt", label, "with a push option");
+        let out = env.git(&wt, &["push", "-o", "x", "origin", "main"]);
+        let opts = (
+            out.status.success(),
+            stderr(&out).contains("the receiving end does not support push options"),
+        );
+        // A dangling commit by id where any id is allowed; a non-tip where only tips are.
+        let mut wants = Vec::new();
+        for (repo, bare) in [("any", &bares[1]), ("tip", &bares[2])] {
+            let id = if repo == "any" {
+                let tree = env.git_ok(bare, &["rev-parse", "main^{tree}"]);
+                env.git_ok(bare, &["commit-tree", "-m", "dangling", tree.trim()])
+            } else {
+                env.git_ok(bare, &["rev-parse", "main~2"])
+            };
+            let id = id.trim();
+            let shallow = env.path(&format!("{label}-{repo}-shallow"));
+            env.git_ok(
+                env.dir.path(),
+                &[
+                    "clone",
+                    "-q",
+                    "--depth",
+                    "1",
+                    &nginx.url(&format!("{repo}.git")),
+                    shallow.to_str().unwrap(),
+                ],
+            );
+            let out = env.git(
+                &shallow,
+                &["-c", "protocol.version=0", "fetch", "-q", "origin", id],
+            );
+            let got = env.git(&shallow, &["cat-file", "-e", id]).status.success();
+            wants.push((
+                out.status.success(),
+                stderr(&out).contains("not our ref"),
+                got,
+            ));
+        }
+        seen.push((opts, wants));
+    }
+    assert_eq!(seen[0], seen[1]);
+    // Over HTTP git upload-pack runs --stateless-rpc, where a want reachable from a tip is
+    // always served (the refs may have moved since the advertisement): allowTipSHA1InWant
+    // alone lets the non-tip through on both sides, unlike over stdio.
+    assert_eq!(
+        seen[1],
+        (
+            (false, true),
+            vec![(true, false, true), (true, false, true)]
+        )
+    );
+}
+
 // --- 7. Repository path forms and git's own options ---------------------------------------------
 
 #[test]
