@@ -804,19 +804,35 @@ fn chunked_push_with_empty_content_length() {
 
 // --- 6. Protocol settings are defaults ----------------------------------------------------------
 
-/// `git <args>` with the remote programs of one side: stock git's or hubctl's.
-fn with_side(env: &Env, cwd: &Path, hubctl: bool, args: &[&str]) -> Output {
+/// `git <args>` set up with the remote programs of one side: stock git's or hubctl's.
+fn side_cmd(env: &Env, cwd: &Path, hubctl: bool, args: &[&str]) -> Command {
     let mut cmd = env.git_cmd(cwd);
     if hubctl {
-        let bin = hubctl_bin();
+        let upload_pack = format!("'{}' upload-pack", hubctl_bin().display());
         cmd.args([
             "-c",
-            &format!("remote.origin.uploadpack='{}' upload-pack", bin.display()),
+            &format!("remote.origin.uploadpack={upload_pack}"),
             "-c",
-            &format!("remote.origin.receivepack='{}' receive-pack", bin.display()),
+            &format!(
+                "remote.origin.receivepack='{}' receive-pack",
+                hubctl_bin().display()
+            ),
         ]);
+        // clone sets its transport's upload-pack from its own option, never from
+        // remote.origin.uploadpack.
+        if args.first() == Some(&"clone") {
+            cmd.arg("clone").arg(format!("--upload-pack={upload_pack}"));
+            cmd.args(&args[1..]);
+            return cmd;
+        }
     }
-    cmd.args(args).output().unwrap()
+    cmd.args(args);
+    cmd
+}
+
+/// `git <args>` with the remote programs of one side: stock git's or hubctl's.
+fn with_side(env: &Env, cwd: &Path, hubctl: bool, args: &[&str]) -> Output {
+    side_cmd(env, cwd, hubctl, args).output().unwrap()
 }
 
 fn side_label(hubctl: bool) -> &'static str {
@@ -941,6 +957,342 @@ fn global_fsck_setting_beats_the_default() {
     }
     assert_eq!(seen[0], seen[1]);
     assert_eq!(seen[1], (true, false));
+}
+
+/// `receive.advertisePushOptions=false` in the repository refuses `git push -o` on both sides;
+/// with the key unset, hubctl's documented default accepts push options where stock git (whose
+/// own default is off) refuses them.
+#[test]
+fn repository_push_options_setting_beats_the_default() {
+    let env = Env::new();
+    let mut seen = Vec::new();
+    for hubctl in [false, true] {
+        let label = side_label(hubctl);
+        let mut row = Vec::new();
+        for setting in [Some("false"), None] {
+            let name = format!("{label}-{}", setting.unwrap_or("unset"));
+            let bare = exported_bare(&env, &env.path(&format!("{name}/repo.git")));
+            if let Some(v) = setting {
+                git_dir_config(&env, &bare, "receive.advertisePushOptions", v);
+            }
+            let url = format!("file://{}", bare.display());
+            let wt = env.path(&format!("{name}-wt"));
+            env.git_ok(env.dir.path(), &["clone", "-q", &url, wt.to_str().unwrap()]);
+            env.add_commit(&wt, "opt.txt", &name, "with a push option");
+            let out = with_side(&env, &wt, hubctl, &["push", "-o", "x", "origin", "main"]);
+            let pushed = env.git_ok(&bare, &["rev-parse", "main"])
+                == env.git_ok(&wt, &["rev-parse", "HEAD"]);
+            row.push((
+                out.status.success(),
+                stderr(&out).contains("the receiving end does not support push options"),
+                pushed,
+            ));
+        }
+        seen.push(row);
+    }
+    // Set in the repository: the same refusal on both sides.
+    assert_eq!(seen[0][0], seen[1][0]);
+    assert_eq!(seen[1][0], (false, true, false));
+    // Unset: stock git's default refuses, hubctl's default accepts.
+    assert_eq!(seen[0][1], (false, true, false));
+    assert_eq!(seen[1][1], (true, false, true));
+}
+
+/// A v0 fetch of `id` into `wt` (v0 checks wants against the uploadpack.allow*SHA1InWant rules;
+/// v2 serves any object it has): (success, the refusal: the client's own where the server
+/// advertises no id rule, or the server's "not our ref").
+fn fetch_by_id(env: &Env, wt: &Path, hubctl: bool, id: &str) -> (bool, &'static str) {
+    let out = with_side(
+        env,
+        wt,
+        hubctl,
+        &["-c", "protocol.version=0", "fetch", "-q", "origin", id],
+    );
+    let err = stderr(&out);
+    let refusal = if err.contains("Server does not allow request for unadvertised object") {
+        "client"
+    } else if err.contains("not our ref") {
+        "server"
+    } else {
+        ""
+    };
+    (out.status.success(), refusal)
+}
+
+/// `uploadpack.allowAnySHA1InWant=true` in the repository serves a dangling commit by id on
+/// both sides; `uploadpack.allowTipSHA1InWant=true` alone keeps a reachable non-tip commit
+/// out on both sides (hubctl's allowReachableSHA1InWant default does not add to it).
+#[test]
+fn repository_sha1_in_want_settings_beat_the_default() {
+    let env = Env::new();
+    let mut seen = Vec::new();
+    for hubctl in [false, true] {
+        let label = side_label(hubctl);
+        let mut row = Vec::new();
+        for (key, target) in [
+            (None, "dangling"),
+            (Some("uploadpack.allowAnySHA1InWant"), "dangling"),
+            (Some("uploadpack.allowTipSHA1InWant"), "non-tip"),
+        ] {
+            let name = format!("{label}-{}", row.len());
+            let bare = exported_bare(&env, &env.path(&format!("{name}/repo.git")));
+            if let Some(k) = key {
+                git_dir_config(&env, &bare, k, "true");
+            }
+            let url = format!("file://{}", bare.display());
+            let wt = env.path(&format!("{name}-wt"));
+            env.git_ok(env.dir.path(), &["clone", "-q", &url, wt.to_str().unwrap()]);
+            let id = if target == "dangling" {
+                // A commit in the served repository that no ref reaches.
+                let tree = env.git_ok(&bare, &["rev-parse", "main^{tree}"]);
+                env.git_ok(&bare, &["commit-tree", "-m", "dangling", tree.trim()])
+            } else {
+                env.git_ok(&bare, &["rev-parse", "main~2"])
+            };
+            let id = id.trim();
+            let had = env.git(&wt, &["cat-file", "-e", id]).status.success();
+            // The clone has the non-tip commit already: fetch it into a shallow one instead.
+            let wt = if had {
+                let shallow = env.path(&format!("{name}-shallow"));
+                env.git_ok(
+                    env.dir.path(),
+                    &[
+                        "clone",
+                        "-q",
+                        "--depth",
+                        "1",
+                        &url,
+                        shallow.to_str().unwrap(),
+                    ],
+                );
+                shallow
+            } else {
+                wt
+            };
+            let (ok, refusal) = fetch_by_id(&env, &wt, hubctl, id);
+            let got = env.git(&wt, &["cat-file", "-e", id]).status.success();
+            row.push((ok, refusal, got));
+        }
+        seen.push(row);
+    }
+    // Set in the repository: the same result on both sides.
+    assert_eq!(seen[0][1..], seen[1][1..]);
+    assert_eq!(seen[1][1..], [(true, "", true), (false, "server", false)]);
+    // Unset: both refuse the dangling commit, stock git in the client (it advertises no id
+    // rule), hubctl in the server (its allowReachableSHA1InWant default, which does not reach
+    // a dangling commit).
+    assert_eq!(seen[0][0], (false, "client", false));
+    assert_eq!(seen[1][0], (false, "server", false));
+}
+
+/// `uploadpack.allowFilter=false` in the system config (`GIT_CONFIG_SYSTEM`, which git, and so
+/// the remote program it starts, reads once `GIT_CONFIG_NOSYSTEM` is off) beats hubctl's
+/// default: a `--filter=blob:none` clone warns and fetches every blob on both sides. Without
+/// the file hubctl's default filters, where stock git (whose default is off) still warns.
+#[test]
+fn system_filter_setting_beats_the_default() {
+    let env = Env::new();
+    let system = env.path("system-gitconfig");
+    std::fs::write(&system, "[uploadpack]\n\tallowFilter = false\n").unwrap();
+    let mut seen = Vec::new();
+    for hubctl in [false, true] {
+        let label = side_label(hubctl);
+        let mut row = Vec::new();
+        for with_system in [true, false] {
+            let name = format!("{label}-{with_system}");
+            let bare = exported_bare(&env, &env.path(&format!("{name}/repo.git")));
+            let url = format!("file://{}", bare.display());
+            let wt = env.path(&format!("{name}-wt"));
+            let mut cmd = side_cmd(
+                &env,
+                env.dir.path(),
+                hubctl,
+                &["clone", "--filter=blob:none", &url, wt.to_str().unwrap()],
+            );
+            if with_system {
+                cmd.env_remove("GIT_CONFIG_NOSYSTEM")
+                    .env("GIT_CONFIG_SYSTEM", &system);
+            }
+            let out = cmd.output().unwrap();
+            assert!(out.status.success(), "[{name}] {}", stderr(&out));
+            let missing = env
+                .git_ok(&wt, &["rev-list", "--objects", "--all", "--missing=print"])
+                .lines()
+                .filter(|l| l.starts_with('?'))
+                .count();
+            row.push((
+                stderr(&out).contains("filtering not recognized by server"),
+                missing > 0,
+            ));
+        }
+        seen.push(row);
+    }
+    assert_eq!(seen[0][0], seen[1][0]);
+    assert_eq!(seen[1][0], (true, false));
+    assert_eq!(seen[0][1], (true, false));
+    assert_eq!(seen[1][1], (false, true));
+}
+
+/// The same over HTTP: nginx + fcgiwrap hand the web server's `GIT_CONFIG_SYSTEM` to stock
+/// git http-backend and to hubctl alike.
+#[test]
+fn system_filter_setting_beats_the_default_over_http() {
+    let env = Env::new();
+    let system = env.path("system-gitconfig");
+    std::fs::write(&system, "[uploadpack]\n\tallowFilter = false\n").unwrap();
+    let mut seen = Vec::new();
+    for (label, program) in backends() {
+        let mut row = Vec::new();
+        for with_system in [true, false] {
+            let name = format!("{label}-{with_system}");
+            let project = env.path(&format!("project-{name}"));
+            exported_bare(&env, &project.join("repo.git"));
+            let vars = if with_system {
+                vec![
+                    ("GIT_CONFIG_NOSYSTEM".to_string(), "0".to_string()),
+                    (
+                        "GIT_CONFIG_SYSTEM".to_string(),
+                        system.to_str().unwrap().to_string(),
+                    ),
+                ]
+            } else {
+                Vec::new()
+            };
+            let nginx = nginx_for(
+                &env,
+                &program,
+                NginxOptions {
+                    site: CgiSite::ProjectRoot {
+                        dir: project.clone(),
+                        export_all: false,
+                    },
+                    env: vars,
+                    ..NginxOptions::default()
+                },
+            );
+            let wt = env.path(&format!("{name}-wt"));
+            let out = env.git(
+                env.dir.path(),
+                &[
+                    "clone",
+                    "--filter=blob:none",
+                    &nginx.url("repo.git"),
+                    wt.to_str().unwrap(),
+                ],
+            );
+            assert!(
+                out.status.success(),
+                "[{name}] {}\n{}",
+                stderr(&out),
+                nginx.logs()
+            );
+            let missing = env
+                .git_ok(&wt, &["rev-list", "--objects", "--all", "--missing=print"])
+                .lines()
+                .filter(|l| l.starts_with('?'))
+                .count();
+            row.push((
+                stderr(&out).contains("filtering not recognized by server"),
+                missing > 0,
+            ));
+        }
+        seen.push(row);
+    }
+    assert_eq!(seen[0][0], seen[1][0]);
+    assert_eq!(seen[1][0], (true, false));
+    assert_eq!(seen[0][1], (true, false));
+    assert_eq!(seen[1][1], (false, true));
+}
+
+/// The repository settings of push options and of wants by id, over HTTP through nginx +
+/// fcgiwrap: the same results as over stdio on both sides.
+#[test]
+fn repository_push_option_and_want_settings_over_http() {
+    let env = Env::new();
+    let mut seen = Vec::new();
+    for (label, program) in backends() {
+        let project = env.path(&format!("project-{label}"));
+        let mut bares = Vec::new();
+        for (repo, key) in [
+            ("opts", "receive.advertisePushOptions=false"),
+            ("any", "uploadpack.allowAnySHA1InWant=true"),
+            ("tip", "uploadpack.allowTipSHA1InWant=true"),
+        ] {
+            let bare = exported_bare(&env, &project.join(format!("{repo}.git")));
+            let (k, v) = key.split_once('=').unwrap();
+            git_dir_config(&env, &bare, k, v);
+            git_dir_config(&env, &bare, "http.receivepack", "true");
+            bares.push(bare);
+        }
+        let nginx = nginx_for(
+            &env,
+            &program,
+            NginxOptions {
+                site: CgiSite::ProjectRoot {
+                    dir: project.clone(),
+                    export_all: false,
+                },
+                ..NginxOptions::default()
+            },
+        );
+        // Push options refused where the repository does not advertise them.
+        let wt = env.path(&format!("{label}-opts"));
+        env.git_ok(
+            env.dir.path(),
+            &["clone", "-q", &nginx.url("opts.git"), wt.to_str().unwrap()],
+        );
+        env.add_commit(&wt, "opt.txt", label, "with a push option");
+        let out = env.git(&wt, &["push", "-o", "x", "origin", "main"]);
+        let opts = (
+            out.status.success(),
+            stderr(&out).contains("the receiving end does not support push options"),
+        );
+        // A dangling commit by id where any id is allowed; a non-tip where only tips are.
+        let mut wants = Vec::new();
+        for (repo, bare) in [("any", &bares[1]), ("tip", &bares[2])] {
+            let id = if repo == "any" {
+                let tree = env.git_ok(bare, &["rev-parse", "main^{tree}"]);
+                env.git_ok(bare, &["commit-tree", "-m", "dangling", tree.trim()])
+            } else {
+                env.git_ok(bare, &["rev-parse", "main~2"])
+            };
+            let id = id.trim();
+            let shallow = env.path(&format!("{label}-{repo}-shallow"));
+            env.git_ok(
+                env.dir.path(),
+                &[
+                    "clone",
+                    "-q",
+                    "--depth",
+                    "1",
+                    &nginx.url(&format!("{repo}.git")),
+                    shallow.to_str().unwrap(),
+                ],
+            );
+            let out = env.git(
+                &shallow,
+                &["-c", "protocol.version=0", "fetch", "-q", "origin", id],
+            );
+            let got = env.git(&shallow, &["cat-file", "-e", id]).status.success();
+            wants.push((
+                out.status.success(),
+                stderr(&out).contains("not our ref"),
+                got,
+            ));
+        }
+        seen.push((opts, wants));
+    }
+    assert_eq!(seen[0], seen[1]);
+    // Over HTTP git upload-pack runs --stateless-rpc, where a want reachable from a tip is
+    // always served (the refs may have moved since the advertisement): allowTipSHA1InWant
+    // alone lets the non-tip through on both sides, unlike over stdio.
+    assert_eq!(
+        seen[1],
+        (
+            (false, true),
+            vec![(true, false, true), (true, false, true)]
+        )
+    );
 }
 
 // --- 7. Repository path forms and git's own options ---------------------------------------------
