@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::fetch::engine_processes;
+use crate::fetch::{engine_processes, engine_started, no_engine_left};
 use crate::harness::*;
 
 const REPO: &str = "alice/pub";
@@ -783,4 +783,150 @@ fn a_lost_database_beside_repositories_is_not_recreated() {
     let fresh = Env::new();
     fresh.hubctl_ok(&["user", "list"]);
     assert!(fresh.root.join("hubctl.db").exists());
+}
+
+/// A pkt-line carrying `s`.
+fn pkt(s: &str) -> String {
+    format!("{:04x}{s}", s.len() + 4)
+}
+
+/// The start of a push of `new` to `refs/heads/stalled` as one HTTP request that announces
+/// more body than it sends: the head, then `body`.
+fn push_head(token: &str, body: &[u8]) -> Vec<u8> {
+    let mut request = format!(
+        "POST /{REPO}.git/git-receive-pack HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-git-receive-pack-request\r\nContent-Length: 100000\r\n\r\n"
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    request
+}
+
+/// Issue 13 point 1, the push half: a push that stalls in the middle of its pack (commands,
+/// the pack header and a byte, then nothing) has its `git receive-pack` ended after the idle
+/// timeout, and its engine slot comes back: with `max-engines 1` a clone and a push right
+/// after are served.
+#[test]
+fn a_push_stalled_mid_pack_is_ended_and_frees_its_slot() {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &["--scope", "write"]);
+    let server = server(
+        &env,
+        &[
+            ("idle-timeout", "2s"),
+            ("max-engines", "1"),
+            ("queue-timeout", "3s"),
+        ],
+    );
+    let bare = env.bare(REPO);
+    let tip = env.git_ok(&bare, &["rev-parse", "main"]).trim().to_string();
+    let zero = "0".repeat(40);
+    let mut body = pkt(&format!("{zero} {tip} refs/heads/stalled\0report-status\n"));
+    body.push_str("0000");
+    let mut body = body.into_bytes();
+    // A pack of five objects, of which only the first byte arrives.
+    body.extend_from_slice(b"PACK\0\0\0\x02\0\0\0\x05\x95");
+    let mut stalled = connect(&server);
+    stalled.write_all(&push_head(&token, &body)).unwrap();
+    assert!(
+        engine_started(&bare, "receive-pack"),
+        "the push never reached git; server log:\n{}",
+        server.log.lines().join("\n")
+    );
+    // The client is still connected, silent: only the idle timeout can end it.
+    let started = Instant::now();
+    assert!(
+        no_engine_left(&bare),
+        "git is still running {:?} after the 2 s idle timeout: {:?}",
+        started.elapsed(),
+        engine_processes(&bare)
+    );
+    // The slot is free: a clone and a push, each needing the only slot, are served at once.
+    let dest = env.path("clone");
+    let url = server
+        .url(REPO)
+        .replacen("http://", &format!("http://alice:{token}@"), 1);
+    let out = env.git(
+        env.dir.path(),
+        &["clone", "-q", &url, dest.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.add_commit(&dest, "after.txt", "after\n", "after the stall");
+    let out = env.git(&dest, &["push", "-q", "origin", "HEAD:refs/heads/after"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.git_ok(&bare, &["rev-parse", "refs/heads/after"]),
+        env.git_ok(&dest, &["rev-parse", "HEAD"])
+    );
+    // The stalled push left no ref behind.
+    assert!(
+        !env.git(
+            &bare,
+            &["rev-parse", "--verify", "-q", "refs/heads/stalled"]
+        )
+        .status
+        .success()
+    );
+    drop(stalled);
+}
+
+/// Issue 13 point 1: a push whose command section has not arrived holds no engine slot and
+/// no git process, so with `max-engines 1` fetches are served while it stalls.
+#[test]
+fn a_push_stalled_in_its_commands_holds_no_slot() {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &["--scope", "write"]);
+    let server = server(
+        &env,
+        &[
+            ("idle-timeout", "60s"),
+            ("max-engines", "1"),
+            ("queue-timeout", "2s"),
+        ],
+    );
+    let bare = env.bare(REPO);
+    let tip = env.git_ok(&bare, &["rev-parse", "main"]).trim().to_string();
+    let zero = "0".repeat(40);
+    let command = pkt(&format!("{zero} {tip} refs/heads/stalled\0report-status\n"));
+    // Half of the first command line, then nothing.
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect(&server);
+        s.write_all(&push_head(&token, &command.as_bytes()[..40]))
+            .unwrap();
+        stalled.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        engine_processes(&bare).is_empty(),
+        "a stalled push started git: {:?}",
+        engine_processes(&bare)
+    );
+    let started = Instant::now();
+    for i in 0..2 {
+        let dest = env.path(&format!("clone{i}"));
+        let out = env.git(
+            env.dir.path(),
+            &["clone", "-q", &server.url(REPO), dest.to_str().unwrap()],
+        );
+        assert!(
+            out.status.success(),
+            "clone {i} beside stalled pushes: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the clones took {:?}",
+        started.elapsed()
+    );
+    assert!(engine_processes(&bare).is_empty());
+    drop(stalled);
 }
