@@ -1037,3 +1037,34 @@ fn a_held_write_lock_does_not_stall_ssh_logins() {
         "doubled: {stderr}"
     );
 }
+
+/// Issue 13 point 3: connections beyond the process's total limit are refused with 503, and
+/// served again once the held ones close.
+#[test]
+fn connections_beyond_the_total_limit_get_503() {
+    let env = Env::new();
+    // The per-address limit stays above the total, so only the total can refuse.
+    let server = server(
+        &env,
+        &[("max-connections", "6"), ("max-connections-per-ip", "100")],
+    );
+    let held: Vec<TcpStream> = (0..6).map(|_| connect(&server)).collect();
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let (answer, _) = exchange(
+                &server,
+                b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\n\r\n",
+            );
+            answer.starts_with("HTTP/1.1 503")
+        }),
+        "a seventh connection was not refused"
+    );
+    drop(held);
+    assert!(eventually(Duration::from_secs(10), || {
+        let (answer, _) = exchange(
+            &server,
+            b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        answer.starts_with("HTTP/1.1 200")
+    }));
+}
