@@ -1068,3 +1068,71 @@ fn connections_beyond_the_total_limit_get_503() {
         answer.starts_with("HTTP/1.1 200")
     }));
 }
+
+/// Issue 13 point 2: a request head with too many header lines, and one whose lines are each
+/// short but add up to more than the head's size bound, is refused with 431 as soon as it
+/// passes the bound, without waiting for the head's end; a client that keeps sending such
+/// lines is cut off, and the server's memory does not grow with them.
+#[test]
+fn too_many_or_too_large_headers_are_refused_while_read() {
+    let env = Env::new();
+    // A head that never ends would otherwise wait this long.
+    let server = server(&env, &[("header-timeout", "60s")]);
+    let before = rss_kib(server.pid());
+    let cases: &[(&str, Vec<u8>)] = &[
+        // 150 lines of a few bytes: under the size bound, over the count.
+        (
+            "too many header lines",
+            (0..150)
+                .flat_map(|i| format!("X-N{i}: y\r\n").into_bytes())
+                .collect(),
+        ),
+        // 90 lines of 1000 bytes: under the count and the line bound, over the head's size.
+        (
+            "headers too large in total",
+            (0..90)
+                .flat_map(|i| format!("X-S{i:03}: {}\r\n", "s".repeat(992)).into_bytes())
+                .collect(),
+        ),
+    ];
+    for (what, lines) in cases {
+        // The lines once, and no end of the head: only the bound in question can answer.
+        let mut request = b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\n".to_vec();
+        request.extend_from_slice(lines);
+        let (answer, took) = exchange(&server, &request);
+        assert!(answer.starts_with("HTTP/1.1 431"), "{what}: {answer:?}");
+        assert!(
+            took < Duration::from_secs(10),
+            "{what}: refused only after {took:?}"
+        );
+        // More of the same lines, up to 64 MiB or 20 s: the client is cut off and the
+        // server's memory does not grow with what it sends.
+        let started = Instant::now();
+        let mut s = connect(&server);
+        s.write_all(b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        let mut sent = 0usize;
+        while sent < 64 << 20 && started.elapsed() < Duration::from_secs(20) {
+            match s.write(lines) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+        assert!(
+            sent < 16 << 20,
+            "{what}: the server kept reading: {sent} bytes taken"
+        );
+        let answer = read_to_close(&mut s);
+        assert!(answer.starts_with("HTTP/1.1 431"), "{what}: {answer:?}");
+        let after = rss_kib(server.pid());
+        assert!(
+            after < 64 * 1024 && after < before + 16 * 1024,
+            "{what}: RSS grew from {before} KiB to {after} KiB"
+        );
+    }
+    let (head, _) = exchange(
+        &server,
+        b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
