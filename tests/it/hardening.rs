@@ -1136,3 +1136,72 @@ fn too_many_or_too_large_headers_are_refused_while_read() {
     );
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
 }
+
+/// Every file below `dir` with its size and modification time, symbolic links not followed.
+fn snapshot(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let m = std::fs::symlink_metadata(e.path()).unwrap();
+            if m.is_dir() {
+                todo.push(e.path());
+            }
+            out.push((e.path(), m.len(), m.modified().unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Issue 13 point 8: `repo gc` on a repository entry that is a symbolic link to a repository
+/// outside the root is refused, and the outside repository is not repacked: its files, sizes
+/// and times are as before.
+#[test]
+fn repo_gc_does_not_follow_a_linked_repository_entry() {
+    use std::os::unix::fs::symlink;
+    let env = Env::new();
+    let outside = env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let victim = outside.join("data.git");
+    env.git_ok(&outside, &["init", "-q", "--bare", "data.git"]);
+    // Loose objects and loose refs: what a gc would pack.
+    let wt = env.path("outside-src");
+    std::fs::create_dir_all(&wt).unwrap();
+    env.git_ok(&wt, &["init", "-q", "-b", "main"]);
+    env.add_commit(&wt, "a.txt", "a\n", "one");
+    env.add_commit(&wt, "b.txt", "b\n", "two");
+    env.git_ok(&wt, &["push", "-q", victim.to_str().unwrap(), "main"]);
+    assert!(victim.join("refs/heads/main").is_file());
+    env.ensure_owner("alice");
+    env.hubctl_ok(&["repo", "init", "alice/real"]);
+    symlink(&victim, env.root.join("repos/alice/link.git")).unwrap();
+    let before = snapshot(&victim);
+    // A gc of the real repository beside the link still works.
+    env.hubctl_ok(&["repo", "gc", "alice/real"]);
+    for args in [
+        &["repo", "gc", "alice/link"][..],
+        &["repo", "gc", "--auto", "alice/link"],
+    ] {
+        let out = env.hubctl(args);
+        assert!(
+            !out.status.success(),
+            "hubctl {args:?} ran on the linked repository: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("leads outside"), "hubctl {args:?}: {err}");
+        assert_eq!(
+            snapshot(&victim),
+            before,
+            "hubctl {args:?} changed the outside repository"
+        );
+    }
+    assert!(victim.join("refs/heads/main").is_file());
+    assert!(
+        std::fs::symlink_metadata(env.root.join("repos/alice/link.git"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
