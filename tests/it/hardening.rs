@@ -1205,3 +1205,58 @@ fn repo_gc_does_not_follow_a_linked_repository_entry() {
             .is_symlink()
     );
 }
+
+/// Issue 13 point 6 over HTTP: a write through the API while another process holds the
+/// database's write lock is answered, once the (shortened) busy timeout passes, with a 503
+/// and `Retry-After`: the client is told to come back, never given SQLite's text.
+#[test]
+fn a_locked_database_gets_503_busy_over_the_api() {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &["--scope", "write"]);
+    let server = Server::start_full(&env, "127.0.0.1:0", &[], &[("HUBCTL_DB_TIMEOUT", "1")]);
+    let key = ClientKey::generate(&env, "api", KeyKind::Ed25519);
+    let body = serde_json::json!({ "title": "api", "key": key.public_line }).to_string();
+    let url = format!("{}/api/user/keys", server.base);
+    let bearer = format!("Authorization: Bearer {token}");
+    let holder = hold_write_lock(&env);
+    let started = Instant::now();
+    let (status, text) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &bearer,
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        &body,
+        &url,
+    ]);
+    assert_eq!(status, 503, "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    drop(holder);
+    assert!(text.contains("Retry-After:"), "{text}");
+    assert!(text.contains("busy"), "{text}");
+    assert!(!text.to_lowercase().contains("locked"), "{text}");
+    assert!(
+        server.log.contains("POST /api/user/keys 503"),
+        "{:?}",
+        server.log.lines()
+    );
+    // With the lock gone, the same request succeeds.
+    let (status, text) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &bearer,
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        &body,
+        &url,
+    ]);
+    assert!(status == 200 || status == 201, "{status} {text}");
+}
