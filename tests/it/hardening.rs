@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::fetch::engine_processes;
+use crate::fetch::{engine_processes, engine_started, no_engine_left};
 use crate::harness::*;
 
 const REPO: &str = "alice/pub";
@@ -783,4 +783,480 @@ fn a_lost_database_beside_repositories_is_not_recreated() {
     let fresh = Env::new();
     fresh.hubctl_ok(&["user", "list"]);
     assert!(fresh.root.join("hubctl.db").exists());
+}
+
+/// A pkt-line carrying `s`.
+fn pkt(s: &str) -> String {
+    format!("{:04x}{s}", s.len() + 4)
+}
+
+/// The start of a push of `new` to `refs/heads/stalled` as one HTTP request that announces
+/// more body than it sends: the head, then `body`.
+fn push_head(token: &str, body: &[u8]) -> Vec<u8> {
+    let mut request = format!(
+        "POST /{REPO}.git/git-receive-pack HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-git-receive-pack-request\r\nContent-Length: 100000\r\n\r\n"
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    request
+}
+
+/// Issue 13 point 1, the push half: a push that stalls in the middle of its pack (commands,
+/// the pack header and a byte, then nothing) has its `git receive-pack` ended after the idle
+/// timeout, and its engine slot comes back: with `max-engines 1` a clone and a push right
+/// after are served.
+#[test]
+fn a_push_stalled_mid_pack_is_ended_and_frees_its_slot() {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &["--scope", "write"]);
+    let server = server(
+        &env,
+        &[
+            ("idle-timeout", "2s"),
+            ("max-engines", "1"),
+            ("queue-timeout", "3s"),
+        ],
+    );
+    let bare = env.bare(REPO);
+    let tip = env.git_ok(&bare, &["rev-parse", "main"]).trim().to_string();
+    let zero = "0".repeat(40);
+    let mut body = pkt(&format!("{zero} {tip} refs/heads/stalled\0report-status\n"));
+    body.push_str("0000");
+    let mut body = body.into_bytes();
+    // A pack of five objects, of which only the first byte arrives.
+    body.extend_from_slice(b"PACK\0\0\0\x02\0\0\0\x05\x95");
+    let mut stalled = connect(&server);
+    stalled.write_all(&push_head(&token, &body)).unwrap();
+    assert!(
+        engine_started(&bare, "receive-pack"),
+        "the push never reached git; server log:\n{}",
+        server.log.lines().join("\n")
+    );
+    // The client is still connected, silent: only the idle timeout can end it.
+    let started = Instant::now();
+    assert!(
+        no_engine_left(&bare),
+        "git is still running {:?} after the 2 s idle timeout: {:?}",
+        started.elapsed(),
+        engine_processes(&bare)
+    );
+    // The slot is free: a clone and a push, each needing the only slot, are served at once.
+    let dest = env.path("clone");
+    let url = server
+        .url(REPO)
+        .replacen("http://", &format!("http://alice:{token}@"), 1);
+    let out = env.git(
+        env.dir.path(),
+        &["clone", "-q", &url, dest.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.add_commit(&dest, "after.txt", "after\n", "after the stall");
+    let out = env.git(&dest, &["push", "-q", "origin", "HEAD:refs/heads/after"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.git_ok(&bare, &["rev-parse", "refs/heads/after"]),
+        env.git_ok(&dest, &["rev-parse", "HEAD"])
+    );
+    // The stalled push left no ref behind.
+    assert!(
+        !env.git(
+            &bare,
+            &["rev-parse", "--verify", "-q", "refs/heads/stalled"]
+        )
+        .status
+        .success()
+    );
+    drop(stalled);
+}
+
+/// Issue 13 point 1: a push whose command section has not arrived holds no engine slot and
+/// no git process, so with `max-engines 1` fetches are served while it stalls.
+#[test]
+fn a_push_stalled_in_its_commands_holds_no_slot() {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &["--scope", "write"]);
+    let server = server(
+        &env,
+        &[
+            ("idle-timeout", "60s"),
+            ("max-engines", "1"),
+            ("queue-timeout", "2s"),
+        ],
+    );
+    let bare = env.bare(REPO);
+    let tip = env.git_ok(&bare, &["rev-parse", "main"]).trim().to_string();
+    let zero = "0".repeat(40);
+    let command = pkt(&format!("{zero} {tip} refs/heads/stalled\0report-status\n"));
+    // Half of the first command line, then nothing.
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect(&server);
+        s.write_all(&push_head(&token, &command.as_bytes()[..40]))
+            .unwrap();
+        stalled.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        engine_processes(&bare).is_empty(),
+        "a stalled push started git: {:?}",
+        engine_processes(&bare)
+    );
+    let started = Instant::now();
+    for i in 0..2 {
+        let dest = env.path(&format!("clone{i}"));
+        let out = env.git(
+            env.dir.path(),
+            &["clone", "-q", &server.url(REPO), dest.to_str().unwrap()],
+        );
+        assert!(
+            out.status.success(),
+            "clone {i} beside stalled pushes: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the clones took {:?}",
+        started.elapsed()
+    );
+    assert!(engine_processes(&bare).is_empty());
+    drop(stalled);
+}
+
+/// Another process holding `BEGIN IMMEDIATE` on `hubctl.db` until killed; returns once the
+/// lock is held.
+fn hold_write_lock(env: &Env) -> ChildGuard {
+    let db = env.root.join("hubctl.db");
+    let mut holder = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3,time\nc=sqlite3.connect({:?},isolation_level=None,timeout=30)\nc.execute('BEGIN IMMEDIATE')\nc.execute('UPDATE settings SET value=value')\nprint('locked',flush=True)\ntime.sleep(60)\n",
+            db.display().to_string()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+    ChildGuard(Some(holder))
+}
+
+/// Issue 13 point 6 over SSH: while another process holds the database's write lock, `hubctl
+/// shell` key logins (the forced command sshd runs) complete at once, the best-effort
+/// `last_used` update of the key skipped instead of waiting out the 15 s busy timeout. A write
+/// that must wait says the database is locked once, not doubled by its error chain.
+#[test]
+fn a_held_write_lock_does_not_stall_ssh_logins() {
+    let env = Env::new();
+    env.hosted_fixture("alice/priv", "main");
+    env.hubctl_ok(&["repo", "set", "alice/priv", "visibility", "private"]);
+    // A key per login, each never used: each login wants to record its key's first use.
+    let key_ids: Vec<String> = (0..4)
+        .map(|i| {
+            let key = ClientKey::generate(&env, &format!("alice{i}"), KeyKind::Ed25519);
+            let added: serde_json::Value = serde_json::from_str(&env.hubctl_ok(&[
+                "keys",
+                "add",
+                "--user",
+                "alice",
+                "--json",
+                key.public.to_str().unwrap(),
+            ]))
+            .unwrap();
+            added["id"].as_i64().unwrap().to_string()
+        })
+        .collect();
+    let login = |key_id: &str| {
+        let mut c = env.hubctl_cmd();
+        c.args(["shell", "--key-id", key_id])
+            .env("SSH_ORIGINAL_COMMAND", "git-upload-pack 'alice/priv.git'")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        // The client ends the conversation after the advertisement.
+        child.stdin.take().unwrap().write_all(b"0000").unwrap();
+        let mut child = ChildGuard(Some(child));
+        let status = wait_timeout(child.0.as_mut().unwrap(), Duration::from_secs(30));
+        let out = child.0.take().unwrap().wait_with_output().unwrap();
+        assert!(status.is_some(), "the login hung");
+        out
+    };
+    let out = login(&key_ids[0]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _holder = hold_write_lock(&env);
+    let started = Instant::now();
+    for (i, key_id) in key_ids.iter().enumerate().skip(1) {
+        let out = login(key_id);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "login {i}: {stderr}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("refs/heads/main"),
+            "login {i}: {stderr}"
+        );
+        assert!(!stderr.contains("locked"), "login {i}: {stderr}");
+    }
+    // Each login used to wait the 15 s busy timeout.
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "three logins took {:?} behind the write lock",
+        started.elapsed()
+    );
+    // A write has to wait for the lock, and gives up after the (shortened) busy timeout,
+    // saying so once.
+    let out = env
+        .hubctl_cmd()
+        .args(["user", "add", "bob"])
+        .env("HUBCTL_DB_TIMEOUT", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("database is locked"), "{stderr}");
+    assert_eq!(
+        stderr.matches("database is locked").count(),
+        1,
+        "doubled: {stderr}"
+    );
+}
+
+/// Issue 13 point 3: connections beyond the process's total limit are refused with 503, and
+/// served again once the held ones close.
+#[test]
+fn connections_beyond_the_total_limit_get_503() {
+    let env = Env::new();
+    // The per-address limit stays above the total, so only the total can refuse.
+    let server = server(
+        &env,
+        &[("max-connections", "6"), ("max-connections-per-ip", "100")],
+    );
+    let held: Vec<TcpStream> = (0..6).map(|_| connect(&server)).collect();
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let (answer, _) = exchange(
+                &server,
+                b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\n\r\n",
+            );
+            answer.starts_with("HTTP/1.1 503")
+        }),
+        "a seventh connection was not refused"
+    );
+    drop(held);
+    assert!(eventually(Duration::from_secs(10), || {
+        let (answer, _) = exchange(
+            &server,
+            b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        answer.starts_with("HTTP/1.1 200")
+    }));
+}
+
+/// Issue 13 point 2: a request head with too many header lines, and one whose lines are each
+/// short but add up to more than the head's size bound, is refused with 431 as soon as it
+/// passes the bound, without waiting for the head's end; a client that keeps sending such
+/// lines is cut off, and the server's memory does not grow with them.
+#[test]
+fn too_many_or_too_large_headers_are_refused_while_read() {
+    let env = Env::new();
+    // A head that never ends would otherwise wait this long.
+    let server = server(&env, &[("header-timeout", "60s")]);
+    let before = rss_kib(server.pid());
+    let cases: &[(&str, Vec<u8>)] = &[
+        // 150 lines of a few bytes: under the size bound, over the count.
+        (
+            "too many header lines",
+            (0..150)
+                .flat_map(|i| format!("X-N{i}: y\r\n").into_bytes())
+                .collect(),
+        ),
+        // 90 lines of 1000 bytes: under the count and the line bound, over the head's size.
+        (
+            "headers too large in total",
+            (0..90)
+                .flat_map(|i| format!("X-S{i:03}: {}\r\n", "s".repeat(992)).into_bytes())
+                .collect(),
+        ),
+    ];
+    for (what, lines) in cases {
+        // The lines once, and no end of the head: only the bound in question can answer.
+        let mut request = b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\n".to_vec();
+        request.extend_from_slice(lines);
+        let (answer, took) = exchange(&server, &request);
+        assert!(answer.starts_with("HTTP/1.1 431"), "{what}: {answer:?}");
+        assert!(
+            took < Duration::from_secs(10),
+            "{what}: refused only after {took:?}"
+        );
+        // More of the same lines, up to 64 MiB or 20 s: the client is cut off and the
+        // server's memory does not grow with what it sends.
+        let started = Instant::now();
+        let mut s = connect(&server);
+        s.write_all(b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        let mut sent = 0usize;
+        while sent < 64 << 20 && started.elapsed() < Duration::from_secs(20) {
+            match s.write(lines) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+        assert!(
+            sent < 16 << 20,
+            "{what}: the server kept reading: {sent} bytes taken"
+        );
+        let answer = read_to_close(&mut s);
+        assert!(answer.starts_with("HTTP/1.1 431"), "{what}: {answer:?}");
+        let after = rss_kib(server.pid());
+        assert!(
+            after < 64 * 1024 && after < before + 16 * 1024,
+            "{what}: RSS grew from {before} KiB to {after} KiB"
+        );
+    }
+    let (head, _) = exchange(
+        &server,
+        b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
+
+/// Every file below `dir` with its size and modification time, symbolic links not followed.
+fn snapshot(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let m = std::fs::symlink_metadata(e.path()).unwrap();
+            if m.is_dir() {
+                todo.push(e.path());
+            }
+            out.push((e.path(), m.len(), m.modified().unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Issue 13 point 8: `repo gc` on a repository entry that is a symbolic link to a repository
+/// outside the root is refused, and the outside repository is not repacked: its files, sizes
+/// and times are as before.
+#[test]
+fn repo_gc_does_not_follow_a_linked_repository_entry() {
+    use std::os::unix::fs::symlink;
+    let env = Env::new();
+    let outside = env.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let victim = outside.join("data.git");
+    env.git_ok(&outside, &["init", "-q", "--bare", "data.git"]);
+    // Loose objects and loose refs: what a gc would pack.
+    let wt = env.path("outside-src");
+    std::fs::create_dir_all(&wt).unwrap();
+    env.git_ok(&wt, &["init", "-q", "-b", "main"]);
+    env.add_commit(&wt, "a.txt", "a\n", "one");
+    env.add_commit(&wt, "b.txt", "b\n", "two");
+    env.git_ok(&wt, &["push", "-q", victim.to_str().unwrap(), "main"]);
+    assert!(victim.join("refs/heads/main").is_file());
+    env.ensure_owner("alice");
+    env.hubctl_ok(&["repo", "init", "alice/real"]);
+    symlink(&victim, env.root.join("repos/alice/link.git")).unwrap();
+    let before = snapshot(&victim);
+    // A gc of the real repository beside the link still works.
+    env.hubctl_ok(&["repo", "gc", "alice/real"]);
+    for args in [
+        &["repo", "gc", "alice/link"][..],
+        &["repo", "gc", "--auto", "alice/link"],
+    ] {
+        let out = env.hubctl(args);
+        assert!(
+            !out.status.success(),
+            "hubctl {args:?} ran on the linked repository: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("leads outside"), "hubctl {args:?}: {err}");
+        assert_eq!(
+            snapshot(&victim),
+            before,
+            "hubctl {args:?} changed the outside repository"
+        );
+    }
+    assert!(victim.join("refs/heads/main").is_file());
+    assert!(
+        std::fs::symlink_metadata(env.root.join("repos/alice/link.git"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+/// Issue 13 point 6 over HTTP: a write through the API while another process holds the
+/// database's write lock is answered, once the (shortened) busy timeout passes, with a 503
+/// and `Retry-After`: the client is told to come back, never given SQLite's text.
+#[test]
+fn a_locked_database_gets_503_busy_over_the_api() {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &["--scope", "write"]);
+    let server = Server::start_full(&env, "127.0.0.1:0", &[], &[("HUBCTL_DB_TIMEOUT", "1")]);
+    let key = ClientKey::generate(&env, "api", KeyKind::Ed25519);
+    let body = serde_json::json!({ "title": "api", "key": key.public_line }).to_string();
+    let url = format!("{}/api/user/keys", server.base);
+    let bearer = format!("Authorization: Bearer {token}");
+    let holder = hold_write_lock(&env);
+    let started = Instant::now();
+    let (status, text) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &bearer,
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        &body,
+        &url,
+    ]);
+    assert_eq!(status, 503, "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    drop(holder);
+    assert!(text.contains("Retry-After:"), "{text}");
+    assert!(text.contains("busy"), "{text}");
+    assert!(!text.to_lowercase().contains("locked"), "{text}");
+    assert!(
+        server.log.contains("POST /api/user/keys 503"),
+        "{:?}",
+        server.log.lines()
+    );
+    // With the lock gone, the same request succeeds.
+    let (status, text) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &bearer,
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        &body,
+        &url,
+    ]);
+    assert!(status == 200 || status == 201, "{status} {text}");
 }
