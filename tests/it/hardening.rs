@@ -1260,3 +1260,60 @@ fn a_locked_database_gets_503_busy_over_the_api() {
     ]);
     assert!(status == 200 || status == 201, "{status} {text}");
 }
+
+/// A client that asks for a clone and stops reading the answer: once the socket's buffers are
+/// full, no send makes progress, and after the idle timeout the response ends, its git
+/// process goes and its engine slot serves the next clone (issue 13 point 1, the sending side).
+#[test]
+fn a_clone_that_stops_reading_is_ended_and_frees_its_slot() {
+    let env = Env::new();
+    // Far more than the loopback socket buffers hold.
+    let tip = big_repo(&env, 1, 48 << 20);
+    for (k, v) in [
+        ("idle-timeout", "2s"),
+        ("max-engines", "1"),
+        ("queue-timeout", "3s"),
+        ("pack-cache-size", "off"),
+    ] {
+        env.hubctl_ok(&["config", "set", k, v]);
+    }
+    let server = env.serve(&[]);
+    let bare = env.bare("alice/big");
+    let mut stalled = connect(&server);
+    stalled
+        .write_all(&deepen_request("alice/big", &tip, 1))
+        .unwrap();
+    // The answer starts, then the client reads no more but stays connected.
+    assert!(read_some(&mut stalled, 64 * 1024) > 0, "no answer started");
+    assert!(
+        engine_started(&bare, "upload-pack"),
+        "the fetch never reached git; server log:\n{}",
+        server.log.lines().join("\n")
+    );
+    let started = Instant::now();
+    assert!(
+        no_engine_left(&bare),
+        "git is still running {:?} after the 2 s idle timeout: {:?}",
+        started.elapsed(),
+        engine_processes(&bare)
+    );
+    // The only slot is free: a real clone is served while the stalled client is still there.
+    let dest = env.path("clone");
+    let out = env.git(
+        env.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            &server.url("alice/big"),
+            dest.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(stalled);
+}

@@ -310,6 +310,10 @@ impl Server {
                         let timeouts = sock.tcp_clone();
                         if let Some(t) = &timeouts {
                             let _ = t.set_read_timeout(limits::get().idle_timeout);
+                            // hubctl's patch: a client that stops reading a response (a
+                            // clone stream) fails the send after the same idle time, so the
+                            // response ends and whatever produces it goes away.
+                            let _ = t.set_write_timeout(limits::get().idle_timeout);
                         }
                         let (read_closable, write_closable) = match ssl {
                             None => RefinedTcpStream::new(sock),
