@@ -306,33 +306,13 @@ impl Secret {
         scope: &TokenScope<'_>,
         now: SystemTime,
     ) -> Result<Claims, TokenError> {
-        let token = strip_scheme(token)?;
-        let mut parts = token.split('.');
-        let (Some(TOKEN_PREFIX), Some(exp), Some(user), Some(size), Some(mac), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return Err(TokenError::Malformed);
-        };
+        let [exp, user, size, mac] = split_token(token, TOKEN_PREFIX)?;
         let claims = Claims {
             expires_at: parse_decimal(exp)?,
             user_id: parse_opt(user)?,
             size: parse_opt(size)?,
         };
-        let given = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(mac)
-            .map_err(|_| TokenError::Malformed)?;
-        let want = self.mac(scope, &claims)?;
-        if !bool::from(given.as_slice().ct_eq(want.as_slice())) {
-            return Err(TokenError::BadSignature);
-        }
-        if unix_secs(now) >= claims.expires_at {
-            return Err(TokenError::Expired);
-        }
+        check_mac(mac, &self.mac(scope, &claims)?, claims.expires_at, now)?;
         Ok(claims)
     }
 }
@@ -373,33 +353,13 @@ impl Secret {
         repo: &str,
         now: SystemTime,
     ) -> Result<ApiClaims, TokenError> {
-        let token = strip_scheme(token)?;
-        let mut parts = token.split('.');
-        let (Some(API_TOKEN_PREFIX), Some(exp), Some(user), Some(op), Some(mac), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return Err(TokenError::Malformed);
-        };
+        let [exp, user, op, mac] = split_token(token, API_TOKEN_PREFIX)?;
         let claims = ApiClaims {
             expires_at: parse_decimal(exp)?,
             user_id: parse_opt(user)?,
             operation: Operation::parse(op).ok_or(TokenError::Malformed)?,
         };
-        let given = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(mac)
-            .map_err(|_| TokenError::Malformed)?;
-        let want = self.api_mac(repo, &claims)?;
-        if !bool::from(given.as_slice().ct_eq(want.as_slice())) {
-            return Err(TokenError::BadSignature);
-        }
-        if unix_secs(now) >= claims.expires_at {
-            return Err(TokenError::Expired);
-        }
+        check_mac(mac, &self.api_mac(repo, &claims)?, claims.expires_at, now)?;
         Ok(claims)
     }
 }
@@ -414,6 +374,38 @@ pub fn is_api_token(value: &str) -> bool {
 }
 
 /// The token of `RemoteAuth <token>`, or a bare token; any other scheme is malformed.
+/// The four fields after `prefix` of a token (bare, or a whole `RemoteAuth <token>` header
+/// value): `<prefix>.<expires>.<user>.<third>.<mac>`, nothing more or less.
+fn split_token<'a>(value: &'a str, prefix: &str) -> Result<[&'a str; 4], TokenError> {
+    let mut parts = strip_scheme(value)?.split('.');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some(p), Some(a), Some(b), Some(c), Some(mac), None) if p == prefix => Ok([a, b, c, mac]),
+        _ => Err(TokenError::Malformed),
+    }
+}
+
+/// Compare the base64 MAC `given` with `want` in constant time, then the expiry: a token
+/// whose MAC is wrong is `BadSignature` whatever its age.
+fn check_mac(given: &str, want: &[u8], expires_at: u64, now: SystemTime) -> Result<(), TokenError> {
+    let given = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(given)
+        .map_err(|_| TokenError::Malformed)?;
+    if !bool::from(given.as_slice().ct_eq(want)) {
+        return Err(TokenError::BadSignature);
+    }
+    if unix_secs(now) >= expires_at {
+        return Err(TokenError::Expired);
+    }
+    Ok(())
+}
+
 fn strip_scheme(value: &str) -> Result<&str, TokenError> {
     let value = value.trim();
     match value.split_once(' ') {
