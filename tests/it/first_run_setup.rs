@@ -179,7 +179,7 @@ const WWW: &str = "www-data";
 fn hubctl_as(env: &Env, user: &str, args: &[&str]) -> std::process::Output {
     let mut c = std::process::Command::new("setpriv");
     c.args(["--reuid", user, "--regid", user, "--init-groups", "--"])
-        .arg(hubctl_bin())
+        .arg(runnable_by_others(&hubctl_bin(), env.dir.path()))
         .arg("--root")
         .arg(&env.root)
         .args(args);

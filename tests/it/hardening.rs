@@ -1241,8 +1241,11 @@ fn a_locked_database_gets_503_busy_over_the_api() {
     assert!(text.contains("Retry-After:"), "{text}");
     assert!(text.contains("busy"), "{text}");
     assert!(!text.to_lowercase().contains("locked"), "{text}");
+    // The access line is written once the answer has gone out.
     assert!(
-        server.log.contains("POST /api/user/keys 503"),
+        eventually(Duration::from_secs(5), || server
+            .log
+            .contains("POST /api/user/keys 503")),
         "{:?}",
         server.log.lines()
     );

@@ -109,6 +109,8 @@ impl Apache {
                 std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
             }
         }
+        let mut opts = opts;
+        opts.program = runnable_by_others(&opts.program, env.dir.path());
         for sub in ["logs", "run", "sites-available", "sites-enabled"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }

@@ -552,3 +552,17 @@ pub fn wait_listening(
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `program` as another account (www-data) can run it. hubctl's own binary lives in the build's
+/// target directory, which may sit below a directory only its owner can enter (a checkout in a
+/// `mktemp -d` directory), so it is copied into `dir`, which the caller has opened up.
+pub fn runnable_by_others(program: &Path, dir: &Path) -> PathBuf {
+    if program != hubctl_bin() {
+        return program.to_path_buf();
+    }
+    let dest = dir.join("hubctl");
+    if !dest.exists() {
+        install_copy(program, &dest);
+    }
+    dest
+}

@@ -228,6 +228,10 @@ impl Nginx {
                 std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode)).unwrap();
             }
         }
+        let program = match opts.fcgi_user {
+            Some(_) => runnable_by_others(&opts.program, env.dir.path()),
+            None => opts.program.clone(),
+        };
         let sock = dir.join("fcgi.sock");
         let fcgiwrap = spawn_fcgiwrap(
             &dir,
@@ -261,7 +265,7 @@ impl Nginx {
             ),
         };
         let values = [
-            ("hubctl_bin", opts.program.display().to_string()),
+            ("hubctl_bin", program.display().to_string()),
             (
                 "hubctl_root",
                 if opts.pass_root {
