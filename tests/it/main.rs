@@ -10,6 +10,7 @@ mod accounts;
 mod advertise;
 mod docs;
 mod dropin;
+mod embed;
 mod fetch;
 mod first_run_cli;
 mod first_run_setup;
