@@ -52,8 +52,11 @@ use crate::git::Engine;
 use crate::transport::http::router::{App, Options};
 use crate::transport::http::{self as http, Body, Headers, Method};
 
-/// Why a [`Hub`] could not be opened.
+/// Why a [`Hub`] could not be opened. The errors inside [`Error::Root`], [`Error::Store`] and
+/// [`Error::Git`] are the library's own types, which are not part of the stable API: match on
+/// the variant and show the message.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The mount point is not a clean URL path.
     #[error(
@@ -61,12 +64,12 @@ pub enum Error {
     )]
     Mount(String),
     /// The public URL is not an absolute `http://` or `https://` URL.
-    #[error("public URL {url:?}: {source}")]
+    #[error("public URL {url:?}: {reason}")]
     PublicUrl {
         /// The URL given.
         url: String,
         /// What is wrong with it.
-        source: crate::settings::InvalidValue,
+        reason: String,
     },
     /// No `hubctl` program was named and none is on `PATH` ([`Builder::program`]).
     #[error(
@@ -224,12 +227,11 @@ impl Builder {
         let public_base = match &self.public_url {
             None => None,
             Some(url) => {
-                let base = crate::settings::validate_public_url(url).map_err(|source| {
-                    Error::PublicUrl {
+                let base =
+                    crate::settings::validate_public_url(url).map_err(|e| Error::PublicUrl {
                         url: url.clone(),
-                        source,
-                    }
-                })?;
+                        reason: e.to_string(),
+                    })?;
                 Some(format!("{base}{mount}"))
             }
         };
@@ -310,6 +312,7 @@ fn normalize_mount(prefix: &str) -> Option<String> {
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientLimits {
     /// Longest silence while a request body is read or a response is written.
     pub idle_timeout: Duration,
