@@ -482,6 +482,7 @@ impl Hub {
             secure,
         } = request;
         let method = Method::parse(&method);
+        let mut user = None;
         let path = if path.is_empty() {
             "/".to_string()
         } else {
@@ -503,7 +504,9 @@ impl Hub {
                     git_protocol_env: None,
                     user: Default::default(),
                 };
-                app.handle(&mut req)
+                let response = app.handle(&mut req);
+                user = req.user.take();
+                response
             }
         };
         let route_path = http::percent_decode(&path).unwrap_or(path);
@@ -512,7 +515,9 @@ impl Hub {
             inner.status,
             started.elapsed(),
         );
-        Response::from_inner(inner, method == Method::Head)
+        let mut response = Response::from_inner(inner, method == Method::Head);
+        response.user = user;
+        response
     }
 }
 
@@ -588,6 +593,18 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// Replace the query string (without `?`), for servers that hand out the path and the
+    /// query separately.
+    ///
+    /// ```
+    /// let request = hubctl::embed::Request::new("GET", "/alice/app.git/info/refs")
+    ///     .query("service=git-upload-pack");
+    /// ```
+    pub fn query(mut self, query: &str) -> Request<'a> {
+        self.query = query.to_string();
+        self
+    }
+
     /// The request body, read as the answer needs it; never buffered whole.
     ///
     /// ```
@@ -656,6 +673,7 @@ pub struct Response {
     headers: Vec<(String, String)>,
     body: Box<dyn Read + Send>,
     content_length: Option<u64>,
+    user: Option<String>,
 }
 
 impl std::fmt::Debug for Response {
@@ -664,6 +682,7 @@ impl std::fmt::Debug for Response {
             .field("status", &self.status)
             .field("headers", &self.headers)
             .field("content_length", &self.content_length)
+            .field("user", &self.user)
             .finish_non_exhaustive()
     }
 }
@@ -691,6 +710,7 @@ impl Response {
             headers: inner.headers,
             body,
             content_length,
+            user: None,
         }
     }
 
@@ -762,6 +782,23 @@ impl Response {
     /// ```
     pub fn content_length(&self) -> Option<u64> {
         self.content_length
+    }
+
+    /// The hubctl user the request authenticated as (by a token), for the application's
+    /// access log; `None` for anonymous requests and those that never got that far.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let hubctl = std::env::current_exe()?;
+    /// let hub = hubctl::embed::Hub::builder(dir.path()).program(&hubctl).open()?;
+    /// let response = hub.handle(hubctl::embed::Request::new("GET", "/"));
+    /// assert_eq!(response.user(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
     }
 
     /// The body, to be read to its end while it is sent. Dropping it early (the client went

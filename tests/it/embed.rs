@@ -157,6 +157,15 @@ fn git_clones_and_pushes_through_the_mount() {
         "pushed through /git",
     );
     git_ok(&env, &app, &wt, &["push", "-q", "origin", "main"]);
+    // The application's access line names the user hubctl authenticated (git
+    // sends credentials after the 401 of a push; reads of this public repository are anonymous).
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || app.log.contains(
+            "embed: alice POST /git/alice/proj.git/git-receive-pack 200"
+        )),
+        "{}",
+        app.log.lines().join("\n")
+    );
     git_ok(
         &env,
         &app,
