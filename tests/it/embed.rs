@@ -114,6 +114,26 @@ fn the_application_answers_its_own_route_beside_the_mount() {
     // hubctl below the mount point, the application's 404 elsewhere (also beside the mount).
     let (status, text) = curl(&[&format!("{}/git/healthz", app.base)]);
     assert_eq!(status, 200, "{text}");
+    // HEAD: the length a GET would have, no body.
+    let (status, text) = curl(&["-I", &format!("{}/git/healthz", app.base)]);
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        header(&text, "Content-Length").is_some_and(|n| n != "0"),
+        "{text}"
+    );
+    assert_eq!(body(&text), "", "{text}");
+    // Paths that try to leave the root, or are not paths at all, get a refusal.
+    for hostile in [
+        "/git/../../etc/passwd",
+        "/git/%2e%2e/%2e%2e/etc/passwd",
+        "/git/alice/..%2f..%2fhubctl.db/info/refs?service=git-upload-pack",
+        "/git/alice/proj.git/%zz",
+        "/git/alice/proj.git/info/refs%00?service=git-upload-pack",
+    ] {
+        let (status, text) = curl(&["--path-as-is", &format!("{}{hostile}", app.base)]);
+        assert!((400..500).contains(&status), "{hostile}: {text}");
+        assert!(!text.contains("root:"), "{hostile}: {text}");
+    }
     for other in ["/healthz", "/gitx/healthz", "/alice/proj.git/info/refs"] {
         let (status, text) = curl(&[&format!("{}{other}", app.base)]);
         assert_eq!(status, 404, "{other}: {text}");
