@@ -76,6 +76,9 @@ pub enum Error {
         "no hubctl program: install hubctl on PATH or name it with embed::Builder::program (git runs it for hubctl's hooks and pack cache)"
     )]
     NoProgram,
+    /// The hubctl program named is not an executable file.
+    #[error("hubctl program {}: not an executable file", .0.display())]
+    ProgramNotExecutable(PathBuf),
     /// Another hub in this process already chose a different hubctl program.
     #[error(
         "this process already runs hubctl hooks with another program than {}; every hub of a process must name the same one",
@@ -200,6 +203,9 @@ impl Builder {
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// let builder = hubctl::embed::Hub::builder(dir.path()).program("/usr/local/bin/hubctl");
+    ///
+    /// let missing = hubctl::embed::Hub::builder(dir.path()).program("/nonexistent/hubctl").open();
+    /// assert!(matches!(missing, Err(hubctl::embed::Error::ProgramNotExecutable(_))));
     /// ```
     pub fn program(mut self, path: impl Into<PathBuf>) -> Builder {
         self.program = Some(path.into());
@@ -240,9 +246,14 @@ impl Builder {
             .program
             .clone()
             .or_else(|| crate::git::find_in_path(Path::new("hubctl")))
-            .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
             .ok_or(Error::NoProgram)?;
-        if !crate::core::util::set_program(Some(program.clone())) {
+        // Absolute (git runs hooks elsewhere), but not resolved: a link such as
+        // /usr/local/bin/hubctl keeps working when it is switched to a new version.
+        let program = std::path::absolute(&program).unwrap_or(program);
+        if !crate::core::fsutil::is_executable(&program) {
+            return Err(Error::ProgramNotExecutable(program));
+        }
+        if !crate::core::util::set_program(program.clone()) {
             return Err(Error::ProgramConflict(program));
         }
         let root = Root::at(&self.root)?;
