@@ -84,11 +84,18 @@ pub fn wanted(service: Service) -> &'static [Setting] {
 /// message, or serve it with hubctl's usual features.
 pub fn for_run(service: Service, git_dir: &Path) -> Vec<String> {
     let opened = gix::open_opts(git_dir, gix::open::Options::default().open_path_as_is(true));
-    let snapshot = opened.as_ref().ok().map(|repo| repo.config_snapshot());
+    match opened {
+        Ok(repo) => unset_in(service, &repo.config_snapshot()),
+        Err(_) => unset(service, |_| false),
+    }
+}
+
+/// The `key=value` settings of `service` that `config` leaves unset: for a caller that has
+/// the repository open already (hubctl's own advertisement), so it is not opened twice.
+/// Settings given with `-c` count as set there, as they do for git.
+pub fn unset_in(service: Service, config: &gix::config::Snapshot<'_>) -> Vec<String> {
     unset(service, |key| {
-        snapshot
-            .as_ref()
-            .is_some_and(|s| s.plumbing().raw_value(key).is_ok() || s.boolean(key).is_some())
+        config.plumbing().raw_value(key).is_ok() || config.boolean(key).is_some()
     })
 }
 
