@@ -94,14 +94,19 @@ fn pack_cache_serves_identical_packs_and_never_stale_ones() {
         env.git_ok(&d, &["fsck", "--strict", "--no-progress"]);
         d
     };
+    // `repo gc` prepared an entry for a full clone of the repository as it was before the
+    // push of `topic`.
+    let before = cache_entries(&env);
     let first = clone("first");
     // The entry is synced and published after the response, off the client's path.
     assert!(
-        eventually(Duration::from_secs(30), || cache_entries(&env).len() == 1),
+        eventually(Duration::from_secs(30), || cache_entries(&env).len()
+            == before.len() + 1),
         "the first clone did not fill the cache"
     );
     let entries = cache_entries(&env);
-    let mut cached_bytes = std::fs::read(&entries[0]).unwrap();
+    let new_entry = entries.iter().find(|e| !before.contains(e)).unwrap();
+    let mut cached_bytes = std::fs::read(new_entry).unwrap();
     // Each entry ends with a trailer: a magic and the pack's length.
     let trailer = cached_bytes.split_off(cached_bytes.len() - 16);
     assert_eq!(&trailer[..8], b"HUBCPK01");
@@ -170,7 +175,76 @@ fn pack_cache_serves_identical_packs_and_never_stale_ones() {
     assert_ne!(received_pack(&fresh), received_pack(&second));
     assert!(eventually(Duration::from_secs(30), || cache_entries(&env)
         .len()
-        == 2));
+        == entries.len() + 1));
+}
+
+/// A shared counter of the root (`<root>/run/metrics/NAME`, what `/metrics` reports).
+fn counter(env: &Env, name: &str) -> u64 {
+    std::fs::read(env.root.join("run/metrics").join(name))
+        .ok()
+        .and_then(|b| {
+            b.get(..8)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+        })
+        .unwrap_or(0)
+}
+
+/// Maintenance prepares the pack cache's entry for a plain full clone (HEAD, branches and
+/// tags, as `git clone` asks): the first clone after it is a cache hit, so its request runs
+/// no pack-objects and writes no entry, and it gets the prepared bytes.
+#[test]
+fn maintenance_prefills_the_pack_cache_for_the_first_clone() {
+    let (env, server, token, wt) = setup();
+    // Let the run the push scheduled end (a forced run waits for its lock), and schedule no
+    // more: an entry for the repository as it is now must come from the forced run below.
+    env.hubctl_ok(&["repo", "gc", REPO]);
+    env.hubctl_ok(&["config", "set", "auto-maintenance", "off"]);
+    env.git_ok(&wt, &["tag", "-a", "v1", "-m", "release 1", "main~3"]);
+    env.git_ok(&wt, &["tag", "v0", "main~5"]);
+    env.git_ok(&wt, &["push", "-q", &push_url(&server, &token), "--tags"]);
+    let before = cache_entries(&env);
+    env.hubctl_ok(&["repo", "gc", REPO]);
+    let entries = cache_entries(&env);
+    let prepared: Vec<_> = entries.iter().filter(|e| !before.contains(e)).collect();
+    assert_eq!(
+        prepared.len(),
+        1,
+        "maintenance prepared no entry: {entries:?}"
+    );
+    let prepared = prepared[0].clone();
+    let (hits, misses) = (
+        counter(&env, "pack_cache_hits"),
+        counter(&env, "pack_cache_misses"),
+    );
+    let d = env.path("first");
+    env.git_ok(
+        env.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--no-checkout",
+            &server.url(REPO),
+            d.to_str().unwrap(),
+        ],
+    );
+    env.git_ok(&d, &["fsck", "--strict", "--no-progress"]);
+    assert_eq!(
+        (
+            counter(&env, "pack_cache_hits"),
+            counter(&env, "pack_cache_misses")
+        ),
+        (hits + 1, misses),
+        "the first clone after maintenance was not answered from the cache"
+    );
+    assert_eq!(cache_entries(&env), entries, "the clone wrote an entry");
+    let mut cached = std::fs::read(&prepared).unwrap();
+    cached.truncate(cached.len() - 16);
+    let received = std::fs::read(d.join(".git/objects/pack").join(received_pack(&d))).unwrap();
+    assert_eq!(received, cached, "the client did not get the prepared pack");
+    assert_eq!(
+        env.git_ok(&d, &["rev-parse", "v1^{commit}", "v0"]),
+        env.git_ok(&wt, &["rev-parse", "v1^{commit}", "v0"])
+    );
 }
 
 /// An entry that does not hold what was synced (a crash cut it short or left zeros where its
@@ -301,9 +375,17 @@ fn maintenance_runs_after_push() {
             .map(|e| e.file_name())
             .collect::<Vec<_>>()
     );
-    // In shape now: --auto does nothing; a forced run reports its steps.
-    let auto: serde_json::Value =
-        serde_json::from_str(&env.hubctl_ok(&["repo", "gc", REPO, "--auto", "--json"])).unwrap();
+    // In shape now: --auto does nothing (once the scheduled run, which fills the pack cache
+    // after the steps above, has let go of the lock); a forced run reports its steps.
+    let mut auto = serde_json::Value::Null;
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            auto = serde_json::from_str(&env.hubctl_ok(&["repo", "gc", REPO, "--auto", "--json"]))
+                .unwrap();
+            auto.as_array().is_some_and(|runs| !runs.is_empty())
+        }),
+        "the scheduled run never ended"
+    );
     assert_eq!(auto[0]["ran"], false, "{auto}");
     let forced: serde_json::Value =
         serde_json::from_str(&env.hubctl_ok(&["repo", "gc", REPO, "--json"])).unwrap();
@@ -311,7 +393,7 @@ fn maintenance_runs_after_push() {
     assert_eq!(forced["after"]["multi_pack_index"], true);
     assert_eq!(forced["after"]["bitmap"], true);
     assert_eq!(forced["after"]["commit_graph"], true);
-    assert_eq!(forced["steps"].as_array().unwrap().len(), 4);
+    assert_eq!(forced["steps"].as_array().unwrap().len(), 5);
     env.git_ok(&env.bare(REPO), &["fsck", "--strict", "--no-progress"]);
     // Switched off: no scheduling.
     env.hubctl_ok(&["config", "set", "auto-maintenance", "off"]);
