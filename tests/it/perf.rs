@@ -421,6 +421,53 @@ fn maintenance_runs_after_push() {
     );
 }
 
+/// A push that leaves the repository in shape (one small pack beside the multi-pack index)
+/// schedules no maintenance: the hook starts no `repo gc --auto` and leaves no pending mark;
+/// one that brings it out of shape does.
+#[test]
+fn a_push_into_a_repository_in_shape_schedules_nothing() {
+    let (env, server, token, wt) = setup();
+    // The run the setup push scheduled is over once a forced run got the lock.
+    env.hubctl_ok(&["repo", "gc", REPO]);
+    let pending = env.root.join("run/maintenance/alice/data.pending");
+    // ... and its process has taken its mark (it may start after the forced run).
+    assert!(eventually(Duration::from_secs(30), || !pending.exists()));
+    // Hold the maintenance lock, as a long run would: a scheduled `repo gc --auto` then finds
+    // it taken and leaves the pending mark for the holder.
+    let lock = env.root.join("run/maintenance/alice/data.lock");
+    let _holder = ChildGuard(Some({
+        let mut c = std::process::Command::new("flock");
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        c.arg(&lock)
+            .args(["sleep", "60"])
+            .spawn()
+            .expect("flock(1)")
+    }));
+    assert!(eventually(Duration::from_secs(5), || {
+        std::process::Command::new("flock")
+            .arg("-n")
+            .arg(&lock)
+            .arg("true")
+            .status()
+            .is_ok_and(|s| !s.success())
+    }));
+    env.add_commit(&wt, "small.txt", "small\n", "a small push");
+    env.git_ok(&wt, &["push", "-q", &push_url(&server, &token), "main"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !pending.exists(),
+        "a push into a repository in shape scheduled maintenance"
+    );
+    // Out of shape (no multi-pack index any more): scheduled.
+    std::fs::remove_file(env.bare(REPO).join("objects/pack/multi-pack-index")).unwrap();
+    env.add_commit(&wt, "small2.txt", "small\n", "another small push");
+    env.git_ok(&wt, &["push", "-q", &push_url(&server, &token), "main"]);
+    assert!(
+        eventually(Duration::from_secs(10), || pending.exists()),
+        "a push into a repository out of shape scheduled nothing"
+    );
+}
+
 /// Maintenance running while clones and pushes go on breaks neither.
 #[test]
 fn maintenance_beside_clones_and_pushes() {
