@@ -143,6 +143,8 @@ pub fn configure(
     }
     if maintain {
         own.push("post-receive");
+        // hubctl's maintenance instead of git's own after the push (unless configured).
+        opts.defaults.push(super::defaults::NO_GIT_AUTO_GC);
     }
     let dir = ensure_shims(root, name, git_dir, &own).map_err(Error::Install)?;
     opts.config

@@ -163,6 +163,9 @@ pub enum Mode {
 pub struct RunOptions {
     /// The client's `GIT_PROTOCOL` value (`version=2`), already validated.
     pub protocol: Option<String>,
+    /// hubctl's defaults for this run besides those of its service (`defaults::wanted`):
+    /// passed only where git's configuration leaves them unset.
+    pub defaults: Vec<defaults::Setting>,
     /// Variables for git and the hooks it runs (`HUBCTL_USER`, `REMOTE_USER`, committer, ...).
     pub env: Vec<(String, OsString)>,
     /// Extra `-c key=value` settings (hooks path, size limits).
@@ -417,7 +420,7 @@ impl Engine {
     /// git sees above the repository's, global and system files.
     pub fn overrides(&self, service: Service, git_dir: &Path, opts: &RunOptions) -> Vec<String> {
         // hubctl's protocol settings, only where the operator's git config is silent.
-        let mut out = defaults::for_run(service, git_dir);
+        let mut out = defaults::for_run(service, git_dir, &opts.defaults);
         out.extend(self.run_config(service, opts));
         out
     }

@@ -468,6 +468,52 @@ fn a_push_into_a_repository_in_shape_schedules_nothing() {
     );
 }
 
+/// A push into a repository hubctl maintains starts no `git maintenance run --auto` (git's own
+/// housekeeping after receive-pack, which hubctl's maintenance replaces), unless the repository's
+/// config asks for it with `receive.autoGc` (the operator's setting wins). Over stdio, so that the
+/// client's `GIT_TRACE2_EVENT` reaches every process on the server side.
+#[test]
+fn pushes_run_no_git_auto_gc_where_hubctl_maintains() {
+    let (env, _server, _token, wt) = setup();
+    let push = |file: &str, trace: &Path| {
+        env.add_commit(&wt, file, "x\n", file);
+        let out = env
+            .git_cmd(&wt)
+            .env("GIT_TRACE2_EVENT", trace)
+            .args([
+                "push",
+                "-q",
+                "--receive-pack",
+                &format!(
+                    "'{}' --root '{}' receive-pack",
+                    hubctl_bin().display(),
+                    env.root.display()
+                ),
+                &format!("file:///{REPO}.git"),
+                "main",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let events = std::fs::read_to_string(trace).unwrap();
+        events.contains(r#""argv":["git","maintenance","run","--auto""#)
+            || events.contains(r#""maintenance","run","--auto""#)
+    };
+    assert!(
+        !push("one.txt", &env.path("trace1.json")),
+        "receive-pack ran git's auto maintenance"
+    );
+    env.git_ok(&env.bare(REPO), &["config", "receive.autoGc", "true"]);
+    assert!(
+        push("two.txt", &env.path("trace2.json")),
+        "the repository's receive.autoGc was overridden"
+    );
+}
+
 /// Maintenance running while clones and pushes go on breaks neither.
 #[test]
 fn maintenance_beside_clones_and_pushes() {
