@@ -185,9 +185,9 @@ const GC_JSON: &str = "JSON output (--json), for each run:
    \"before\": STATS, \"after\": STATS}
 where STATS is {\"packs\", \"pack_bytes\", \"packs_outside_midx\", \"bytes_outside_midx\",
 \"loose_objects\", \"multi_pack_index\", \"bitmap\", \"commit_graph\"}. With --auto an array of
-runs (empty when another process is already maintaining the repository). After every push
-hubctl schedules `repo gc --auto` in the background unless `hubctl config set auto-maintenance
-off`.";
+runs (empty when another process is already maintaining the repository). After a push that
+leaves the repository out of shape (the --auto thresholds) hubctl schedules `repo gc --auto` in
+the background unless `hubctl config set auto-maintenance off`.";
 
 const IMPORT_HELP: &str = "Only the http, https, ssh, git and file transports are used (no ext:: or \
 other remote helpers). git asks for no password on the terminal: put credentials in the URL \

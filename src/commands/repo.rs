@@ -362,11 +362,17 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                 .expect("valid template"),
             );
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
-            let outcome =
-                maintenance::run(&engine, &info.path, &name.to_string(), true, |i, step| {
+            let outcome = maintenance::run(
+                &engine,
+                root,
+                &info.path,
+                &name.to_string(),
+                true,
+                |i, step| {
                     bar.set_position(i as u64);
                     bar.set_message(step.to_string());
-                });
+                },
+            );
             bar.finish_and_clear();
             maintenance::record(root, &outcome);
             let outcome = outcome?;

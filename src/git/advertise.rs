@@ -250,7 +250,10 @@ pub fn namespace_prefix(namespace: Option<&[u8]>) -> Result<BString, Fallback> {
 }
 
 /// Open `git_dir` the way git will read it for one upload-pack run with `overrides` (the
-/// engine's `-c key=value` settings), or say why git must answer instead.
+/// engine's `-c key=value` settings besides its defaults), or say why git must answer instead.
+/// hubctl's protocol defaults are added here where the configuration leaves them unset
+/// ([`super::defaults::unset_in`]), so the repository is opened once: a default applies only
+/// to an unset key, so adding it last gives what git sees with it first on its command line.
 pub fn open(git_dir: &Path, overrides: &[String]) -> Result<gix::Repository, Fallback> {
     use std::os::unix::fs::MetadataExt;
     // git refuses (or reads differently) a repository owned by someone else.
@@ -277,6 +280,16 @@ pub fn open(git_dir: &Path, overrides: &[String]) -> Result<gix::Repository, Fal
         .open(git_dir)
         .map_err(repo_error)?
         .to_thread_local();
+    let unset = super::defaults::unset_in(super::Service::UploadPack, &repo.config_snapshot());
+    if !unset.is_empty() {
+        let mut config = repo.config_snapshot_mut();
+        config
+            .append_config(unset.iter().map(String::as_str), gix::config::Source::Cli)
+            .map_err(|_| unsupported("hubctl's defaults"))?;
+        config
+            .commit()
+            .map_err(|_| unsupported("hubctl's defaults"))?;
+    }
     // gix applies GIT_NAMESPACE to every lookup by itself; this module works with full names
     // (git's hidden-ref patterns with `^` need them), so it handles the namespace itself.
     repo.clear_namespace();
@@ -528,6 +541,12 @@ fn pkt_lines(mut body: &[u8]) -> Option<Vec<PktLine<'_>>> {
         }
     }
     Some(out)
+}
+
+/// Whether a protocol v2 request is one `ls-refs` command hubctl can answer (before the
+/// repository is opened for it).
+pub fn is_ls_refs(body: &[u8]) -> bool {
+    parse_ls_refs(body).is_some()
 }
 
 /// Parse a protocol v2 request that is exactly one `ls-refs` command hubctl can answer.

@@ -69,6 +69,13 @@ const RECEIVE_PACK: &[Setting] = &[
     setting("core.packedRefsTimeout", "10000"),
 ];
 
+/// For pushes into a repository hubctl maintains itself (automatic maintenance on): no
+/// `git maintenance run --auto` from receive-pack after every push. hubctl's own maintenance
+/// (geometric repacking, see `maintenance`) replaces it, git's would repack everything into
+/// one pack once 50 packs pile up, and receive-pack waits for it to start before it ends the
+/// push: one git process fewer on every push's path.
+pub const NO_GIT_AUTO_GC: Setting = setting("receive.autoGc", "false");
+
 /// Every setting hubctl would like for `service`.
 pub fn wanted(service: Service) -> &'static [Setting] {
     match service {
@@ -82,19 +89,38 @@ pub fn wanted(service: Service) -> &'static [Setting] {
 ///
 /// A repository gix cannot open gets every default: git will then fail on it with its own
 /// message, or serve it with hubctl's usual features.
-pub fn for_run(service: Service, git_dir: &Path) -> Vec<String> {
+///
+/// `extra` are settings of this run only (such as [`NO_GIT_AUTO_GC`]), defaults all the same.
+pub fn for_run(service: Service, git_dir: &Path, extra: &[Setting]) -> Vec<String> {
     let opened = gix::open_opts(git_dir, gix::open::Options::default().open_path_as_is(true));
     let snapshot = opened.as_ref().ok().map(|repo| repo.config_snapshot());
-    unset(service, |key| {
+    let is_set = |key: &str| {
         snapshot
             .as_ref()
             .is_some_and(|s| s.plumbing().raw_value(key).is_ok() || s.boolean(key).is_some())
+    };
+    let mut out = unset(service, is_set);
+    out.extend(unset_of(extra, is_set));
+    out
+}
+
+/// The `key=value` settings of `service` that `config` leaves unset: for a caller that has
+/// the repository open already (hubctl's own advertisement), so it is not opened twice.
+/// Settings given with `-c` count as set there, as they do for git.
+pub fn unset_in(service: Service, config: &gix::config::Snapshot<'_>) -> Vec<String> {
+    unset(service, |key| {
+        config.plumbing().raw_value(key).is_ok() || config.boolean(key).is_some()
     })
 }
 
 /// The settings of `service` none of whose keys `is_set` reports as configured.
 fn unset(service: Service, is_set: impl Fn(&str) -> bool) -> Vec<String> {
-    wanted(service)
+    unset_of(wanted(service), is_set)
+}
+
+/// The `settings` none of whose keys `is_set` reports as configured.
+fn unset_of(settings: &[Setting], is_set: impl Fn(&str) -> bool) -> Vec<String> {
+    settings
         .iter()
         .filter(|s| !is_set(s.key) && !s.decided_by.iter().any(|k| is_set(k)))
         .map(|s| format!("{}={}", s.key, s.value))
@@ -131,11 +157,12 @@ mod tests {
         let mut text = std::fs::read_to_string(&config).unwrap();
         text.push_str("[uploadpack]\n\tallowfilter = false\n[Receive]\n\tfsckObjects\n");
         std::fs::write(&config, text).unwrap();
-        let up = for_run(Service::UploadPack, &git_dir);
+        let up = for_run(Service::UploadPack, &git_dir, &[]);
         assert!(!up.iter().any(|s| s.starts_with("uploadpack.allowFilter")));
         assert!(up.contains(&"uploadpack.allowReachableSHA1InWant=true".to_string()));
-        let rp = for_run(Service::ReceivePack, &git_dir);
+        let rp = for_run(Service::ReceivePack, &git_dir, &[NO_GIT_AUTO_GC]);
         assert!(!rp.iter().any(|s| s.starts_with("receive.fsckObjects")));
         assert!(rp.contains(&"receive.advertiseAtomic=true".to_string()));
+        assert!(rp.contains(&"receive.autoGc=false".to_string()));
     }
 }

@@ -143,6 +143,8 @@ pub fn configure(
     }
     if maintain {
         own.push("post-receive");
+        // hubctl's maintenance instead of git's own after the push (unless configured).
+        opts.defaults.push(super::defaults::NO_GIT_AUTO_GC);
     }
     let dir = ensure_shims(root, name, git_dir, &own).map_err(Error::Install)?;
     opts.config
@@ -171,7 +173,7 @@ pub fn run(name: &str, args: &[OsString]) -> ExitCode {
             run_repo_hook(&git_dir, name, args, Some(input))
         }),
         "post-receive" => with_stdin(|input| {
-            schedule_maintenance();
+            schedule_maintenance(&git_dir);
             run_repo_hook(&git_dir, name, args, Some(input))
         }),
         _ => run_repo_hook(&git_dir, name, args, None),
@@ -225,19 +227,25 @@ fn check_policy(git_dir: &Path, input: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// After a push: queue maintenance of the repository unless switched off. Problems are logged
-/// and never fail the push (its refs are already updated).
-fn schedule_maintenance() {
+/// After a push: queue maintenance of the repository when it is out of shape. Problems are
+/// logged and never fail the push (its refs are already updated).
+///
+/// This hook exists only when `auto-maintenance` was on as the push started
+/// ([`configure`] installs it then), so the setting is not read again here. A repository still
+/// in shape (most small pushes: see [`super::maintenance::reason_to_run`]) schedules nothing:
+/// the detached `repo gc --auto` would find the same and stop, after a process start and a
+/// database open of its own.
+fn schedule_maintenance(git_dir: &Path) {
     let Some((root, name)) = hosted_from_env() else {
         return;
     };
-    let on = crate::store::with_store(&root, |s| crate::settings::Settings::load(s))
-        .ok()
-        .is_none_or(|s| s.auto_maintenance);
-    if on {
-        if let Err(e) = super::maintenance::schedule(&root, &name) {
-            eprintln!("hubctl: could not schedule maintenance: {e}");
-        }
+    let in_shape = super::maintenance::stats(git_dir)
+        .is_ok_and(|s| super::maintenance::reason_to_run(&s).is_none());
+    if in_shape {
+        return;
+    }
+    if let Err(e) = super::maintenance::schedule(&root, &name) {
+        eprintln!("hubctl: could not schedule maintenance: {e}");
     }
 }
 

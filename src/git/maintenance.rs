@@ -1,11 +1,12 @@
 //! Keeping repositories in the shape git serves fastest: geometric repacking into a multi-pack
 //! index with reachability bitmaps, a split commit-graph, packed refs.
 //!
-//! After a push, the post-receive hook only *schedules* maintenance: it marks the repository as
-//! pending and starts a detached `hubctl repo gc --auto`, so the push never waits for it. One
-//! run per repository at a time (an exclusive lock); a push that lands during a run leaves the
-//! pending mark, and the running process goes round again. `--auto` skips repositories already
-//! in shape, and geometric repacking only rolls small new packs together, so small pushes never
+//! After a push, the post-receive hook only *schedules* maintenance: when the repository is out
+//! of shape ([`reason_to_run`]), it marks it as pending and starts a detached
+//! `hubctl repo gc --auto`, so the push never waits for it. One run per repository at a time (an
+//! exclusive lock); a push that lands during a run leaves the pending mark, and the running
+//! process goes round again. `--auto` skips repositories already in shape (so does the hook,
+//! without starting a process), and geometric repacking only rolls small new packs together, so small pushes never
 //! cause a full repack. Every step is git's own and safe beside concurrent clones and pushes:
 //! packs are only rolled up (no object is dropped) and files are replaced atomically by git.
 
@@ -179,12 +180,14 @@ pub const STEPS: &[&str] = &[
     "commit-graph",
     "pack refs",
     "remove stale quarantines",
+    "pack cache entry for a full clone",
 ];
 
 /// Run maintenance on `git_dir` (`force`: even if in shape). `progress` is told each step
 /// before it starts.
 pub fn run(
     engine: &Engine,
+    root: &Root,
     git_dir: &Path,
     label: &str,
     force: bool,
@@ -283,6 +286,19 @@ pub fn run(
     })?;
     timed(3, &mut || {
         remove_stale_quarantines(git_dir).map_err(Error::from)
+    })?;
+    // The first clone after a push used to fill the pack cache itself: running pack-objects,
+    // writing the whole pack into the page cache and syncing it, on its own request. Done here,
+    // off every request path, that clone is a cache hit.
+    timed(4, &mut || {
+        if let Some(limit) = engine.pack_cache_limit() {
+            let mut git = engine.command();
+            git.arg("-c").arg(super::safe_directory(git_dir));
+            // The cache is a side effect: a fill that fails leaves the first clone to fill
+            // it, as before.
+            let _ = super::pack_cache::prefill(root, git, git_dir, limit);
+        }
+        Ok(())
     })?;
     Ok(Outcome {
         repository: label.into(),
@@ -407,7 +423,7 @@ pub fn run_pending(
             return Ok(outcomes);
         };
         let _ = std::fs::remove_file(&pending);
-        let outcome = run(engine, git_dir, &name.to_string(), false, |_, _| {});
+        let outcome = run(engine, root, git_dir, &name.to_string(), false, |_, _| {});
         record(root, &outcome);
         outcomes.push(outcome?);
         drop(lock);

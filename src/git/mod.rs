@@ -163,6 +163,9 @@ pub enum Mode {
 pub struct RunOptions {
     /// The client's `GIT_PROTOCOL` value (`version=2`), already validated.
     pub protocol: Option<String>,
+    /// hubctl's defaults for this run besides those of its service (`defaults::wanted`):
+    /// passed only where git's configuration leaves them unset.
+    pub defaults: Vec<defaults::Setting>,
     /// Variables for git and the hooks it runs (`HUBCTL_USER`, `REMOTE_USER`, committer, ...).
     pub env: Vec<(String, OsString)>,
     /// Extra `-c key=value` settings (hooks path, size limits).
@@ -320,6 +323,11 @@ impl Engine {
         Ok(engine)
     }
 
+    /// The pack cache's bound in bytes, if this engine uses the pack cache.
+    pub fn pack_cache_limit(&self) -> Option<u64> {
+        self.pack_cache.as_ref().map(|(_, size)| *size)
+    }
+
     /// The engine slots of the root, if this engine serves one (for `/metrics`).
     pub fn slots(&self) -> Option<&slots::Slots> {
         self.slots.as_ref()
@@ -412,8 +420,15 @@ impl Engine {
     /// git sees above the repository's, global and system files.
     pub fn overrides(&self, service: Service, git_dir: &Path, opts: &RunOptions) -> Vec<String> {
         // hubctl's protocol settings, only where the operator's git config is silent.
-        let mut out = defaults::for_run(service, git_dir);
-        out.extend(opts.config.iter().cloned());
+        let mut out = defaults::for_run(service, git_dir, &opts.defaults);
+        out.extend(self.run_config(service, opts));
+        out
+    }
+
+    /// The `-c` settings of a run besides hubctl's defaults: the request's own, and the pack
+    /// cache hook.
+    fn run_config(&self, service: Service, opts: &RunOptions) -> Vec<String> {
+        let mut out = opts.config.clone();
         if let (Service::UploadPack, Some((hook, _))) = (service, &self.pack_cache) {
             out.push(format!("uploadpack.packObjectsHook={hook}"));
         }
@@ -446,8 +461,8 @@ impl Engine {
             .as_ref()
             .map(|n| n.as_bytes());
         let ns = advertise::namespace_prefix(ns).ok()?;
-        let repo =
-            advertise::open(git_dir, &self.overrides(Service::UploadPack, git_dir, opts)).ok()?;
+        // One open, hubctl's defaults included (see `advertise::open`).
+        let repo = advertise::open(git_dir, &self.run_config(Service::UploadPack, opts)).ok()?;
         answer(&repo, ns.as_ref()).ok().flatten()
     }
 
@@ -649,6 +664,8 @@ impl Engine {
         let mut ready = ready::gather(service, input).map_err(Error::Body)?;
         if let (Service::UploadPack, true, ready::Ready::Memory(request)) =
             (service, wants_v2(opts.protocol.as_deref()), &ready)
+            // Only an `ls-refs` is worth opening the repository for (a fetch goes to git).
+            && advertise::is_ls_refs(request.get_ref())
         {
             // `ls-refs` answered from the refs themselves: no slot, no git process.
             if let Some(bytes) = self.native(git_dir, opts, |repo, ns| {

@@ -7,7 +7,9 @@
 //! the key. On a hit the stored, byte-identical output is streamed; on a miss the real
 //! pack-objects runs and its output is streamed to the client and into the cache at once.
 //! Entries are written to a temporary file and renamed into place (safe with concurrent
-//! writers), and the cache is trimmed to its bound, least recently used first.
+//! writers), and the cache is trimmed to its bound, least recently used first. Maintenance
+//! also fills the entry a plain `git clone` will ask for ([`prefill`]), off every request
+//! path, so that the first clone after it is a hit.
 //!
 //! The bound holds for everything on disk, fills in progress included. Temporary files live in
 //! the lock directory (`<cache>/.lock/<pid>-<nanos>.tmp`, beside the lock file). A fill reserves
@@ -205,6 +207,132 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// pack-objects' arguments (after `git`) from upload-pack for a plain `git clone`: protocol
+/// v2, thin packs and offset deltas, no `--include-tag` (the clone asks for every tag itself).
+/// Progress flags are not part of the key.
+const CLONE_ARGS: &[&str] = &[
+    "pack-objects",
+    "--revs",
+    "--thin",
+    "--stdout",
+    "--delta-base-offset",
+];
+
+/// What upload-pack writes to pack-objects for a plain `git clone` of `git_dir`, or `None`
+/// for a repository without refs: the wanted objects one per line, then `--not` and an empty
+/// line (a clone has nothing).
+///
+/// The clone asks for HEAD, then every branch and tag in git's ref order (by name, bytewise),
+/// and upload-pack drops repeated objects keeping the first. Refs the repository hides
+/// (`transfer.hideRefs`) are not left out here: then the request differs from the client's,
+/// which only costs the cache a hit, never serves a wrong pack (the key is the request).
+pub fn clone_request(git_dir: &Path) -> io::Result<Option<Vec<u8>>> {
+    let refs = ref_values(git_dir)?;
+    let resolve = |mut value: Vec<u8>| -> Option<Vec<u8>> {
+        // git follows symbolic refs at most five deep.
+        for _ in 0..5 {
+            match value.strip_prefix(b"ref: ") {
+                Some(target) => value = refs.get(target.trim_ascii())?.clone(),
+                None => return Some(value),
+            }
+        }
+        None
+    };
+    let head = match std::fs::read(git_dir.join("HEAD")) {
+        Ok(v) => resolve(v.trim_ascii().to_vec()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let wanted = refs
+        .iter()
+        .filter(|(name, _)| name.starts_with(b"refs/heads/") || name.starts_with(b"refs/tags/"))
+        .filter_map(|(_, value)| resolve(value.clone()));
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for id in head.into_iter().chain(wanted) {
+        if id.len() == 40 && id.iter().all(u8::is_ascii_hexdigit) && seen.insert(id.clone()) {
+            out.extend_from_slice(&id);
+            out.push(b'\n');
+        }
+    }
+    if out.is_empty() {
+        return Ok(None);
+    }
+    out.extend_from_slice(b"--not\n\n");
+    Ok(Some(out))
+}
+
+/// Fill the cache entry a plain `git clone` of `git_dir` will ask for, so that the first clone
+/// after maintenance is a hit: maintenance runs off the request path, so the entry's pack,
+/// page-cache write and fsync are not a client's. `git` is the engine's command, set up to run
+/// in `git_dir`; `limit` the cache bound. Returns whether an entry was written (not when it
+/// exists already, the pack is too small to cache or too large for the bound, or the
+/// repository has no refs).
+pub fn prefill(root: &Root, mut git: Command, git_dir: &Path, limit: u64) -> io::Result<bool> {
+    let cache = dir(root);
+    if limit == 0 || crate::core::fsutil::contained(root.path(), &cache).is_none() {
+        return Ok(false);
+    }
+    // The hook keys by its working directory as the kernel reports it.
+    let git_dir = std::fs::canonicalize(git_dir)?;
+    let Some(request) = clone_request(&git_dir)? else {
+        return Ok(false);
+    };
+    let args: Vec<OsString> = CLONE_ARGS.iter().map(OsString::from).collect();
+    let k = key(&git_dir, &args, &request, &repository_state(&git_dir)?);
+    let path = cache.join(&k[..2]).join(format!("{k}.pack"));
+    if File::open(&path).is_ok_and(|f| checked_len(&f).is_some()) {
+        return Ok(false);
+    }
+    let mut child = git
+        .args(&args)
+        .current_dir(&git_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&request);
+    });
+    let mut pack = child.stdout.take().expect("piped");
+    let mut fill = Fill::start(&cache, limit).ok();
+    let mut written = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    let read = loop {
+        let n = match pack.read(&mut buf) {
+            Ok(0) => break Ok(true),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(e),
+        };
+        // The same bounds as a fill during a clone: at most half the cache, within room made.
+        let upto = written + n as u64;
+        let kept = upto <= limit / 2
+            && fill
+                .as_mut()
+                .is_some_and(|f| f.reserve(upto) && f.file.write_all(&buf[..n]).is_ok());
+        if !kept {
+            // Not cached: pack-objects is stopped by the closed pipe.
+            break Ok(false);
+        }
+        written = upto;
+    };
+    drop(pack);
+    let _ = feeder.join();
+    let status = child.wait()?;
+    // Only a pack read to its end is an entry (pack-objects may have finished writing what
+    // was left into the pipe before it closed).
+    let complete = read?;
+    match fill {
+        Some(f) if complete && status.success() && written >= MIN_ENTRY => {
+            f.finish(&path, written, false)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Run the hook: serve `git pack-objects <args>` (args include the leading `git
 /// pack-objects`), from the cache when possible.
 /// `limit` is the cache bound the engine handed the hook in [`SIZE_ENV`] (0: no caching).
@@ -351,7 +479,7 @@ fn serve(root: &Root, git: &Path, args: &[OsString], limit: u64) -> io::Result<E
     if let (Some(fill), Some(path)) = (tmp, &entry) {
         if status.success() && written >= MIN_ENTRY {
             // The response is complete once this process exits: sync and publish afterwards.
-            let _ = fill.finish(path, written);
+            let _ = fill.finish(path, written, true);
         }
     }
     Ok(if status.success() {
@@ -599,8 +727,9 @@ impl Fill {
     }
 
     /// Cut the file to what was written, add the trailer, and hand it to a detached process
-    /// that syncs it, moves it into place as `entry` and trims the cache.
-    fn finish(mut self, entry: &Path, written: u64) -> io::Result<()> {
+    /// that syncs it, moves it into place as `entry` and trims the cache (`detached`; else
+    /// this process does it before returning).
+    fn finish(mut self, entry: &Path, written: u64, detached: bool) -> io::Result<()> {
         use std::os::unix::fs::FileExt;
         if !self.reserve(written + TRAILER_LEN) {
             return Err(io::Error::other("no room for the entry's trailer"));
@@ -613,6 +742,11 @@ impl Fill {
             std::fs::create_dir_all(parent)?;
         }
         let file = self.file.try_clone()?;
+        if !detached {
+            self.done = true;
+            commit(&file, &self.path, entry, &self.cache, self.limit);
+            return Ok(());
+        }
         // From here the detached process owns the temporary file.
         self.done = true;
         commit_detached(
@@ -654,15 +788,7 @@ fn checked_len(f: &File) -> Option<u64> {
 /// so the child first renames it after itself, and this process waits (on a pipe the child
 /// closes) until it has, before exiting.
 fn commit_detached(file: File, tmp: PathBuf, path: PathBuf, cache: PathBuf, limit: u64) {
-    let commit = move |tmp: &Path| {
-        if file.sync_all().is_ok() && std::fs::rename(tmp, &path).is_ok() {
-            if let Some(dir) = path.parent() {
-                let _ = crate::core::fsutil::sync_dir(dir);
-            }
-            evict(&cache, limit);
-        }
-        let _ = std::fs::remove_file(tmp);
-    };
+    let commit = move |tmp: &Path| commit(&file, tmp, &path, &cache, limit);
     let mut fds = [0; 2];
     // SAFETY: the hook is single-threaded here (the feeder thread has been joined), so the
     // child may run ordinary code; it only detaches from the caller's session and pipes, does
@@ -717,6 +843,18 @@ fn commit_detached(file: File, tmp: PathBuf, path: PathBuf, cache: PathBuf, limi
             }
         }
     }
+}
+
+/// Sync the written entry `tmp`, move it into place as `path` (durable, then visible), and trim
+/// the cache; a temporary file that is not moved is removed.
+fn commit(file: &File, tmp: &Path, path: &Path, cache: &Path, limit: u64) {
+    if file.sync_all().is_ok() && std::fs::rename(tmp, path).is_ok() {
+        if let Some(dir) = path.parent() {
+            let _ = crate::core::fsutil::sync_dir(dir);
+        }
+        evict(cache, limit);
+    }
+    let _ = std::fs::remove_file(tmp);
 }
 
 /// The cache's lock, held while its contents are counted and room is made.

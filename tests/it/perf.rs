@@ -94,14 +94,19 @@ fn pack_cache_serves_identical_packs_and_never_stale_ones() {
         env.git_ok(&d, &["fsck", "--strict", "--no-progress"]);
         d
     };
+    // `repo gc` prepared an entry for a full clone of the repository as it was before the
+    // push of `topic`.
+    let before = cache_entries(&env);
     let first = clone("first");
     // The entry is synced and published after the response, off the client's path.
     assert!(
-        eventually(Duration::from_secs(30), || cache_entries(&env).len() == 1),
+        eventually(Duration::from_secs(30), || cache_entries(&env).len()
+            == before.len() + 1),
         "the first clone did not fill the cache"
     );
     let entries = cache_entries(&env);
-    let mut cached_bytes = std::fs::read(&entries[0]).unwrap();
+    let new_entry = entries.iter().find(|e| !before.contains(e)).unwrap();
+    let mut cached_bytes = std::fs::read(new_entry).unwrap();
     // Each entry ends with a trailer: a magic and the pack's length.
     let trailer = cached_bytes.split_off(cached_bytes.len() - 16);
     assert_eq!(&trailer[..8], b"HUBCPK01");
@@ -170,7 +175,76 @@ fn pack_cache_serves_identical_packs_and_never_stale_ones() {
     assert_ne!(received_pack(&fresh), received_pack(&second));
     assert!(eventually(Duration::from_secs(30), || cache_entries(&env)
         .len()
-        == 2));
+        == entries.len() + 1));
+}
+
+/// A shared counter of the root (`<root>/run/metrics/NAME`, what `/metrics` reports).
+fn counter(env: &Env, name: &str) -> u64 {
+    std::fs::read(env.root.join("run/metrics").join(name))
+        .ok()
+        .and_then(|b| {
+            b.get(..8)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+        })
+        .unwrap_or(0)
+}
+
+/// Maintenance prepares the pack cache's entry for a plain full clone (HEAD, branches and
+/// tags, as `git clone` asks): the first clone after it is a cache hit, so its request runs
+/// no pack-objects and writes no entry, and it gets the prepared bytes.
+#[test]
+fn maintenance_prefills_the_pack_cache_for_the_first_clone() {
+    let (env, server, token, wt) = setup();
+    // Let the run the push scheduled end (a forced run waits for its lock), and schedule no
+    // more: an entry for the repository as it is now must come from the forced run below.
+    env.hubctl_ok(&["repo", "gc", REPO]);
+    env.hubctl_ok(&["config", "set", "auto-maintenance", "off"]);
+    env.git_ok(&wt, &["tag", "-a", "v1", "-m", "release 1", "main~3"]);
+    env.git_ok(&wt, &["tag", "v0", "main~5"]);
+    env.git_ok(&wt, &["push", "-q", &push_url(&server, &token), "--tags"]);
+    let before = cache_entries(&env);
+    env.hubctl_ok(&["repo", "gc", REPO]);
+    let entries = cache_entries(&env);
+    let prepared: Vec<_> = entries.iter().filter(|e| !before.contains(e)).collect();
+    assert_eq!(
+        prepared.len(),
+        1,
+        "maintenance prepared no entry: {entries:?}"
+    );
+    let prepared = prepared[0].clone();
+    let (hits, misses) = (
+        counter(&env, "pack_cache_hits"),
+        counter(&env, "pack_cache_misses"),
+    );
+    let d = env.path("first");
+    env.git_ok(
+        env.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--no-checkout",
+            &server.url(REPO),
+            d.to_str().unwrap(),
+        ],
+    );
+    env.git_ok(&d, &["fsck", "--strict", "--no-progress"]);
+    assert_eq!(
+        (
+            counter(&env, "pack_cache_hits"),
+            counter(&env, "pack_cache_misses")
+        ),
+        (hits + 1, misses),
+        "the first clone after maintenance was not answered from the cache"
+    );
+    assert_eq!(cache_entries(&env), entries, "the clone wrote an entry");
+    let mut cached = std::fs::read(&prepared).unwrap();
+    cached.truncate(cached.len() - 16);
+    let received = std::fs::read(d.join(".git/objects/pack").join(received_pack(&d))).unwrap();
+    assert_eq!(received, cached, "the client did not get the prepared pack");
+    assert_eq!(
+        env.git_ok(&d, &["rev-parse", "v1^{commit}", "v0"]),
+        env.git_ok(&wt, &["rev-parse", "v1^{commit}", "v0"])
+    );
 }
 
 /// An entry that does not hold what was synced (a crash cut it short or left zeros where its
@@ -301,9 +375,17 @@ fn maintenance_runs_after_push() {
             .map(|e| e.file_name())
             .collect::<Vec<_>>()
     );
-    // In shape now: --auto does nothing; a forced run reports its steps.
-    let auto: serde_json::Value =
-        serde_json::from_str(&env.hubctl_ok(&["repo", "gc", REPO, "--auto", "--json"])).unwrap();
+    // In shape now: --auto does nothing (once the scheduled run, which fills the pack cache
+    // after the steps above, has let go of the lock); a forced run reports its steps.
+    let mut auto = serde_json::Value::Null;
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            auto = serde_json::from_str(&env.hubctl_ok(&["repo", "gc", REPO, "--auto", "--json"]))
+                .unwrap();
+            auto.as_array().is_some_and(|runs| !runs.is_empty())
+        }),
+        "the scheduled run never ended"
+    );
     assert_eq!(auto[0]["ran"], false, "{auto}");
     let forced: serde_json::Value =
         serde_json::from_str(&env.hubctl_ok(&["repo", "gc", REPO, "--json"])).unwrap();
@@ -311,7 +393,7 @@ fn maintenance_runs_after_push() {
     assert_eq!(forced["after"]["multi_pack_index"], true);
     assert_eq!(forced["after"]["bitmap"], true);
     assert_eq!(forced["after"]["commit_graph"], true);
-    assert_eq!(forced["steps"].as_array().unwrap().len(), 4);
+    assert_eq!(forced["steps"].as_array().unwrap().len(), 5);
     env.git_ok(&env.bare(REPO), &["fsck", "--strict", "--no-progress"]);
     // Switched off: no scheduling.
     env.hubctl_ok(&["config", "set", "auto-maintenance", "off"]);
@@ -336,6 +418,100 @@ fn maintenance_runs_after_push() {
     assert_eq!(
         std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0),
         before
+    );
+}
+
+/// A push that leaves the repository in shape (one small pack beside the multi-pack index)
+/// schedules no maintenance: the hook starts no `repo gc --auto` and leaves no pending mark;
+/// one that brings it out of shape does.
+#[test]
+fn a_push_into_a_repository_in_shape_schedules_nothing() {
+    let (env, server, token, wt) = setup();
+    // The run the setup push scheduled is over once a forced run got the lock.
+    env.hubctl_ok(&["repo", "gc", REPO]);
+    let pending = env.root.join("run/maintenance/alice/data.pending");
+    // Its mark goes: a `repo gc --auto` that found the forced run holding the lock leaves it
+    // (only hooks create marks, so from here one means a push scheduled maintenance).
+    let _ = std::fs::remove_file(&pending);
+    // Hold the maintenance lock, as a long run would: a scheduled `repo gc --auto` then finds
+    // it taken and leaves the pending mark for the holder.
+    let lock = env.root.join("run/maintenance/alice/data.lock");
+    let _holder = ChildGuard(Some({
+        let mut c = std::process::Command::new("flock");
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        c.arg(&lock)
+            .args(["sleep", "60"])
+            .spawn()
+            .expect("flock(1)")
+    }));
+    assert!(eventually(Duration::from_secs(5), || {
+        std::process::Command::new("flock")
+            .arg("-n")
+            .arg(&lock)
+            .arg("true")
+            .status()
+            .is_ok_and(|s| !s.success())
+    }));
+    env.add_commit(&wt, "small.txt", "small\n", "a small push");
+    env.git_ok(&wt, &["push", "-q", &push_url(&server, &token), "main"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !pending.exists(),
+        "a push into a repository in shape scheduled maintenance"
+    );
+    // Out of shape (no multi-pack index any more): scheduled.
+    std::fs::remove_file(env.bare(REPO).join("objects/pack/multi-pack-index")).unwrap();
+    env.add_commit(&wt, "small2.txt", "small\n", "another small push");
+    env.git_ok(&wt, &["push", "-q", &push_url(&server, &token), "main"]);
+    assert!(
+        eventually(Duration::from_secs(10), || pending.exists()),
+        "a push into a repository out of shape scheduled nothing"
+    );
+}
+
+/// A push into a repository hubctl maintains starts no `git maintenance run --auto` (git's own
+/// housekeeping after receive-pack, which hubctl's maintenance replaces), unless the repository's
+/// config asks for it with `receive.autoGc` (the operator's setting wins). Over stdio, so that the
+/// client's `GIT_TRACE2_EVENT` reaches every process on the server side.
+#[test]
+fn pushes_run_no_git_auto_gc_where_hubctl_maintains() {
+    let (env, _server, _token, wt) = setup();
+    let push = |file: &str, trace: &Path| {
+        env.add_commit(&wt, file, "x\n", file);
+        let out = env
+            .git_cmd(&wt)
+            .env("GIT_TRACE2_EVENT", trace)
+            .args([
+                "push",
+                "-q",
+                "--receive-pack",
+                &format!(
+                    "'{}' --root '{}' receive-pack",
+                    hubctl_bin().display(),
+                    env.root.display()
+                ),
+                &format!("file:///{REPO}.git"),
+                "main",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let events = std::fs::read_to_string(trace).unwrap();
+        events.contains(r#""argv":["git","maintenance","run","--auto""#)
+            || events.contains(r#""maintenance","run","--auto""#)
+    };
+    assert!(
+        !push("one.txt", &env.path("trace1.json")),
+        "receive-pack ran git's auto maintenance"
+    );
+    env.git_ok(&env.bare(REPO), &["config", "receive.autoGc", "true"]);
+    assert!(
+        push("two.txt", &env.path("trace2.json")),
+        "the repository's receive.autoGc was overridden"
     );
 }
 
