@@ -165,6 +165,16 @@ pub fn serve(service: Service, target: &Target, request: &Request) -> Result<Exi
         contained: target.hosted.is_some(),
         ..RunOptions::default()
     };
+    if let (Some((root, name)), false) = (&target.hosted, request.advertise_refs) {
+        // A database that cannot be read costs the message, never the request.
+        match crate::store::with_store(root, |s| s.repo_settings(name)) {
+            Ok(settings) => {
+                opts.notice =
+                    git::messages::Notice::for_service(&settings.unwrap_or_default(), service)
+            }
+            Err(e) => eprintln!("hubctl: reading the messages of {name}: {e}"),
+        }
+    }
     match service {
         Service::UploadPack => {
             if let Some(t) = request.timeout {

@@ -17,6 +17,7 @@ mod hardening;
 mod lfs;
 mod lfs_policy;
 mod lfs_ssh;
+mod messages;
 mod operate;
 mod perf;
 mod push;
