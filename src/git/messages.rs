@@ -20,6 +20,10 @@
 //!   shows nothing). A stream that breaks (sideband 3, or something that is not a pkt-line,
 //!   such as a pack sent without a sideband) is passed on untouched.
 //!
+//! The push message is not a post-receive hook's output: receive-pack relays hook output to
+//! every client, `push -q` included, and runs post-receive when any ref moved, also for a
+//! push that was partly refused. Reading the answer instead keeps both rules.
+//!
 //! Without a message nothing here runs and the engine's output reaches the client as before.
 //! With one, the client's request is scanned (not changed) for `no-progress` or `quiet`, and
 //! git's output is parsed packet by packet as it streams: the state is a pkt-line header, a
@@ -157,6 +161,16 @@ impl Notice {
             Service::ReceivePack => settings.push_message.as_deref(),
         };
         text.and_then(Notice::new)
+    }
+
+    /// The message of `service` in hosted repository `name`, read from the root's database.
+    pub fn for_repo(
+        root: &crate::core::root::Root,
+        name: &crate::core::names::RepoName,
+        service: Service,
+    ) -> Result<Option<Notice>, crate::store::Error> {
+        let settings = crate::store::with_store(root, |s| s.repo_settings(name))?;
+        Ok(Notice::for_service(&settings.unwrap_or_default(), service))
     }
 
     /// The pkt-lines (sideband 2), as inserted into the stream.

@@ -167,11 +167,8 @@ pub fn serve(service: Service, target: &Target, request: &Request) -> Result<Exi
     };
     if let (Some((root, name)), false) = (&target.hosted, request.advertise_refs) {
         // A database that cannot be read costs the message, never the request.
-        match crate::store::with_store(root, |s| s.repo_settings(name)) {
-            Ok(settings) => {
-                opts.notice =
-                    git::messages::Notice::for_service(&settings.unwrap_or_default(), service)
-            }
+        match git::messages::Notice::for_repo(root, name, service) {
+            Ok(notice) => opts.notice = notice,
             Err(e) => eprintln!("hubctl: reading the messages of {name}: {e}"),
         }
     }

@@ -237,8 +237,8 @@ fn notice(app: &App, located: &Located, service: Service) -> Option<git::message
     let (Site::Hosted(root), Some(name)) = (&app.site, &located.name) else {
         return None;
     };
-    match crate::store::with_store(root, |s| s.repo_settings(name)) {
-        Ok(settings) => git::messages::Notice::for_service(&settings.unwrap_or_default(), service),
+    match git::messages::Notice::for_repo(root, name, service) {
+        Ok(notice) => notice,
         Err(e) => {
             eprintln!("hubctl: reading the messages of {name}: {e}");
             None
