@@ -430,3 +430,80 @@ fn fetch_output_is_unchanged_but_for_the_message() {
         assert_eq!(demux(&duplex(&env)), demux(&off), "v{protocol}");
     }
 }
+
+/// A pack the pack cache replays (no pack-objects run) gets the message like a fresh one:
+/// the same pack, the message's packets before the final flush, and a real clone from the
+/// cache that shows it and is whole.
+#[test]
+fn a_pack_from_the_pack_cache_gets_the_message_too() {
+    let env = Env::new();
+    env.ensure_owner("team");
+    env.hubctl_ok(&["repo", "init", REPO]);
+    let wt = env.fixture_worktree("src");
+    // Over the cache's smallest entry (64 KiB), in random bytes that do not compress.
+    for i in 0..6 {
+        crate::push::write_random(&wt.join(format!("blob{i}.bin")), 32 * 1024, i);
+    }
+    env.git_ok(&wt, &["add", "-A"]);
+    env.git_ok(&wt, &["commit", "-qm", "blobs"]);
+    env.git_ok(
+        &wt,
+        &["push", "-q", env.bare(REPO).to_str().unwrap(), "main"],
+    );
+    env.hubctl_ok(&["repo", "set", REPO, "fetch-message", FETCH_MESSAGE]);
+    env.hubctl_ok(&["config", "set", "metrics", "on"]);
+    let server = env.serve(&[]);
+    let url = server.url(REPO);
+    let hits = || -> u64 {
+        let (status, text) = curl(&[&format!("{}/metrics", server.base)]);
+        assert_eq!(status, 200, "{text}");
+        text.lines()
+            .find_map(|l| l.strip_prefix("hubctl_pack_cache_hits_total "))
+            .map_or(0, |v| v.trim().parse().unwrap())
+    };
+    let main = env.git_ok(&env.bare(REPO), &["rev-parse", "main"]);
+    let wants = vec![main.trim().to_string()];
+    for (protocol, request) in requests(&wants) {
+        let before = hits();
+        let fresh = post(&env, &url, protocol, &request);
+        // The entry is published by a detached process once the answer is complete.
+        let mut replayed = Vec::new();
+        assert!(
+            eventually(std::time::Duration::from_secs(20), || {
+                replayed = post(&env, &url, protocol, &request);
+                hits() > before
+            }),
+            "v{protocol}: no pack cache hit"
+        );
+        assert_eq!(demux(&replayed).pack, demux(&fresh).pack, "v{protocol}");
+        assert!(demux(&fresh).pack.len() > 64 * 1024, "v{protocol}");
+        for (answer, what) in [(&fresh, "fresh"), (&replayed, "replayed")] {
+            let packets = message_packets(FETCH_MESSAGE);
+            assert!(
+                answer.ends_with(&[&packets[..], b"0000"].concat()),
+                "v{protocol} {what}: no message before the final flush"
+            );
+            assert_eq!(
+                answer
+                    .windows(packets.len())
+                    .filter(|w| *w == packets)
+                    .count(),
+                1,
+                "v{protocol} {what}"
+            );
+        }
+    }
+    // A real client served from the cache.
+    let before = hits();
+    let dest = env.path("cached");
+    let out = env
+        .git_cmd(env.dir.path())
+        .args(["clone", "--progress", &url, dest.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(shows_fetch_message(&err), "{err}");
+    assert!(hits() > before, "the clone was not served from the cache");
+    env.git_ok(&dest, &["fsck", "--strict"]);
+}
