@@ -46,6 +46,7 @@ pub enum RepoCommand {
         json: bool,
     },
     /// Change a repository setting.
+    #[command(after_long_help = MESSAGES_HELP)]
     Set {
         /// NAMESPACE/NAME.
         #[arg(value_name = "NS/NAME")]
@@ -55,7 +56,8 @@ pub enum RepoCommand {
         key: RepoSetting,
         /// The new value: public|private for visibility; a size or "off" for max-blob-size,
         /// max-lfs-object-size and lfs-quota; on|off for lfs-enforce-locks; text for
-        /// description; a branch name for default-branch.
+        /// description; a branch name for default-branch; text, or "off" or "" for none, for
+        /// push-message and fetch-message.
         value: String,
     },
     /// Give a user read, write or admin access to a repository.
@@ -177,6 +179,11 @@ pub enum RepoSetting {
     /// Refuse pushes that change files other users have locked with `git lfs lock` ("on" or
     /// "off", the default).
     LfsEnforceLocks,
+    /// Shown as `remote:` lines after a successful push (TEXT, or "off"/"" for none).
+    PushMessage,
+    /// Shown as `remote:` lines after a fetch or clone that sends a pack (TEXT, or "off"/""
+    /// for none).
+    FetchMessage,
 }
 
 const GC_JSON: &str = "JSON output (--json), for each run:
@@ -195,13 +202,22 @@ or a credential helper. --json prints {\"namespace\", \"name\", \"full_name\", \
 \"source\", \"mirror\"}; `repo rename --json` prints {\"namespace\", \"name\", \"full_name\", \
 \"path\", \"renamed_from\": {\"namespace\", \"name\", \"full_name\"}}.";
 
+const MESSAGES_HELP: &str = "push-message and fetch-message: a notice for everyone who pushes to or \
+fetches from the repository (\"this repository moves on Friday\"), printed by git as `remote:` \
+lines after a successful push, or after a fetch or clone that receives objects (a fetch with \
+nothing new prints nothing). At most 10 lines of 200 characters, UTF-8, no control characters \
+other than line breaks. Like git's progress output, it is shown only to clients that show \
+progress: not with -q, nor when git's stderr is not a terminal unless --progress is given. \
+\"off\" or an empty TEXT removes it.";
+
 const REPO_JSON: &str = "JSON output (--json): `repo list` prints an array, `repo show` one object:
   {\"namespace\": \"alice\", \"name\": \"project\", \"full_name\": \"alice/project\",
    \"owner\": \"alice\",
    \"default_branch\": \"main\" or null, \"description\": \"...\",
    \"path\": \"/srv/hubctl/repos/alice/project.git\", \"visibility\": \"public\" | \"private\",
    \"max_blob_size\": bytes or null, \"max_lfs_object_size\": bytes or null,
-   \"lfs_quota\": bytes or null, \"lfs_enforce_locks\": true | false, \"adopted\": true | false,
+   \"lfs_quota\": bytes or null, \"lfs_enforce_locks\": true | false,
+   \"push_message\": text or null, \"fetch_message\": text or null, \"adopted\": true | false,
    \"grants\": [{\"user\": \"bob\", \"level\": \"read\" | \"write\" | \"admin\"}]}
 `repo show` adds the Git LFS content stored: \"lfs_objects\": count, \"lfs_bytes\": bytes.
 A repository on disk that has no database row has \"adopted\": false and is reachable by administrators only until `hubctl repo adopt`.";

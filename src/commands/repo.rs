@@ -31,6 +31,10 @@ struct Shown {
     lfs_quota: Option<u64>,
     /// Pushes may not change files other users have locked.
     lfs_enforce_locks: bool,
+    /// Shown after a successful push (`null` = none).
+    push_message: Option<String>,
+    /// Shown after a fetch that sends a pack (`null` = none).
+    fetch_message: Option<String>,
     /// Git LFS objects stored (`repo show` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     lfs_objects: Option<u64>,
@@ -81,6 +85,8 @@ fn shown(store: &Store, info: repo::Info) -> Result<Shown> {
         max_lfs_object_size: settings.max_lfs_object_size,
         lfs_quota: settings.lfs_quota,
         lfs_enforce_locks: settings.lfs_enforce_locks,
+        push_message: settings.push_message,
+        fetch_message: settings.fetch_message,
         lfs_objects: None,
         lfs_bytes: None,
         adopted: row.is_some(),
@@ -186,6 +192,14 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                     format_size(usage.bytes),
                     usage.bytes
                 );
+                for (label, text) in [
+                    ("push message:    ", &s.push_message),
+                    ("fetch message:   ", &s.fetch_message),
+                ] {
+                    let text = text.as_deref().unwrap_or("(none)");
+                    // Later lines indented under the first.
+                    println!("{label}{}", text.replace('\n', "\n                 "));
+                }
                 if !s.adopted {
                     println!("adopted:         no (administrators only; see hubctl repo adopt)");
                 }
@@ -225,6 +239,24 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                         other => bail!("lfs-enforce-locks is on or off, not {other:?}"),
                     };
                     Store::open_root(root)?.set_lfs_enforce_locks(&name, on)?;
+                }
+                RepoSetting::PushMessage | RepoSetting::FetchMessage => {
+                    let text = if value == "off" {
+                        None
+                    } else {
+                        crate::git::messages::validate(&value)
+                            .with_context(|| format!("{} not changed", key_name(key)))?
+                    };
+                    let mut store = Store::open_root(root)?;
+                    if key == RepoSetting::PushMessage {
+                        store.set_push_message(&name, text.as_deref())?;
+                    } else {
+                        store.set_fetch_message(&name, text.as_deref())?;
+                    }
+                    if text.is_none() {
+                        println!("{name}: {} removed", key_name(key));
+                        return Ok(ExitCode::SUCCESS);
+                    }
                 }
                 RepoSetting::Description => {
                     repo::set_description(&info.path, &value)
@@ -433,6 +465,8 @@ fn key_name(key: RepoSetting) -> &'static str {
         RepoSetting::MaxLfsObjectSize => "max-lfs-object-size",
         RepoSetting::LfsQuota => "lfs-quota",
         RepoSetting::LfsEnforceLocks => "lfs-enforce-locks",
+        RepoSetting::PushMessage => "push-message",
+        RepoSetting::FetchMessage => "fetch-message",
     }
 }
 

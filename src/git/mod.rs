@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod import;
 pub mod lfs_history;
 pub mod maintenance;
+pub mod messages;
 pub mod pack_cache;
 pub mod policy;
 pub mod push;
@@ -176,6 +177,9 @@ pub struct RunOptions {
     /// git-http-backend's project root), so git may trust it whoever owns it: see
     /// [`safe_directory`].
     pub contained: bool,
+    /// The repository's message for this service, shown after a successful push or a fetch
+    /// that sends a pack (see [`messages`]); `None` leaves git's output untouched.
+    pub notice: Option<messages::Notice>,
 }
 
 /// The `-c` setting that makes git trust `git_dir` although another account owns it.
@@ -520,6 +524,15 @@ impl Engine {
     ) -> Result<ExitStatus, Error> {
         let _slot = self.slot()?;
         let mut cmd = self.service_command(service, mode, git_dir, opts);
+        if let (Some(notice), false) = (&opts.notice, mode == Mode::AdvertiseRefs) {
+            let v2 = wants_v2(opts.protocol.as_deref());
+            return messages::run_inherited(&mut cmd, service, v2, notice).map_err(|source| {
+                Error::Io {
+                    what: service.command().into(),
+                    source,
+                }
+            });
+        }
         cmd.stdin(Stdio::inherit())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());
@@ -691,7 +704,16 @@ impl Engine {
         if service == Service::ReceivePack {
             output.finish_when_dropped();
         }
-        let outcome = feed(&mut (&mut ready).chain(input), stdin);
+        let request = (&mut ready).chain(input);
+        let outcome = match &opts.notice {
+            Some(notice) => {
+                let v2 = wants_v2(opts.protocol.as_deref());
+                let (scanner, filter) = messages::pair(service, v2, notice);
+                output.filter_with(filter);
+                feed(&mut messages::scanning(request, scanner), stdin)
+            }
+            None => feed(&mut { request }, stdin),
+        };
         output.input_done();
         Ok(Fed { output, outcome })
     }

@@ -149,6 +149,8 @@ pub struct RpcOutput {
     /// Let git run to its end instead of killing it when the output is no longer wanted.
     finish: bool,
     eof: bool,
+    /// Puts a repository's message into the output (see `messages`).
+    notice: Option<Box<super::messages::Filter>>,
 }
 
 impl RpcOutput {
@@ -164,6 +166,7 @@ impl RpcOutput {
             pos: 0,
             eof: false,
             finish: false,
+            notice: None,
         }
     }
 
@@ -173,6 +176,11 @@ impl RpcOutput {
     /// behind. A pack that never fully arrived ends git by itself (its input is closed).
     pub(super) fn finish_when_dropped(&mut self) {
         self.finish = true;
+    }
+
+    /// Pass the output through `filter` (a repository's message after a push or fetch).
+    pub(super) fn filter_with(&mut self, filter: super::messages::Filter) {
+        self.notice = Some(Box::new(filter));
     }
 
     /// Read git's output to its end, discarding it, and reap git. False if that failed.
@@ -201,6 +209,7 @@ impl RpcOutput {
             pos: 0,
             eof: true,
             finish: false,
+            notice: None,
         }
     }
 
@@ -373,6 +382,11 @@ impl Read for RpcOutput {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        if let Some(mut filter) = self.notice.take() {
+            let read = filter.read_via(self, buf);
+            self.notice = Some(filter);
+            return read;
         }
         // Large reads straight from the pipe, once the pump is out of the way.
         if self.pos >= self.current.len() && self.pump.is_none() && !self.eof {

@@ -197,6 +197,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (namespace, name)
     );
     CREATE INDEX IF NOT EXISTS repo_redirects_target ON repo_redirects(target_namespace, target_name);",
+    // 9: the notices shown as `remote:` lines after a successful push or fetch (`repo set
+    // push-message` / `fetch-message`, checked by `git::messages::validate`); NULL = none.
+    "ALTER TABLE repos ADD COLUMN push_message TEXT;
+    ALTER TABLE repos ADD COLUMN fetch_message TEXT;",
 ];
 
 /// Setting: the `authorized_keys` file hubctl keeps up to date.

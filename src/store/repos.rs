@@ -45,6 +45,10 @@ pub struct RepoSettings {
     pub lfs_quota: Option<u64>,
     /// Refuse pushes that change a path another user holds a Git LFS lock on.
     pub lfs_enforce_locks: bool,
+    /// Shown as `remote:` lines after a successful push; `None` = nothing.
+    pub push_message: Option<String>,
+    /// Shown as `remote:` lines after a fetch that sent a pack; `None` = nothing.
+    pub fetch_message: Option<String>,
 }
 
 /// A repository's database row.
@@ -112,8 +116,9 @@ pub fn insert(
     }
     tx.execute(
         "INSERT INTO repos (namespace, name, max_blob_size, visibility, created_at,
-                            max_lfs_object_size, lfs_quota, lfs_enforce_locks)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                            max_lfs_object_size, lfs_quota, lfs_enforce_locks,
+                            push_message, fetch_message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             name.ns(),
             name.name(),
@@ -123,6 +128,8 @@ pub fn insert(
             settings.max_lfs_object_size.map(|v| v as i64),
             settings.lfs_quota.map(|v| v as i64),
             settings.lfs_enforce_locks,
+            settings.push_message,
+            settings.fetch_message,
         ],
     )
     .map_err(|e| {
@@ -245,7 +252,7 @@ impl Store {
             .conn()
             .query_row(
                 "SELECT id, max_blob_size, visibility, max_lfs_object_size, lfs_quota,
-                        lfs_enforce_locks
+                        lfs_enforce_locks, push_message, fetch_message
                  FROM repos WHERE namespace = ?1 AND name = ?2",
                 params![name.ns(), name.name()],
                 |r| {
@@ -257,6 +264,8 @@ impl Store {
                             max_lfs_object_size: r.get::<_, Option<i64>>(3)?.map(|v| v as u64),
                             lfs_quota: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
                             lfs_enforce_locks: r.get(5)?,
+                            push_message: r.get(6)?,
+                            fetch_message: r.get(7)?,
                         },
                     })
                 },
@@ -412,6 +421,24 @@ impl Store {
         )
     }
 
+    /// Set or remove (`None`) the message shown after a successful push into `name`.
+    pub fn set_push_message(&mut self, name: &RepoName, text: Option<&str>) -> Result<(), Error> {
+        self.update_repo(
+            name,
+            "UPDATE repos SET push_message = ?3 WHERE namespace = ?1 AND name = ?2",
+            text,
+        )
+    }
+
+    /// Set or remove (`None`) the message shown after a fetch from `name` that sent a pack.
+    pub fn set_fetch_message(&mut self, name: &RepoName, text: Option<&str>) -> Result<(), Error> {
+        self.update_repo(
+            name,
+            "UPDATE repos SET fetch_message = ?3 WHERE namespace = ?1 AND name = ?2",
+            text,
+        )
+    }
+
     /// Run one `UPDATE repos ... WHERE namespace = ?1 AND name = ?2` with `value` as `?3`.
     fn update_repo(
         &mut self,
@@ -490,9 +517,40 @@ mod tests {
             max_lfs_object_size: Some(1),
             lfs_quota: Some(2),
             lfs_enforce_locks: true,
+            push_message: Some("pushed".into()),
+            fetch_message: Some("fetched".into()),
             ..RepoSettings::default()
         };
         store.adopt(&other, &wanted).unwrap();
         assert_eq!(store.repo_settings(&other).unwrap().unwrap(), wanted);
+    }
+
+    #[test]
+    fn messages_set_and_unset() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("hubctl.db")).unwrap();
+        store.add_user("alice", false).unwrap();
+        let name = RepoName::parse("alice/game").unwrap();
+        store.adopt(&name, &RepoSettings::default()).unwrap();
+        store
+            .set_push_message(&name, Some("moves on Friday"))
+            .unwrap();
+        store
+            .set_fetch_message(&name, Some("line 1\nline 2"))
+            .unwrap();
+        let s = store.repo_settings(&name).unwrap().unwrap();
+        assert_eq!(s.push_message.as_deref(), Some("moves on Friday"));
+        assert_eq!(s.fetch_message.as_deref(), Some("line 1\nline 2"));
+        store.set_push_message(&name, None).unwrap();
+        store.set_fetch_message(&name, None).unwrap();
+        assert_eq!(
+            store.repo_settings(&name).unwrap().unwrap(),
+            RepoSettings::default()
+        );
+        let missing = RepoName::parse("alice/nope").unwrap();
+        assert!(matches!(
+            store.set_push_message(&missing, Some("x")),
+            Err(Error::NotFound(_))
+        ));
     }
 }

@@ -165,6 +165,13 @@ pub fn serve(service: Service, target: &Target, request: &Request) -> Result<Exi
         contained: target.hosted.is_some(),
         ..RunOptions::default()
     };
+    if let (Some((root, name)), false) = (&target.hosted, request.advertise_refs) {
+        // A database that cannot be read costs the message, never the request.
+        match git::messages::Notice::for_repo(root, name, service) {
+            Ok(notice) => opts.notice = notice,
+            Err(e) => eprintln!("hubctl: reading the messages of {name}: {e}"),
+        }
+    }
     match service {
         Service::UploadPack => {
             if let Some(t) = request.timeout {

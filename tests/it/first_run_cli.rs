@@ -370,6 +370,8 @@ fn migration_reports_existing_case_clashes() {
              INSERT INTO repos (namespace, name, created_at)
                  VALUES ('alice', 'X', '2025-01-01T00:00:00Z');
              DROP TABLE repo_redirects;
+             ALTER TABLE repos DROP COLUMN push_message;
+             ALTER TABLE repos DROP COLUMN fetch_message;
              PRAGMA user_version = 6;",
         )
         .unwrap();
@@ -388,7 +390,7 @@ fn migration_reports_existing_case_clashes() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 8, "every migration ran");
+    assert_eq!(version, 9, "every migration ran");
     let indexes: i64 = db
         .query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE '%_nocase'",
@@ -564,6 +566,13 @@ fn json_outputs_match_their_schemas() {
         "5MB",
     ]);
     env.hubctl_ok(&["repo", "grant", "acme/tool", "root", "read"]);
+    env.hubctl_ok(&[
+        "repo",
+        "set",
+        "acme/tool",
+        "push-message",
+        "Thanks!\nCI: ci.example",
+    ]);
     let key = env.path("id");
     let out = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "laptop", "-f"])

@@ -18,6 +18,7 @@ mod hardening;
 mod lfs;
 mod lfs_policy;
 mod lfs_ssh;
+mod messages;
 mod operate;
 mod perf;
 mod push;

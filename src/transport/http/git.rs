@@ -59,13 +59,14 @@ pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint
     let Some(service) = service else {
         return head(&located);
     };
-    let opts = match run_options(app, req, &located, &principal, service) {
+    let mut opts = match run_options(app, req, &located, &principal, service) {
         Ok(o) => o,
         Err(r) => return r,
     };
     if ep == GitEndpoint::InfoRefs {
         advertise(app, &located, service, &opts)
     } else {
+        opts.notice = notice(app, &located, service);
         rpc(app, req, &located, service, &opts)
     }
 }
@@ -228,6 +229,21 @@ fn run_options(
         }
     }
     Ok(opts)
+}
+
+/// The hosted repository's message after a push or fetch, if it has one. A database that
+/// cannot be read costs the message, never the request.
+fn notice(app: &App, located: &Located, service: Service) -> Option<git::messages::Notice> {
+    let (Site::Hosted(root), Some(name)) = (&app.site, &located.name) else {
+        return None;
+    };
+    match git::messages::Notice::for_repo(root, name, service) {
+        Ok(notice) => notice,
+        Err(e) => {
+            eprintln!("hubctl: reading the messages of {name}: {e}");
+            None
+        }
+    }
 }
 
 fn advertise(app: &App, located: &Located, service: Service, opts: &RunOptions) -> Response {

@@ -155,6 +155,7 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
     };
     // The stored spelling, which the push policy and hooks look the repository up by.
     let name = located.name.clone().unwrap_or(name);
+    let settings = store.repo_settings(&name)?.unwrap_or_default();
     drop(store);
     let engine = match Engine::for_root(root) {
         Ok(e) => e,
@@ -167,6 +168,7 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
             .and_then(git::sanitize_protocol),
         // `access` located the repository inside the root.
         contained: true,
+        notice: git::messages::Notice::for_service(&settings, service),
         ..RunOptions::default()
     };
     if service == Service::ReceivePack {
