@@ -17,10 +17,12 @@ pub(super) fn shell(root: &Root, key_id: i64) -> Result<ExitCode> {
         Err(std::env::VarError::NotPresent) => Original::Missing,
         Err(std::env::VarError::NotUnicode(_)) => Original::NotUnicode,
     };
-    let client_address = std::env::var("SSH_CONNECTION")
-        .ok()
-        .and_then(|c| c.split_whitespace().next().map(str::to_string))
-        .unwrap_or_default();
+    let connection = std::env::var("SSH_CONNECTION").unwrap_or_default();
+    let client_address = connection
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
     // One connection for the whole session: the settings now, the key and access next.
     let store = Store::open_root(root)?;
     let settings = Settings::load(&store)?;
@@ -31,6 +33,7 @@ pub(super) fn shell(root: &Root, key_id: i64) -> Result<ExitCode> {
             original,
             git_protocol: std::env::var("GIT_PROTOCOL").ok(),
             client_address,
+            connection,
             lfs: LfsOptions {
                 public_url: settings.public_url,
                 transfer: settings.lfs_ssh_transfer,

@@ -1131,6 +1131,95 @@ fn transfer_controlmaster_idle_timeout() {
     w.assert_stored(PUB, &wt.join("b.bin"));
 }
 
+/// The case users meet: a login session sets `XDG_RUNTIME_DIR`, so git-lfs 3.3.0 multiplexes
+/// every transfer session over one ControlMaster connection and, at the end, waits for the
+/// master before it quits the other sessions (LFS.md §7.1). The session that gets `quit` tells
+/// its siblings on the same connection, which end once idle, so push and pull finish in
+/// seconds with the default 60 s idle timeout instead of waiting it out.
+#[test]
+fn transfer_controlmaster_sessions_end_after_quit() {
+    let w = World::with(Keys::File, Via::Transfer);
+    w.env.hubctl_ok(&["config", "set", "idle-timeout", "60s"]);
+    let runtime = w.env.path("xdg-runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+    std::fs::set_permissions(
+        &runtime,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let wt = w.worktree("alice-wt", PUB);
+    commit_lfs_files(
+        &w,
+        &wt,
+        &[
+            ("a.bin", 50_000, 11),
+            ("b.bin", 60_000, 12),
+            ("c.bin", 70_000, 13),
+        ],
+        "three",
+    );
+    let timed = |what: &str, cwd: &Path, args: &[&str]| {
+        let logins = w.logins();
+        let start = std::time::Instant::now();
+        let out = w
+            .git_cmd("alice", cwd)
+            .args(args)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .output()
+            .unwrap();
+        let took = start.elapsed();
+        w.check(&out, what);
+        (took, w.logins() - logins)
+    };
+    let (took, logins) = timed("multiplexed push", &wt, &["push", "-q", "origin", "main"]);
+    assert!(
+        runtime.join("git-lfs").exists(),
+        "the client did not multiplex"
+    );
+    // git's own session, the master, perhaps the lock verifier's own: not one per worker.
+    assert!(
+        logins <= 3,
+        "{logins} SSH logins: the client did not multiplex"
+    );
+    // Without the siblings' end this waits for the 60 s idle timeout.
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "push took {took:?}"
+    );
+    for f in ["a.bin", "b.bin", "c.bin"] {
+        w.assert_stored(PUB, &wt.join(f));
+    }
+
+    let dest = w.env.path("alice-clone");
+    let (took, _) = timed(
+        "multiplexed clone",
+        w.env.dir.path(),
+        &["clone", "-q", &w.url(PUB), dest.to_str().unwrap()],
+    );
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "clone took {took:?}"
+    );
+    for f in ["a.bin", "b.bin", "c.bin"] {
+        assert_eq!(
+            sha256_file(&dest.join(f)),
+            sha256_file(&wt.join(f)),
+            "{f} after the clone"
+        );
+    }
+    let (took, _) = timed("multiplexed pull", &dest, &["lfs", "pull"]);
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "pull took {took:?}"
+    );
+    // No session is left behind.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !w.sessions().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(w.sessions().is_empty(), "left behind: {:?}", w.sessions());
+}
+
 /// The protocol byte by byte: the handshake (LFS.md §7.3), errors with their delimiter
 /// (§10 T10), unknown commands keep the session, EOF ends it (§10 T9), silence ends it,
 /// malformed pkt-lines are a protocol error, access and the on/off switch.

@@ -21,8 +21,9 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use super::connection::{self, Siblings};
 use crate::access::{self, Action, Principal};
 use crate::core::names::RepoName;
 use crate::core::root::Root;
@@ -540,15 +541,37 @@ pub enum End {
     Eof,
     /// Nothing arrived for the idle timeout between messages.
     Idle,
+    /// Another session of the same SSH connection received `quit` while this one was idle
+    /// between messages (see [`super::connection`]).
+    Siblings,
+}
+
+/// What ended a [`Pause`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// Input is ready (or the input ended: the next read says which).
+    Input,
+    /// Nothing arrived for the idle timeout.
+    Idle,
+    /// A sibling session quit and this one stayed idle (see [`super::connection`]).
+    Siblings,
+}
+
+/// How a session waits for its next message when none of it has arrived yet.
+pub trait Pause {
+    /// Block until input is ready or the session should end.
+    fn wait(&mut self) -> io::Result<Wake>;
 }
 
 /// Serve one session: capabilities, then commands until the end. Broken framing is a
-/// [`ProtocolError`] (the client is told, as far as it still listens).
+/// [`ProtocolError`] (the client is told, as far as it still listens). Between messages,
+/// with nothing buffered, the session waits through `pause`.
 pub fn serve<R: Read, W: Write>(
     t: &Transfer<'_>,
     store: &Store,
-    input: R,
+    input: io::BufReader<R>,
     output: W,
+    pause: &mut dyn Pause,
 ) -> Result<End, ProtocolError> {
     let mut r = PktReader::new(input);
     let mut w = PktWriter::new(output);
@@ -563,6 +586,14 @@ pub fn serve<R: Read, W: Write>(
         negotiated: false,
     };
     loop {
+        if r.inner.buffer().is_empty() {
+            match pause.wait() {
+                Ok(Wake::Input) => {}
+                Ok(Wake::Idle) => return Ok(End::Idle),
+                Ok(Wake::Siblings) => return Ok(End::Siblings),
+                Err(e) => return Err(e.into()),
+            }
+        }
         let msg = match read_message(&mut r) {
             Ok(Next::Message(m)) => m,
             Ok(Next::Eof) => return Ok(End::Eof),
@@ -1154,6 +1185,61 @@ impl IdleFd {
             }
             // Readable, writable, or hung up / in error: the next call says which.
             return Ok(());
+        }
+    }
+}
+
+/// The wait between messages on standard input: at most the idle timeout and, when the
+/// session knows its SSH connection, until a sibling session's `quit` has been seen and this
+/// one has been idle for [`connection::GRACE`] (checked every [`connection::CHECK_EVERY`]).
+#[derive(Debug)]
+pub struct StdinPause {
+    timeout: Duration,
+    siblings: Option<Siblings>,
+}
+
+impl StdinPause {
+    /// Wait on standard input for at most `timeout`, and for `siblings` if known.
+    pub fn new(timeout: Duration, siblings: Option<Siblings>) -> StdinPause {
+        StdinPause { timeout, siblings }
+    }
+}
+
+impl Pause for StdinPause {
+    fn wait(&mut self) -> io::Result<Wake> {
+        let start = Instant::now();
+        loop {
+            let waited = start.elapsed();
+            let Some(left) = self.timeout.checked_sub(waited).filter(|d| !d.is_zero()) else {
+                return Ok(Wake::Idle);
+            };
+            let slice = match self.siblings {
+                Some(_) => left.min(connection::CHECK_EVERY),
+                None => left,
+            };
+            let mut pfd = libc::pollfd {
+                fd: io::stdin().as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = i32::try_from(slice.as_millis().max(1)).unwrap_or(i32::MAX);
+            // SAFETY: one valid pollfd, alive for the duration of the call.
+            let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+            if n > 0 {
+                // Readable, or hung up / in error: the next read says which.
+                return Ok(Wake::Input);
+            }
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            if let Some(s) = &self.siblings {
+                if start.elapsed() >= connection::GRACE && s.quit_seen() {
+                    return Ok(Wake::Siblings);
+                }
+            }
         }
     }
 }

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use super::command::{self, LfsOperation, Request};
+use super::connection::Siblings;
+use super::lfs_transfer::End;
 use super::{lfs_authenticate, lfs_transfer};
 use crate::access::{self, Action, Caller, Principal};
 use crate::core::root::Root;
@@ -41,6 +43,9 @@ pub struct Session<'a> {
     pub git_protocol: Option<String>,
     /// The client's address (first word of `SSH_CONNECTION`), for the pusher's identity.
     pub client_address: String,
+    /// The whole `SSH_CONNECTION` (client and server address and port): the sessions a
+    /// client multiplexes over one connection share it (see [`super::connection`]).
+    pub connection: String,
     /// Git LFS settings, read by the edge.
     pub lfs: LfsOptions,
 }
@@ -133,6 +138,7 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
                 &principal,
                 operation.into(),
                 session.lfs.idle_timeout,
+                &session.connection,
             );
         }
         Err(e) => return refuse(&e.to_string()),
@@ -245,6 +251,7 @@ fn lfs_transfer(
     principal: &Principal,
     operation: Operation,
     idle_timeout: Duration,
+    connection: &str,
 ) -> Result<ExitCode, Error> {
     let name = match lfs_authenticate::parse_path(path) {
         Ok(n) => n,
@@ -278,7 +285,16 @@ fn lfs_transfer(
     let output = lfs_transfer::IdleFd::stdout(idle_timeout)?;
     let input = std::io::BufReader::with_capacity(lfs_transfer::MAX_PKT_LEN, input);
     let output = std::io::BufWriter::with_capacity(lfs_transfer::MAX_PKT_LEN * 2, output);
-    match lfs_transfer::serve(&transfer, store, input, output) {
+    let siblings = Siblings::new(&root.run_dir(), connection);
+    let mut pause = lfs_transfer::StdinPause::new(idle_timeout, siblings.clone());
+    match lfs_transfer::serve(&transfer, store, input, output, &mut pause) {
+        Ok(End::Quit) => {
+            // Best effort: without the mark the other sessions end on their idle timeout.
+            if let Some(s) = siblings {
+                let _ = s.announce_quit();
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e) => refuse(&format!("git-lfs-transfer: {e}")),
     }
