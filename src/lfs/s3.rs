@@ -1038,6 +1038,7 @@ mod tests {
         let settings = S3Settings {
             endpoint: Some("http://127.0.0.1:9000".into()),
             bucket: Some("lfs".into()),
+            path_style: true,
             ..S3Settings::default()
         };
         let err = S3Config::resolve(&settings, None).unwrap_err();
