@@ -228,6 +228,17 @@ fn header<'r>(resp: &'r ureq::http::Response<ureq::Body>, name: &str) -> Option<
 impl S3Store {
     /// The objects of repository `name` (whose directory is `git_dir`) in the store `cfg`.
     pub fn new(cfg: S3Config, name: &RepoName, git_dir: &Path) -> S3Store {
+        let prefix = repo_prefix(&cfg.prefix, name);
+        S3Store::with_prefix(cfg, prefix, git_dir.join("lfs").join("unverified"))
+    }
+
+    /// Check the store of `cfg` as a whole (reachable, credentials accepted, bucket present),
+    /// for `hubctl doctor`.
+    pub fn check_config(cfg: S3Config) -> Result<(), StorageError> {
+        S3Store::with_prefix(cfg, String::new(), PathBuf::new()).check_bucket()
+    }
+
+    fn with_prefix(cfg: S3Config, repo_prefix: String, unverified_dir: PathBuf) -> S3Store {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(CONNECT_TIMEOUT))
@@ -238,9 +249,9 @@ impl S3Store {
             .build()
             .into();
         S3Store {
-            repo_prefix: repo_prefix(&cfg.prefix, name),
+            repo_prefix,
             cfg,
-            unverified_dir: git_dir.join("lfs").join("unverified"),
+            unverified_dir,
             agent,
         }
     }
