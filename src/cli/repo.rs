@@ -54,8 +54,8 @@ pub enum RepoCommand {
         #[arg(value_enum)]
         key: RepoSetting,
         /// The new value: public|private for visibility; a size or "off" for max-blob-size,
-        /// max-lfs-object-size and lfs-quota; on|off for lfs-enforce-locks; text for
-        /// description; a branch name for default-branch.
+        /// max-lfs-object-size and lfs-quota; on|off for lfs-enforce-locks; local|s3|default
+        /// for lfs-storage; text for description; a branch name for default-branch.
         value: String,
     },
     /// Give a user read, write or admin access to a repository.
@@ -177,6 +177,10 @@ pub enum RepoSetting {
     /// Refuse pushes that change files other users have locked with `git lfs lock` ("on" or
     /// "off", the default).
     LfsEnforceLocks,
+    /// Where the repository's Git LFS objects live: local, s3, or default (follow `hubctl
+    /// config set lfs-storage`). Existing objects are not moved: use `hubctl lfs
+    /// migrate-storage`.
+    LfsStorage,
 }
 
 const GC_JSON: &str = "JSON output (--json), for each run:

@@ -197,6 +197,9 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (namespace, name)
     );
     CREATE INDEX IF NOT EXISTS repo_redirects_target ON repo_redirects(target_namespace, target_name);",
+    // 9: where a repository's Git LFS objects live, overriding the global `lfs-storage`
+    // (NULL = follow it): `local` (inside the repository) or `s3`.
+    "ALTER TABLE repos ADD COLUMN lfs_storage TEXT CHECK (lfs_storage IN ('local', 's3'));",
 ];
 
 /// Setting: the `authorized_keys` file hubctl keeps up to date.

@@ -32,6 +32,30 @@ pub enum Level {
 
 text_enum!(Level { Read => "read", Write => "write", Admin => "admin" } fallback Read);
 
+/// Where a repository's Git LFS objects live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LfsBackend {
+    /// Files inside the repository (`<repo>.git/lfs/objects`).
+    #[default]
+    Local,
+    /// An S3-compatible object store (`hubctl config set lfs-storage s3`).
+    S3,
+}
+
+text_enum!(LfsBackend { Local => "local", S3 => "s3" } fallback Local);
+
+impl LfsBackend {
+    /// `local` or `s3`; anything else is `None`.
+    pub fn from_name(s: &str) -> Option<LfsBackend> {
+        match s {
+            "local" => Some(LfsBackend::Local),
+            "s3" => Some(LfsBackend::S3),
+            _ => None,
+        }
+    }
+}
+
 /// hubctl's settings for one repository.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RepoSettings {
@@ -45,6 +69,8 @@ pub struct RepoSettings {
     pub lfs_quota: Option<u64>,
     /// Refuse pushes that change a path another user holds a Git LFS lock on.
     pub lfs_enforce_locks: bool,
+    /// Where its Git LFS objects live; `None` follows the global `lfs-storage`.
+    pub lfs_storage: Option<LfsBackend>,
 }
 
 /// A repository's database row.
@@ -112,8 +138,8 @@ pub fn insert(
     }
     tx.execute(
         "INSERT INTO repos (namespace, name, max_blob_size, visibility, created_at,
-                            max_lfs_object_size, lfs_quota, lfs_enforce_locks)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                            max_lfs_object_size, lfs_quota, lfs_enforce_locks, lfs_storage)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             name.ns(),
             name.name(),
@@ -123,6 +149,7 @@ pub fn insert(
             settings.max_lfs_object_size.map(|v| v as i64),
             settings.lfs_quota.map(|v| v as i64),
             settings.lfs_enforce_locks,
+            settings.lfs_storage.map(LfsBackend::as_str),
         ],
     )
     .map_err(|e| {
@@ -245,7 +272,7 @@ impl Store {
             .conn()
             .query_row(
                 "SELECT id, max_blob_size, visibility, max_lfs_object_size, lfs_quota,
-                        lfs_enforce_locks
+                        lfs_enforce_locks, lfs_storage
                  FROM repos WHERE namespace = ?1 AND name = ?2",
                 params![name.ns(), name.name()],
                 |r| {
@@ -257,6 +284,9 @@ impl Store {
                             max_lfs_object_size: r.get::<_, Option<i64>>(3)?.map(|v| v as u64),
                             lfs_quota: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
                             lfs_enforce_locks: r.get(5)?,
+                            lfs_storage: r
+                                .get::<_, Option<String>>(6)?
+                                .map(|v| LfsBackend::parse(&v)),
                         },
                     })
                 },
@@ -409,6 +439,20 @@ impl Store {
             name,
             "UPDATE repos SET lfs_enforce_locks = ?3 WHERE namespace = ?1 AND name = ?2",
             on,
+        )
+    }
+
+    /// Choose where the Git LFS objects of `name` live (`None`: follow the global
+    /// `lfs-storage`). Moving existing objects is `hubctl lfs migrate-storage`'s job.
+    pub fn set_lfs_storage(
+        &mut self,
+        name: &RepoName,
+        backend: Option<LfsBackend>,
+    ) -> Result<(), Error> {
+        self.update_repo(
+            name,
+            "UPDATE repos SET lfs_storage = ?3 WHERE namespace = ?1 AND name = ?2",
+            backend.map(LfsBackend::as_str),
         )
     }
 
