@@ -3,6 +3,7 @@
 
 mod exec_race;
 mod harness;
+mod moto_harness;
 mod ssh;
 mod sshd_harness;
 

@@ -9,18 +9,21 @@
 //! - [`server`]: `hubctl serve` ([`Server`]);
 //! - [`nginx`]: nginx + fcgiwrap + `hubctl cgi` ([`Nginx`], [`NginxOptions`]);
 //! - [`apache`]: Apache httpd running a CGI program as www-data ([`Apache`], [`ApacheOptions`]);
+//! - [`moto`]: moto's S3 server with a bucket, its request log, boto3 ([`Moto`]);
 //! - [`sshd`]: a real OpenSSH server with the shipped snippets ([`Sshd`], [`ClientKey`]);
 //! - [`sites`]: one scenario, every transport ([`Site`], [`Transport`], `matrix!`).
 
 #![allow(dead_code)]
 
 pub mod apache;
+pub mod moto;
 pub mod nginx;
 pub mod server;
 pub mod sites;
 pub mod sshd;
 
 pub use apache::*;
+pub use moto::*;
 pub use nginx::*;
 pub use server::*;
 pub use sites::*;
