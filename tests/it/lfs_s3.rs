@@ -643,3 +643,232 @@ fn misconfigured_or_unreachable_store() {
         w.server.as_ref().unwrap().log.lines()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Per-repository choice, rename and removal; checksums and bad uploads
+
+/// `repo set NS/NAME lfs-storage` overrides the global choice both ways; `repo rename` moves a
+/// repository's keys to the new prefix inside the store and `repo rm` deletes them.
+#[test]
+fn per_repository_choice_rename_and_remove() {
+    let w = World::start(Via::Serve, false);
+    w.admin_ok(&["config", "set", "lfs-storage", "local"]);
+    w.admin_ok(&["repo", "set", REPO, "lfs-storage", "s3"]);
+    w.admin_ok(&["repo", "init", "alice/loc"]);
+    let show = w.admin_ok(&["repo", "show", REPO, "--json"]);
+    assert!(show.contains("\"lfs_storage\": \"s3\""), "{show}");
+
+    // Into the bucket, by the repository's own choice.
+    let wt = w.worktree("wt");
+    w.commit(&wt, &[("a.bin", 5000, 31), ("b.bin", 7000, 32)], "two");
+    w.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    w.assert_in_bucket(&wt, &["a.bin", "b.bin"]);
+
+    // Local, by the global choice.
+    let base = &w.server.as_ref().unwrap().base;
+    let lt = w.env.path("loc-wt");
+    std::fs::create_dir_all(&lt).unwrap();
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["lfs", "install", "--local"],
+        &["lfs", "track", "*.bin"],
+        &["remote", "add", "origin", &format!("{base}/alice/loc.git")],
+    ] {
+        w.env.git_ok(&lt, args);
+    }
+    w.commit(&lt, &[("l.bin", 3000, 33)], "local");
+    w.git_ok(&lt, &["push", "-q", "origin", "main"]);
+    let oid = sha256_file(&lt.join("l.bin"));
+    let local =
+        w.env
+            .bare("alice/loc")
+            .join(format!("lfs/objects/{}/{}/{oid}", &oid[0..2], &oid[2..4]));
+    assert!(local.is_file(), "{local:?}");
+    assert!(w.moto.list("alice/loc/").is_empty());
+
+    // Rename: the keys follow the repository.
+    let before = w.moto.list(&format!("{REPO}/"));
+    assert_eq!(before.len(), 2, "{before:?}");
+    w.admin_ok(&["repo", "rename", REPO, "alice/renamed"]);
+    assert!(w.moto.list(&format!("{REPO}/")).is_empty());
+    let after = w.moto.list("alice/renamed/");
+    let moved: Vec<(String, u64)> = before
+        .iter()
+        .map(|(k, s)| (k.replacen(REPO, "alice/renamed", 1), *s))
+        .collect();
+    assert_eq!(after, moved);
+    let c = w.env.path("renamed-clone");
+    w.git_ok(
+        w.env.dir.path(),
+        &[
+            "clone",
+            "-q",
+            &format!("{base}/alice/renamed.git"),
+            c.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        sha256_file(&c.join("a.bin")),
+        sha256_file(&wt.join("a.bin"))
+    );
+
+    // Removal: the prefix is emptied.
+    w.admin_ok(&["repo", "rm", "alice/renamed", "--yes"]);
+    assert!(w.moto.list("alice/renamed/").is_empty());
+}
+
+/// PUT `data` to `href` with `headers` using curl; the status.
+fn curl_put(href: &str, headers: &[(String, String)], data: &[u8], scratch: &Path) -> u16 {
+    let file = scratch.join(format!("put-{}", hex(&Sha256::digest(data))));
+    std::fs::write(&file, data).unwrap();
+    let mut c = Command::new("curl");
+    // (curl's default form Content-Type would make moto read the body as a form.)
+    c.args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--max-time",
+        "60",
+        "-X",
+        "PUT",
+    ])
+    .args(["-H", "Content-Type: application/octet-stream"]);
+    for (k, v) in headers {
+        c.arg("-H").arg(format!("{k}: {v}"));
+    }
+    c.arg("--data-binary")
+        .arg(format!("@{}", file.display()))
+        .arg(href);
+    let out = c.output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// The action `name` of the single object of a batch answer: (href, headers).
+fn batch_action(body: &str, name: &str) -> (String, Vec<(String, String)>) {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let a = &v["objects"][0]["actions"][name];
+    let href = a["href"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+        .to_string();
+    let headers = a["header"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    (href, headers)
+}
+
+/// POST a verify callback; the status (the body goes to stderr, for failures).
+fn curl_verify(href: &str, headers: &[(String, String)], oid: &str, size: usize) -> u16 {
+    let mut c = Command::new("curl");
+    c.args([
+        "-s",
+        "-o",
+        "/dev/stderr",
+        "-w",
+        "%{http_code}",
+        "--max-time",
+        "60",
+    ]);
+    for (k, v) in headers {
+        c.arg("-H").arg(format!("{k}: {v}"));
+    }
+    c.args(["-H", "Content-Type: application/vnd.git-lfs+json"])
+        .arg("--data-binary")
+        .arg(format!(r#"{{"oid":"{oid}","size":{size}}}"#))
+        .arg(href);
+    let out = c.output().unwrap();
+    eprintln!("verify {oid}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// Presigned uploads are checked by verify through the store's `x-amz-checksum-sha256`: other
+/// content under the oid is removed (400); an object the store keeps no checksum for is marked
+/// unverified until `lfs fsck` re-hashes it. In proxy mode a body that is not its oid's content
+/// is refused (400) and never appears in the bucket.
+#[test]
+fn checksums_and_bad_uploads() {
+    let w = World::start(Via::Serve, false);
+    let scratch = w.env.dir.path();
+
+    // A client that sends another checksum than the oid's (moto stores what it is told).
+    let data = b"checked through the store's checksum\n".to_vec();
+    let oid = hex(&Sha256::digest(&data));
+    let (status, _, body) = batch_curl(&w, "upload", &oid, data.len() as u64);
+    assert_eq!(status, 200, "{body}");
+    let (href, headers) = batch_action(&body, "upload");
+    assert!(href.starts_with(&w.moto.endpoint), "{href}");
+    let wrong: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "x-amz-checksum-sha256" => (
+                k.clone(),
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
+            ),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    assert_eq!(curl_put(&href, &wrong, &data, scratch), 200);
+    let key = format!("{REPO}/{}/{}/{oid}", &oid[0..2], &oid[2..4]);
+    // (Listed, not read back: boto3 itself refuses the body its checksum does not match.)
+    let stored = |key: &str| w.moto.list(key).iter().any(|(k, _)| k == key);
+    assert!(stored(&key));
+    let (vhref, vheaders) = batch_action(&body, "verify");
+    assert_eq!(curl_verify(&vhref, &vheaders, &oid, data.len()), 400);
+    assert!(
+        !stored(&key),
+        "the mismatching object was kept:\n{}\n{}",
+        w.hubctl_log(),
+        tail(&w.moto.request_log(), 10)
+    );
+
+    // The same upload with the signed headers as given: verified.
+    assert_eq!(curl_put(&href, &headers, &data, scratch), 200);
+    assert_eq!(curl_verify(&vhref, &vheaders, &oid, data.len()), 200);
+
+    // A store that keeps no checksum (the client left the headers out; moto then records none).
+    let data2 = b"no checksum kept for this one\n".to_vec();
+    let oid2 = hex(&Sha256::digest(&data2));
+    let (_, _, body2) = batch_curl(&w, "upload", &oid2, data2.len() as u64);
+    let (href2, _) = batch_action(&body2, "upload");
+    assert_eq!(curl_put(&href2, &[], &data2, scratch), 200);
+    let (vhref2, vheaders2) = batch_action(&body2, "verify");
+    assert_eq!(curl_verify(&vhref2, &vheaders2, &oid2, data2.len()), 200);
+    let mark = w.env.bare(REPO).join("lfs/unverified").join(&oid2);
+    assert!(mark.is_file(), "{mark:?} not marked unverified");
+    w.admin_ok(&["lfs", "fsck", REPO]);
+    assert!(!mark.exists(), "fsck left the mark of a good object");
+
+    // Proxy mode: wrong content and a short body are refused and never reach the bucket.
+    w.admin_ok(&["config", "set", "lfs-s3-proxy", "on"]);
+    let data3 = vec![7u8; 100_000];
+    let oid3 = hex(&Sha256::digest(&data3));
+    let key3 = format!("{REPO}/{}/{}/{oid3}", &oid3[0..2], &oid3[2..4]);
+    let (_, _, body3) = batch_curl(&w, "upload", &oid3, data3.len() as u64);
+    let (href3, headers3) = batch_action(&body3, "upload");
+    assert!(
+        href3.starts_with(&w.server.as_ref().unwrap().base),
+        "{href3}"
+    );
+    let mut other = data3.clone();
+    other[99_999] = 8;
+    assert_eq!(curl_put(&href3, &headers3, &other, scratch), 400);
+    assert!(
+        w.moto.get_object(&key3).is_none(),
+        "a mismatching body was stored"
+    );
+    assert_eq!(curl_put(&href3, &headers3, &data3, scratch), 200);
+    assert_eq!(w.moto.get_object(&key3).as_deref(), Some(&data3[..]));
+}
