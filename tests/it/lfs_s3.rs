@@ -578,9 +578,15 @@ fn misconfigured_or_unreachable_store() {
             .count()
     };
 
-    // Working store: the batch answers, doctor is content.
+    // Working store: the batch answers (a download of a missing object is the object's own
+    // 404, as with local storage), doctor is content.
     let (status, _, body) = batch_curl(&w, "upload", &oid, 1);
     assert_eq!(status, 200, "{body}");
+    let (status, _, body) = batch_curl(&w, "download", &oid, 1);
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["objects"][0]["error"]["code"], 404, "{body}");
+    assert!(answer["objects"][0]["actions"].is_null(), "{body}");
     let doctor = w.admin(&["doctor"]);
     let text = String::from_utf8_lossy(&doctor.stdout).into_owned();
     assert!(
