@@ -51,8 +51,9 @@ const MIN_PART: u64 = 16 * 1024 * 1024;
 const MAX_PARTS: u64 = 10_000;
 /// How long a request to the store may take to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long the store may take to start answering a request.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long the store may take to start answering a request (after its body was sent): a
+/// store that accepts connections but does not answer is unavailable, not waited on forever.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Lifetime of the signatures on hubctl's own requests.
 const OWN_REQUEST_TTL: Duration = Duration::from_secs(3600);
 /// Longest error body read from the store.
