@@ -1085,6 +1085,55 @@ mod tests {
         assert!(read_credentials_file(&dir.path().join("missing")).is_err());
     }
 
+    /// What the store's refusals become: credentials and a missing bucket are the operator's
+    /// to fix (500, naming the cause), throttling and 5xx are "try later" (503).
+    #[test]
+    fn refusals_name_their_cause() {
+        let name = RepoName::parse("alice/data").unwrap();
+        let settings = S3Settings {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            bucket: Some("lfs".into()),
+            path_style: true,
+            ..S3Settings::default()
+        };
+        let keys = AwsKeys {
+            access_key_id: "k".into(),
+            secret_access_key: "s".into(),
+            session_token: None,
+        };
+        let store = S3Store::new(
+            S3Config::resolve(&settings, Some(&keys)).unwrap(),
+            &name,
+            Path::new("/nonexistent"),
+        );
+        let answer = |status: u16, body: &str| {
+            let resp = ureq::http::Response::builder()
+                .status(status)
+                .body(ureq::Body::builder().data(body.as_bytes().to_vec()))
+                .unwrap();
+            store.status_error("storing x", resp)
+        };
+        let e = answer(403, "<Error><Code>InvalidAccessKeyId</Code></Error>");
+        assert_eq!(e.status(), 500);
+        assert!(
+            e.to_string().contains("refused hubctl's credentials"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("InvalidAccessKeyId"), "{e}");
+        let e = answer(404, "<Error><Code>NoSuchBucket</Code></Error>");
+        assert_eq!(e.status(), 500);
+        assert!(e.to_string().contains("bucket lfs does not exist"), "{e}");
+        for status in [500, 503, 429] {
+            assert_eq!(
+                answer(status, "<Error><Code>SlowDown</Code></Error>").status(),
+                503
+            );
+        }
+        // Connection refused (port 9, discard, is closed on loopback).
+        let e = store.check_bucket().unwrap_err();
+        assert_eq!(e.status(), 503, "{e}");
+    }
+
     #[test]
     fn error_codes() {
         assert_eq!(
