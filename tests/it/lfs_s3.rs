@@ -878,3 +878,21 @@ fn checksums_and_bad_uploads() {
     assert_eq!(curl_put(&href3, &headers3, &data3, scratch), 200);
     assert_eq!(w.moto.get_object(&key3).as_deref(), Some(&data3[..]));
 }
+
+/// A store that accepts connections but never answers (frozen) is unavailable after a bounded
+/// wait (503 with Retry-After), not waited on forever; once it answers again, so does hubctl.
+#[test]
+fn stalled_store_is_unavailable_after_a_bounded_wait() {
+    let w = World::start(Via::Serve, false);
+    let oid = hex(&Sha256::digest(b"stalled"));
+    w.moto.pause();
+    let started = std::time::Instant::now();
+    let (status, head, body) = batch_curl(&w, "download", &oid, 7);
+    let waited = started.elapsed();
+    w.moto.resume();
+    assert_eq!(status, 503, "{head}{body}");
+    assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
+    assert!(waited < Duration::from_secs(55), "waited {waited:?}");
+    let (status, _, body) = batch_curl(&w, "download", &oid, 7);
+    assert_eq!(status, 200, "{body}");
+}
