@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::core::units::{format_size, parse_limit};
+use crate::store::repos::LfsBackend;
 use crate::store::{self, Store};
 
 /// A setting's name.
@@ -45,6 +46,26 @@ pub enum Key {
     /// The SSH address clients clone from (`ssh://git@git.example.com:2222`), shown on the
     /// repository pages; unset, pages show `ssh://git@HOST` with the HTTP host.
     SshUrl,
+    /// Where Git LFS objects live unless a repository says otherwise: `local` or `s3`.
+    LfsStorage,
+    /// The S3-compatible endpoint (`https://s3.eu-west-1.amazonaws.com`, `http://minio:9000`).
+    LfsS3Endpoint,
+    /// The bucket holding the objects.
+    LfsS3Bucket,
+    /// The region requests are signed for (default `us-east-1`, which MinIO and most others
+    /// accept).
+    LfsS3Region,
+    /// A key prefix below which every repository's objects live (default none).
+    LfsS3Prefix,
+    /// Address the bucket as `<endpoint>/<bucket>` instead of `<bucket>.<endpoint>` ("on" for
+    /// MinIO, Ceph RGW, Garage and the like).
+    LfsS3PathStyle,
+    /// Stream object bytes through hubctl instead of handing clients presigned URLs ("on" for
+    /// stores clients cannot reach).
+    LfsS3Proxy,
+    /// A file in AWS's shared credentials format holding the access key (used when the
+    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment variables are not set).
+    LfsS3CredentialsFile,
 }
 
 /// When a running `hubctl serve` starts using a changed setting.
@@ -61,9 +82,9 @@ pub enum ServeTakes {
 /// A value a setting does not take; the text says what it takes.
 #[derive(Debug, thiserror::Error)]
 pub enum InvalidValue {
-    /// authorized-keys-file is relative.
-    #[error("authorized-keys-file must be an absolute path")]
-    RelativePath,
+    /// A file setting is relative; carries the setting's name.
+    #[error("{0} must be an absolute path")]
+    RelativePath(&'static str),
     /// Not a size or "off".
     #[error(transparent)]
     Size(#[from] crate::core::units::SizeError),
@@ -89,6 +110,23 @@ pub enum InvalidValue {
         "public-url must be an absolute http:// or https:// URL such as https://git.example.com: {0}"
     )]
     Url(&'static str),
+    /// Not `local` or `s3`.
+    #[error("lfs-storage is local or s3")]
+    Backend,
+    /// Not an http(s) endpoint URL; says why.
+    #[error(
+        "lfs-s3-endpoint must be an http:// or https:// URL such as https://s3.amazonaws.com: {0}"
+    )]
+    Endpoint(&'static str),
+    /// Not a valid bucket name.
+    #[error("lfs-s3-bucket must be 3 to 63 characters of a-z, 0-9, '.' and '-'")]
+    Bucket,
+    /// Not a valid region name.
+    #[error("lfs-s3-region must be a region name such as us-east-1")]
+    Region,
+    /// Not a valid key prefix.
+    #[error("lfs-s3-prefix may hold only A-Z, a-z, 0-9, '-', '_', '.' and '/' and no '..'")]
+    Prefix,
     /// Not an ssh:// URL; says why.
     #[error("ssh-url must be an ssh:// URL such as ssh://git@git.example.com: {0}")]
     SshUrl(&'static str),
@@ -109,7 +147,7 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 
 impl Key {
     /// Every setting, in the order `config list` prints them.
-    pub const ALL: [Key; 14] = [
+    pub const ALL: [Key; 22] = [
         Key::AuthorizedKeysFile,
         Key::PackCacheSize,
         Key::MaxEngines,
@@ -124,6 +162,14 @@ impl Key {
         Key::LfsSshTransfer,
         Key::SshUrl,
         Key::Metrics,
+        Key::LfsStorage,
+        Key::LfsS3Endpoint,
+        Key::LfsS3Bucket,
+        Key::LfsS3Region,
+        Key::LfsS3Prefix,
+        Key::LfsS3PathStyle,
+        Key::LfsS3Proxy,
+        Key::LfsS3CredentialsFile,
     ];
 
     /// How a running `hubctl serve` takes a change of this setting. CGI runs, SSH sessions and
@@ -158,6 +204,14 @@ impl Key {
             Key::LfsSshTransfer => "lfs-ssh-transfer",
             Key::Metrics => "metrics",
             Key::SshUrl => "ssh-url",
+            Key::LfsStorage => "lfs-storage",
+            Key::LfsS3Endpoint => "lfs-s3-endpoint",
+            Key::LfsS3Bucket => "lfs-s3-bucket",
+            Key::LfsS3Region => "lfs-s3-region",
+            Key::LfsS3Prefix => "lfs-s3-prefix",
+            Key::LfsS3PathStyle => "lfs-s3-path-style",
+            Key::LfsS3Proxy => "lfs-s3-proxy",
+            Key::LfsS3CredentialsFile => "lfs-s3-credentials-file",
         }
     }
 
@@ -165,13 +219,20 @@ impl Key {
     pub fn validate(self, value: &str) -> Result<String, InvalidValue> {
         let value = value.trim();
         match self {
-            Key::AuthorizedKeysFile => {
+            Key::AuthorizedKeysFile | Key::LfsS3CredentialsFile => {
                 if std::path::Path::new(value).is_absolute() {
                     Ok(value.to_string())
                 } else {
-                    Err(InvalidValue::RelativePath)
+                    Err(InvalidValue::RelativePath(self.name()))
                 }
             }
+            Key::LfsStorage => LfsBackend::from_name(value)
+                .map(|b| b.as_str().to_string())
+                .ok_or(InvalidValue::Backend),
+            Key::LfsS3Endpoint => validate_endpoint(value),
+            Key::LfsS3Bucket => validate_bucket(value),
+            Key::LfsS3Region => validate_region(value),
+            Key::LfsS3Prefix => validate_prefix(value),
             Key::PackCacheSize => {
                 Ok(parse_limit(value)?.map_or("off".to_string(), |b| b.to_string()))
             }
@@ -193,13 +254,16 @@ impl Key {
             }
             Key::PublicUrl => validate_public_url(value),
             Key::SshUrl => validate_ssh_url(value),
-            Key::AutoMaintenance | Key::LfsCheckPointers | Key::LfsSshTransfer | Key::Metrics => {
-                match value {
-                    "on" | "true" | "yes" | "1" => Ok("on".into()),
-                    "off" | "false" | "no" | "0" => Ok("off".into()),
-                    _ => Err(InvalidValue::OnOff(self.name())),
-                }
-            }
+            Key::AutoMaintenance
+            | Key::LfsCheckPointers
+            | Key::LfsSshTransfer
+            | Key::Metrics
+            | Key::LfsS3PathStyle
+            | Key::LfsS3Proxy => match value {
+                "on" | "true" | "yes" | "1" => Ok("on".into()),
+                "off" | "false" | "no" | "0" => Ok("off".into()),
+                _ => Err(InvalidValue::OnOff(self.name())),
+            },
         }
     }
 }
@@ -236,6 +300,47 @@ pub struct Settings {
     pub metrics: bool,
     /// See [`Key::SshUrl`]: validated, without a trailing `/`.
     pub ssh_url: Option<String>,
+    /// See [`Key::LfsStorage`].
+    pub lfs_storage: LfsBackend,
+    /// The `lfs-s3-*` settings.
+    pub s3: S3Settings,
+}
+
+/// The S3-compatible object store's settings (`lfs-s3-*`). Credentials are never stored in
+/// the database: they come from the environment or from [`S3Settings::credentials_file`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    /// See [`Key::LfsS3Endpoint`]: validated, without a trailing `/`.
+    pub endpoint: Option<String>,
+    /// See [`Key::LfsS3Bucket`].
+    pub bucket: Option<String>,
+    /// See [`Key::LfsS3Region`].
+    pub region: String,
+    /// See [`Key::LfsS3Prefix`]: without leading or trailing `/`.
+    pub prefix: String,
+    /// See [`Key::LfsS3PathStyle`].
+    pub path_style: bool,
+    /// See [`Key::LfsS3Proxy`].
+    pub proxy: bool,
+    /// See [`Key::LfsS3CredentialsFile`].
+    pub credentials_file: Option<PathBuf>,
+}
+
+/// Default region of `lfs-s3-region`.
+pub const DEFAULT_S3_REGION: &str = "us-east-1";
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        S3Settings {
+            endpoint: None,
+            bucket: None,
+            region: DEFAULT_S3_REGION.to_string(),
+            prefix: String::new(),
+            path_style: false,
+            proxy: false,
+            credentials_file: None,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -255,6 +360,8 @@ impl Default for Settings {
             lfs_ssh_transfer: true,
             metrics: false,
             ssh_url: None,
+            lfs_storage: LfsBackend::Local,
+            s3: S3Settings::default(),
         }
     }
 }
@@ -301,6 +408,20 @@ impl Settings {
         }
         s.metrics = get(Key::Metrics) == Some("on");
         s.ssh_url = get(Key::SshUrl).and_then(|v| validate_ssh_url(v).ok());
+        s.lfs_storage = get(Key::LfsStorage)
+            .and_then(LfsBackend::from_name)
+            .unwrap_or_default();
+        s.s3.endpoint = get(Key::LfsS3Endpoint).and_then(|v| validate_endpoint(v).ok());
+        s.s3.bucket = get(Key::LfsS3Bucket).and_then(|v| validate_bucket(v).ok());
+        if let Some(r) = get(Key::LfsS3Region).and_then(|v| validate_region(v).ok()) {
+            s.s3.region = r;
+        }
+        s.s3.prefix = get(Key::LfsS3Prefix)
+            .and_then(|v| validate_prefix(v).ok())
+            .unwrap_or_default();
+        s.s3.path_style = get(Key::LfsS3PathStyle) == Some("on");
+        s.s3.proxy = get(Key::LfsS3Proxy) == Some("on");
+        s.s3.credentials_file = get(Key::LfsS3CredentialsFile).map(PathBuf::from);
         Ok(s)
     }
 }
@@ -351,6 +472,10 @@ impl Settings {
         };
         let on_off = |b: bool| (Value::Bool(b), if b { "on" } else { "off" }.to_string());
         let count = |n: usize| (Value::from(n), n.to_string());
+        let text = |t: Option<&str>| match t {
+            Some(t) => (Value::from(t), t.to_string()),
+            None => (Value::Null, "(none)".to_string()),
+        };
         match k {
             Key::AuthorizedKeysFile => match &self.authorized_keys_file {
                 Some(p) => (
@@ -380,11 +505,91 @@ impl Settings {
                 Some(u) => (Value::from(u.clone()), u.clone()),
                 None => (Value::Null, "(none)".into()),
             },
+            Key::LfsStorage => (
+                Value::from(self.lfs_storage.as_str()),
+                self.lfs_storage.as_str().to_string(),
+            ),
+            Key::LfsS3Endpoint => text(self.s3.endpoint.as_deref()),
+            Key::LfsS3Bucket => text(self.s3.bucket.as_deref()),
+            Key::LfsS3Region => text(Some(self.s3.region.as_str())),
+            Key::LfsS3Prefix => text(Some(self.s3.prefix.as_str()).filter(|p| !p.is_empty())),
+            Key::LfsS3PathStyle => on_off(self.s3.path_style),
+            Key::LfsS3Proxy => on_off(self.s3.proxy),
+            Key::LfsS3CredentialsFile => {
+                text(self.s3.credentials_file.as_ref().and_then(|p| p.to_str()))
+            }
             Key::PublicUrl => match &self.public_url {
                 Some(u) => (Value::from(u.clone()), u.clone()),
                 None => (Value::Null, "(none)".into()),
             },
         }
+    }
+}
+
+/// An S3 endpoint: an `http://` or `https://` URL with a host and no credentials, query or
+/// fragment (the same shape as `public-url`), without a trailing `/`.
+fn validate_endpoint(value: &str) -> Result<String, InvalidValue> {
+    validate_public_url(value).map_err(|e| match e {
+        InvalidValue::Url(why) => InvalidValue::Endpoint(why),
+        other => other,
+    })
+}
+
+/// A bucket name as S3 allows it (3 to 63 of `a-z 0-9 . -`, starting and ending with a letter
+/// or digit): it ends up in URLs and host names.
+fn validate_bucket(value: &str) -> Result<String, InvalidValue> {
+    let ok = (3..=63).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && value
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && value
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(InvalidValue::Bucket)
+    }
+}
+
+/// A region name: 1 to 64 of `a-z 0-9 -`.
+fn validate_region(value: &str) -> Result<String, InvalidValue> {
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(InvalidValue::Region)
+    }
+}
+
+/// A key prefix: path segments of `A-Z a-z 0-9 - _ .`, none of them `.` or `..`; stored
+/// without leading or trailing `/`. Empty means none.
+fn validate_prefix(value: &str) -> Result<String, InvalidValue> {
+    let trimmed = value.trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let ok = trimmed.len() <= 200
+        && trimmed.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        });
+    if ok {
+        Ok(trimmed.to_string())
+    } else {
+        Err(InvalidValue::Prefix)
     }
 }
 
@@ -502,6 +707,45 @@ mod tests {
         ] {
             assert!(Key::PublicUrl.validate(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn s3_values() {
+        assert_eq!(Key::LfsStorage.validate(" s3 ").unwrap(), "s3");
+        assert!(Key::LfsStorage.validate("S3X").is_err());
+        assert_eq!(
+            Key::LfsS3Endpoint
+                .validate("http://127.0.0.1:9000/")
+                .unwrap(),
+            "http://127.0.0.1:9000"
+        );
+        for bad in ["s3.amazonaws.com", "https://k:s@host", "https://h/?x"] {
+            assert!(Key::LfsS3Endpoint.validate(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            Key::LfsS3Bucket.validate("lfs-objects.1").unwrap(),
+            "lfs-objects.1"
+        );
+        for bad in [
+            "ab",
+            "Upper",
+            "-lead",
+            "trail-",
+            "a/b",
+            "a b",
+            &"x".repeat(64),
+        ] {
+            assert!(Key::LfsS3Bucket.validate(bad).is_err(), "{bad:?}");
+        }
+        assert!(Key::LfsS3Region.validate("eu-west-1").is_ok());
+        assert!(Key::LfsS3Region.validate("eu west").is_err());
+        assert_eq!(Key::LfsS3Prefix.validate("/lfs/v1/").unwrap(), "lfs/v1");
+        assert_eq!(Key::LfsS3Prefix.validate("/").unwrap(), "");
+        for bad in ["a/../b", "a//b", "..", "a b", "a?b", "\\x"] {
+            assert!(Key::LfsS3Prefix.validate(bad).is_err(), "{bad:?}");
+        }
+        assert!(Key::LfsS3CredentialsFile.validate("creds").is_err());
+        assert!(Key::LfsS3CredentialsFile.validate("/etc/hubctl/s3").is_ok());
     }
 
     #[test]

@@ -165,4 +165,27 @@ pub enum SettingName {
     /// The SSH address repository pages show for cloning, e.g. ssh://git@git.example.com:2222
     /// (default: ssh://git@ and the HTTP host).
     SshUrl,
+    /// Where Git LFS objects live unless a repository says otherwise (`repo set NS/NAME
+    /// lfs-storage`): local (in the repository, the default) or s3.
+    LfsStorage,
+    /// The S3-compatible endpoint, e.g. https://s3.eu-west-1.amazonaws.com or
+    /// http://minio.internal:9000.
+    LfsS3Endpoint,
+    /// The bucket that holds the Git LFS objects.
+    LfsS3Bucket,
+    /// The region requests are signed for (default us-east-1).
+    LfsS3Region,
+    /// A key prefix for every object (default none): keys are
+    /// PREFIX/NS/NAME/OID[0:2]/OID[2:4]/OID.
+    LfsS3Prefix,
+    /// Address the bucket as ENDPOINT/BUCKET ("on", for MinIO, Ceph RGW, Garage) instead of
+    /// BUCKET.ENDPOINT ("off", the default).
+    LfsS3PathStyle,
+    /// Stream object bytes through hubctl ("on", for stores clients cannot reach) instead of
+    /// handing clients presigned URLs ("off", the default).
+    LfsS3Proxy,
+    /// A file in AWS's credentials format ([default] aws_access_key_id = ...,
+    /// aws_secret_access_key = ...), used when AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    /// are not set. Credentials are never stored in the database.
+    LfsS3CredentialsFile,
 }

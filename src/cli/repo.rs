@@ -55,9 +55,9 @@ pub enum RepoCommand {
         #[arg(value_enum)]
         key: RepoSetting,
         /// The new value: public|private for visibility; a size or "off" for max-blob-size,
-        /// max-lfs-object-size and lfs-quota; on|off for lfs-enforce-locks; text for
-        /// description; a branch name for default-branch; text, or "off" or "" for none, for
-        /// push-message and fetch-message.
+        /// max-lfs-object-size and lfs-quota; on|off for lfs-enforce-locks; local|s3|default
+        /// for lfs-storage; text for description; a branch name for default-branch; text, or
+        /// "off" or "" for none, for push-message and fetch-message.
         value: String,
     },
     /// Give a user read, write or admin access to a repository.
@@ -184,6 +184,10 @@ pub enum RepoSetting {
     /// Shown as `remote:` lines after a fetch or clone that sends a pack (TEXT, or "off"/""
     /// for none).
     FetchMessage,
+    /// Where the repository's Git LFS objects live: local, s3, or default (follow `hubctl
+    /// config set lfs-storage`). Existing objects are not moved: use `hubctl lfs
+    /// migrate-storage`.
+    LfsStorage,
 }
 
 const GC_JSON: &str = "JSON output (--json), for each run:
@@ -217,7 +221,8 @@ const REPO_JSON: &str = "JSON output (--json): `repo list` prints an array, `rep
    \"path\": \"/srv/hubctl/repos/alice/project.git\", \"visibility\": \"public\" | \"private\",
    \"max_blob_size\": bytes or null, \"max_lfs_object_size\": bytes or null,
    \"lfs_quota\": bytes or null, \"lfs_enforce_locks\": true | false,
-   \"push_message\": text or null, \"fetch_message\": text or null, \"adopted\": true | false,
+   \"push_message\": text or null, \"fetch_message\": text or null,
+   \"lfs_storage\": \"local\" | \"s3\" | null, \"adopted\": true | false,
    \"grants\": [{\"user\": \"bob\", \"level\": \"read\" | \"write\" | \"admin\"}]}
 `repo show` adds the Git LFS content stored: \"lfs_objects\": count, \"lfs_bytes\": bytes.
 A repository on disk that has no database row has \"adopted\": false and is reachable by administrators only until `hubctl repo adopt`.";

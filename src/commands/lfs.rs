@@ -10,7 +10,7 @@ use crate::cli::{LfsAuthenticateArgs, LfsCommand};
 use crate::core::root::Root;
 use crate::core::units::format_size;
 use crate::lfs::admin;
-use crate::lfs::{FsStore, ObjectStore as _};
+use crate::lfs::{FsStore, ObjectStore};
 use crate::repo::{self, RepoName};
 
 /// One object as `lfs ls --json` prints it.
@@ -23,7 +23,7 @@ struct Listed<'a> {
 pub(super) fn run(root: &Root, command: LfsCommand) -> Result<ExitCode> {
     match command {
         LfsCommand::Ls { name, json } => {
-            let (name, store) = open(root, &name)?;
+            let (name, store) = open_store(root, &name)?;
             let objects = store
                 .list()
                 .with_context(|| format!("listing the Git LFS objects of {name}"))?;
@@ -100,7 +100,64 @@ fn open(root: &Root, text: &str) -> Result<(RepoName, FsStore)> {
     Ok((name, FsStore::new(&info.path)))
 }
 
+/// The repository `text` names and the store its objects live in (local or S3).
+fn open_store(root: &Root, text: &str) -> Result<(RepoName, Box<dyn ObjectStore>)> {
+    let name = RepoName::parse(text)?;
+    let db = crate::store::Store::open_root(root)?;
+    let name = db.canonical_repo_name(&name)?;
+    let info = repo::info(root, &name)?;
+    let store = crate::lfs::storage::open_in(&db, &info.path, Some(&name))?;
+    Ok((name, store))
+}
+
+/// `lfs fsck` of a repository whose objects live in S3: every object streamed back and
+/// re-hashed.
+fn fsck_s3(name: &RepoName, store: &crate::lfs::s3::S3Store) -> Result<ExitCode> {
+    let objects = store
+        .list()
+        .with_context(|| format!("listing the Git LFS objects of {name}"))?;
+    let total: u64 = objects.iter().map(|(_, s)| *s).sum();
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} checking {msg} [{bar:30}] {bytes}/{total_bytes} ({elapsed})",
+        )
+        .context("progress bar template")?
+        .progress_chars("=> "),
+    );
+    bar.set_message(format!("{} objects", objects.len()));
+    let corrupt = admin::fsck_s3(store, &objects, &mut |n| bar.inc(n));
+    bar.finish_and_clear();
+    let corrupt = corrupt.with_context(|| format!("checking the Git LFS objects of {name}"))?;
+    for (oid, actual) in &corrupt {
+        println!("corrupt: {oid} hashes to {actual} ({})", store.key(oid));
+    }
+    let unverified = store.unverified().len();
+    eprintln!(
+        "{name}: {} objects, {} checked; {} corrupt{}",
+        objects.len(),
+        format_size(total),
+        corrupt.len(),
+        if unverified > 0 {
+            format!(", {unverified} still unverified")
+        } else {
+            String::new()
+        }
+    );
+    Ok(if corrupt.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn fsck(root: &Root, name: &str) -> Result<ExitCode> {
+    {
+        let (name, store) = open_store(root, name)?;
+        if let Some(s3) = store.as_s3() {
+            return fsck_s3(&name, s3);
+        }
+    }
     let (name, store) = open(root, name)?;
     let scan =
         admin::scan(&store).with_context(|| format!("reading the Git LFS objects of {name}"))?;
@@ -143,6 +200,11 @@ fn fsck(root: &Root, name: &str) -> Result<ExitCode> {
 }
 
 fn prune(root: &Root, name: &str, yes: bool, grace: std::time::Duration) -> Result<ExitCode> {
+    if open_store(root, name)?.1.as_s3().is_some() {
+        anyhow::bail!(
+            "lfs prune works on local storage only; this repository's objects are in S3 (use the bucket's lifecycle rules, or migrate-storage --to local first)"
+        );
+    }
     let (name, store) = open(root, name)?;
     let git_dir = repo::contained_path(root, &name)?;
     // Scan before walking the history: an object stored after the scan is not a candidate,

@@ -259,6 +259,14 @@ impl From<crate::cli::SettingName> for crate::settings::Key {
             A::LfsSshTransfer => Self::LfsSshTransfer,
             A::Metrics => Self::Metrics,
             A::SshUrl => Self::SshUrl,
+            A::LfsStorage => Self::LfsStorage,
+            A::LfsS3Endpoint => Self::LfsS3Endpoint,
+            A::LfsS3Bucket => Self::LfsS3Bucket,
+            A::LfsS3Region => Self::LfsS3Region,
+            A::LfsS3Prefix => Self::LfsS3Prefix,
+            A::LfsS3PathStyle => Self::LfsS3PathStyle,
+            A::LfsS3Proxy => Self::LfsS3Proxy,
+            A::LfsS3CredentialsFile => Self::LfsS3CredentialsFile,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `hubctl repo ...`
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -9,7 +10,7 @@ use crate::cli::{RepoCommand, RepoSetting};
 use crate::core::root::Root;
 use crate::core::units::format_size;
 use crate::git::maintenance;
-use crate::lfs::{FsStore, ObjectStore as _};
+use crate::lfs::s3::S3Store;
 use crate::repo::{self, InitOptions, RepoName};
 use crate::store::Store;
 use crate::store::repos::{Grant, RepoSettings, Visibility};
@@ -35,6 +36,8 @@ struct Shown {
     push_message: Option<String>,
     /// Shown after a fetch that sends a pack (`null` = none).
     fetch_message: Option<String>,
+    /// The repository's own choice of Git LFS storage (`null`: the global lfs-storage).
+    lfs_storage: Option<crate::lfs::LfsBackend>,
     /// Git LFS objects stored (`repo show` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     lfs_objects: Option<u64>,
@@ -87,11 +90,25 @@ fn shown(store: &Store, info: repo::Info) -> Result<Shown> {
         lfs_enforce_locks: settings.lfs_enforce_locks,
         push_message: settings.push_message,
         fetch_message: settings.fetch_message,
+        lfs_storage: settings.lfs_storage,
         lfs_objects: None,
         lfs_bytes: None,
         adopted: row.is_some(),
         grants,
     })
+}
+
+/// The S3 store of `name`'s Git LFS objects, if they live in S3.
+fn s3_store(root: &Root, store: &Store, name: &RepoName) -> Result<Option<S3Store>> {
+    let settings = crate::settings::Settings::load(store)?;
+    let backend = store.repo_settings(name)?.and_then(|s| s.lfs_storage);
+    if backend.unwrap_or(settings.lfs_storage) != crate::lfs::LfsBackend::S3 {
+        return Ok(None);
+    }
+    let git_dir = repo::contained_path(root, name)?;
+    let cfg =
+        crate::lfs::s3::S3Config::resolve(&settings.s3, crate::core::env::get().aws.as_ref())?;
+    Ok(Some(S3Store::new(cfg, name, &git_dir)))
 }
 
 /// A repository name from the command line, spelt as stored: names are unique regardless of
@@ -158,7 +175,7 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             let name = stored_name(root, &name)?;
             let store = Store::open_root(root)?;
             let mut s = shown(&store, repo::info(root, &name)?)?;
-            let usage = FsStore::new(&s.info.path)
+            let usage = crate::lfs::storage::open_in(&store, &s.info.path, Some(&name))?
                 .usage()
                 .with_context(|| format!("reading the Git LFS objects of {name}"))?;
             s.lfs_objects = Some(usage.objects);
@@ -185,6 +202,11 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                     } else {
                         "advisory (not enforced on push)"
                     }
+                );
+                println!(
+                    "LFS storage:     {}",
+                    s.lfs_storage
+                        .map_or("(global lfs-storage)".to_string(), |b| b.to_string())
                 );
                 println!(
                     "LFS objects:     {}, {} ({} bytes)",
@@ -258,6 +280,19 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                         return Ok(ExitCode::SUCCESS);
                     }
                 }
+                RepoSetting::LfsStorage => {
+                    let backend = match value.as_str() {
+                        "default" => None,
+                        other => {
+                            Some(crate::lfs::LfsBackend::from_name(other).ok_or_else(|| {
+                                anyhow::anyhow!(
+                                    "lfs-storage is local, s3 or default, not {other:?}"
+                                )
+                            })?)
+                        }
+                    };
+                    Store::open_root(root)?.set_lfs_storage(&name, backend)?;
+                }
                 RepoSetting::Description => {
                     repo::set_description(&info.path, &value)
                         .with_context(|| format!("updating the description of {name}"))?;
@@ -292,7 +327,31 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
             let mut store = Store::open_root(root)?;
             // Not while maintenance rewrites the repository's packs.
             let _lock = maintenance::lock(root, &from, true)?;
-            let path = repo::rename(root, &mut store, &from, &to)?;
+            // LFS objects in S3 live below the repository's name: copy them to the new name
+            // first, rename, then delete the old copies (a failed rename deletes the new ones).
+            let moved = s3_store(root, &store, &from)?.map(|old| {
+                // The unverified marks live in the repository directory, which moves too.
+                let new = old.for_repo(&to, Path::new("/nonexistent"));
+                (old, new)
+            });
+            if let Some((old, new)) = &moved {
+                old.copy_all_to(new)
+                    .with_context(|| format!("copying the Git LFS objects of {from} in S3"))?;
+            }
+            let path = match repo::rename(root, &mut store, &from, &to) {
+                Ok(p) => p,
+                Err(e) => {
+                    if let Some((_, new)) = &moved {
+                        let _ = new.delete_all();
+                    }
+                    return Err(e.into());
+                }
+            };
+            if let Some((old, _)) = &moved {
+                old.delete_all().with_context(|| {
+                    format!("{from} was renamed to {to}, but removing the old copies of its Git LFS objects in S3 failed")
+                })?;
+            }
             if json {
                 print_json(&serde_json::json!({
                     "namespace": to.ns(),
@@ -362,6 +421,11 @@ pub(super) fn run(root: &Root, command: RepoCommand) -> Result<ExitCode> {
                 bail!("refusing to delete {name} and all its history without --yes");
             }
             let mut store = Store::open_root(root)?;
+            // LFS objects in S3 go first: if that fails the repository is still there to retry.
+            if let Some(s3) = s3_store(root, &store, &name)? {
+                s3.delete_all()
+                    .with_context(|| format!("deleting the Git LFS objects of {name} in S3"))?;
+            }
             repo::remove(root, &mut store, &name)?;
             println!("deleted {name}");
         }
@@ -467,6 +531,7 @@ fn key_name(key: RepoSetting) -> &'static str {
         RepoSetting::LfsEnforceLocks => "lfs-enforce-locks",
         RepoSetting::PushMessage => "push-message",
         RepoSetting::FetchMessage => "fetch-message",
+        RepoSetting::LfsStorage => "lfs-storage",
     }
 }
 

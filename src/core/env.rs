@@ -45,6 +45,28 @@ pub struct Environment {
     /// change the agent or the configuration in ways hubctl's own ref advertisement does not
     /// model, so git then answers itself.
     pub git_advertisement_env: bool,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`: the S3 object
+    /// store's credentials when both of the first two are set.
+    pub aws: Option<AwsKeys>,
+}
+
+/// S3 credentials from the environment. Its `Debug` shows the key id only, never the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AwsKeys {
+    /// `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: String,
+    /// `AWS_SESSION_TOKEN`, for temporary credentials.
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for AwsKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsKeys")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Environment {
@@ -69,8 +91,22 @@ impl Environment {
             ]
             .iter()
             .any(|k| var(k).is_some()),
+            aws: aws_keys(&var),
         }
     }
+}
+
+fn aws_keys(var: &impl Fn(&str) -> Option<OsString>) -> Option<AwsKeys> {
+    let text = |k: &str| {
+        var(k)
+            .and_then(|v| v.into_string().ok())
+            .filter(|v| !v.trim().is_empty())
+    };
+    Some(AwsKeys {
+        access_key_id: text("AWS_ACCESS_KEY_ID")?,
+        secret_access_key: text("AWS_SECRET_ACCESS_KEY")?,
+        session_token: text("AWS_SESSION_TOKEN"),
+    })
 }
 
 static INSTALLED: OnceLock<Environment> = OnceLock::new();

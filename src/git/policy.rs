@@ -24,9 +24,9 @@ use gix::objs::{Exists, Find, FindHeader};
 use crate::core::names::RepoName;
 use crate::core::root::Root;
 use crate::core::units::format_size;
+use crate::lfs::ObjectStore;
 use crate::lfs::locks::LockRecord;
 use crate::lfs::pointer::{MAX_POINTER_SIZE, MIN_POINTER_SIZE, Pointer};
-use crate::lfs::{FsStore, ObjectStore};
 use crate::store::Store;
 
 /// A blob that breaks the large-file rule.
@@ -150,15 +150,26 @@ pub fn pre_receive(push: Push<'_>) -> Result<(), Error> {
     let store = Store::open_root(push.root)?;
     let row = store.repo_row(push.name)?;
     let settings = row.as_ref().map(|r| r.settings.clone()).unwrap_or_default();
-    let check_pointers = crate::settings::Settings::load(&store)?.lfs_check_pointers;
+    let global = crate::settings::Settings::load(&store)?;
+    let check_pointers = global.lfs_check_pointers;
     let mut refusals = Vec::new();
     if let Some(quarantine) = push.quarantine {
         if settings.max_blob_size.is_some() || check_pointers {
+            let lfs = if check_pointers {
+                Some(crate::lfs::storage::open(
+                    push.git_dir,
+                    Some(push.name),
+                    settings.lfs_storage,
+                    &global,
+                )?)
+            } else {
+                None
+            };
             let found = check_incoming(
                 push.git_dir,
                 quarantine,
                 settings.max_blob_size,
-                check_pointers,
+                lfs.as_deref(),
             )?;
             if let Some(limit) = settings.max_blob_size.filter(|_| !found.large.is_empty()) {
                 refusals.push(large_blob_message(&found.large, limit));
@@ -347,19 +358,19 @@ pub struct Incoming {
 }
 
 /// Check the objects in `quarantine` (what a push brings) that the repository at `git_dir`
-/// did not have yet: blobs larger than `limit` that are not Git LFS pointers, and (if
-/// `check_pointers`) LFS pointers whose object is not in the repository's LFS store.
+/// did not have yet: blobs larger than `limit` that are not Git LFS pointers, and (with an
+/// `lfs` store to check against) LFS pointers whose object is not in the repository's store.
 pub fn check_incoming(
     git_dir: &Path,
     quarantine: &Path,
     limit: Option<u64>,
-    check_pointers: bool,
+    lfs: Option<&dyn ObjectStore>,
 ) -> Result<Incoming, Error> {
     let objs = Objects::open(git_dir, Some(quarantine))?;
     let Some(incoming) = &objs.incoming else {
         return Ok(Incoming::default());
     };
-    let lfs = FsStore::new(git_dir);
+    let check_pointers = lfs.is_some();
     let mut large: HashMap<ObjectId, u64> = HashMap::new();
     let mut missing: HashMap<ObjectId, (Pointer, Option<u64>)> = HashMap::new();
     let mut commits = Vec::new();
@@ -395,9 +406,10 @@ pub fn check_incoming(
                     None if over => {
                         large.insert(id, header.size);
                     }
-                    Some(p) if check_pointers => match lfs.stat(&p.oid)? {
-                        Some(size) if size == p.size => {}
-                        stored => {
+                    Some(p) => match lfs.map(|l| l.stat(&p.oid)).transpose()? {
+                        None => {}
+                        Some(Some(size)) if size == p.size => {}
+                        Some(stored) => {
                             missing.insert(id, (p, stored));
                         }
                     },
@@ -478,7 +490,7 @@ fn paths_of(
 /// Find the blobs in `quarantine` (objects a push brings) that are larger than `limit`, are not
 /// already in the repository, and are not Git LFS pointers.
 pub fn large_blobs(git_dir: &Path, quarantine: &Path, limit: u64) -> Result<Vec<Violation>, Error> {
-    Ok(check_incoming(git_dir, quarantine, Some(limit), false)?.large)
+    Ok(check_incoming(git_dir, quarantine, Some(limit), None)?.large)
 }
 
 /// The paths each update changes, for lock enforcement:

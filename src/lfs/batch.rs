@@ -14,7 +14,7 @@ use super::api::{
     ObjectError, ObjectSpec, TRANSFER_BASIC,
 };
 use super::oid::Oid;
-use super::storage::{ObjectStore, StorageError};
+use super::storage::{ObjectStore, StorageError, Verified};
 use super::token::{Secret, TokenOp, TokenScope};
 
 /// git-lfs sends at most 100 objects per batch request; a little slack for other clients.
@@ -133,6 +133,7 @@ impl BatchError {
             BatchError::BadOperation(_) | BatchError::NoCommonTransfer => 422,
             BatchError::TooManyObjects { .. } => 413,
             BatchError::QuotaExceeded { .. } => 507,
+            BatchError::Storage(e) if e.status() == 503 => 503,
             BatchError::Storage(_) | BatchError::Action(_) => 500,
         }
     }
@@ -145,6 +146,11 @@ impl BatchError {
 pub trait ActionBuilder {
     /// The action `op` on object `oid` of `size` bytes.
     fn action(&self, oid: &Oid, size: u64, op: TokenOp) -> Result<Action, ActionBuildError>;
+
+    /// Lifetime of the actions in seconds; presigned store URLs expire with them.
+    fn ttl_secs(&self) -> u64 {
+        DEFAULT_ACTION_TTL_SECS
+    }
 }
 
 impl<F> ActionBuilder for F
@@ -197,6 +203,10 @@ impl ActionBuilder for TokenActions<'_> {
             expires_in: Some(i64::try_from(self.ttl_secs).unwrap_or(i64::MAX)),
             expires_at: None,
         })
+    }
+
+    fn ttl_secs(&self) -> u64 {
+        self.ttl_secs
     }
 }
 
@@ -262,6 +272,9 @@ pub fn plan(
             max: limits.max_objects,
         });
     }
+    // A store that cannot be used fails the whole request with its cause, before any object
+    // is promised an action.
+    storage.check()?;
     let hash_ok = req
         .hash_algo
         .as_deref()
@@ -341,8 +354,20 @@ pub fn plan(
         }
     }
 
+    // Uploads and downloads go straight to the store where it hands out its own URLs
+    // (presigned S3); verify always comes back to hubctl.
+    let ttl = actions.ttl_secs();
     let build = |oid: &Oid, size: u64, op: TokenOp| {
-        actions.action(oid, size, op).map_err(BatchError::Action)
+        let direct = storage.direct_action(oid, size, op, std::time::Duration::from_secs(ttl))?;
+        match direct {
+            Some(d) => Ok(Action {
+                href: d.href,
+                header: d.header,
+                expires_in: Some(i64::try_from(ttl).unwrap_or(i64::MAX)),
+                expires_at: None,
+            }),
+            None => actions.action(oid, size, op).map_err(BatchError::Action),
+        }
     };
     let mut objects = Vec::with_capacity(req.objects.len());
     for (obj, decision) in req.objects.iter().zip(decisions) {
@@ -390,6 +415,9 @@ pub enum VerifyError {
     /// The object is not stored.
     #[error("object {0} not found")]
     NotFound(Oid),
+    /// The store reported another checksum; the object was removed.
+    #[error("object {0} was stored with other content and has been removed: upload it again")]
+    Corrupt(Oid),
     /// It is stored with another size.
     #[error("object {oid} is {stored} bytes, not {claimed}")]
     SizeMismatch {
@@ -410,9 +438,11 @@ impl VerifyError {
     /// while the object is missing, LFS.md §10 T1); 500 for storage failures.
     pub fn status(&self) -> u16 {
         match self {
-            VerifyError::Invalid(_) | VerifyError::SizeMismatch { .. } => 400,
+            VerifyError::Invalid(_)
+            | VerifyError::SizeMismatch { .. }
+            | VerifyError::Corrupt(_) => 400,
             VerifyError::NotFound(_) => 404,
-            VerifyError::Storage(_) => 500,
+            VerifyError::Storage(e) => e.status().max(500),
         }
     }
 }
@@ -422,14 +452,15 @@ pub fn verify_object(storage: &dyn ObjectStore, spec: &ObjectSpec) -> Result<Oid
     let oid = Oid::parse(&spec.oid).map_err(|e| VerifyError::Invalid(e.to_string()))?;
     let claimed = u64::try_from(spec.size)
         .map_err(|_| VerifyError::Invalid(format!("negative size {}", spec.size)))?;
-    match storage.stat(&oid)? {
-        None => Err(VerifyError::NotFound(oid)),
-        Some(stored) if stored != claimed => Err(VerifyError::SizeMismatch {
+    match storage.verify(&oid, claimed)? {
+        Verified::Missing => Err(VerifyError::NotFound(oid)),
+        Verified::SizeMismatch(stored) => Err(VerifyError::SizeMismatch {
             oid,
             claimed,
             stored,
         }),
-        Some(_) => Ok(oid),
+        Verified::Corrupt => Err(VerifyError::Corrupt(oid)),
+        Verified::Ok => Ok(oid),
     }
 }
 

@@ -6,7 +6,8 @@
 //!
 //! - [`oid`]: [`Oid`], the only way an object id reaches the filesystem.
 //! - [`storage`]: [`ObjectStore`] and the on-disk [`FsStore`] (verified streaming puts,
-//!   ranged gets, listing, usage).
+//!   ranged gets, listing, usage), and [`storage::open`], which picks a repository's store.
+//! - [`s3`]: [`s3::S3Store`], objects in an S3-compatible bucket (presigned or proxied).
 //! - [`token`]: HMAC-signed, object- and operation-scoped action tokens keyed by
 //!   `<root>/secret`.
 //! - [`api`]: serde types of the batch, verify, lock and legacy v1 JSON.
@@ -24,6 +25,7 @@ pub mod legacy;
 pub mod locks;
 pub mod oid;
 pub mod pointer;
+pub mod s3;
 pub mod storage;
 pub mod token;
 
@@ -31,6 +33,7 @@ pub use batch::{ActionBuilder, BatchError, Limits, Operation, TokenActions, plan
 pub use oid::{Oid, OidError};
 pub use pointer::Pointer;
 pub use storage::{
-    ByteRange, FsStore, ObjectRead, ObjectReader, ObjectStore, PutOutcome, StorageError, Usage,
+    ByteRange, DirectAction, FsStore, LfsBackend, ObjectRead, ObjectReader, ObjectStore, OpenError,
+    PutOutcome, StorageError, Usage, Verified,
 };
 pub use token::{ApiClaims, Claims, Secret, TokenError, TokenOp, TokenScope};

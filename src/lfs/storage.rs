@@ -1,8 +1,9 @@
 //! Where LFS object content lives.
 //!
 //! [`ObjectStore`] is the small interface the transports use; [`FsStore`] keeps objects in the
-//! repository itself at `<repo>.git/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>` (an S3 backend
-//! can come later behind the same trait). Objects are immutable and never exposed before
+//! repository itself at `<repo>.git/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>`, and
+//! [`super::s3::S3Store`] in an S3-compatible bucket. [`open`] picks a repository's store from
+//! the global `lfs-storage` and the repository's own choice; every caller goes through it. Objects are immutable and never exposed before
 //! their size and SHA-256 have been checked (LFS.md §10 T23, T24): an upload streams into a
 //! private temporary file under `<repo>.git/lfs/tmp/` while hashing, is fsynced, and only then
 //! renamed into place. Content is always streamed through a fixed buffer, never held whole in
@@ -77,6 +78,18 @@ pub enum StorageError {
         /// The reader's error.
         source: io::Error,
     },
+    /// The remote object store cannot be reached or is failing for now (connection refused,
+    /// timeout, 5xx): try again later.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The remote object store refused hubctl (credentials, a missing bucket) or answered
+    /// something hubctl cannot use: the operator must act. The text names the cause.
+    #[error("{0}")]
+    Backend(String),
+    /// The storage settings are incomplete or wrong (an S3 store without a bucket, no
+    /// credentials): the text names the setting.
+    #[error("LFS storage is misconfigured: {0}")]
+    Config(String),
     /// The storage itself failed (disk full, permissions): a server error.
     #[error("{context}: {source}")]
     Io {
@@ -90,7 +103,8 @@ pub enum StorageError {
 impl StorageError {
     /// The HTTP-like status for an object transfer (PUT/GET): 400 for a body that does not
     /// match its oid or size (never 422: git-lfs 3.3.0 treats a 422 on PUT as success and
-    /// loses the object, LFS.md §10 T1), 404 missing, 416 bad range, 500 storage failure.
+    /// loses the object, LFS.md §10 T1), 404 missing, 416 bad range, 503 remote store
+    /// unavailable for now, 500 storage failure.
     /// For [`StorageError::Body`] the client has usually gone; 400 if anyone is listening.
     pub fn status(&self) -> u16 {
         match self {
@@ -100,9 +114,33 @@ impl StorageError {
             | StorageError::Body { .. } => 400,
             StorageError::NotFound(_) => 404,
             StorageError::RangeNotSatisfiable { .. } => 416,
-            StorageError::Io { .. } => 500,
+            StorageError::Unavailable(_) => 503,
+            StorageError::Io { .. } | StorageError::Backend(_) | StorageError::Config(_) => 500,
         }
     }
+}
+
+/// A transfer the client makes straight with the object store (a presigned S3 URL), instead
+/// of through hubctl's own transfer URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectAction {
+    /// The URL, signed and expiring.
+    pub href: String,
+    /// Headers the client must send with it (those the signature covers).
+    pub header: std::collections::BTreeMap<String, String>,
+}
+
+/// What [`ObjectStore::verify`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    /// Stored with the claimed size (and checksum, where the store reports one).
+    Ok,
+    /// Not stored.
+    Missing,
+    /// Stored with another size.
+    SizeMismatch(u64),
+    /// Stored with another checksum: the object was removed.
+    Corrupt,
 }
 
 fn io_err(context: impl std::fmt::Display) -> impl FnOnce(io::Error) -> StorageError {
@@ -189,7 +227,7 @@ pub struct Usage {
 }
 
 /// Object content storage for one repository.
-pub trait ObjectStore: Send + Sync {
+pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// Store the object `oid` of `size` bytes from `body`, checking byte count and SHA-256
     /// before it becomes visible. Idempotent: an object already stored is left alone. On any
     /// error nothing is kept. Concurrent puts of the same oid are safe.
@@ -213,6 +251,45 @@ pub trait ObjectStore: Send + Sync {
 
     /// Every stored object with its size, sorted by oid (`hubctl lfs ls`).
     fn list(&self) -> Result<Vec<(Oid, u64)>, StorageError>;
+
+    /// Check that the store can be used at all (reachable, credentials accepted, bucket
+    /// present), before a batch answer promises anything, and for `hubctl doctor`.
+    fn check(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    /// A transfer the client should make straight with the store (presigned URL, valid for
+    /// `ttl`), or `None` to use hubctl's own transfer URLs.
+    fn direct_action(
+        &self,
+        _oid: &Oid,
+        _size: u64,
+        _op: super::token::TokenOp,
+        _ttl: Duration,
+    ) -> Result<Option<DirectAction>, StorageError> {
+        Ok(None)
+    }
+
+    /// The check behind a verify callback: is `oid` stored with `size` bytes?
+    fn verify(&self, oid: &Oid, size: u64) -> Result<Verified, StorageError> {
+        Ok(match self.stat(oid)? {
+            None => Verified::Missing,
+            Some(s) if s != size => Verified::SizeMismatch(s),
+            Some(_) => Verified::Ok,
+        })
+    }
+
+    /// The file holding `oid`, for stores that keep objects as local files (the transport may
+    /// hand it to the kernel or to the web server); `None` otherwise.
+    fn local_path(&self, _oid: &Oid) -> Option<PathBuf> {
+        None
+    }
+
+    /// This store as an S3 store, for the operator's commands that work on a bucket as a
+    /// whole (fsck, repository removal and rename, doctor); `None` for other stores.
+    fn as_s3(&self) -> Option<&super::s3::S3Store> {
+        None
+    }
 
     /// Count and total size of the stored objects (quota, `repo show`).
     fn usage(&self) -> Result<Usage, StorageError> {
@@ -663,6 +740,10 @@ impl ObjectStore for FsStore {
         })
     }
 
+    fn local_path(&self, oid: &Oid) -> Option<PathBuf> {
+        Some(self.object_path(oid))
+    }
+
     fn touch(&self, oid: &Oid) -> Result<(), StorageError> {
         let path = self.object_path(oid);
         fs::File::open(&path)
@@ -703,6 +784,54 @@ impl ObjectStore for FsStore {
         }
         Ok(out)
     }
+}
+
+/// Where a repository's objects live, as [`open`] resolves it.
+pub use crate::store::repos::LfsBackend;
+
+/// The store of a repository: `repo_backend` (its `repo set NS/NAME lfs-storage`), else the
+/// global `lfs-storage`. A repository without a hosted name (git-http-backend mode) always
+/// keeps its objects locally. S3 credentials come from the environment snapshot
+/// ([`crate::core::env`]) or the `lfs-s3-credentials-file` setting.
+pub fn open(
+    git_dir: &Path,
+    name: Option<&crate::core::names::RepoName>,
+    repo_backend: Option<LfsBackend>,
+    settings: &crate::settings::Settings,
+) -> Result<Box<dyn ObjectStore>, StorageError> {
+    match (name, repo_backend.unwrap_or(settings.lfs_storage)) {
+        (Some(name), LfsBackend::S3) => {
+            let cfg =
+                super::s3::S3Config::resolve(&settings.s3, crate::core::env::get().aws.as_ref())?;
+            Ok(Box::new(super::s3::S3Store::new(cfg, name, git_dir)))
+        }
+        _ => Ok(Box::new(FsStore::new(git_dir))),
+    }
+}
+
+/// Why [`open_in`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Reading the settings or the repository's row failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    /// The chosen store cannot be opened (misconfigured).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// [`open`] with the settings and the repository's choice read from `store`.
+pub fn open_in(
+    store: &crate::store::Store,
+    git_dir: &Path,
+    name: Option<&crate::core::names::RepoName>,
+) -> Result<Box<dyn ObjectStore>, OpenError> {
+    let settings = crate::settings::Settings::load(store)?;
+    let repo_backend = match name {
+        Some(n) => store.repo_settings(n)?.and_then(|s| s.lfs_storage),
+        None => None,
+    };
+    Ok(open(git_dir, name, repo_backend, &settings)?)
 }
 
 /// Names in `dir`, sorted; a missing directory is empty; names that are not UTF-8 are skipped

@@ -201,6 +201,9 @@ const MIGRATIONS: &[&str] = &[
     // push-message` / `fetch-message`, checked by `git::messages::validate`); NULL = none.
     "ALTER TABLE repos ADD COLUMN push_message TEXT;
     ALTER TABLE repos ADD COLUMN fetch_message TEXT;",
+    // 10: where a repository's Git LFS objects live, overriding the global `lfs-storage`
+    // (NULL = follow it): `local` (inside the repository) or `s3`.
+    "ALTER TABLE repos ADD COLUMN lfs_storage TEXT CHECK (lfs_storage IN ('local', 's3'));",
 ];
 
 /// Setting: the `authorized_keys` file hubctl keeps up to date.

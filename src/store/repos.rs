@@ -32,6 +32,30 @@ pub enum Level {
 
 text_enum!(Level { Read => "read", Write => "write", Admin => "admin" } fallback Read);
 
+/// Where a repository's Git LFS objects live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LfsBackend {
+    /// Files inside the repository (`<repo>.git/lfs/objects`).
+    #[default]
+    Local,
+    /// An S3-compatible object store (`hubctl config set lfs-storage s3`).
+    S3,
+}
+
+text_enum!(LfsBackend { Local => "local", S3 => "s3" } fallback Local);
+
+impl LfsBackend {
+    /// `local` or `s3`; anything else is `None`.
+    pub fn from_name(s: &str) -> Option<LfsBackend> {
+        match s {
+            "local" => Some(LfsBackend::Local),
+            "s3" => Some(LfsBackend::S3),
+            _ => None,
+        }
+    }
+}
+
 /// hubctl's settings for one repository.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RepoSettings {
@@ -49,6 +73,8 @@ pub struct RepoSettings {
     pub push_message: Option<String>,
     /// Shown as `remote:` lines after a fetch that sent a pack; `None` = nothing.
     pub fetch_message: Option<String>,
+    /// Where its Git LFS objects live; `None` follows the global `lfs-storage`.
+    pub lfs_storage: Option<LfsBackend>,
 }
 
 /// A repository's database row.
@@ -117,8 +143,8 @@ pub fn insert(
     tx.execute(
         "INSERT INTO repos (namespace, name, max_blob_size, visibility, created_at,
                             max_lfs_object_size, lfs_quota, lfs_enforce_locks,
-                            push_message, fetch_message)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                            push_message, fetch_message, lfs_storage)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             name.ns(),
             name.name(),
@@ -130,6 +156,7 @@ pub fn insert(
             settings.lfs_enforce_locks,
             settings.push_message,
             settings.fetch_message,
+            settings.lfs_storage.map(LfsBackend::as_str),
         ],
     )
     .map_err(|e| {
@@ -252,7 +279,7 @@ impl Store {
             .conn()
             .query_row(
                 "SELECT id, max_blob_size, visibility, max_lfs_object_size, lfs_quota,
-                        lfs_enforce_locks, push_message, fetch_message
+                        lfs_enforce_locks, push_message, fetch_message, lfs_storage
                  FROM repos WHERE namespace = ?1 AND name = ?2",
                 params![name.ns(), name.name()],
                 |r| {
@@ -266,6 +293,9 @@ impl Store {
                             lfs_enforce_locks: r.get(5)?,
                             push_message: r.get(6)?,
                             fetch_message: r.get(7)?,
+                            lfs_storage: r
+                                .get::<_, Option<String>>(8)?
+                                .map(|v| LfsBackend::parse(&v)),
                         },
                     })
                 },
@@ -437,6 +467,30 @@ impl Store {
             "UPDATE repos SET fetch_message = ?3 WHERE namespace = ?1 AND name = ?2",
             text,
         )
+    }
+
+    /// Choose where the Git LFS objects of `name` live (`None`: follow the global
+    /// `lfs-storage`). Moving existing objects is `hubctl lfs migrate-storage`'s job.
+    pub fn set_lfs_storage(
+        &mut self,
+        name: &RepoName,
+        backend: Option<LfsBackend>,
+    ) -> Result<(), Error> {
+        self.update_repo(
+            name,
+            "UPDATE repos SET lfs_storage = ?3 WHERE namespace = ?1 AND name = ?2",
+            backend.map(LfsBackend::as_str),
+        )
+    }
+
+    /// How many repositories chose `backend` for their Git LFS objects themselves.
+    pub fn repos_with_lfs_storage(&self, backend: LfsBackend) -> Result<u64, Error> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM repos WHERE lfs_storage = ?1",
+            [backend.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
     }
 
     /// Run one `UPDATE repos ... WHERE namespace = ?1 AND name = ?2` with `value` as `?3`.

@@ -3,6 +3,7 @@
 
 mod exec_race;
 mod harness;
+mod moto_harness;
 mod ssh;
 mod sshd_harness;
 
@@ -17,6 +18,7 @@ mod first_run_setup;
 mod hardening;
 mod lfs;
 mod lfs_policy;
+mod lfs_s3;
 mod lfs_ssh;
 mod messages;
 mod operate;

@@ -32,7 +32,7 @@ use crate::lfs::batch::{self, DEFAULT_ACTION_TTL_SECS, Limits, TokenActions};
 use crate::lfs::locks::{self, LockError, LockFilter};
 use crate::lfs::token::is_api_token;
 use crate::lfs::{
-    ByteRange, FsStore, ObjectReader, ObjectStore, Oid, Operation, PutOutcome, Secret, TokenOp,
+    ByteRange, ObjectReader, ObjectStore, Oid, OpenError, Operation, PutOutcome, Secret, TokenOp,
     TokenScope, legacy,
 };
 use crate::store::tokens::Scope;
@@ -95,9 +95,15 @@ pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, rest: &str) -> 
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-/// An LFS JSON error: `{"message": ...}` with LFS's media type.
+/// An LFS JSON error: `{"message": ...}` with LFS's media type. A 503 (the object store is
+/// unavailable for now) says when to come back.
 fn error(status: u16, message: impl Into<String>) -> Response {
-    json(status, &ErrorBody::new(message))
+    let r = json(status, &ErrorBody::new(message));
+    if status == 503 {
+        r.header("Retry-After", RETRY_AFTER)
+    } else {
+        r
+    }
 }
 
 fn json(status: u16, value: &impl Serialize) -> Response {
@@ -232,7 +238,7 @@ struct Target {
     principal: Principal,
     /// The repository's key in action tokens: its hosted name or its project-relative path.
     key: String,
-    storage: FsStore,
+    storage: Box<dyn ObjectStore>,
 }
 
 fn repo_key(site: &Site, located: &Located) -> String {
@@ -260,7 +266,7 @@ fn authorize(
         req.note_user(&principal);
         let located =
             access::authorize(&app.site, repo_part, &principal, action).map_err(|d| denial(&d))?;
-        return Ok(target(app, located, principal));
+        return target(app, located, principal);
     }
     let presented = Presented {
         authorization: req.headers.get("Authorization"),
@@ -271,7 +277,7 @@ fn authorize(
     req.note_user(&principal);
     let located =
         access::authorize(&app.site, repo_part, &principal, action).map_err(|d| denial(&d))?;
-    Ok(target(app, located, principal))
+    target(app, located, principal)
 }
 
 /// Who an API token from `git-lfs-authenticate` speaks for, if it is valid for this repository
@@ -326,15 +332,36 @@ fn api_principal(
     }
 }
 
-fn target(app: &App, located: Located, principal: Principal) -> Target {
+fn target(app: &App, located: Located, principal: Principal) -> Result<Target, Response> {
     let key = repo_key(&app.site, &located);
-    let storage = FsStore::new(&located.git_dir);
-    Target {
+    let storage = match &app.site {
+        Site::Hosted(root) => store::with_store(root, |s| {
+            Ok(crate::lfs::storage::open_in(
+                s,
+                &located.git_dir,
+                located.name.as_ref(),
+            ))
+        })
+        .map_err(store_error)?,
+        // git-http-backend mode keeps objects beside the repository, with no settings.
+        Site::ProjectRoot { .. } => {
+            Ok(Box::new(crate::lfs::FsStore::new(&located.git_dir)) as Box<dyn ObjectStore>)
+        }
+    };
+    let storage = match storage {
+        Ok(s) => s,
+        Err(OpenError::Store(e)) => return Err(store_error(e)),
+        Err(OpenError::Storage(e)) => {
+            eprintln!("hubctl: LFS storage of {key}: {e}");
+            return Err(error(e.status(), e.to_string()));
+        }
+    };
+    Ok(Target {
         located,
         principal,
         key,
         storage,
-    }
+    })
 }
 
 /// An object transfer: authorised by its action token when it carries one, else by the
@@ -367,7 +394,7 @@ fn authorize_transfer(
     let claims = secret
         .verify(header, &scope, SystemTime::now())
         .map_err(|e| error(403, format!("the action token is not valid: {e}")))?;
-    Ok((target(app, located, Principal::Anonymous), claims.size))
+    Ok((target(app, located, Principal::Anonymous)?, claims.size))
 }
 
 /// The server secret that keys action tokens: `<root>/secret`, or for a git-http-backend
@@ -476,7 +503,7 @@ fn batch(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
         Err(r) => return r,
     };
     with_actions(app, req, repo_part, &t, |actions| {
-        match batch::plan(&request, &t.storage, &limits, actions) {
+        match batch::plan(&request, t.storage.as_ref(), &limits, actions) {
             Ok(answer) => json(200, &answer),
             Err(e) => {
                 if e.status() >= 500 {
@@ -613,14 +640,15 @@ fn download(app: &App, req: &Request<'_>, repo_part: &str, oid: &str) -> Respons
                 // The transport sends no body for HEAD; the length still describes the object.
                 return r.sized(Box::new(io::empty()), object.len);
             }
-            match object.reader {
-                ObjectReader::File(f) => {
-                    r.file(f.into_inner(), object.len, t.storage.object_path(&oid))
-                }
-                other => r.sized(other.boxed(), object.len),
+            match (object.reader, t.storage.local_path(&oid)) {
+                (ObjectReader::File(f), Some(path)) => r.file(f.into_inner(), object.len, path),
+                (other, _) => r.sized(other.boxed(), object.len),
             }
         }
         Err(e) => {
+            if e.status() >= 500 {
+                eprintln!("hubctl: LFS download of {oid} from {}: {e}", t.key);
+            }
             let mut r = error(e.status(), e.to_string());
             if e.status() == 416 {
                 if let Ok(Some(size)) = t.storage.stat(&oid) {
@@ -645,9 +673,14 @@ fn verify(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
         Ok((t, _)) => t,
         Err(r) => return r,
     };
-    match batch::verify_object(&t.storage, &spec) {
+    match batch::verify_object(t.storage.as_ref(), &spec) {
         Ok(_) => json(200, &serde_json::json!({})),
-        Err(e) => error(e.status(), e.to_string()),
+        Err(e) => {
+            if e.status() >= 500 {
+                eprintln!("hubctl: LFS verify of {oid} in {}: {e}", t.key);
+            }
+            error(e.status(), e.to_string())
+        }
     }
 }
 
@@ -669,7 +702,7 @@ fn legacy_get(app: &App, req: &Request<'_>, repo_part: &str, oid: &str) -> Respo
     let self_href = format!("{}/objects/{oid}", base_href(app, req, repo_part));
     with_actions(app, req, repo_part, &t, |actions| {
         legacy_answer(legacy::get_object(
-            &t.storage,
+            t.storage.as_ref(),
             oid,
             Some(self_href),
             actions,
@@ -694,7 +727,12 @@ fn legacy_post(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
         Err(r) => return r,
     };
     with_actions(app, req, repo_part, &t, |actions| {
-        legacy_answer(legacy::start_upload(&t.storage, &spec, &limits, actions))
+        legacy_answer(legacy::start_upload(
+            t.storage.as_ref(),
+            &spec,
+            &limits,
+            actions,
+        ))
     })
 }
 

@@ -30,7 +30,7 @@ use crate::core::root::Root;
 use crate::lfs::api::{self, BatchRequest, BatchRequestObject, GitRef, ListLocksQuery, ObjectSpec};
 use crate::lfs::batch::{self, ActionBuildError, Limits, Operation};
 use crate::lfs::locks::{self, LockError, LockFilter, LockRecord};
-use crate::lfs::{FsStore, ObjectStore, Oid, TokenOp};
+use crate::lfs::{ObjectStore, Oid, TokenOp};
 use crate::store::Store;
 
 /// Longest pkt-line, length prefix included (git's `LARGE_PACKET_MAX`).
@@ -530,6 +530,8 @@ pub struct Transfer<'a> {
     pub limits: Limits,
     /// The repository's row, which locks hang on (`None`: on disk but not adopted).
     pub repo_id: Option<i64>,
+    /// Where its objects live ([`crate::lfs::storage::open`]).
+    pub storage: &'a dyn ObjectStore,
 }
 
 /// How a session ended without a protocol error.
@@ -582,7 +584,7 @@ pub fn serve<R: Read, W: Write>(
     let mut session = Session {
         t,
         store,
-        storage: FsStore::new(t.git_dir),
+        storage: t.storage,
         negotiated: false,
     };
     loop {
@@ -625,7 +627,7 @@ fn tell<W: Write>(w: &mut PktWriter<W>, e: ProtocolError) -> ProtocolError {
 struct Session<'a, 'b> {
     t: &'a Transfer<'b>,
     store: &'a Store,
-    storage: FsStore,
+    storage: &'a dyn ObjectStore,
     negotiated: bool,
 }
 
@@ -793,7 +795,7 @@ impl Session<'_, '_> {
                 expires_at: None,
             })
         };
-        let answer = match batch::plan(&request, &self.storage, &self.t.limits, &no_href) {
+        let answer = match batch::plan(&request, self.storage, &self.t.limits, &no_href) {
             Ok(a) => a,
             Err(e) => {
                 if e.status() >= 500 {
@@ -938,9 +940,14 @@ impl Session<'_, '_> {
             oid: oid.to_string(),
             size: i64::try_from(size).unwrap_or(i64::MAX),
         };
-        match batch::verify_object(&self.storage, &spec) {
+        match batch::verify_object(self.storage, &spec) {
             Ok(_) => w.status(200, &[]),
-            Err(e) => w.error(e.status(), &e.to_string()),
+            Err(e) => {
+                if e.status() >= 500 {
+                    log(format_args!("LFS verify of {oid} in {}: {e}", self.t.name));
+                }
+                w.error(e.status(), &e.to_string())
+            }
         }
     }
 

@@ -268,6 +268,13 @@ fn lfs_transfer(
         return refuse("git-lfs-transfer needs a user");
     };
     let row = store.repo_row(&name)?;
+    let storage = match crate::lfs::storage::open_in(store, &located.git_dir, Some(&name)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("hubctl: LFS storage of {name}: {e}");
+            return refuse(&format!("git-lfs-transfer: LFS storage: {e}"));
+        }
+    };
     let transfer = lfs_transfer::Transfer {
         root,
         name: &name,
@@ -280,6 +287,7 @@ fn lfs_transfer(
             .map(|r| Limits::for_repo(&r.settings))
             .unwrap_or_default(),
         repo_id: row.map(|r| r.id),
+        storage: storage.as_ref(),
     };
     let input = lfs_transfer::IdleFd::stdin(idle_timeout)?;
     let output = lfs_transfer::IdleFd::stdout(idle_timeout)?;

@@ -10,6 +10,7 @@
 //! - [`embed`]: `examples/embed.rs`, hubctl mounted in an application ([`Embedded`]);
 //! - [`nginx`]: nginx + fcgiwrap + `hubctl cgi` ([`Nginx`], [`NginxOptions`]);
 //! - [`apache`]: Apache httpd running a CGI program as www-data ([`Apache`], [`ApacheOptions`]);
+//! - [`moto`]: moto's S3 server with a bucket, its request log, boto3 ([`Moto`]);
 //! - [`sshd`]: a real OpenSSH server with the shipped snippets ([`Sshd`], [`ClientKey`]);
 //! - [`sites`]: one scenario, every transport ([`Site`], [`Transport`], `matrix!`).
 
@@ -17,6 +18,7 @@
 
 pub mod apache;
 pub mod embed;
+pub mod moto;
 pub mod nginx;
 pub mod server;
 pub mod sites;
@@ -24,6 +26,7 @@ pub mod sshd;
 
 pub use apache::*;
 pub use embed::*;
+pub use moto::*;
 pub use nginx::*;
 pub use server::*;
 pub use sites::*;
