@@ -45,6 +45,11 @@ pub enum Key {
     /// The SSH address clients clone from (`ssh://git@git.example.com:2222`), shown on the
     /// repository pages; unset, pages show `ssh://git@HOST` with the HTTP host.
     SshUrl,
+    /// A program asked after hubctl's own access table allows a request (an absolute path;
+    /// see [`crate::access::command`]).
+    AuthorizeCommand,
+    /// How long `authorize-command` may take before the request is refused (default 5s).
+    AuthorizeTimeout,
 }
 
 /// When a running `hubctl serve` starts using a changed setting.
@@ -61,9 +66,9 @@ pub enum ServeTakes {
 /// A value a setting does not take; the text says what it takes.
 #[derive(Debug, thiserror::Error)]
 pub enum InvalidValue {
-    /// authorized-keys-file is relative.
-    #[error("authorized-keys-file must be an absolute path")]
-    RelativePath,
+    /// A path setting is relative; carries the setting's name.
+    #[error("{0} must be an absolute path")]
+    RelativePath(&'static str),
     /// Not a size or "off".
     #[error(transparent)]
     Size(#[from] crate::core::units::SizeError),
@@ -104,12 +109,14 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default connection limit of `hubctl serve`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default of `authorize-timeout`.
+pub const DEFAULT_AUTHORIZE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default per-address connection limit of `hubctl serve`.
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 
 impl Key {
     /// Every setting, in the order `config list` prints them.
-    pub const ALL: [Key; 14] = [
+    pub const ALL: [Key; 16] = [
         Key::AuthorizedKeysFile,
         Key::PackCacheSize,
         Key::MaxEngines,
@@ -124,6 +131,8 @@ impl Key {
         Key::LfsSshTransfer,
         Key::SshUrl,
         Key::Metrics,
+        Key::AuthorizeCommand,
+        Key::AuthorizeTimeout,
     ];
 
     /// How a running `hubctl serve` takes a change of this setting. CGI runs, SSH sessions and
@@ -131,7 +140,12 @@ impl Key {
     pub fn serve_takes_change(self) -> ServeTakes {
         match self {
             // The engine's slots and pack cache: rebuilt on SIGHUP.
-            Key::PackCacheSize | Key::MaxEngines | Key::QueueTimeout => ServeTakes::OnSighup,
+            // The engine's slots and pack cache, and the access rule: rebuilt on SIGHUP.
+            Key::PackCacheSize
+            | Key::MaxEngines
+            | Key::QueueTimeout
+            | Key::AuthorizeCommand
+            | Key::AuthorizeTimeout => ServeTakes::OnSighup,
             // The connection limits and timeouts live in the listening server.
             Key::IdleTimeout
             | Key::HeaderTimeout
@@ -158,6 +172,8 @@ impl Key {
             Key::LfsSshTransfer => "lfs-ssh-transfer",
             Key::Metrics => "metrics",
             Key::SshUrl => "ssh-url",
+            Key::AuthorizeCommand => "authorize-command",
+            Key::AuthorizeTimeout => "authorize-timeout",
         }
     }
 
@@ -165,11 +181,11 @@ impl Key {
     pub fn validate(self, value: &str) -> Result<String, InvalidValue> {
         let value = value.trim();
         match self {
-            Key::AuthorizedKeysFile => {
+            Key::AuthorizedKeysFile | Key::AuthorizeCommand => {
                 if std::path::Path::new(value).is_absolute() {
                     Ok(value.to_string())
                 } else {
-                    Err(InvalidValue::RelativePath)
+                    Err(InvalidValue::RelativePath(self.name()))
                 }
             }
             Key::PackCacheSize => {
@@ -183,7 +199,7 @@ impl Key {
                 Ok(n) if (1..=1_000_000).contains(&n) => Ok(n.to_string()),
                 _ => Err(InvalidValue::Connections(self.name())),
             },
-            Key::QueueTimeout | Key::IdleTimeout | Key::HeaderTimeout => {
+            Key::QueueTimeout | Key::IdleTimeout | Key::HeaderTimeout | Key::AuthorizeTimeout => {
                 humantime::parse_duration(value)
                     .map(|d| humantime::format_duration(d).to_string())
                     .map_err(|e| InvalidValue::Duration {
@@ -236,6 +252,10 @@ pub struct Settings {
     pub metrics: bool,
     /// See [`Key::SshUrl`]: validated, without a trailing `/`.
     pub ssh_url: Option<String>,
+    /// See [`Key::AuthorizeCommand`].
+    pub authorize_command: Option<PathBuf>,
+    /// See [`Key::AuthorizeTimeout`].
+    pub authorize_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -255,6 +275,8 @@ impl Default for Settings {
             lfs_ssh_transfer: true,
             metrics: false,
             ssh_url: None,
+            authorize_command: None,
+            authorize_timeout: DEFAULT_AUTHORIZE_TIMEOUT,
         }
     }
 }
@@ -301,6 +323,10 @@ impl Settings {
         }
         s.metrics = get(Key::Metrics) == Some("on");
         s.ssh_url = get(Key::SshUrl).and_then(|v| validate_ssh_url(v).ok());
+        s.authorize_command = get(Key::AuthorizeCommand).map(PathBuf::from);
+        if let Some(d) = duration(Key::AuthorizeTimeout) {
+            s.authorize_timeout = d;
+        }
         Ok(s)
     }
 }
@@ -352,7 +378,11 @@ impl Settings {
         let on_off = |b: bool| (Value::Bool(b), if b { "on" } else { "off" }.to_string());
         let count = |n: usize| (Value::from(n), n.to_string());
         match k {
-            Key::AuthorizedKeysFile => match &self.authorized_keys_file {
+            Key::AuthorizeTimeout => duration(self.authorize_timeout),
+            Key::AuthorizedKeysFile | Key::AuthorizeCommand => match match k {
+                Key::AuthorizeCommand => &self.authorize_command,
+                _ => &self.authorized_keys_file,
+            } {
                 Some(p) => (
                     Value::from(p.display().to_string()),
                     p.display().to_string(),

@@ -83,10 +83,10 @@ pub enum ConfigCommand {
         #[arg(value_enum)]
         name: SettingName,
     },
-    /// Change a setting. A running `hubctl serve` reads pack-cache-size, max-engines and
-    /// queue-timeout again on SIGHUP (kill -HUP PID), and idle-timeout, header-timeout,
-    /// max-connections and max-connections-per-ip only when it starts; CGI, SSH and hooks read
-    /// settings afresh every time.
+    /// Change a setting. A running `hubctl serve` reads pack-cache-size, max-engines,
+    /// queue-timeout, authorize-command and authorize-timeout again on SIGHUP (kill -HUP PID),
+    /// and idle-timeout, header-timeout, max-connections and max-connections-per-ip only when
+    /// it starts; CGI, SSH and hooks read settings afresh every time.
     Set {
         /// The setting.
         #[arg(value_enum)]
@@ -165,4 +165,10 @@ pub enum SettingName {
     /// The SSH address repository pages show for cloning, e.g. ssh://git@git.example.com:2222
     /// (default: ssh://git@ and the HTTP host).
     SshUrl,
+    /// A program (an absolute path) run for each access hubctl's own rules allow: JSON on
+    /// stdin (user, repository, action, transport, remote_address), exit 0 allows, anything
+    /// else denies; the first line it prints is shown to the user (see the README).
+    AuthorizeCommand,
+    /// How long authorize-command may take before the request is refused (default 5s).
+    AuthorizeTimeout,
 }

@@ -259,6 +259,8 @@ impl From<crate::cli::SettingName> for crate::settings::Key {
             A::LfsSshTransfer => Self::LfsSshTransfer,
             A::Metrics => Self::Metrics,
             A::SshUrl => Self::SshUrl,
+            A::AuthorizeCommand => Self::AuthorizeCommand,
+            A::AuthorizeTimeout => Self::AuthorizeTimeout,
         }
     }
 }

@@ -23,6 +23,7 @@ use serde::de::DeserializeOwned;
 use super::router::App;
 use super::{Method, Request, Response};
 use crate::access::credentials::{self, Presented};
+use crate::access::authorize::Want;
 use crate::access::{self, Action, Caller, Denial, Located, Principal, REALM, Site};
 use crate::lfs::api::{
     self, BatchRequest, CreateLockRequest, ErrorBody, ListLocksQuery, LockConflict, LockResponse,
@@ -132,6 +133,9 @@ fn denial(d: &Denial) -> Response {
                 .header("LFS-Authenticate", challenge.clone())
                 .header("WWW-Authenticate", challenge)
         }
+        Denial::Challenge(challenge) => error(401, d.message())
+            .header("LFS-Authenticate", challenge.clone())
+            .header("WWW-Authenticate", challenge.clone()),
         Denial::NotFound => error(404, "repository not found"),
         Denial::Forbidden(why) => error(403, why.clone()),
         Denial::BadRequest(why) => error(400, why.clone()),
@@ -258,8 +262,10 @@ fn authorize(
     if let Some(token) = api_token(req) {
         let principal = api_principal(app, token, repo_part, action)?;
         req.note_user(&principal);
-        let located =
-            access::authorize(&app.site, repo_part, &principal, action).map_err(|d| denial(&d))?;
+        let located = app
+            .gate(req)
+            .repository(&app.site, repo_part, &principal, lfs_want(action))
+            .map_err(|d| denial(&d))?;
         return Ok(target(app, located, principal));
     }
     let presented = Presented {
@@ -269,9 +275,20 @@ fn authorize(
     };
     let principal = credentials::authenticate(&app.site, presented).map_err(|d| denial(&d))?;
     req.note_user(&principal);
-    let located =
-        access::authorize(&app.site, repo_part, &principal, action).map_err(|d| denial(&d))?;
+    let located = app
+        .gate(req)
+        .repository(&app.site, repo_part, &principal, lfs_want(action))
+        .map_err(|d| denial(&d))?;
     Ok(target(app, located, principal))
+}
+
+/// What an LFS route needs at the table's `action` level.
+fn lfs_want(action: Action) -> Want {
+    match action {
+        Action::Read => Want::LfsRead,
+        Action::Write => Want::LfsWrite,
+        Action::Admin => Want::Admin,
+    }
 }
 
 /// Who an API token from `git-lfs-authenticate` speaks for, if it is valid for this repository
@@ -883,7 +900,12 @@ fn unlock(app: &App, req: &mut Request<'_>, repo_part: &str, id: &str) -> Respon
             Ok(None) => false,
             Err(r) => return r,
         };
-        let admin = access::authorize(&app.site, repo_part, &lt.target.principal, Action::Admin);
+        let admin = app.gate(req).repository(
+            &app.site,
+            repo_part,
+            &lt.target.principal,
+            Want::Admin,
+        );
         if foreign && admin.is_err() {
             return error(
                 403,

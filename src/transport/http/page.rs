@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 use super::router::App;
 use super::{Request, Response, refusal};
 use crate::access::credentials::{self, Presented};
-use crate::access::{self, Action, Principal, Site};
+use crate::access::authorize::{Gate, Want};
+use crate::access::{self, Principal, Site};
 use crate::core::names::RepoName;
 
 /// Most repositories the front page lists.
@@ -57,11 +58,13 @@ pub fn handle(app: &App, req: &Request<'_>) -> Response {
         crate::store::with_store(root, |s| crate::settings::Settings::load(s)).unwrap_or_default();
     let urls = Urls::new(req, &settings);
     if req.path == "/" {
-        return front(app, root, &principal, &urls);
+        return front(app, &app.gate(req), root, &principal, &urls);
     }
     let inner = req.path.trim_matches('/');
     let named = inner.strip_suffix(".git").unwrap_or(inner);
-    let located = match access::authorize(&app.site, &format!("/{named}"), &principal, Action::Read)
+    let located = match app
+        .gate(req)
+        .repository(&app.site, &format!("/{named}"), &principal, Want::Read)
     {
         Ok(l) => l,
         Err(d) => return refusal::text(&d),
@@ -96,6 +99,7 @@ pub fn handle(app: &App, req: &Request<'_>) -> Response {
 
 fn front(
     app: &App,
+    gate: &Gate<'_>,
     root: &crate::core::root::Root,
     principal: &Principal,
     urls: &Urls,
@@ -112,7 +116,10 @@ fn front(
             break;
         }
         let path = format!("/{}/{}", info.namespace, info.name);
-        if access::authorize(&app.site, &path, principal, Action::Read).is_err() {
+        if gate
+            .repository(&app.site, &path, principal, Want::Read)
+            .is_err()
+        {
             continue;
         }
         shown += 1;

@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use super::command::{self, LfsOperation, Request};
 use super::{lfs_authenticate, lfs_transfer};
-use crate::access::{self, Action, Caller, Principal};
+use crate::access::authorize::{Authorize, Gate, Transport, Want};
+use crate::access::{self, Caller, Principal};
 use crate::core::root::Root;
 use crate::git::{self, Engine, Mode, RunOptions, Service};
 use crate::lfs::batch::{Limits, Operation};
@@ -43,6 +44,8 @@ pub struct Session<'a> {
     pub client_address: String,
     /// Git LFS settings, read by the edge.
     pub lfs: LfsOptions,
+    /// Decides every access of the session (hubctl's table, or with `authorize-command`).
+    pub authorize: &'a dyn Authorize,
 }
 
 /// What the SSH session needs of the global settings for Git LFS.
@@ -88,6 +91,11 @@ pub fn greeting(user: &str) -> String {
 /// a refusal line.
 pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
     let root = session.root;
+    let gate = Gate::new(
+        session.authorize,
+        Transport::Ssh,
+        Some(session.client_address.as_str()).filter(|a| !a.is_empty()),
+    );
     let Some(user) = store.use_key(session.key_id)? else {
         return refuse("this SSH key is no longer registered");
     };
@@ -107,7 +115,7 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
                 scope: Scope::Write,
             });
             return lfs_authenticate(
-                &store,
+                &gate,
                 root,
                 session.lfs.public_url.as_deref(),
                 &path,
@@ -128,6 +136,7 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
             });
             return lfs_transfer(
                 &store,
+                &gate,
                 root,
                 &path,
                 &principal,
@@ -145,11 +154,11 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
         user,
         scope: Scope::Write,
     });
-    let action = match service {
-        Service::UploadPack => Action::Read,
-        Service::ReceivePack => Action::Write,
+    let want = match service {
+        Service::UploadPack => Want::Read,
+        Service::ReceivePack => Want::Write,
     };
-    let located = match access::authorize_hosted(&store, root, &name, &principal, action) {
+    let located = match gate.hosted(root, &name, &principal, want) {
         Ok(l) => l,
         Err(d) => return refuse(&d.message()),
     };
@@ -193,7 +202,7 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
 
 /// `git-lfs-authenticate`: the LFS API's URL and a token as JSON on stdout, or a refusal.
 fn lfs_authenticate(
-    store: &Store,
+    gate: &Gate<'_>,
     root: &Root,
     public_url: Option<&str>,
     path: &str,
@@ -205,7 +214,7 @@ fn lfs_authenticate(
         Err(d) => return refuse(&d.message()),
     };
     let answer = lfs_authenticate::authenticate(
-        store,
+        gate,
         root,
         &name,
         principal,
@@ -238,6 +247,7 @@ impl From<LfsOperation> for Operation {
 /// stdin and stdout.
 fn lfs_transfer(
     store: &Store,
+    gate: &Gate<'_>,
     root: &Root,
     path: &str,
     principal: &Principal,
@@ -248,8 +258,11 @@ fn lfs_transfer(
         Ok(n) => n,
         Err(d) => return refuse(&d.message()),
     };
-    let action = lfs_authenticate::action_for(operation);
-    let located = match access::authorize_hosted(store, root, &name, principal, action) {
+    let want = match operation {
+        Operation::Download => Want::LfsRead,
+        Operation::Upload => Want::LfsWrite,
+    };
+    let located = match gate.hosted(root, &name, principal, want) {
         Ok(l) => l,
         Err(d) => return refuse(&d.message()),
     };
@@ -266,6 +279,7 @@ fn lfs_transfer(
         principal,
         user_id: caller.user.id,
         operation,
+        gate,
         limits: row
             .as_ref()
             .map(|r| Limits::for_repo(&r.settings))
