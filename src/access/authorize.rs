@@ -319,13 +319,7 @@ impl<'a> Gate<'a> {
             (None, Site::Hosted(_)) => parse_hosted_name(url_part)?.to_string(),
             (None, Site::ProjectRoot { .. }) => url_part.trim_matches('/').to_string(),
         };
-        self.ask(
-            site,
-            Some(&repository),
-            located.as_ref(),
-            principal,
-            want,
-        )?;
+        self.ask(site, Some(&repository), located.as_ref(), principal, want)?;
         let located = located.ok_or(Denial::NotFound)?;
         if want == Want::Files {
             files_allowed(site, &located)?;

@@ -79,9 +79,9 @@ impl Authorize for CommandRule {
                 "{DEFAULT_MESSAGE} (the access check did not answer within {})",
                 humantime::format_duration(self.timeout)
             )),
-            Outcome::Failed => Decision::deny(format!(
-                "{DEFAULT_MESSAGE} (the access check failed)"
-            )),
+            Outcome::Failed => {
+                Decision::deny(format!("{DEFAULT_MESSAGE} (the access check failed)"))
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ mod sshd_harness;
 
 mod accounts;
 mod advertise;
+mod authorize;
 mod docs;
 mod dropin;
 mod fetch;

@@ -5,8 +5,8 @@ use std::io::{self, Cursor, Read};
 use super::router::{App, GitEndpoint};
 use super::{Request, Response, refusal};
 use crate::access::Site;
-use crate::access::credentials::{self, Presented};
 use crate::access::authorize::Want;
+use crate::access::credentials::{self, Presented};
 use crate::access::{self, Located, Principal};
 use crate::git::{self, FeedOutcome, RunOptions, Service};
 

@@ -22,8 +22,8 @@ use serde::de::DeserializeOwned;
 
 use super::router::App;
 use super::{Method, Request, Response};
-use crate::access::credentials::{self, Presented};
 use crate::access::authorize::Want;
+use crate::access::credentials::{self, Presented};
 use crate::access::{self, Action, Caller, Denial, Located, Principal, REALM, Site};
 use crate::lfs::api::{
     self, BatchRequest, CreateLockRequest, ErrorBody, ListLocksQuery, LockConflict, LockResponse,
@@ -900,12 +900,9 @@ fn unlock(app: &App, req: &mut Request<'_>, repo_part: &str, id: &str) -> Respon
             Ok(None) => false,
             Err(r) => return r,
         };
-        let admin = app.gate(req).repository(
-            &app.site,
-            repo_part,
-            &lt.target.principal,
-            Want::Admin,
-        );
+        let admin =
+            app.gate(req)
+                .repository(&app.site, repo_part, &lt.target.principal, Want::Admin);
         if foreign && admin.is_err() {
             return error(
                 403,

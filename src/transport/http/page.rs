@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 
 use super::router::App;
 use super::{Request, Response, refusal};
-use crate::access::credentials::{self, Presented};
 use crate::access::authorize::{Gate, Want};
+use crate::access::credentials::{self, Presented};
 use crate::access::{self, Principal, Site};
 use crate::core::names::RepoName;
 
@@ -62,13 +62,14 @@ pub fn handle(app: &App, req: &Request<'_>) -> Response {
     }
     let inner = req.path.trim_matches('/');
     let named = inner.strip_suffix(".git").unwrap_or(inner);
-    let located = match app
-        .gate(req)
-        .repository(&app.site, &format!("/{named}"), &principal, Want::Read)
-    {
-        Ok(l) => l,
-        Err(d) => return refusal::text(&d),
-    };
+    let located =
+        match app
+            .gate(req)
+            .repository(&app.site, &format!("/{named}"), &principal, Want::Read)
+        {
+            Ok(l) => l,
+            Err(d) => return refusal::text(&d),
+        };
     let Some(name) = located.name.clone() else {
         return Response::text(404, "not found");
     };
