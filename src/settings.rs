@@ -535,6 +535,33 @@ mod tests {
     }
 
     #[test]
+    fn authorize_command_and_timeout() {
+        assert_eq!(
+            Key::AuthorizeCommand
+                .validate(" /usr/local/bin/authz ")
+                .unwrap(),
+            "/usr/local/bin/authz"
+        );
+        for bad in ["authz", "./authz", "bin/authz", ""] {
+            let e = Key::AuthorizeCommand.validate(bad).unwrap_err();
+            assert_eq!(e.to_string(), "authorize-command must be an absolute path");
+        }
+        assert_eq!(
+            Key::AuthorizeTimeout.validate("1500ms").unwrap(),
+            "1s 500ms"
+        );
+        assert!(Key::AuthorizeTimeout.validate("soon").is_err());
+        assert_eq!(
+            Settings::default().authorize_timeout,
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            Key::AuthorizeCommand.serve_takes_change(),
+            ServeTakes::OnSighup
+        );
+    }
+
+    #[test]
     fn ssh_url() {
         assert_eq!(
             Key::SshUrl.validate("ssh://git@example.com:2222/").unwrap(),
