@@ -320,6 +320,34 @@ fn denies_one_user(via: Via) {
         stderr(&out)
     );
     assert!(w.asked("carol", "write"), "{:?}", w.received());
+    // The keys API and the page over HTTP: the same program decides.
+    if via != Via::Ssh {
+        let base = match via {
+            Via::Serve => w.server.as_ref().unwrap().base.clone(),
+            _ => w._nginx.as_ref().unwrap().base.clone(),
+        };
+        for (who, status) in [("bob", 200), ("carol", 403)] {
+            let token = &w.tokens.iter().find(|(u, _)| *u == who).unwrap().1;
+            let auth = format!("Authorization: Bearer {token}");
+            let (got, text) = curl(&["-H", &auth, &format!("{base}/api/user/keys")]);
+            assert_eq!(got, status, "keys API for {who}: {text}");
+            if who == "carol" {
+                let body: Value = serde_json::from_str(text.split("\r\n\r\n").last().unwrap())
+                    .unwrap_or_else(|e| panic!("{e}: {text}"));
+                assert_eq!(body["error"], CAROL_MESSAGE, "{text}");
+            }
+            let (got, text) = curl(&["-H", &auth, &format!("{base}/{REPO}")]);
+            assert_eq!(got, 200, "page for {who}: {text}");
+        }
+        let keys_read = serde_json::json!({
+            "user": "carol",
+            "repository": null,
+            "action": "keys-read",
+            "transport": via.name(),
+            "remote_address": "127.0.0.1",
+        });
+        assert!(w.received().contains(&keys_read), "{:?}", w.received());
+    }
     // Her refused push changed nothing.
     let head = w.env.git_ok(&carol, &["rev-parse", "HEAD"]);
     let remote = w.git_ok("bob", &clone, &["ls-remote", "origin", "main"]);
