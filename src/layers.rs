@@ -1,5 +1,5 @@
 //! The layering rule, checked: every `crate::` path in a source file must point to the file's
-//! own module or to a layer below it. Edge (main, cli, commands) → transports (http, ssh,
+//! own module or to a layer below it. Edge (main, cli, embed, commands) → transports (http, ssh,
 //! stdio) → services (git → lfs → access → repo, keys, settings) → store → core. Modules of
 //! the same rank never import each other, so no cycle can form. ARCHITECTURE.md explains the
 //! layers; this test keeps them true.
@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("transport::stdio", 6),
     ("transport", 6),
     ("cli", 7),
+    ("embed", 7),
     ("commands", 8),
 ];
 

@@ -5,6 +5,10 @@
 //! stdio) → services ([`git`], [`lfs`], [`access`], [`keys`], [`repo`], [`settings`]) → [`store`] →
 //! [`core`]. Transports are thin adapters; [`access`] decides every permission and never
 //! renders; the services know nothing of HTTP or SSH.
+//!
+//! An application that embeds hubctl uses [`embed`]: it mounts hubctl's HTTP side under a
+//! path prefix of its own server. That module is the supported, stable API; the others are
+//! hubctl's own and change with it.
 
 #![deny(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -14,6 +18,7 @@ pub mod access;
 pub mod cli;
 pub mod commands;
 pub mod core;
+pub mod embed;
 pub mod git;
 pub mod keys;
 mod layers;

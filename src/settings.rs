@@ -446,7 +446,7 @@ fn validate_ssh_url(value: &str) -> Result<String, InvalidValue> {
 /// An absolute `http://` or `https://` URL with a host, optionally a port and a path prefix
 /// (hubctl behind a web server at `https://host/git`), no credentials, query or fragment.
 /// Normalised without a trailing `/`, so `<public-url>/NS/NAME.git` is always well formed.
-fn validate_public_url(value: &str) -> Result<String, InvalidValue> {
+pub fn validate_public_url(value: &str) -> Result<String, InvalidValue> {
     let rest = value
         .strip_prefix("https://")
         .or_else(|| value.strip_prefix("http://"))

@@ -94,13 +94,13 @@ impl Transport {
 /// One question to an [`Authorize`].
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'a> {
-    /// Where repositories come from.
-    pub site: &'a Site,
+    /// Where repositories come from (hubctl's own; [`Table`] reads it).
+    pub(crate) site: &'a Site,
     /// The repository: hosted `NS/NAME` (the stored spelling when it exists), or the path
     /// below a git-http-backend project root; `None` for the keys API.
     pub repository: Option<&'a str>,
     /// The repository on disk, when it exists (and, below a project root, is exported).
-    pub located: Option<&'a Located>,
+    pub(crate) located: Option<&'a Located>,
     /// Who asks (hubctl's tokens, a web server's user, an SSH key, the application's own).
     pub principal: &'a Principal,
     /// What they want.

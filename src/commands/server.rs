@@ -32,6 +32,7 @@ fn options(
         committer_name: None,
         committer_email: None,
         access_log: access_log.then_some(format),
+        public_base: None,
     }
 }
 

@@ -24,6 +24,15 @@ pub fn shell_quote(s: &str) -> String {
 /// absolute, has the binary's file name and still leads to the same place, and a
 /// `(deleted)` suffix is dropped.
 pub fn self_exe() -> std::io::Result<std::path::PathBuf> {
+    if let Some(chosen) = PROGRAM.get() {
+        // An application that embeds the library is not hubctl: git must run the real binary.
+        return chosen.clone().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no hubctl program: the embedding application found no `hubctl` on PATH and named none (embed::Builder::program); hooks, the pack cache and maintenance need it",
+            )
+        });
+    }
     let exe = std::env::current_exe()?;
     let exe = strip_deleted(exe);
     if let Some(arg0) = std::env::args_os().next().map(std::path::PathBuf::from) {
@@ -39,6 +48,19 @@ pub fn self_exe() -> std::io::Result<std::path::PathBuf> {
         }
     }
     Ok(exe)
+}
+
+/// The hubctl program chosen by an embedding application, if one did ([`set_program`]);
+/// `Some(None)`: it embeds hubctl but has no program.
+static PROGRAM: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+
+/// Make [`self_exe`] answer `program` instead of this process's own executable: an application
+/// that embeds the library (`hubctl::embed`) is not the hubctl binary, yet git must run hubctl
+/// for hooks and the pack cache. `None` means no program is known ([`self_exe`] then fails
+/// with a message naming the fix). The first call in a process wins (hooks link to one
+/// program); the answer says whether the program in force is now `program`.
+pub fn set_program(program: Option<std::path::PathBuf>) -> bool {
+    PROGRAM.get_or_init(|| program.clone()) == &program
 }
 
 /// `<path> (deleted)` (how Linux names a running binary whose file was replaced) back to

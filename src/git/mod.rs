@@ -743,7 +743,9 @@ fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
     Some((major, minor, patch))
 }
 
-fn find_in_path(name: &Path) -> Option<PathBuf> {
+/// The executable `name` on the environment snapshot's `PATH` (or `name` itself when it is a
+/// path), as a shell would find it.
+pub fn find_in_path(name: &Path) -> Option<PathBuf> {
     if name.components().count() > 1 {
         return name.is_file().then(|| name.to_path_buf());
     }

@@ -11,6 +11,7 @@ mod advertise;
 mod authorize;
 mod docs;
 mod dropin;
+mod embed;
 mod fetch;
 mod first_run_cli;
 mod first_run_setup;

@@ -415,11 +415,15 @@ fn secret(site: &Site) -> Result<&'static Secret, Response> {
     }
 }
 
-/// The LFS base URL of this repository as the client reached it.
-fn base_href(req: &Request<'_>, repo_part: &str) -> String {
+/// The LFS base URL of this repository: below the application's public URL when an
+/// embedding application set one, else as the client reached it.
+fn base_href(app: &App, req: &Request<'_>, repo_part: &str) -> String {
+    let repo = repo_part.trim_end_matches('/');
+    if let Some(base) = &app.options.public_base {
+        return format!("{base}{repo}/info/lfs");
+    }
     let scheme = if req.secure { "https" } else { "http" };
     let host = req.headers.get("Host").unwrap_or("localhost");
-    let repo = repo_part.trim_end_matches('/');
     format!("{scheme}://{host}{}{repo}/info/lfs", req.script_name)
 }
 
@@ -456,7 +460,7 @@ fn with_actions(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let base = base_href(req, repo_part);
+    let base = base_href(app, req, repo_part);
     f(&TokenActions {
         secret,
         repo: &t.key,
@@ -679,7 +683,7 @@ fn legacy_get(app: &App, req: &Request<'_>, repo_part: &str, oid: &str) -> Respo
         Ok(t) => t,
         Err(r) => return r,
     };
-    let self_href = format!("{}/objects/{oid}", base_href(req, repo_part));
+    let self_href = format!("{}/objects/{oid}", base_href(app, req, repo_part));
     with_actions(app, req, repo_part, &t, |actions| {
         legacy_answer(legacy::get_object(
             &t.storage,

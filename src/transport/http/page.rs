@@ -56,7 +56,7 @@ pub fn handle(app: &App, req: &Request<'_>) -> Response {
     req.note_user(&principal);
     let settings =
         crate::store::with_store(root, |s| crate::settings::Settings::load(s)).unwrap_or_default();
-    let urls = Urls::new(req, &settings);
+    let urls = Urls::new(app, req, &settings);
     if req.path == "/" {
         return front(app, &app.gate(req), root, &principal, &urls);
     }
@@ -172,9 +172,16 @@ struct Urls {
 }
 
 impl Urls {
-    fn new(req: &Request<'_>, settings: &crate::settings::Settings) -> Urls {
+    fn new(app: &App, req: &Request<'_>, settings: &crate::settings::Settings) -> Urls {
         let host = req.headers.get("Host").unwrap_or("localhost");
-        let http_base = settings.public_url.clone().unwrap_or_else(|| {
+        // An embedding application's URL (with its mount point) first, then the stored
+        // `public-url`, then the URL the client reached.
+        let public = app
+            .options
+            .public_base
+            .as_ref()
+            .or(settings.public_url.as_ref());
+        let http_base = public.cloned().unwrap_or_else(|| {
             let scheme = if req.secure { "https" } else { "http" };
             format!("{scheme}://{host}{}", req.script_name)
         });

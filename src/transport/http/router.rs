@@ -26,6 +26,11 @@ pub struct Options {
     pub committer_email: Option<String>,
     /// Write an access line per request, in this format; `None`: no access lines.
     pub access_log: Option<super::log::LogFormat>,
+    /// The absolute URL hubctl is reached at, mount prefix included and without a trailing
+    /// `/` (an embedding application's public URL plus its mount point). When set, the
+    /// absolute URLs hubctl hands out (LFS actions, clone URLs on the HTML page) start with
+    /// it instead of the request's scheme, `Host` and [`super::Request::script_name`].
+    pub public_base: Option<String>,
 }
 
 /// Everything a request handler needs; built once per process (per server, or per CGI run).

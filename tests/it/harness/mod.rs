@@ -7,6 +7,7 @@
 //! test file needs only `use crate::harness::*;`:
 //!
 //! - [`server`]: `hubctl serve` ([`Server`]);
+//! - [`embed`]: `examples/embed.rs`, hubctl mounted in an application ([`Embedded`]);
 //! - [`nginx`]: nginx + fcgiwrap + `hubctl cgi` ([`Nginx`], [`NginxOptions`]);
 //! - [`apache`]: Apache httpd running a CGI program as www-data ([`Apache`], [`ApacheOptions`]);
 //! - [`sshd`]: a real OpenSSH server with the shipped snippets ([`Sshd`], [`ClientKey`]);
@@ -15,12 +16,14 @@
 #![allow(dead_code)]
 
 pub mod apache;
+pub mod embed;
 pub mod nginx;
 pub mod server;
 pub mod sites;
 pub mod sshd;
 
 pub use apache::*;
+pub use embed::*;
 pub use nginx::*;
 pub use server::*;
 pub use sites::*;
