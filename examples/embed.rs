@@ -2,18 +2,36 @@
 //! (`/hello`), on tiny_http. See the README's "Embedding" section.
 //!
 //! ```text
-//! cargo run --example embed -- ROOT [--listen 127.0.0.1:8080] [--program PATH] [--public-url URL]
+//! cargo run --example embed -- ROOT [--listen 127.0.0.1:8080] [--program PATH] [--public-url URL] [--only-user NAME]
 //! ```
 //!
 //! `ROOT` is a hubctl root, managed with the `hubctl` command (`hubctl --root ROOT user add
 //! alice`, `repo init`, `token create`); `--program` is that `hubctl` binary when it is not on
 //! `PATH` (git runs it for hooks). The first line on stdout is `listening on http://ADDR`.
 //! Clone with `git clone http://ADDR/git/NS/NAME.git`.
+//!
+//! With `--only-user NAME` the application replaces hubctl's access rules with its own
+//! ([`OnlyUser`], plugged in with `Builder::authorize`): that hubctl user may read and write
+//! every repository, LFS included, whatever hubctl's grants say; any other user is refused,
+//! and anonymous callers are asked for credentials in the application's own realm.
 
 use std::io::Read;
 use std::sync::Arc;
 
-use hubctl::embed::{Hub, Request};
+use hubctl::embed::{Authorize, Decision, Hub, Principal, Query, Request};
+
+/// The application's access rule: one user may do everything, nobody else anything.
+struct OnlyUser(String);
+
+impl Authorize for OnlyUser {
+    fn authorize(&self, q: &Query<'_>) -> Decision {
+        match (q.principal, q.principal.user_name()) {
+            (Principal::Anonymous, _) => Decision::challenge("Basic realm=\"embed example\""),
+            (_, Some(user)) if user == self.0 => Decision::Allow,
+            _ => Decision::deny(format!("this application lets only {} in", self.0)),
+        }
+    }
+}
 
 /// Where the application mounts hubctl.
 const MOUNT: &str = "/git";
@@ -24,17 +42,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut listen = "127.0.0.1:8080".to_string();
     let mut program = None;
     let mut public_url = None;
+    let mut only_user = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listen" => listen = args.next().ok_or("--listen needs an address")?,
             "--program" => program = Some(args.next().ok_or("--program needs a path")?),
             "--public-url" => public_url = Some(args.next().ok_or("--public-url needs a URL")?),
+            "--only-user" => only_user = Some(args.next().ok_or("--only-user needs a name")?),
             _ if root.is_none() && !arg.starts_with('-') => root = Some(arg),
             _ => return Err(format!("unexpected argument {arg:?}").into()),
         }
     }
-    let root =
-        root.ok_or("usage: embed ROOT [--listen ADDR] [--program PATH] [--public-url URL]")?;
+    let root = root.ok_or(
+        "usage: embed ROOT [--listen ADDR] [--program PATH] [--public-url URL] [--only-user NAME]",
+    )?;
 
     let mut builder = Hub::builder(root).mount(MOUNT);
     if let Some(program) = program {
@@ -42,6 +63,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(url) = &public_url {
         builder = builder.public_url(url);
+    }
+    if let Some(user) = only_user {
+        builder = builder.authorize(Arc::new(OnlyUser(user)));
     }
     let hub = builder.open()?;
 

@@ -12,6 +12,7 @@ mod authorize;
 mod docs;
 mod dropin;
 mod embed;
+mod embed_authorize;
 mod fetch;
 mod first_run_cli;
 mod first_run_setup;
