@@ -523,6 +523,7 @@ impl Hub {
             mut body,
             remote_addr,
             secure,
+            user,
         } = request;
         let method = Method::parse(&method);
         let path = if path.is_empty() {
@@ -545,6 +546,7 @@ impl Hub {
                     script_name: self.inner.mount.clone(),
                     git_protocol_env: None,
                     user: Default::default(),
+                    application_user: user,
                 };
                 app.handle(&mut req)
             }
@@ -580,6 +582,7 @@ pub struct Request<'a> {
     body: Box<dyn Read + 'a>,
     remote_addr: Option<IpAddr>,
     secure: bool,
+    user: Option<String>,
 }
 
 impl std::fmt::Debug for Request<'_> {
@@ -611,6 +614,7 @@ impl Request<'static> {
             body: Box::new(std::io::empty()),
             remote_addr: None,
             secure: false,
+            user: None,
         }
     }
 }
@@ -647,6 +651,7 @@ impl<'a> Request<'a> {
             body: Box::new(body),
             remote_addr: self.remote_addr,
             secure: self.secure,
+            user: self.user,
         }
     }
 
@@ -669,6 +674,22 @@ impl<'a> Request<'a> {
     /// ```
     pub fn secure(mut self, tls: bool) -> Request<'a> {
         self.secure = tls;
+        self
+    }
+
+    /// A user the application authenticated itself (its session, its SSO), by its own name:
+    /// the request's principal is then [`Principal::Application`] with that name, and
+    /// hubctl's own credentials (tokens in `Authorization`) are not read. hubctl's table gives
+    /// such a user no more than anonymous reads of public repositories, so this is for an
+    /// application that plugs in its own rule with [`Builder::authorize`]; it also names the
+    /// pusher in hooks and reflogs.
+    ///
+    /// ```
+    /// let request = hubctl::embed::Request::new("GET", "/alice/app.git/info/refs")
+    ///     .user("carol@example.com");
+    /// ```
+    pub fn user(mut self, name: &str) -> Request<'a> {
+        self.user = Some(name.to_string());
         self
     }
 }

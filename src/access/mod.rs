@@ -80,6 +80,10 @@ pub enum Principal {
     User(Caller),
     /// git-http-backend mode: the web server's `REMOTE_USER`, which is all git-http-backend knows.
     TransportUser(String),
+    /// A user an embedding application authenticated itself (`embed::Request::user`), by the
+    /// application's own name for them. hubctl's table knows nothing of it (public reads
+    /// only); the application's [`authorize::Authorize`] decides.
+    Application(String),
     /// The local operator running a stdio subcommand: they can read the files anyway.
     Local,
 }
@@ -89,7 +93,7 @@ impl Principal {
     pub fn user_name(&self) -> Option<&str> {
         match self {
             Principal::User(c) => Some(&c.user.name),
-            Principal::TransportUser(u) => Some(u),
+            Principal::TransportUser(u) | Principal::Application(u) => Some(u),
             Principal::Anonymous | Principal::Local => None,
         }
     }
@@ -242,7 +246,9 @@ fn level_of(
     let caller = match principal {
         Principal::Local => return Ok(Some(Level::Admin)),
         Principal::User(c) => c,
-        Principal::Anonymous | Principal::TransportUser(_) => return Ok(None),
+        Principal::Anonymous | Principal::TransportUser(_) | Principal::Application(_) => {
+            return Ok(None);
+        }
     };
     let user = &caller.user;
     if user.admin || user.name == name.ns() {

@@ -175,3 +175,92 @@ fn the_applications_rule_replaces_hubctls_on_git_and_lfs_routes() {
     assert_eq!(header(&text, "WWW-Authenticate"), Some(CHALLENGE), "{text}");
     assert_eq!(header(&text, "LFS-Authenticate"), Some(CHALLENGE), "{text}");
 }
+
+/// The application's own login as the principal (`embed::Request::user`, here from the
+/// example's `--user-header`): carol is no hubctl user at all, yet the application's rule lets
+/// her push and clone with LFS through git's and git-lfs's `http.extraHeader` (git-lfs's lock
+/// verification before the push included); dave, another
+/// login of the application, is refused on git and LFS routes; hubctl's tokens are not read
+/// once the application names the user.
+#[test]
+fn the_applications_own_login_is_the_principal() {
+    let env = Env::new();
+    let bob = env.user_with_token("bob", &[]);
+    env.hubctl_ok(&["repo", "init", REPO, "--private"]);
+    let app = Embedded::start(
+        &env,
+        &["--only-user", "carol", "--user-header", "X-App-User"],
+    );
+    let url = app.url(REPO);
+    let scratch = env.dir.path().to_path_buf();
+    git_ok(&env, &app, &scratch, &["lfs", "install", "--skip-repo"]);
+    // carol's git and git-lfs send the application's login with every request: a global
+    // config of her own (git-lfs's hooks and filters read it too).
+    let carol_config = env.path("carol.gitconfig");
+    let mut config = std::fs::read_to_string(env.home.join(".gitconfig")).unwrap();
+    config.push_str("[http]\n\textraHeader = X-App-User: carol\n");
+    std::fs::write(&carol_config, config).unwrap();
+    let carol = |cwd: &Path, args: &[&str]| {
+        let mut c = Command::new("timeout");
+        c.args(["-k", "10", "180", "git"])
+            .args(args)
+            .current_dir(cwd);
+        env.clean_env(&mut c);
+        c.env_remove("XDG_RUNTIME_DIR")
+            .env("GIT_CONFIG_GLOBAL", &carol_config);
+        let out = c.output().expect("running git");
+        assert!(
+            out.status.success(),
+            "git {args:?} as carol failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+
+    let src = env.path("carol-src");
+    std::fs::create_dir_all(&src).unwrap();
+    git_ok(&env, &app, &src, &["init", "-q", "-b", "main"]);
+    git_ok(&env, &app, &src, &["lfs", "install", "--local"]);
+    git_ok(&env, &app, &src, &["lfs", "track", "*.bin"]);
+    write_random(&src.join("big.bin"), 100 * 1024, 9);
+    git_ok(&env, &app, &src, &["add", "-A"]);
+    git_ok(&env, &app, &src, &["commit", "-q", "-m", "carol's"]);
+    carol(&src, &["push", "-q", &url, "main"]);
+    let clone = env.path("carol-clone");
+    carol(&scratch, &["clone", "-q", &url, clone.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(clone.join("big.bin")).unwrap(),
+        std::fs::read(src.join("big.bin")).unwrap()
+    );
+    // dave, with bob's (the owner's) token besides: the application's login wins and is refused.
+    let bob_url = with_credentials(&url, "bob", &bob);
+    let out = git(
+        &env,
+        &scratch,
+        &[
+            "-c",
+            "http.extraHeader=X-App-User: dave",
+            "clone",
+            &bob_url,
+            env.path("dave").to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success(), "dave's clone went through");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("this application lets only carol in"), "{err}");
+    let batch = json!({"operation": "download", "objects": [{"oid": "0".repeat(64), "size": 1}]});
+    let (status, text) = curl(&[
+        "-H",
+        "X-App-User: dave",
+        "-H",
+        "Accept: application/vnd.git-lfs+json",
+        "-H",
+        "Content-Type: application/vnd.git-lfs+json",
+        "--data-binary",
+        &batch.to_string(),
+        &format!("{url}/info/lfs/objects/batch"),
+    ]);
+    assert_eq!(status, 403, "dave's batch: {text}");
+    let answer: Value = serde_json::from_str(body(&text)).unwrap();
+    assert_eq!(answer["message"], "this application lets only carol in");
+}

@@ -7,7 +7,7 @@ use super::router::App;
 use super::{Method, Request, Response, refusal};
 use crate::access::Site;
 use crate::access::authorize::Want;
-use crate::access::credentials::{self, Presented};
+use crate::access::credentials;
 use crate::access::{Caller, Denial, Principal};
 use crate::keys;
 use crate::store::keys::KeyInfo;
@@ -62,11 +62,7 @@ pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
         )
         .header("Allow", allow);
     }
-    let presented = Presented {
-        authorization: req.headers.get("Authorization"),
-        remote_user: req.remote_user.as_deref(),
-        trust_remote_user: app.options.trust_remote_user,
-    };
+    let presented = req.presented(app.options.trust_remote_user);
     let principal = match credentials::authenticate(&app.site, presented) {
         Ok(p) => p,
         Err(d) => return refusal::json(&d),

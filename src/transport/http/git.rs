@@ -6,7 +6,7 @@ use super::router::{App, GitEndpoint};
 use super::{Request, Response, refusal};
 use crate::access::Site;
 use crate::access::authorize::Want;
-use crate::access::credentials::{self, Presented};
+use crate::access::credentials;
 use crate::access::{self, Located, Principal};
 use crate::git::{self, FeedOutcome, RunOptions, Service};
 
@@ -44,11 +44,7 @@ pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint
         Some(Service::ReceivePack) => Want::Write,
         _ => Want::Read,
     };
-    let presented = Presented {
-        authorization: req.headers.get("Authorization"),
-        remote_user: req.remote_user.as_deref(),
-        trust_remote_user: app.options.trust_remote_user,
-    };
+    let presented = req.presented(app.options.trust_remote_user);
     let authorized = credentials::authenticate(&app.site, presented).and_then(|principal| {
         app.gate(req)
             .repository(&app.site, repo_part, &principal, want)
@@ -127,11 +123,7 @@ pub fn dumb_file(
 }
 
 fn files_access(app: &App, req: &Request<'_>, repo_part: &str) -> Result<Located, Response> {
-    let presented = Presented {
-        authorization: req.headers.get("Authorization"),
-        remote_user: req.remote_user.as_deref(),
-        trust_remote_user: app.options.trust_remote_user,
-    };
+    let presented = req.presented(app.options.trust_remote_user);
     credentials::authenticate(&app.site, presented)
         .and_then(|principal| {
             app.gate(req)

@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 use super::router::App;
 use super::{Method, Request, Response};
 use crate::access::authorize::Want;
-use crate::access::credentials::{self, Presented};
+use crate::access::credentials;
 use crate::access::{self, Action, Caller, Denial, Located, Principal, REALM, Site};
 use crate::lfs::api::{
     self, BatchRequest, CreateLockRequest, ErrorBody, ListLocksQuery, LockConflict, LockResponse,
@@ -268,11 +268,7 @@ fn authorize(
             .map_err(|d| denial(&d))?;
         return Ok(target(app, located, principal));
     }
-    let presented = Presented {
-        authorization: req.headers.get("Authorization"),
-        remote_user: req.remote_user.as_deref(),
-        trust_remote_user: app.options.trust_remote_user,
-    };
+    let presented = req.presented(app.options.trust_remote_user);
     let principal = credentials::authenticate(&app.site, presented).map_err(|d| denial(&d))?;
     req.note_user(&principal);
     let located = app
@@ -740,8 +736,10 @@ fn lock_target(
     };
     let t = authorize(app, req, repo_part, action)?;
     let Some(user_id) = user_id(&t.principal) else {
-        // Anonymous readers of public repositories may list locks; they own none.
-        if action == Action::Read {
+        // Anonymous readers of public repositories may list locks; they own none. Neither
+        // does an embedding application's own user, who may list and verify them (git-lfs
+        // verifies before every push) but not take or release one.
+        if action == Action::Read || matches!(t.principal, Principal::Application(_)) {
             return lock_row(root, t, -1);
         }
         if t.principal == Principal::Local {
@@ -754,6 +752,10 @@ fn lock_target(
     };
     lock_row(root, t, user_id)
 }
+
+/// Why a user the embedding application named cannot take or release a lock.
+const APPLICATION_LOCKS: &str =
+    "locks belong to hubctl users; this user was named by the embedding application";
 
 fn lock_row(
     root: &crate::core::root::Root,
@@ -847,6 +849,9 @@ fn create_lock(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
             Ok(v) => v,
             Err(r) => return r,
         };
+    if lt.user_id < 0 {
+        return error(403, APPLICATION_LOCKS);
+    }
     let refname = api::GitRef::name(&body.git_ref).map(str::to_string);
     let created = with_conn(&lt.root, |s| {
         locks::create(
@@ -895,6 +900,9 @@ fn unlock(app: &App, req: &mut Request<'_>, repo_part: &str, id: &str) -> Respon
             Ok(v) => v,
             Err(r) => return r,
         };
+    if lt.user_id < 0 {
+        return error(403, APPLICATION_LOCKS);
+    }
     // Forcing another user's lock open needs admin on the repository; the owner needs no
     // force at all.
     if body.force {

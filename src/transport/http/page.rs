@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use super::router::App;
 use super::{Request, Response, refusal};
 use crate::access::authorize::{Gate, Want};
-use crate::access::credentials::{self, Presented};
+use crate::access::credentials;
 use crate::access::{self, Principal, Site};
 use crate::core::names::RepoName;
 
@@ -44,11 +44,7 @@ pub fn handle(app: &App, req: &Request<'_>) -> Response {
         )
         .header("Allow", "GET, HEAD");
     }
-    let presented = Presented {
-        authorization: req.headers.get("Authorization"),
-        remote_user: req.remote_user.as_deref(),
-        trust_remote_user: app.options.trust_remote_user,
-    };
+    let presented = req.presented(app.options.trust_remote_user);
     let principal = match credentials::authenticate(&app.site, presented) {
         Ok(p) => p,
         Err(d) => return refusal::text(&d),

@@ -121,11 +121,7 @@ impl App {
         if std::fs::symlink_metadata(name.path_in(root)).is_ok() {
             return None;
         }
-        let presented = crate::access::credentials::Presented {
-            authorization: req.headers.get("Authorization"),
-            remote_user: req.remote_user.as_deref(),
-            trust_remote_user: self.options.trust_remote_user,
-        };
+        let presented = req.presented(self.options.trust_remote_user);
         // Bad credentials answer as without the rename: the handler challenges them.
         let principal = crate::access::credentials::authenticate(&self.site, presented).ok()?;
         let target = crate::access::redirect(&self.site, repo, &principal, &self.gate(req))?;

@@ -338,6 +338,7 @@ fn serve_one(app: &App, mut rq: tiny_http::Request) {
                 secure,
                 script_name: String::new(),
                 git_protocol_env: None,
+                application_user: None,
                 user: Default::default(),
             };
             let response = app.handle(&mut request);
