@@ -147,6 +147,13 @@ fn answer(hub: &Hub, user_header: Option<&str>, mut rq: tiny_http::Request) {
         request = request.user(&login);
     }
     let response = hub.handle(request.body(rq.as_reader()));
+    // The application's own access line: hubctl says who the request authenticated as.
+    let line = format!(
+        "embed: {} {} {url} {}",
+        response.user().unwrap_or("-"),
+        rq.method(),
+        response.status()
+    );
 
     // hubctl's answer, streamed out: Content-Length when known, chunked otherwise.
     let headers = response
@@ -163,7 +170,8 @@ fn answer(hub: &Hub, user_header: Option<&str>, mut rq: tiny_http::Request) {
         // A known length goes out as Content-Length however large (tiny_http would switch
         // to chunked above 32 KiB; LFS clients want the length).
         .with_chunked_threshold(usize::MAX);
-    if let Err(e) = rq.respond(out) {
-        eprintln!("embed: writing the answer to {url}: {e}");
+    match rq.respond(out) {
+        Ok(()) => eprintln!("{line}"),
+        Err(e) => eprintln!("{line}: writing the answer failed: {e}"),
     }
 }

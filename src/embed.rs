@@ -78,6 +78,9 @@ pub enum Error {
         "no hubctl program: install hubctl on PATH or name it with embed::Builder::program (git runs it for hubctl's hooks and pack cache)"
     )]
     NoProgram,
+    /// The hubctl program named is not an executable file.
+    #[error("hubctl program {}: not an executable file", .0.display())]
+    ProgramNotExecutable(PathBuf),
     /// Another hub in this process already chose a different hubctl program.
     #[error(
         "this process already runs hubctl hooks with another program than {}; every hub of a process must name the same one",
@@ -201,6 +204,9 @@ impl Builder {
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// let builder = hubctl::embed::Hub::builder(dir.path()).program("/usr/local/bin/hubctl");
+    ///
+    /// let missing = hubctl::embed::Hub::builder(dir.path()).program("/nonexistent/hubctl").open();
+    /// assert!(matches!(missing, Err(hubctl::embed::Error::ProgramNotExecutable(_))));
     /// ```
     pub fn program(mut self, path: impl Into<PathBuf>) -> Builder {
         self.program = Some(path.into());
@@ -277,9 +283,14 @@ impl Builder {
             .program
             .clone()
             .or_else(|| crate::git::find_in_path(Path::new("hubctl")))
-            .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
             .ok_or(Error::NoProgram)?;
-        if !crate::core::util::set_program(Some(program.clone())) {
+        // Absolute (git runs hooks elsewhere), but not resolved: a link such as
+        // /usr/local/bin/hubctl keeps working when it is switched to a new version.
+        let program = std::path::absolute(&program).unwrap_or(program);
+        if !crate::core::fsutil::is_executable(&program) {
+            return Err(Error::ProgramNotExecutable(program));
+        }
+        if !crate::core::util::set_program(program.clone()) {
             return Err(Error::ProgramConflict(program));
         }
         let root = Root::at(&self.root)?;
@@ -523,9 +534,10 @@ impl Hub {
             mut body,
             remote_addr,
             secure,
-            user,
+            user: application_user,
         } = request;
         let method = Method::parse(&method);
+        let mut user = None;
         let path = if path.is_empty() {
             "/".to_string()
         } else {
@@ -546,9 +558,11 @@ impl Hub {
                     script_name: self.inner.mount.clone(),
                     git_protocol_env: None,
                     user: Default::default(),
-                    application_user: user,
+                    application_user,
                 };
-                app.handle(&mut req)
+                let response = app.handle(&mut req);
+                user = req.user.take();
+                response
             }
         };
         let route_path = http::percent_decode(&path).unwrap_or(path);
@@ -557,7 +571,9 @@ impl Hub {
             inner.status,
             started.elapsed(),
         );
-        Response::from_inner(inner, method == Method::Head)
+        let mut response = Response::from_inner(inner, method == Method::Head);
+        response.user = user;
+        response
     }
 }
 
@@ -632,6 +648,18 @@ impl<'a> Request<'a> {
     /// ```
     pub fn header(mut self, name: &str, value: &str) -> Request<'a> {
         self.headers.push(name, value);
+        self
+    }
+
+    /// Replace the query string (without `?`), for servers that hand out the path and the
+    /// query separately.
+    ///
+    /// ```
+    /// let request = hubctl::embed::Request::new("GET", "/alice/app.git/info/refs")
+    ///     .query("service=git-upload-pack");
+    /// ```
+    pub fn query(mut self, query: &str) -> Request<'a> {
+        self.query = query.to_string();
         self
     }
 
@@ -720,6 +748,7 @@ pub struct Response {
     headers: Vec<(String, String)>,
     body: Box<dyn Read + Send>,
     content_length: Option<u64>,
+    user: Option<String>,
 }
 
 impl std::fmt::Debug for Response {
@@ -728,6 +757,7 @@ impl std::fmt::Debug for Response {
             .field("status", &self.status)
             .field("headers", &self.headers)
             .field("content_length", &self.content_length)
+            .field("user", &self.user)
             .finish_non_exhaustive()
     }
 }
@@ -755,6 +785,7 @@ impl Response {
             headers: inner.headers,
             body,
             content_length,
+            user: None,
         }
     }
 
@@ -826,6 +857,23 @@ impl Response {
     /// ```
     pub fn content_length(&self) -> Option<u64> {
         self.content_length
+    }
+
+    /// The hubctl user the request authenticated as (by a token), for the application's
+    /// access log; `None` for anonymous requests and those that never got that far.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let hubctl = std::env::current_exe()?;
+    /// let hub = hubctl::embed::Hub::builder(dir.path()).program(&hubctl).open()?;
+    /// let response = hub.handle(hubctl::embed::Request::new("GET", "/"));
+    /// assert_eq!(response.user(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
     }
 
     /// The body, to be read to its end while it is sent. Dropping it early (the client went

@@ -26,12 +26,7 @@ pub fn shell_quote(s: &str) -> String {
 pub fn self_exe() -> std::io::Result<std::path::PathBuf> {
     if let Some(chosen) = PROGRAM.get() {
         // An application that embeds the library is not hubctl: git must run the real binary.
-        return chosen.clone().ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no hubctl program: the embedding application found no `hubctl` on PATH and named none (embed::Builder::program); hooks, the pack cache and maintenance need it",
-            )
-        });
+        return Ok(chosen.clone());
     }
     let exe = std::env::current_exe()?;
     let exe = strip_deleted(exe);
@@ -50,16 +45,14 @@ pub fn self_exe() -> std::io::Result<std::path::PathBuf> {
     Ok(exe)
 }
 
-/// The hubctl program chosen by an embedding application, if one did ([`set_program`]);
-/// `Some(None)`: it embeds hubctl but has no program.
-static PROGRAM: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+/// The hubctl program chosen by an embedding application, if one did ([`set_program`]).
+static PROGRAM: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
 /// Make [`self_exe`] answer `program` instead of this process's own executable: an application
 /// that embeds the library (`hubctl::embed`) is not the hubctl binary, yet git must run hubctl
-/// for hooks and the pack cache. `None` means no program is known ([`self_exe`] then fails
-/// with a message naming the fix). The first call in a process wins (hooks link to one
+/// for hooks and the pack cache. The first call in a process wins (hooks link to one
 /// program); the answer says whether the program in force is now `program`.
-pub fn set_program(program: Option<std::path::PathBuf>) -> bool {
+pub fn set_program(program: std::path::PathBuf) -> bool {
     PROGRAM.get_or_init(|| program.clone()) == &program
 }
 

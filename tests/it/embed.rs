@@ -114,6 +114,26 @@ fn the_application_answers_its_own_route_beside_the_mount() {
     // hubctl below the mount point, the application's 404 elsewhere (also beside the mount).
     let (status, text) = curl(&[&format!("{}/git/healthz", app.base)]);
     assert_eq!(status, 200, "{text}");
+    // HEAD: the length a GET would have, no body.
+    let (status, text) = curl(&["-I", &format!("{}/git/healthz", app.base)]);
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        header(&text, "Content-Length").is_some_and(|n| n != "0"),
+        "{text}"
+    );
+    assert_eq!(body(&text), "", "{text}");
+    // Paths that try to leave the root, or are not paths at all, get a refusal.
+    for hostile in [
+        "/git/../../etc/passwd",
+        "/git/%2e%2e/%2e%2e/etc/passwd",
+        "/git/alice/..%2f..%2fhubctl.db/info/refs?service=git-upload-pack",
+        "/git/alice/proj.git/%zz",
+        "/git/alice/proj.git/info/refs%00?service=git-upload-pack",
+    ] {
+        let (status, text) = curl(&["--path-as-is", &format!("{}{hostile}", app.base)]);
+        assert!((400..500).contains(&status), "{hostile}: {text}");
+        assert!(!text.contains("root:"), "{hostile}: {text}");
+    }
     for other in ["/healthz", "/gitx/healthz", "/alice/proj.git/info/refs"] {
         let (status, text) = curl(&[&format!("{}{other}", app.base)]);
         assert_eq!(status, 404, "{other}: {text}");
@@ -157,6 +177,15 @@ fn git_clones_and_pushes_through_the_mount() {
         "pushed through /git",
     );
     git_ok(&env, &app, &wt, &["push", "-q", "origin", "main"]);
+    // The application's access line names the user hubctl authenticated (git
+    // sends credentials after the 401 of a push; reads of this public repository are anonymous).
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || app.log.contains(
+            "embed: alice POST /git/alice/proj.git/git-receive-pack 200"
+        )),
+        "{}",
+        app.log.lines().join("\n")
+    );
     git_ok(
         &env,
         &app,
@@ -230,15 +259,10 @@ fn git_lfs_pushes_and_pulls_through_the_mount_streaming() {
     assert_eq!(sha256_file(&skipped.join("big.bin")), oid);
 
     // Neither direction held the object in the application's memory.
-    let status = std::fs::read_to_string(format!("/proc/{}/status", app.pid())).unwrap();
-    let hwm_kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM");
+    let peak = peak_memory(&app);
     assert!(
-        hwm_kib * 1024 < (SIZE as u64) / 2,
-        "the application's memory peaked at {hwm_kib} KiB while moving a {SIZE}-byte object"
+        peak < (SIZE as u64) / 2,
+        "the application's memory peaked at {peak} bytes while moving a {SIZE}-byte object"
     );
 }
 
@@ -325,4 +349,69 @@ fn the_public_url_and_the_mount_make_absolute_urls() {
     assert_eq!(status, 200, "{text}");
     assert!(text.contains(public), "{text}");
     assert!(!text.contains(&app.base), "{text}");
+}
+
+/// The application's peak resident memory, from `/proc`.
+fn peak_memory(app: &Embedded) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", app.pid())).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kib * 1024
+}
+
+#[test]
+fn a_large_push_and_clone_stream_through_the_application() {
+    let (env, token) = setup();
+    let app = Embedded::start(&env, &[]);
+    let url = with_credentials(&app.url(REPO), &token);
+    let scratch = env.dir.path().to_path_buf();
+    git_ok(&env, &app, &scratch, &["clone", "-q", &url, "wt"]);
+    let wt = env.path("wt");
+    // Random bytes: the pack is as large as the file.
+    const SIZE: usize = 64 << 20;
+    write_random(&wt.join("big.dat"), SIZE, 7);
+    git_ok(&env, &app, &wt, &["add", "big.dat"]);
+    env.commit(&wt, "a large file", 1_700_000_000);
+    git_ok(&env, &app, &wt, &["push", "-q", "origin", "main"]);
+    let pushed = git_ok(&env, &app, &wt, &["rev-parse", "HEAD"]);
+    assert_eq!(
+        git_ok(&env, &app, &env.bare(REPO), &["rev-parse", "main"]),
+        pushed
+    );
+    git_ok(&env, &app, &scratch, &["clone", "-q", &url, "back"]);
+    assert_eq!(
+        sha256_file(&env.path("back/big.dat")),
+        sha256_file(&wt.join("big.dat"))
+    );
+    let peak = peak_memory(&app);
+    assert!(
+        peak < (SIZE as u64) / 2,
+        "the application's memory peaked at {peak} bytes while a {SIZE}-byte pack went through it both ways"
+    );
+}
+
+#[test]
+fn one_hub_serves_clones_from_many_threads_at_once() {
+    let (env, token) = setup();
+    let app = Embedded::start(&env, &[]);
+    let url = with_credentials(&app.url(REPO), &token);
+    let want = git_ok(&env, &app, &env.bare(REPO), &["rev-parse", "main"]);
+    std::thread::scope(|s| {
+        let clones: Vec<_> = (0..6)
+            .map(|i| {
+                let (env, app, url) = (&env, &app, &url);
+                s.spawn(move || {
+                    let dest = format!("clone-{i}");
+                    git_ok(env, app, env.dir.path(), &["clone", "-q", url, &dest]);
+                    git_ok(env, app, &env.path(&dest), &["rev-parse", "HEAD"])
+                })
+            })
+            .collect();
+        for c in clones {
+            assert_eq!(c.join().unwrap(), want);
+        }
+    });
 }
