@@ -438,3 +438,43 @@ fn cgi_hanging_program_times_out() {
 fn ssh_hanging_program_times_out() {
     hang_times_out(Via::Ssh)
 }
+
+/// `hubctl doctor` names an authorize-command that cannot run (every allowed request would be
+/// refused), says ok to one that can, and has no such line without one.
+#[test]
+fn doctor_checks_the_program() {
+    let env = Env::new();
+    let doctor = |env: &Env| -> (bool, Option<Value>) {
+        let out = env.hubctl(&["doctor", "--json"]);
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let check = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "authorize")
+            .cloned();
+        (out.status.success(), check)
+    };
+    env.hubctl_ok(&["init"]);
+    assert_eq!(doctor(&env).1, None);
+    let program = env.path("authz");
+    env.hubctl_ok(&[
+        "config",
+        "set",
+        "authorize-command",
+        program.to_str().unwrap(),
+    ]);
+    let (ok, check) = doctor(&env);
+    let check = check.expect("an authorize check");
+    assert!(!ok, "{check}");
+    assert_eq!(check["status"], "fail", "{check}");
+    assert!(
+        check["message"]
+            .as_str()
+            .unwrap()
+            .contains("not an executable file")
+    );
+    write_script(&program, "#!/bin/sh\nexit 0\n");
+    let (_, check) = doctor(&env);
+    assert_eq!(check.expect("an authorize check")["status"], "ok");
+}
