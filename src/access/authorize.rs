@@ -21,8 +21,10 @@ use crate::store::{self, tokens::Scope};
 pub enum Want {
     /// Clone, fetch, ls-remote, `HEAD`, the repository's HTML page.
     Read,
-    /// The dumb HTTP protocol's files (git http-backend's `http.getanyfile` rule on top of
-    /// reading).
+    /// The dumb HTTP protocol's files and text ref list. They expose every object on disk,
+    /// reachable or not, so git http-backend's `http.getanyfile` rule applies on top of
+    /// reading: hosted repositories serve them only with `http.getanyfile=true`; below a
+    /// project root they are on unless the repository sets it to false, as in git.
     Files,
     /// Push.
     Write,

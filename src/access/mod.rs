@@ -15,6 +15,10 @@
 //! A missing repository answers like a private one the caller cannot see, and a repository on
 //! disk without a database row (not adopted) is visible to administrators only. The
 //! git-http-backend compatible mode (`GIT_PROJECT_ROOT`) keeps git-http-backend's own rules.
+//!
+//! Transports do not call the table: they ask an [`authorize::Gate`], which hands each
+//! question to the process's [`authorize::Authorize`] ([`authorize::Table`], this table, unless
+//! an embedding application plugs in its own or the operator adds an `authorize-command`).
 
 pub mod authorize;
 pub mod command;
@@ -360,9 +364,9 @@ pub fn authorize_hosted(
 }
 
 /// Locate a repository without deciding anything about a caller: for requests that carry
-/// their own proof of permission (an LFS action token minted after a [`authorize::Gate`] allowed the batch). Only
-/// repositories a caller could be allowed to reach are found: hosted ones inside the root, and
-/// exported ones below a project root.
+/// their own proof of permission (an LFS action token minted after a [`authorize::Gate`]
+/// allowed the batch). Only repositories a caller could be allowed to reach are found: hosted
+/// ones inside the root, and exported ones below a project root.
 pub fn locate(site: &Site, url_part: &str) -> Result<Located, Denial> {
     match site {
         Site::Hosted(root) => {
@@ -411,8 +415,8 @@ fn getanyfile(git_dir: &Path) -> Option<bool> {
 
 /// Where a renamed repository went, when the caller may be told: the name in `url_part` is
 /// not a repository on disk, it was renamed (`repo rename`), and `principal` may read the
-/// repository under its new name (`gate` decides). Otherwise `None`, and the request answers as it would
-/// without the rename record (a private repository's new name is not revealed).
+/// repository under its new name (`gate` decides). Otherwise `None`, and the request answers
+/// as it would without the rename record (a private repository's new name is not revealed).
 pub fn redirect(
     site: &Site,
     url_part: &str,

@@ -289,7 +289,26 @@ fn config_list_and_restart_notes() {
     assert_eq!(get("public-url")["value"], serde_json::Value::Null);
     assert_eq!(get("metrics")["value"], false);
     assert_eq!(get("ssh-url")["value"], serde_json::Value::Null);
-    assert_eq!(json.as_array().unwrap().len(), 14);
+    assert_eq!(get("authorize-command")["value"], serde_json::Value::Null);
+    assert_eq!(get("authorize-timeout")["value"], 5);
+    assert_eq!(get("authorize-timeout")["default"], true);
+    assert_eq!(json.as_array().unwrap().len(), 16);
+    // The access rule: absolute paths only, and a running serve takes it on SIGHUP.
+    let out = env.hubctl(&["config", "set", "authorize-command", "authz"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("authorize-command must be an absolute path"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.hubctl(&["config", "set", "authorize-command", "/usr/local/bin/authz"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("send it SIGHUP"), "{}", stderr(&out));
+    assert_eq!(
+        env.hubctl_ok(&["config", "get", "authorize-command"])
+            .trim(),
+        "/usr/local/bin/authz"
+    );
 }
 
 /// User and organisation names are unique regardless of case and keep the case they were
