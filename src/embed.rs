@@ -47,6 +47,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::access::Site;
+pub use crate::access::authorize::{Authorize, Decision, Query, Table, Transport, Want};
+pub use crate::access::{Denial, Principal};
 use crate::core::root::Root;
 use crate::git::Engine;
 use crate::transport::http::router::{App, Options};
@@ -120,8 +122,7 @@ pub struct Builder {
     max_push_size: Option<u64>,
     authorized_keys_file: Option<PathBuf>,
     program: Option<PathBuf>,
-    // Issue 20 point 2 plugs the application's `Arc<dyn Authorize>` in here: one more field
-    // and setter, forwarded into the router's `Options` by `open`.
+    authorize: Option<Arc<dyn Authorize>>,
 }
 
 impl Builder {
@@ -212,6 +213,42 @@ impl Builder {
         self
     }
 
+    /// The application's own access rule, which decides every request in place of hubctl's
+    /// (git and dumb HTTP, Git LFS batch, transfers, locks and verify, the keys API, the HTML
+    /// pages). Its [`Query`] carries the principal hubctl authenticated (from its tokens) or
+    /// [`Principal::Anonymous`], the repository, the [`Want`] and [`Transport::Embedded`].
+    /// Delegate to [`Table`] to keep hubctl's own rules for some requests. Default: hubctl's
+    /// table, followed by the stored `authorize-command` when one is set.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let hubctl = std::env::current_exe()?;
+    /// use std::sync::Arc;
+    /// use hubctl::embed::{Authorize, Decision, Hub, Query, Request, Table, Want};
+    ///
+    /// /// hubctl's rules, except that nobody pushes on this instance.
+    /// struct ReadOnly;
+    ///
+    /// impl Authorize for ReadOnly {
+    ///     fn authorize(&self, q: &Query<'_>) -> Decision {
+    ///         match q.want {
+    ///             Want::Write | Want::LfsWrite => Decision::deny("this mirror is read-only"),
+    ///             _ => Table.authorize(q),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let hub = Hub::builder(dir.path()).program(&hubctl).authorize(Arc::new(ReadOnly)).open()?;
+    /// assert_eq!(hub.handle(Request::new("GET", "/healthz")).status(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn authorize(mut self, rule: Arc<dyn Authorize>) -> Builder {
+        self.authorize = Some(rule);
+        self
+    }
+
     /// Open the hub: the root (created when missing), its database, git, and the stored
     /// settings that shape the engine (`max-engines`, `queue-timeout`, `pack-cache-size`).
     /// Reads the process environment once, as the `hubctl` binary does (`HUBCTL_GIT`,
@@ -271,7 +308,12 @@ impl Builder {
             max_connections: settings.max_connections,
             max_connections_per_ip: settings.max_connections_per_ip,
         };
+        let authorize = self
+            .authorize
+            .unwrap_or_else(|| crate::access::authorize::from_settings(&settings));
         let app = App {
+            authorize,
+            transport: Transport::Embedded,
             site: Site::Hosted(root),
             engine,
             options: Options {
@@ -398,6 +440,7 @@ impl Hub {
             max_push_size: None,
             authorized_keys_file: None,
             program: None,
+            authorize: None,
         }
     }
 
@@ -491,6 +534,7 @@ impl Hub {
             mut body,
             remote_addr,
             secure,
+            user: application_user,
         } = request;
         let method = Method::parse(&method);
         let mut user = None;
@@ -514,6 +558,7 @@ impl Hub {
                     script_name: self.inner.mount.clone(),
                     git_protocol_env: None,
                     user: Default::default(),
+                    application_user,
                 };
                 let response = app.handle(&mut req);
                 user = req.user.take();
@@ -553,6 +598,7 @@ pub struct Request<'a> {
     body: Box<dyn Read + 'a>,
     remote_addr: Option<IpAddr>,
     secure: bool,
+    user: Option<String>,
 }
 
 impl std::fmt::Debug for Request<'_> {
@@ -584,6 +630,7 @@ impl Request<'static> {
             body: Box::new(std::io::empty()),
             remote_addr: None,
             secure: false,
+            user: None,
         }
     }
 }
@@ -632,6 +679,7 @@ impl<'a> Request<'a> {
             body: Box::new(body),
             remote_addr: self.remote_addr,
             secure: self.secure,
+            user: self.user,
         }
     }
 
@@ -654,6 +702,22 @@ impl<'a> Request<'a> {
     /// ```
     pub fn secure(mut self, tls: bool) -> Request<'a> {
         self.secure = tls;
+        self
+    }
+
+    /// A user the application authenticated itself (its session, its SSO), by its own name:
+    /// the request's principal is then [`Principal::Application`] with that name, and
+    /// hubctl's own credentials (tokens in `Authorization`) are not read. hubctl's table gives
+    /// such a user no more than anonymous reads of public repositories, so this is for an
+    /// application that plugs in its own rule with [`Builder::authorize`]; it also names the
+    /// pusher in hooks and reflogs.
+    ///
+    /// ```
+    /// let request = hubctl::embed::Request::new("GET", "/alice/app.git/info/refs")
+    ///     .user("carol@example.com");
+    /// ```
+    pub fn user(mut self, name: &str) -> Request<'a> {
+        self.user = Some(name.to_string());
         self
     }
 }

@@ -66,6 +66,11 @@ pub enum Key {
     /// A file in AWS's shared credentials format holding the access key (used when the
     /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment variables are not set).
     LfsS3CredentialsFile,
+    /// A program asked after hubctl's own access table allows a request (an absolute path;
+    /// see [`crate::access::command`]).
+    AuthorizeCommand,
+    /// How long `authorize-command` may take before the request is refused (default 5s).
+    AuthorizeTimeout,
 }
 
 /// When a running `hubctl serve` starts using a changed setting.
@@ -82,7 +87,7 @@ pub enum ServeTakes {
 /// A value a setting does not take; the text says what it takes.
 #[derive(Debug, thiserror::Error)]
 pub enum InvalidValue {
-    /// A file setting is relative; carries the setting's name.
+    /// A path setting is relative; carries the setting's name.
     #[error("{0} must be an absolute path")]
     RelativePath(&'static str),
     /// Not a size or "off".
@@ -142,12 +147,14 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default connection limit of `hubctl serve`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default of `authorize-timeout`.
+pub const DEFAULT_AUTHORIZE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default per-address connection limit of `hubctl serve`.
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 
 impl Key {
     /// Every setting, in the order `config list` prints them.
-    pub const ALL: [Key; 22] = [
+    pub const ALL: [Key; 24] = [
         Key::AuthorizedKeysFile,
         Key::PackCacheSize,
         Key::MaxEngines,
@@ -170,14 +177,20 @@ impl Key {
         Key::LfsS3PathStyle,
         Key::LfsS3Proxy,
         Key::LfsS3CredentialsFile,
+        Key::AuthorizeCommand,
+        Key::AuthorizeTimeout,
     ];
 
     /// How a running `hubctl serve` takes a change of this setting. CGI runs, SSH sessions and
     /// hooks read every setting afresh, so only `serve` needs telling.
     pub fn serve_takes_change(self) -> ServeTakes {
         match self {
-            // The engine's slots and pack cache: rebuilt on SIGHUP.
-            Key::PackCacheSize | Key::MaxEngines | Key::QueueTimeout => ServeTakes::OnSighup,
+            // The engine's slots and pack cache, and the access rule: rebuilt on SIGHUP.
+            Key::PackCacheSize
+            | Key::MaxEngines
+            | Key::QueueTimeout
+            | Key::AuthorizeCommand
+            | Key::AuthorizeTimeout => ServeTakes::OnSighup,
             // The connection limits and timeouts live in the listening server.
             Key::IdleTimeout
             | Key::HeaderTimeout
@@ -212,6 +225,8 @@ impl Key {
             Key::LfsS3PathStyle => "lfs-s3-path-style",
             Key::LfsS3Proxy => "lfs-s3-proxy",
             Key::LfsS3CredentialsFile => "lfs-s3-credentials-file",
+            Key::AuthorizeCommand => "authorize-command",
+            Key::AuthorizeTimeout => "authorize-timeout",
         }
     }
 
@@ -219,7 +234,7 @@ impl Key {
     pub fn validate(self, value: &str) -> Result<String, InvalidValue> {
         let value = value.trim();
         match self {
-            Key::AuthorizedKeysFile | Key::LfsS3CredentialsFile => {
+            Key::AuthorizedKeysFile | Key::LfsS3CredentialsFile | Key::AuthorizeCommand => {
                 if std::path::Path::new(value).is_absolute() {
                     Ok(value.to_string())
                 } else {
@@ -244,7 +259,7 @@ impl Key {
                 Ok(n) if (1..=1_000_000).contains(&n) => Ok(n.to_string()),
                 _ => Err(InvalidValue::Connections(self.name())),
             },
-            Key::QueueTimeout | Key::IdleTimeout | Key::HeaderTimeout => {
+            Key::QueueTimeout | Key::IdleTimeout | Key::HeaderTimeout | Key::AuthorizeTimeout => {
                 humantime::parse_duration(value)
                     .map(|d| humantime::format_duration(d).to_string())
                     .map_err(|e| InvalidValue::Duration {
@@ -304,6 +319,10 @@ pub struct Settings {
     pub lfs_storage: LfsBackend,
     /// The `lfs-s3-*` settings.
     pub s3: S3Settings,
+    /// See [`Key::AuthorizeCommand`].
+    pub authorize_command: Option<PathBuf>,
+    /// See [`Key::AuthorizeTimeout`].
+    pub authorize_timeout: Duration,
 }
 
 /// The S3-compatible object store's settings (`lfs-s3-*`). Credentials are never stored in
@@ -362,6 +381,8 @@ impl Default for Settings {
             ssh_url: None,
             lfs_storage: LfsBackend::Local,
             s3: S3Settings::default(),
+            authorize_command: None,
+            authorize_timeout: DEFAULT_AUTHORIZE_TIMEOUT,
         }
     }
 }
@@ -422,6 +443,10 @@ impl Settings {
         s.s3.path_style = get(Key::LfsS3PathStyle) == Some("on");
         s.s3.proxy = get(Key::LfsS3Proxy) == Some("on");
         s.s3.credentials_file = get(Key::LfsS3CredentialsFile).map(PathBuf::from);
+        s.authorize_command = get(Key::AuthorizeCommand).map(PathBuf::from);
+        if let Some(d) = duration(Key::AuthorizeTimeout) {
+            s.authorize_timeout = d;
+        }
         Ok(s)
     }
 }
@@ -477,7 +502,11 @@ impl Settings {
             None => (Value::Null, "(none)".to_string()),
         };
         match k {
-            Key::AuthorizedKeysFile => match &self.authorized_keys_file {
+            Key::AuthorizeTimeout => duration(self.authorize_timeout),
+            Key::AuthorizedKeysFile | Key::AuthorizeCommand => match match k {
+                Key::AuthorizeCommand => &self.authorize_command,
+                _ => &self.authorized_keys_file,
+            } {
                 Some(p) => (
                     Value::from(p.display().to_string()),
                     p.display().to_string(),
@@ -746,6 +775,33 @@ mod tests {
         }
         assert!(Key::LfsS3CredentialsFile.validate("creds").is_err());
         assert!(Key::LfsS3CredentialsFile.validate("/etc/hubctl/s3").is_ok());
+    }
+
+    #[test]
+    fn authorize_command_and_timeout() {
+        assert_eq!(
+            Key::AuthorizeCommand
+                .validate(" /usr/local/bin/authz ")
+                .unwrap(),
+            "/usr/local/bin/authz"
+        );
+        for bad in ["authz", "./authz", "bin/authz", ""] {
+            let e = Key::AuthorizeCommand.validate(bad).unwrap_err();
+            assert_eq!(e.to_string(), "authorize-command must be an absolute path");
+        }
+        assert_eq!(
+            Key::AuthorizeTimeout.validate("1500ms").unwrap(),
+            "1s 500ms"
+        );
+        assert!(Key::AuthorizeTimeout.validate("soon").is_err());
+        assert_eq!(
+            Settings::default().authorize_timeout,
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            Key::AuthorizeCommand.serve_takes_change(),
+            ServeTakes::OnSighup
+        );
     }
 
     #[test]

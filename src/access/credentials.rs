@@ -21,6 +21,9 @@ pub struct Presented<'a> {
     pub remote_user: Option<&'a str>,
     /// The operator vouches that `remote_user` was verified by the web server.
     pub trust_remote_user: bool,
+    /// A user the embedding application authenticated itself; when set, it is the principal
+    /// ([`Principal::Application`]) and nothing else presented is read.
+    pub application_user: Option<&'a str>,
 }
 
 /// Extract the token from an `Authorization` header value. `Ok(None)` for a scheme hubctl does
@@ -82,6 +85,9 @@ fn is_token68(s: &str) -> bool {
 
 /// Decide who sent a request.
 pub fn authenticate(site: &Site, presented: Presented<'_>) -> Result<Principal, Denial> {
+    if let Some(name) = presented.application_user {
+        return Ok(Principal::Application(name.to_string()));
+    }
     let remote_user = presented.remote_user.filter(|u| !u.is_empty());
     let root = match site {
         // git-http-backend's world: the web server's user is all there is.

@@ -15,7 +15,13 @@
 //! A missing repository answers like a private one the caller cannot see, and a repository on
 //! disk without a database row (not adopted) is visible to administrators only. The
 //! git-http-backend compatible mode (`GIT_PROJECT_ROOT`) keeps git-http-backend's own rules.
+//!
+//! Transports do not call the table: they ask an [`authorize::Gate`], which hands each
+//! question to the process's [`authorize::Authorize`] ([`authorize::Table`], this table, unless
+//! an embedding application plugs in its own or the operator adds an `authorize-command`).
 
+pub mod authorize;
+pub mod command;
 pub mod credentials;
 
 use std::path::{Path, PathBuf};
@@ -78,6 +84,10 @@ pub enum Principal {
     User(Caller),
     /// git-http-backend mode: the web server's `REMOTE_USER`, which is all git-http-backend knows.
     TransportUser(String),
+    /// A user an embedding application authenticated itself (`embed::Request::user`), by the
+    /// application's own name for them. hubctl's table knows nothing of it (public reads
+    /// only); the application's [`authorize::Authorize`] decides.
+    Application(String),
     /// The local operator running a stdio subcommand: they can read the files anyway.
     Local,
 }
@@ -87,7 +97,7 @@ impl Principal {
     pub fn user_name(&self) -> Option<&str> {
         match self {
             Principal::User(c) => Some(&c.user.name),
-            Principal::TransportUser(u) => Some(u),
+            Principal::TransportUser(u) | Principal::Application(u) => Some(u),
             Principal::Anonymous | Principal::Local => None,
         }
     }
@@ -98,6 +108,8 @@ impl Principal {
 pub enum Denial {
     /// No credentials where they are needed: challenge the client.
     Unauthenticated,
+    /// An [`authorize::Authorize`] asks for credentials with this `WWW-Authenticate` value.
+    Challenge(String),
     /// Credentials were given but are wrong, expired or revoked. The reason (`expired token`)
     /// is for the server's log; clients get one answer for all of them, so that a refusal
     /// tells nobody which tokens exist.
@@ -118,7 +130,7 @@ impl Denial {
     /// The one-line message for SSH and stdio clients.
     pub fn message(&self) -> String {
         match self {
-            Denial::Unauthenticated => "authentication required".into(),
+            Denial::Unauthenticated | Denial::Challenge(_) => "authentication required".into(),
             Denial::BadCredentials(_) => "invalid, expired or revoked credentials".into(),
             Denial::NotFound => "repository not found".into(),
             Denial::Busy => "the server is busy; try again shortly".into(),
@@ -238,7 +250,9 @@ fn level_of(
     let caller = match principal {
         Principal::Local => return Ok(Some(Level::Admin)),
         Principal::User(c) => c,
-        Principal::Anonymous | Principal::TransportUser(_) => return Ok(None),
+        Principal::Anonymous | Principal::TransportUser(_) | Principal::Application(_) => {
+            return Ok(None);
+        }
     };
     let user = &caller.user;
     if user.admin || user.name == name.ns() {
@@ -350,9 +364,9 @@ pub fn authorize_hosted(
 }
 
 /// Locate a repository without deciding anything about a caller: for requests that carry
-/// their own proof of permission (an LFS action token minted after an [`authorize`]). Only
-/// repositories a caller could be allowed to reach are found: hosted ones inside the root, and
-/// exported ones below a project root.
+/// their own proof of permission (an LFS action token minted after a [`authorize::Gate`]
+/// allowed the batch). Only repositories a caller could be allowed to reach are found: hosted
+/// ones inside the root, and exported ones below a project root.
 pub fn locate(site: &Site, url_part: &str) -> Result<Located, Denial> {
     match site {
         Site::Hosted(root) => {
@@ -381,24 +395,6 @@ pub fn locate(site: &Site, url_part: &str) -> Result<Located, Denial> {
     }
 }
 
-/// Locate and authorise a repository for a dumb-protocol read (its files and text ref list),
-/// by git http-backend's `http.getanyfile` rule. It exposes every object on disk, reachable or
-/// not, so hosted repositories serve it only when they set `http.getanyfile=true`; below a
-/// project root it is on unless the repository sets it to false, as in git.
-pub fn authorize_files(
-    site: &Site,
-    url_part: &str,
-    principal: &Principal,
-) -> Result<Located, Denial> {
-    let located = match site {
-        Site::Hosted(_) => authorize(site, url_part, principal, Action::Read)?,
-        // git http-backend checks only the export rule and getanyfile for these files.
-        Site::ProjectRoot { .. } => locate(site, url_part)?,
-    };
-    files_allowed(site, &located)?;
-    Ok(located)
-}
-
 /// The `http.getanyfile` rule alone, for a repository already located.
 fn files_allowed(site: &Site, located: &Located) -> Result<(), Denial> {
     let default = matches!(site, Site::ProjectRoot { .. });
@@ -417,33 +413,16 @@ fn getanyfile(git_dir: &Path) -> Option<bool> {
         .boolean("http.getanyfile")
 }
 
-/// Locate and authorise a repository for `principal` on any site.
-pub fn authorize(
+/// Where a renamed repository went, when the caller may be told: the name in `url_part` is
+/// not a repository on disk, it was renamed (`repo rename`), and `principal` may read the
+/// repository under its new name (`gate` decides). Otherwise `None`, and the request answers
+/// as it would without the rename record (a private repository's new name is not revealed).
+pub fn redirect(
     site: &Site,
     url_part: &str,
     principal: &Principal,
-    action: Action,
-) -> Result<Located, Denial> {
-    match site {
-        Site::Hosted(root) => {
-            let name = parse_hosted_name(url_part)?;
-            store::with_store(root, |s| {
-                authorize_hosted(s, root, &name, principal, action)
-            })
-        }
-        Site::ProjectRoot { dir, export_all } => {
-            let located = locate_project(dir, url_part)?;
-            authorize_project(*export_all, &located, principal, action)?;
-            Ok(located)
-        }
-    }
-}
-
-/// Where a renamed repository went, when the caller may be told: the name in `url_part` is
-/// not a repository on disk, it was renamed (`repo rename`), and `principal` may read the
-/// repository under its new name. Otherwise `None`, and the request answers as it would
-/// without the rename record (a private repository's new name is not revealed).
-pub fn redirect(site: &Site, url_part: &str, principal: &Principal) -> Option<RepoName> {
+    gate: &authorize::Gate<'_>,
+) -> Option<RepoName> {
     let Site::Hosted(root) = site else {
         return None;
     };
@@ -451,16 +430,8 @@ pub fn redirect(site: &Site, url_part: &str, principal: &Principal) -> Option<Re
     if std::fs::symlink_metadata(name.path_in(root)).is_ok() {
         return None;
     }
-    store::with_store(root, |s| {
-        let Some(target) = s.redirect(&name)? else {
-            return Ok(None);
-        };
-        Ok::<_, Denial>(
-            authorize_hosted(s, root, &target, principal, Action::Read)
-                .ok()
-                .map(|_| target),
-        )
-    })
-    .ok()
-    .flatten()
+    let target = store::with_store(root, |s| s.redirect(&name)).ok()??;
+    gate.hosted(root, &target, principal, authorize::Want::Read)
+        .ok()
+        .map(|_| target)
 }

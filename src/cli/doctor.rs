@@ -29,6 +29,7 @@ Checks, one line each (ok, warn or fail, with the fix):
                   and lines that run this binary on this root
   disk            free space on the root's file system
   pack-cache      the pack cache's size against its limit (pack-cache-size)
+  authorize       (when authorize-command is set) the program is an executable file
   maintenance     repositories waiting for maintenance
   url             (with --url) git ls-remote against the running server
 

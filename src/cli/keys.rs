@@ -83,10 +83,11 @@ pub enum ConfigCommand {
         #[arg(value_enum)]
         name: SettingName,
     },
-    /// Change a setting. A running `hubctl serve` reads pack-cache-size, max-engines and
-    /// queue-timeout again on SIGHUP (kill -HUP PID), and idle-timeout, header-timeout,
-    /// max-connections and max-connections-per-ip only when it starts; CGI, SSH and hooks read
-    /// settings afresh every time.
+    /// Change a setting. A running `hubctl serve` reads pack-cache-size, max-engines,
+    /// queue-timeout, authorize-command and authorize-timeout again on SIGHUP (kill -HUP PID),
+    /// and idle-timeout, header-timeout, max-connections and max-connections-per-ip only when
+    /// it starts; CGI, SSH and hooks read settings afresh every time.
+    #[command(after_long_help = AUTHORIZE_COMMAND_HELP)]
     Set {
         /// The setting.
         #[arg(value_enum)]
@@ -101,6 +102,19 @@ pub enum ConfigCommand {
         name: SettingName,
     },
 }
+
+const AUTHORIZE_COMMAND_HELP: &str =
+    "authorize-command PATH (an absolute path) is run for each access hubctl's own
+rules allow (git, Git LFS, the keys API, pages; over serve, CGI and SSH). It reads one JSON
+object on stdin:
+  {\"user\": \"alice\", \"repository\": \"alice/project\", \"action\": \"write\",
+   \"transport\": \"ssh\", \"remote_address\": \"203.0.113.7\"}
+user: the hubctl user, or null (anonymous read); repository: NS/NAME as stored, or null (keys
+API); action: read, write, lfs-read, lfs-write, admin, keys-read or keys-write; transport:
+serve, cgi, ssh, stdio or embedded; remote_address: the client's IP address, or null.
+Exit status 0 allows; anything else, a crash, or running past authorize-timeout (default 5s;
+its process group is killed) denies. The first line it prints is shown to the user with the
+refusal. It runs with an empty environment except PATH, in /.";
 
 const CONFIG_LIST_JSON: &str = "Text output: one line per setting, NAME<TAB>VALUE, with
 <TAB>(default) when nothing is stored. Sizes read like 2.0 GiB, durations like 1m.
@@ -188,4 +202,10 @@ pub enum SettingName {
     /// aws_secret_access_key = ...), used when AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
     /// are not set. Credentials are never stored in the database.
     LfsS3CredentialsFile,
+    /// A program (an absolute path) run for each access hubctl's own rules allow: JSON on
+    /// stdin (user, repository, action, transport, remote_address), exit 0 allows, anything
+    /// else denies; the first line it prints is shown to the user (see the README).
+    AuthorizeCommand,
+    /// How long authorize-command may take before the request is refused (default 5s).
+    AuthorizeTimeout,
 }

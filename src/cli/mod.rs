@@ -91,9 +91,9 @@ pub enum Command {
     /// Serve repositories over HTTP or HTTPS (Git Smart HTTP).
     ///
     /// One access-log line per request goes to stderr. SIGINT and SIGTERM stop accepting and
-    /// let requests in flight finish. SIGHUP reloads pack-cache-size, max-engines and
-    /// queue-timeout from the stored settings (hubctl config); the connection limits and
-    /// timeouts need a restart.
+    /// let requests in flight finish. SIGHUP reloads pack-cache-size, max-engines,
+    /// queue-timeout, authorize-command and authorize-timeout from the stored settings (hubctl
+    /// config); the connection limits and timeouts need a restart.
     Serve(ServeArgs),
     /// Answer one HTTP request as a CGI program (a drop-in for git http-backend); also what
     /// hubctl does when a CGI server runs it without arguments.

@@ -83,6 +83,7 @@ pub(super) fn run(
         check_authorized_keys(&mut r, &root, store.as_ref(), keys_file, settings.as_ref());
         check_disk(&mut r, &root, args.min_free);
         check_pack_cache(&mut r, &root, settings.as_ref());
+        check_authorize(&mut r, settings.as_ref());
         check_maintenance(&mut r, &root);
         check_lfs_storage(&mut r, store.as_ref(), settings.as_ref());
         if let Some(url) = &args.url {
@@ -475,6 +476,32 @@ fn free_bytes(path: &Path) -> std::io::Result<u64> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+/// When `authorize-command` is set: a program that cannot run refuses every request.
+fn check_authorize(r: &mut Report, settings: Option<&Settings>) {
+    let Some(program) = settings.and_then(|s| s.authorize_command.as_ref()) else {
+        return;
+    };
+    let fix = "install the program there, or hubctl config unset authorize-command".to_string();
+    if crate::core::fsutil::is_executable(program) {
+        r.ok(
+            "authorize",
+            format!(
+                "authorize-command {} is asked after the access table",
+                program.display()
+            ),
+        );
+    } else {
+        r.fail(
+            "authorize",
+            format!(
+                "authorize-command {} is not an executable file: every request the access table allows is refused",
+                program.display()
+            ),
+            fix,
+        );
+    }
 }
 
 fn check_pack_cache(r: &mut Report, root: &Root, settings: Option<&Settings>) {

@@ -70,8 +70,17 @@ pub(super) fn authenticate(root: &Root, args: LfsAuthenticateArgs) -> Result<Exi
         }),
         None => Principal::Local,
     };
+    // The operator's own command, asked like a remote request would be (the table, then any
+    // authorize-command for a --user token).
+    let rule = crate::access::authorize::from_settings(&settings);
+    let gate = crate::access::authorize::Gate::new(
+        &*rule,
+        crate::access::authorize::Transport::Stdio,
+        None,
+    );
+    drop(store);
     let answer = auth::authenticate(
-        &store,
+        &gate,
         root,
         &name,
         &principal,

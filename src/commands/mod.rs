@@ -267,6 +267,8 @@ impl From<crate::cli::SettingName> for crate::settings::Key {
             A::LfsS3PathStyle => Self::LfsS3PathStyle,
             A::LfsS3Proxy => Self::LfsS3Proxy,
             A::LfsS3CredentialsFile => Self::LfsS3CredentialsFile,
+            A::AuthorizeCommand => Self::AuthorizeCommand,
+            A::AuthorizeTimeout => Self::AuthorizeTimeout,
         }
     }
 }

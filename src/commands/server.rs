@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::access::Site;
+use crate::access::authorize::{Authorize, Table, Transport};
 use crate::cli::{CgiArgs, CgiLogArg, HttpArgs, LogFormatArg, ServeArgs};
 use crate::core::root::Root;
 use crate::git::Engine;
@@ -48,15 +49,21 @@ pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> R
         site: Site::Hosted(root.clone()),
         engine,
         options: opts.clone(),
+        authorize: crate::access::authorize::from_settings(&settings),
+        transport: Transport::Serve,
     });
     // SIGHUP: the engine again from the stored settings (slots, queue timeout, pack cache).
     let reload = || -> std::result::Result<Arc<App>, String> {
         let engine = Engine::for_root(root).map_err(|e| e.to_string());
+        let settings = crate::store::with_store(root, |s| crate::settings::Settings::load(s))
+            .map_err(|e| e.to_string());
         crate::store::release_cached();
         Ok(Arc::new(App {
             site: Site::Hosted(root.clone()),
             engine: engine?,
             options: opts.clone(),
+            authorize: crate::access::authorize::from_settings(&settings?),
+            transport: Transport::Serve,
         }))
     };
     let tls = args.tls_cert.zip(args.tls_key);
@@ -134,6 +141,8 @@ fn cgi_app(
 ) -> Result<(App, bool)> {
     let export_all = std::env::var_os("GIT_HTTP_EXPORT_ALL").is_some();
     let project_root = std::env::var_os("GIT_PROJECT_ROOT").filter(|v| !v.is_empty());
+    // git-http-backend mode has no settings: its own rules, the table's second half.
+    let mut authorize: Arc<dyn Authorize> = Arc::new(Table);
     let (site, engine, by_path_translated) = match project_root {
         Some(dir) => {
             let dir = Path::new(&dir)
@@ -165,6 +174,8 @@ fn cgi_app(
             // One line in the web server's log when fcgiwrap's account cannot write the root.
             root.check_access()?;
             let engine = Engine::for_root(&root)?;
+            let settings = crate::store::with_store(&root, |s| crate::settings::Settings::load(s))?;
+            authorize = crate::access::authorize::from_settings(&settings);
             (Site::Hosted(root), engine, false)
         }
     };
@@ -182,6 +193,8 @@ fn cgi_app(
             site,
             engine,
             options,
+            authorize,
+            transport: Transport::Cgi,
         },
         by_path_translated,
     ))

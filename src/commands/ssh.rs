@@ -26,6 +26,7 @@ pub(super) fn shell(root: &Root, key_id: i64) -> Result<ExitCode> {
     // One connection for the whole session: the settings now, the key and access next.
     let store = Store::open_root(root)?;
     let settings = Settings::load(&store)?;
+    let authorize = crate::access::authorize::from_settings(&settings);
     Ok(session::run(
         Session {
             root,
@@ -39,6 +40,7 @@ pub(super) fn shell(root: &Root, key_id: i64) -> Result<ExitCode> {
                 transfer: settings.lfs_ssh_transfer,
                 idle_timeout: settings.idle_timeout,
             },
+            authorize: &*authorize,
         },
         store,
     )?)

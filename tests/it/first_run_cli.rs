@@ -292,7 +292,26 @@ fn config_list_and_restart_notes() {
     assert_eq!(get("lfs-storage")["value"], "local");
     assert_eq!(get("lfs-s3-region")["value"], "us-east-1");
     assert_eq!(get("lfs-s3-proxy")["value"], false);
-    assert_eq!(json.as_array().unwrap().len(), 22);
+    assert_eq!(get("authorize-command")["value"], serde_json::Value::Null);
+    assert_eq!(get("authorize-timeout")["value"], 5);
+    assert_eq!(get("authorize-timeout")["default"], true);
+    assert_eq!(json.as_array().unwrap().len(), 24);
+    // The access rule: absolute paths only, and a running serve takes it on SIGHUP.
+    let out = env.hubctl(&["config", "set", "authorize-command", "authz"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("authorize-command must be an absolute path"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.hubctl(&["config", "set", "authorize-command", "/usr/local/bin/authz"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("send it SIGHUP"), "{}", stderr(&out));
+    assert_eq!(
+        env.hubctl_ok(&["config", "get", "authorize-command"])
+            .trim(),
+        "/usr/local/bin/authz"
+    );
 }
 
 /// User and organisation names are unique regardless of case and keep the case they were

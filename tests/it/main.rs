@@ -9,9 +9,11 @@ mod sshd_harness;
 
 mod accounts;
 mod advertise;
+mod authorize;
 mod docs;
 mod dropin;
 mod embed;
+mod embed_authorize;
 mod fetch;
 mod first_run_cli;
 mod first_run_setup;

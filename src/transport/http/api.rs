@@ -6,11 +6,11 @@ use std::io::Read;
 use super::router::App;
 use super::{Method, Request, Response, refusal};
 use crate::access::Site;
-use crate::access::credentials::{self, Presented};
+use crate::access::authorize::Want;
+use crate::access::credentials;
 use crate::access::{Caller, Denial, Principal};
 use crate::keys;
 use crate::store::keys::KeyInfo;
-use crate::store::tokens::Scope;
 use crate::store::{self, Store};
 
 /// Largest request body the API reads.
@@ -62,25 +62,24 @@ pub fn handle(app: &App, req: &mut Request<'_>) -> Response {
         )
         .header("Allow", allow);
     }
-    let presented = Presented {
-        authorization: req.headers.get("Authorization"),
-        remote_user: req.remote_user.as_deref(),
-        trust_remote_user: app.options.trust_remote_user,
-    };
-    let caller = match credentials::authenticate(&app.site, presented) {
-        Ok(Principal::User(c)) => {
-            let _ = req.user.set(c.user.name.clone());
-            c
-        }
-        Ok(_) => return refusal::json(&Denial::Unauthenticated),
+    let presented = req.presented(app.options.trust_remote_user);
+    let principal = match credentials::authenticate(&app.site, presented) {
+        Ok(p) => p,
         Err(d) => return refusal::json(&d),
     };
-    let writes = matches!(req.method, Method::Post | Method::Delete);
-    if writes && caller.scope == Scope::Read {
-        return refusal::json(&Denial::Forbidden(
-            "this token is read-only; managing keys needs a write token".into(),
-        ));
+    req.note_user(&principal);
+    let want = if matches!(req.method, Method::Post | Method::Delete) {
+        Want::KeysWrite
+    } else {
+        Want::KeysRead
+    };
+    if let Err(d) = app.gate(req).account(&app.site, &principal, want) {
+        return refusal::json(&d);
     }
+    // The keys are the caller's own: only hubctl users have any, whatever the rule allowed.
+    let Principal::User(caller) = principal else {
+        return refusal::json(&Denial::Unauthenticated);
+    };
     let body = if req.method == Method::Post {
         let mut buf = Vec::new();
         if let Err(e) = (&mut *req.body).take(MAX_BODY + 1).read_to_end(&mut buf) {

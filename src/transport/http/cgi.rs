@@ -276,6 +276,7 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
             secure: env.secure,
             script_name: env.script_name,
             git_protocol_env: env.git_protocol,
+            application_user: None,
             user: Default::default(),
         };
         let response = app.handle(&mut request);

@@ -5,8 +5,9 @@ use std::io::{self, Cursor, Read};
 use super::router::{App, GitEndpoint};
 use super::{Request, Response, refusal};
 use crate::access::Site;
-use crate::access::credentials::{self, Presented};
-use crate::access::{self, Action, Located, Principal};
+use crate::access::authorize::Want;
+use crate::access::credentials;
+use crate::access::{self, Located, Principal};
 use crate::git::{self, FeedOutcome, RunOptions, Service};
 
 /// Largest decoded upload-pack request accepted. git-http-backend buffers these in memory with
@@ -39,17 +40,15 @@ pub fn handle(app: &App, req: &mut Request<'_>, repo_part: &str, ep: GitEndpoint
         GitEndpoint::UploadPack => Some(Service::UploadPack),
         GitEndpoint::ReceivePack => Some(Service::ReceivePack),
     };
-    let action = match service {
-        Some(Service::ReceivePack) => Action::Write,
-        _ => Action::Read,
+    let want = match service {
+        Some(Service::ReceivePack) => Want::Write,
+        _ => Want::Read,
     };
-    let presented = Presented {
-        authorization: req.headers.get("Authorization"),
-        remote_user: req.remote_user.as_deref(),
-        trust_remote_user: app.options.trust_remote_user,
-    };
+    let presented = req.presented(app.options.trust_remote_user);
     let authorized = credentials::authenticate(&app.site, presented).and_then(|principal| {
-        access::authorize(&app.site, repo_part, &principal, action).map(|l| (principal, l))
+        app.gate(req)
+            .repository(&app.site, repo_part, &principal, want)
+            .map(|l| (principal, l))
     });
     let (principal, located) = match authorized {
         Ok(v) => v,
@@ -125,13 +124,12 @@ pub fn dumb_file(
 }
 
 fn files_access(app: &App, req: &Request<'_>, repo_part: &str) -> Result<Located, Response> {
-    let presented = Presented {
-        authorization: req.headers.get("Authorization"),
-        remote_user: req.remote_user.as_deref(),
-        trust_remote_user: app.options.trust_remote_user,
-    };
+    let presented = req.presented(app.options.trust_remote_user);
     credentials::authenticate(&app.site, presented)
-        .and_then(|principal| access::authorize_files(&app.site, repo_part, &principal))
+        .and_then(|principal| {
+            app.gate(req)
+                .repository(&app.site, repo_part, &principal, Want::Files)
+        })
         .map_err(|d| refusal::text(&d))
 }
 

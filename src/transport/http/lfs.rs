@@ -22,7 +22,8 @@ use serde::de::DeserializeOwned;
 
 use super::router::App;
 use super::{Method, Request, Response};
-use crate::access::credentials::{self, Presented};
+use crate::access::authorize::Want;
+use crate::access::credentials;
 use crate::access::{self, Action, Caller, Denial, Located, Principal, REALM, Site};
 use crate::lfs::api::{
     self, BatchRequest, CreateLockRequest, ErrorBody, ListLocksQuery, LockConflict, LockResponse,
@@ -138,6 +139,9 @@ fn denial(d: &Denial) -> Response {
                 .header("LFS-Authenticate", challenge.clone())
                 .header("WWW-Authenticate", challenge)
         }
+        Denial::Challenge(challenge) => error(401, d.message())
+            .header("LFS-Authenticate", challenge.clone())
+            .header("WWW-Authenticate", challenge.clone()),
         Denial::NotFound => error(404, "repository not found"),
         Denial::Forbidden(why) => error(403, why.clone()),
         Denial::BadRequest(why) => error(400, why.clone()),
@@ -264,20 +268,29 @@ fn authorize(
     if let Some(token) = api_token(req) {
         let principal = api_principal(app, token, repo_part, action)?;
         req.note_user(&principal);
-        let located =
-            access::authorize(&app.site, repo_part, &principal, action).map_err(|d| denial(&d))?;
+        let located = app
+            .gate(req)
+            .repository(&app.site, repo_part, &principal, lfs_want(action))
+            .map_err(|d| denial(&d))?;
         return target(app, located, principal);
     }
-    let presented = Presented {
-        authorization: req.headers.get("Authorization"),
-        remote_user: req.remote_user.as_deref(),
-        trust_remote_user: app.options.trust_remote_user,
-    };
+    let presented = req.presented(app.options.trust_remote_user);
     let principal = credentials::authenticate(&app.site, presented).map_err(|d| denial(&d))?;
     req.note_user(&principal);
-    let located =
-        access::authorize(&app.site, repo_part, &principal, action).map_err(|d| denial(&d))?;
+    let located = app
+        .gate(req)
+        .repository(&app.site, repo_part, &principal, lfs_want(action))
+        .map_err(|d| denial(&d))?;
     target(app, located, principal)
+}
+
+/// What an LFS route needs at the table's `action` level.
+fn lfs_want(action: Action) -> Want {
+    match action {
+        Action::Read => Want::LfsRead,
+        Action::Write => Want::LfsWrite,
+        Action::Admin => Want::Admin,
+    }
 }
 
 /// Who an API token from `git-lfs-authenticate` speaks for, if it is valid for this repository
@@ -761,8 +774,10 @@ fn lock_target(
     };
     let t = authorize(app, req, repo_part, action)?;
     let Some(user_id) = user_id(&t.principal) else {
-        // Anonymous readers of public repositories may list locks; they own none.
-        if action == Action::Read {
+        // Anonymous readers of public repositories may list locks; they own none. Neither
+        // does an embedding application's own user, who may list and verify them (git-lfs
+        // verifies before every push) but not take or release one.
+        if action == Action::Read || matches!(t.principal, Principal::Application(_)) {
             return lock_row(root, t, -1);
         }
         if t.principal == Principal::Local {
@@ -775,6 +790,10 @@ fn lock_target(
     };
     lock_row(root, t, user_id)
 }
+
+/// Why a user the embedding application named cannot take or release a lock.
+const APPLICATION_LOCKS: &str =
+    "locks belong to hubctl users; this user was named by the embedding application";
 
 fn lock_row(
     root: &crate::core::root::Root,
@@ -868,6 +887,9 @@ fn create_lock(app: &App, req: &mut Request<'_>, repo_part: &str) -> Response {
             Ok(v) => v,
             Err(r) => return r,
         };
+    if lt.user_id < 0 {
+        return error(403, APPLICATION_LOCKS);
+    }
     let refname = api::GitRef::name(&body.git_ref).map(str::to_string);
     let created = with_conn(&lt.root, |s| {
         locks::create(
@@ -916,6 +938,9 @@ fn unlock(app: &App, req: &mut Request<'_>, repo_part: &str, id: &str) -> Respon
             Ok(v) => v,
             Err(r) => return r,
         };
+    if lt.user_id < 0 {
+        return error(403, APPLICATION_LOCKS);
+    }
     // Forcing another user's lock open needs admin on the repository; the owner needs no
     // force at all.
     if body.force {
@@ -925,7 +950,9 @@ fn unlock(app: &App, req: &mut Request<'_>, repo_part: &str, id: &str) -> Respon
             Ok(None) => false,
             Err(r) => return r,
         };
-        let admin = access::authorize(&app.site, repo_part, &lt.target.principal, Action::Admin);
+        let admin =
+            app.gate(req)
+                .repository(&app.site, repo_part, &lt.target.principal, Want::Admin);
         if foreign && admin.is_err() {
             return error(
                 403,

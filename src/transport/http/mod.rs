@@ -120,9 +120,22 @@ pub struct Request<'a> {
     /// The hubctl user the request authenticated as, set by the handler that checked the
     /// credentials, for the access log.
     pub user: std::cell::OnceCell<String>,
+    /// A user the embedding application authenticated itself (see
+    /// [`crate::access::credentials::Presented::application_user`]).
+    pub application_user: Option<String>,
 }
 
 impl Request<'_> {
+    /// What the request presents about its sender, for [`crate::access::credentials`].
+    pub fn presented(&self, trust_remote_user: bool) -> crate::access::credentials::Presented<'_> {
+        crate::access::credentials::Presented {
+            authorization: self.headers.get("Authorization"),
+            remote_user: self.remote_user.as_deref(),
+            trust_remote_user,
+            application_user: self.application_user.as_deref(),
+        }
+    }
+
     /// Remember who the request authenticated as, for the access log.
     pub fn note_user(&self, principal: &crate::access::Principal) {
         if let Some(name) = principal.user_name() {
@@ -341,6 +354,7 @@ mod tests {
             secure: false,
             script_name: String::new(),
             git_protocol_env: None,
+            application_user: None,
             user: Default::default(),
         };
         assert_eq!(

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::router::App;
 use super::{Request, Response, refusal};
-use crate::access::credentials::{self, Presented};
+use crate::access::credentials;
 use crate::access::{Denial, Principal, Site};
 use crate::core::metrics::{self, Counter, DURATION_BUCKETS};
 
@@ -77,11 +77,7 @@ pub fn metrics(app: &App, req: &Request<'_>) -> Response {
         .map(|s| s.metrics)
         .unwrap_or(false);
     if !public {
-        let presented = Presented {
-            authorization: req.headers.get("Authorization"),
-            remote_user: req.remote_user.as_deref(),
-            trust_remote_user: app.options.trust_remote_user,
-        };
+        let presented = req.presented(app.options.trust_remote_user);
         match credentials::authenticate(&app.site, presented) {
             Ok(Principal::User(c)) if c.user.admin => {
                 let _ = req.user.set(c.user.name.clone());

@@ -9,8 +9,9 @@ use std::fmt::Write as _;
 
 use super::router::App;
 use super::{Request, Response, refusal};
-use crate::access::credentials::{self, Presented};
-use crate::access::{self, Action, Principal, Site};
+use crate::access::authorize::{Gate, Want};
+use crate::access::credentials;
+use crate::access::{self, Principal, Site};
 use crate::core::names::RepoName;
 
 /// Most repositories the front page lists.
@@ -43,11 +44,7 @@ pub fn handle(app: &App, req: &Request<'_>) -> Response {
         )
         .header("Allow", "GET, HEAD");
     }
-    let presented = Presented {
-        authorization: req.headers.get("Authorization"),
-        remote_user: req.remote_user.as_deref(),
-        trust_remote_user: app.options.trust_remote_user,
-    };
+    let presented = req.presented(app.options.trust_remote_user);
     let principal = match credentials::authenticate(&app.site, presented) {
         Ok(p) => p,
         Err(d) => return refusal::text(&d),
@@ -57,15 +54,18 @@ pub fn handle(app: &App, req: &Request<'_>) -> Response {
         crate::store::with_store(root, |s| crate::settings::Settings::load(s)).unwrap_or_default();
     let urls = Urls::new(app, req, &settings);
     if req.path == "/" {
-        return front(app, root, &principal, &urls);
+        return front(app, &app.gate(req), root, &principal, &urls);
     }
     let inner = req.path.trim_matches('/');
     let named = inner.strip_suffix(".git").unwrap_or(inner);
-    let located = match access::authorize(&app.site, &format!("/{named}"), &principal, Action::Read)
-    {
-        Ok(l) => l,
-        Err(d) => return refusal::text(&d),
-    };
+    let located =
+        match app
+            .gate(req)
+            .repository(&app.site, &format!("/{named}"), &principal, Want::Read)
+        {
+            Ok(l) => l,
+            Err(d) => return refusal::text(&d),
+        };
     let Some(name) = located.name.clone() else {
         return Response::text(404, "not found");
     };
@@ -96,6 +96,7 @@ pub fn handle(app: &App, req: &Request<'_>) -> Response {
 
 fn front(
     app: &App,
+    gate: &Gate<'_>,
     root: &crate::core::root::Root,
     principal: &Principal,
     urls: &Urls,
@@ -112,7 +113,10 @@ fn front(
             break;
         }
         let path = format!("/{}/{}", info.namespace, info.name);
-        if access::authorize(&app.site, &path, principal, Action::Read).is_err() {
+        if gate
+            .repository(&app.site, &path, principal, Want::Read)
+            .is_err()
+        {
             continue;
         }
         shown += 1;

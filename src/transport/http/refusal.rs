@@ -17,6 +17,9 @@ pub fn text(denial: &Denial) -> Response {
             .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")),
         Denial::BadCredentials(_) => Response::text(401, "invalid, expired or revoked credentials")
             .header("WWW-Authenticate", format!("Basic realm=\"{REALM}\"")),
+        Denial::Challenge(challenge) => {
+            Response::text(401, denial.message()).header("WWW-Authenticate", challenge.clone())
+        }
         Denial::NotFound => Response::text(404, "repository not found"),
         Denial::Forbidden(why) => Response::text(403, why.clone()),
         Denial::BadRequest(why) => Response::text(400, why.clone()),

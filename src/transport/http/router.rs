@@ -1,9 +1,11 @@
 //! The one router: maps a [`Request`] to the handler for its path and method.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::{Method, Request, Response};
 use crate::access::Site;
+use crate::access::authorize::{Authorize, Gate, Transport};
 use crate::git::Engine;
 
 /// Operator settings shared by the HTTP transports.
@@ -39,6 +41,11 @@ pub struct App {
     pub engine: Engine,
     /// Operator settings.
     pub options: Options,
+    /// Decides every access ([`crate::access::authorize::Table`] unless an embedding
+    /// application or the `authorize-command` setting says otherwise).
+    pub authorize: Arc<dyn Authorize>,
+    /// How requests reach this application (serve, CGI, an embedding application).
+    pub transport: Transport,
 }
 
 /// The git endpoints below a repository URL.
@@ -86,6 +93,11 @@ pub fn split_git_path(path: &str) -> Option<(&str, GitEndpoint)> {
 }
 
 impl App {
+    /// The decision point for one request.
+    pub fn gate<'a>(&'a self, req: &'a Request<'_>) -> Gate<'a> {
+        Gate::new(&*self.authorize, self.transport, req.remote_addr.as_deref())
+    }
+
     /// A redirect when the request names a repository that was renamed (`repo rename`) and
     /// the caller may read it under its new name: 301 for reads (git follows it for
     /// `info/refs` and then talks to the new URL), 308 for other methods (keeps the body).
@@ -109,14 +121,10 @@ impl App {
         if std::fs::symlink_metadata(name.path_in(root)).is_ok() {
             return None;
         }
-        let presented = crate::access::credentials::Presented {
-            authorization: req.headers.get("Authorization"),
-            remote_user: req.remote_user.as_deref(),
-            trust_remote_user: self.options.trust_remote_user,
-        };
+        let presented = req.presented(self.options.trust_remote_user);
         // Bad credentials answer as without the rename: the handler challenges them.
         let principal = crate::access::credentials::authenticate(&self.site, presented).ok()?;
-        let target = crate::access::redirect(&self.site, repo, &principal)?;
+        let target = crate::access::redirect(&self.site, repo, &principal, &self.gate(req))?;
         let suffix = if repo.ends_with(".git") { ".git" } else { "" };
         let mut location = format!("{}/{target}{suffix}{rest}", req.script_name);
         if !req.query.is_empty() {

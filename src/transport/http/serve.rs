@@ -146,7 +146,7 @@ pub fn run(app: Arc<App>, opts: &ServeOptions, reload: Reload<'_>) -> Result<(),
                 Ok(app) => {
                     *pool.app.lock().unwrap_or_else(|e| e.into_inner()) = app;
                     eprintln!(
-                        "hubctl: SIGHUP: reloaded settings; max-engines, queue-timeout and pack-cache-size apply to new requests (idle-timeout, header-timeout, max-connections and max-connections-per-ip need a restart)"
+                        "hubctl: SIGHUP: reloaded settings; max-engines, queue-timeout, pack-cache-size, authorize-command and authorize-timeout apply to new requests (idle-timeout, header-timeout, max-connections and max-connections-per-ip need a restart)"
                     );
                 }
                 Err(e) => {
@@ -338,6 +338,7 @@ fn serve_one(app: &App, mut rq: tiny_http::Request) {
                 secure,
                 script_name: String::new(),
                 git_protocol_env: None,
+                application_user: None,
                 user: Default::default(),
             };
             let response = app.handle(&mut request);

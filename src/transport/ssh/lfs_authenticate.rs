@@ -14,12 +14,12 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use crate::access::authorize::{Gate, Want};
 use crate::access::{self, Action, Denial, Principal};
 use crate::core::names::RepoName;
 use crate::core::root::Root;
 use crate::lfs::batch::Operation;
 use crate::lfs::token::{self, API_TOKEN_TTL_SECS, ApiClaims, Secret, TokenError};
-use crate::store::Store;
 
 /// The JSON object git-lfs reads from `git-lfs-authenticate`'s standard output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -56,11 +56,12 @@ pub fn action_for(operation: Operation) -> Action {
     }
 }
 
-/// Authorise `principal` for `operation` on `name` and mint the answer. `Principal::User` gets
+/// Authorise `principal` for `operation` on `name` (`gate` decides) and mint the answer. `Principal::User` gets
 /// a token acting as that user; `Principal::Local` (the operator's own `hubctl
 /// lfs-authenticate`) one without a user.
+#[allow(clippy::too_many_arguments)]
 pub fn authenticate(
-    store: &Store,
+    gate: &Gate<'_>,
     root: &Root,
     name: &RepoName,
     principal: &Principal,
@@ -68,7 +69,12 @@ pub fn authenticate(
     public_url: Option<&str>,
     now: SystemTime,
 ) -> Result<Answer, AuthError> {
-    let located = access::authorize_hosted(store, root, name, principal, action_for(operation))
+    let want = match operation {
+        Operation::Download => Want::LfsRead,
+        Operation::Upload => Want::LfsWrite,
+    };
+    let located = gate
+        .hosted(root, name, principal, want)
         .map_err(AuthError::Denied)?;
     // Tokens and URLs carry the stored spelling, which the HTTP side checks against.
     let name = located.name.as_ref().unwrap_or(name);

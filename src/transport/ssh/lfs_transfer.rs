@@ -24,7 +24,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::connection::{self, Siblings};
-use crate::access::{self, Action, Principal};
+use crate::access::Principal;
 use crate::core::names::RepoName;
 use crate::core::root::Root;
 use crate::lfs::api::{self, BatchRequest, BatchRequestObject, GitRef, ListLocksQuery, ObjectSpec};
@@ -526,6 +526,8 @@ pub struct Transfer<'a> {
     pub user_id: i64,
     /// What the session may do.
     pub operation: Operation,
+    /// The session's decision point (forcing another user's lock open needs admin).
+    pub gate: &'a crate::access::authorize::Gate<'a>,
     /// The repository's LFS limits.
     pub limits: Limits,
     /// The repository's row, which locks hang on (`None`: on disk but not adopted).
@@ -1103,14 +1105,16 @@ impl Session<'_, '_> {
         // repository may remove anyone's lock, nobody else may.
         let foreign = lock.owner_id != self.t.user_id;
         let may_force = foreign
-            && access::authorize_hosted(
-                self.store,
-                self.t.root,
-                self.t.name,
-                self.t.principal,
-                Action::Admin,
-            )
-            .is_ok();
+            && self
+                .t
+                .gate
+                .hosted(
+                    self.t.root,
+                    self.t.name,
+                    self.t.principal,
+                    crate::access::authorize::Want::Admin,
+                )
+                .is_ok();
         if foreign && !may_force {
             return w.error(
                 403,

@@ -12,7 +12,8 @@ use super::command::{self, LfsOperation, Request};
 use super::connection::Siblings;
 use super::lfs_transfer::End;
 use super::{lfs_authenticate, lfs_transfer};
-use crate::access::{self, Action, Caller, Principal};
+use crate::access::authorize::{Authorize, Gate, Transport, Want};
+use crate::access::{self, Caller, Principal};
 use crate::core::root::Root;
 use crate::git::{self, Engine, Mode, RunOptions, Service};
 use crate::lfs::batch::{Limits, Operation};
@@ -48,6 +49,8 @@ pub struct Session<'a> {
     pub connection: String,
     /// Git LFS settings, read by the edge.
     pub lfs: LfsOptions,
+    /// Decides every access of the session (hubctl's table, or with `authorize-command`).
+    pub authorize: &'a dyn Authorize,
 }
 
 /// What the SSH session needs of the global settings for Git LFS.
@@ -93,6 +96,11 @@ pub fn greeting(user: &str) -> String {
 /// a refusal line.
 pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
     let root = session.root;
+    let gate = Gate::new(
+        session.authorize,
+        Transport::Ssh,
+        Some(session.client_address.as_str()).filter(|a| !a.is_empty()),
+    );
     let Some(user) = store.use_key(session.key_id)? else {
         return refuse("this SSH key is no longer registered");
     };
@@ -112,7 +120,7 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
                 scope: Scope::Write,
             });
             return lfs_authenticate(
-                &store,
+                &gate,
                 root,
                 session.lfs.public_url.as_deref(),
                 &path,
@@ -133,6 +141,7 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
             });
             return lfs_transfer(
                 &store,
+                &gate,
                 root,
                 &path,
                 &principal,
@@ -151,11 +160,11 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
         user,
         scope: Scope::Write,
     });
-    let action = match service {
-        Service::UploadPack => Action::Read,
-        Service::ReceivePack => Action::Write,
+    let want = match service {
+        Service::UploadPack => Want::Read,
+        Service::ReceivePack => Want::Write,
     };
-    let located = match access::authorize_hosted(&store, root, &name, &principal, action) {
+    let located = match gate.hosted(root, &name, &principal, want) {
         Ok(l) => l,
         Err(d) => return refuse(&d.message()),
     };
@@ -201,7 +210,7 @@ pub fn run(session: Session<'_>, mut store: Store) -> Result<ExitCode, Error> {
 
 /// `git-lfs-authenticate`: the LFS API's URL and a token as JSON on stdout, or a refusal.
 fn lfs_authenticate(
-    store: &Store,
+    gate: &Gate<'_>,
     root: &Root,
     public_url: Option<&str>,
     path: &str,
@@ -213,7 +222,7 @@ fn lfs_authenticate(
         Err(d) => return refuse(&d.message()),
     };
     let answer = lfs_authenticate::authenticate(
-        store,
+        gate,
         root,
         &name,
         principal,
@@ -244,8 +253,11 @@ impl From<LfsOperation> for Operation {
 
 /// `git-lfs-transfer`: authorise the session's operation once, then serve the protocol on
 /// stdin and stdout.
+// The session's parts are passed one by one because `run` has already moved pieces of it.
+#[allow(clippy::too_many_arguments)]
 fn lfs_transfer(
     store: &Store,
+    gate: &Gate<'_>,
     root: &Root,
     path: &str,
     principal: &Principal,
@@ -257,8 +269,11 @@ fn lfs_transfer(
         Ok(n) => n,
         Err(d) => return refuse(&d.message()),
     };
-    let action = lfs_authenticate::action_for(operation);
-    let located = match access::authorize_hosted(store, root, &name, principal, action) {
+    let want = match operation {
+        Operation::Download => Want::LfsRead,
+        Operation::Upload => Want::LfsWrite,
+    };
+    let located = match gate.hosted(root, &name, principal, want) {
         Ok(l) => l,
         Err(d) => return refuse(&d.message()),
     };
@@ -282,6 +297,7 @@ fn lfs_transfer(
         principal,
         user_id: caller.user.id,
         operation,
+        gate,
         limits: row
             .as_ref()
             .map(|r| Limits::for_repo(&r.settings))
