@@ -205,7 +205,8 @@ const REPO_JSON: &str = "JSON output (--json): `repo list` prints an array, `rep
    \"default_branch\": \"main\" or null, \"description\": \"...\",
    \"path\": \"/srv/hubctl/repos/alice/project.git\", \"visibility\": \"public\" | \"private\",
    \"max_blob_size\": bytes or null, \"max_lfs_object_size\": bytes or null,
-   \"lfs_quota\": bytes or null, \"lfs_enforce_locks\": true | false, \"adopted\": true | false,
+   \"lfs_quota\": bytes or null, \"lfs_enforce_locks\": true | false,
+   \"lfs_storage\": \"local\" | \"s3\" | null, \"adopted\": true | false,
    \"grants\": [{\"user\": \"bob\", \"level\": \"read\" | \"write\" | \"admin\"}]}
 `repo show` adds the Git LFS content stored: \"lfs_objects\": count, \"lfs_bytes\": bytes.
 A repository on disk that has no database row has \"adopted\": false and is reachable by administrators only until `hubctl repo adopt`.";

@@ -84,6 +84,7 @@ pub(super) fn run(
         check_disk(&mut r, &root, args.min_free);
         check_pack_cache(&mut r, &root, settings.as_ref());
         check_maintenance(&mut r, &root);
+        check_lfs_storage(&mut r, store.as_ref(), settings.as_ref());
         if let Some(url) = &args.url {
             check_url(&mut r, Some(&root), url);
         }
@@ -577,6 +578,42 @@ fn check_maintenance(r: &mut Report, root: &Root) {
 }
 
 /// `git ls-remote` against the running server, through whatever sits in front of it.
+/// The S3 object store, when Git LFS objects live there (globally or for some repository):
+/// its settings and credentials resolve, and the bucket answers.
+fn check_lfs_storage(r: &mut Report, store: Option<&Store>, settings: Option<&Settings>) {
+    use crate::lfs::LfsBackend;
+    let (Some(store), Some(settings)) = (store, settings) else {
+        return;
+    };
+    let some_repo = store.repos_with_lfs_storage(LfsBackend::S3).unwrap_or(0) > 0;
+    if settings.lfs_storage != LfsBackend::S3 && !some_repo {
+        return;
+    }
+    let cfg = match crate::lfs::s3::S3Config::resolve(
+        &settings.s3,
+        crate::core::env::get().aws.as_ref(),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            r.fail(
+                "lfs storage",
+                format!("S3 store: {e}"),
+                "set lfs-s3-endpoint, lfs-s3-bucket and lfs-s3-credentials-file (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) with hubctl config set".into(),
+            );
+            return;
+        }
+    };
+    let what = format!("S3 bucket {} at {}", cfg.bucket_name(), cfg.endpoint());
+    match crate::lfs::s3::S3Store::check_config(cfg) {
+        Ok(()) => r.ok("lfs storage", format!("{what} answers")),
+        Err(e) => r.fail(
+            "lfs storage",
+            format!("{what}: {e}"),
+            "check the endpoint, the bucket's name and the credentials (the message says what the store answered)".into(),
+        ),
+    }
+}
+
 fn check_url(r: &mut Report, root: Option<&Root>, url: &str) {
     let target = match repository_url(root, url) {
         Some(t) => t,

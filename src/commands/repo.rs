@@ -94,12 +94,12 @@ fn shown(store: &Store, info: repo::Info) -> Result<Shown> {
 
 /// The S3 store of `name`'s Git LFS objects, if they live in S3.
 fn s3_store(root: &Root, store: &Store, name: &RepoName) -> Result<Option<S3Store>> {
-    let git_dir = repo::contained_path(root, name)?;
     let settings = crate::settings::Settings::load(store)?;
     let backend = store.repo_settings(name)?.and_then(|s| s.lfs_storage);
     if backend.unwrap_or(settings.lfs_storage) != crate::lfs::LfsBackend::S3 {
         return Ok(None);
     }
+    let git_dir = repo::contained_path(root, name)?;
     let cfg =
         crate::lfs::s3::S3Config::resolve(&settings.s3, crate::core::env::get().aws.as_ref())?;
     Ok(Some(S3Store::new(cfg, name, &git_dir)))

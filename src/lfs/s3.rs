@@ -51,8 +51,9 @@ const MIN_PART: u64 = 16 * 1024 * 1024;
 const MAX_PARTS: u64 = 10_000;
 /// How long a request to the store may take to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long the store may take to start answering a request.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long the store may take to start answering a request (after its body was sent): a
+/// store that accepts connections but does not answer is unavailable, not waited on forever.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Lifetime of the signatures on hubctl's own requests.
 const OWN_REQUEST_TTL: Duration = Duration::from_secs(3600);
 /// Longest error body read from the store.
@@ -228,6 +229,17 @@ fn header<'r>(resp: &'r ureq::http::Response<ureq::Body>, name: &str) -> Option<
 impl S3Store {
     /// The objects of repository `name` (whose directory is `git_dir`) in the store `cfg`.
     pub fn new(cfg: S3Config, name: &RepoName, git_dir: &Path) -> S3Store {
+        let prefix = repo_prefix(&cfg.prefix, name);
+        S3Store::with_prefix(cfg, prefix, git_dir.join("lfs").join("unverified"))
+    }
+
+    /// Check the store of `cfg` as a whole (reachable, credentials accepted, bucket present),
+    /// for `hubctl doctor`.
+    pub fn check_config(cfg: S3Config) -> Result<(), StorageError> {
+        S3Store::with_prefix(cfg, String::new(), PathBuf::new()).check_bucket()
+    }
+
+    fn with_prefix(cfg: S3Config, repo_prefix: String, unverified_dir: PathBuf) -> S3Store {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(CONNECT_TIMEOUT))
@@ -238,9 +250,9 @@ impl S3Store {
             .build()
             .into();
         S3Store {
-            repo_prefix: repo_prefix(&cfg.prefix, name),
+            repo_prefix,
             cfg,
-            unverified_dir: git_dir.join("lfs").join("unverified"),
+            unverified_dir,
             agent,
         }
     }
@@ -963,6 +975,8 @@ impl ObjectStore for S3Store {
         if stored != size {
             return Ok(Verified::SizeMismatch(stored));
         }
+        // A composite checksum of a multipart upload ("...-N") is not the object's SHA-256.
+        let sum = sum.filter(|s| !s.contains('-'));
         match sum {
             Some(s) if s == checksum_of(oid) => {
                 self.clear_unverified(oid);
@@ -973,6 +987,9 @@ impl ObjectStore for S3Store {
                 self.delete(oid)?;
                 Ok(Verified::Corrupt)
             }
+            // In proxy mode the bytes came through hubctl, which hashed them on the way in;
+            // only a presigned upload can leave an object nobody has hashed.
+            None if self.cfg.proxy => Ok(Verified::Ok),
             None => {
                 self.mark_unverified(oid)?;
                 Ok(Verified::Ok)
@@ -1066,6 +1083,55 @@ mod tests {
         fs::write(&path, "[default]\naws_access_key_id = AK\n").unwrap();
         assert!(read_credentials_file(&path).is_err());
         assert!(read_credentials_file(&dir.path().join("missing")).is_err());
+    }
+
+    /// What the store's refusals become: credentials and a missing bucket are the operator's
+    /// to fix (500, naming the cause), throttling and 5xx are "try later" (503).
+    #[test]
+    fn refusals_name_their_cause() {
+        let name = RepoName::parse("alice/data").unwrap();
+        let settings = S3Settings {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            bucket: Some("lfs".into()),
+            path_style: true,
+            ..S3Settings::default()
+        };
+        let keys = AwsKeys {
+            access_key_id: "k".into(),
+            secret_access_key: "s".into(),
+            session_token: None,
+        };
+        let store = S3Store::new(
+            S3Config::resolve(&settings, Some(&keys)).unwrap(),
+            &name,
+            Path::new("/nonexistent"),
+        );
+        let answer = |status: u16, body: &str| {
+            let resp = ureq::http::Response::builder()
+                .status(status)
+                .body(ureq::Body::builder().data(body.as_bytes().to_vec()))
+                .unwrap();
+            store.status_error("storing x", resp)
+        };
+        let e = answer(403, "<Error><Code>InvalidAccessKeyId</Code></Error>");
+        assert_eq!(e.status(), 500);
+        assert!(
+            e.to_string().contains("refused hubctl's credentials"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("InvalidAccessKeyId"), "{e}");
+        let e = answer(404, "<Error><Code>NoSuchBucket</Code></Error>");
+        assert_eq!(e.status(), 500);
+        assert!(e.to_string().contains("bucket lfs does not exist"), "{e}");
+        for status in [500, 503, 429] {
+            assert_eq!(
+                answer(status, "<Error><Code>SlowDown</Code></Error>").status(),
+                503
+            );
+        }
+        // Connection refused (port 9, discard, is closed on loopback).
+        let e = store.check_bucket().unwrap_err();
+        assert_eq!(e.status(), 503, "{e}");
     }
 
     #[test]

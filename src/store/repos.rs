@@ -456,6 +456,16 @@ impl Store {
         )
     }
 
+    /// How many repositories chose `backend` for their Git LFS objects themselves.
+    pub fn repos_with_lfs_storage(&self, backend: LfsBackend) -> Result<u64, Error> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM repos WHERE lfs_storage = ?1",
+            [backend.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     /// Run one `UPDATE repos ... WHERE namespace = ?1 AND name = ?2` with `value` as `?3`.
     fn update_repo(
         &mut self,

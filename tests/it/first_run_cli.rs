@@ -289,7 +289,10 @@ fn config_list_and_restart_notes() {
     assert_eq!(get("public-url")["value"], serde_json::Value::Null);
     assert_eq!(get("metrics")["value"], false);
     assert_eq!(get("ssh-url")["value"], serde_json::Value::Null);
-    assert_eq!(json.as_array().unwrap().len(), 14);
+    assert_eq!(get("lfs-storage")["value"], "local");
+    assert_eq!(get("lfs-s3-region")["value"], "us-east-1");
+    assert_eq!(get("lfs-s3-proxy")["value"], false);
+    assert_eq!(json.as_array().unwrap().len(), 22);
 }
 
 /// User and organisation names are unique regardless of case and keep the case they were
@@ -370,6 +373,7 @@ fn migration_reports_existing_case_clashes() {
              INSERT INTO repos (namespace, name, created_at)
                  VALUES ('alice', 'X', '2025-01-01T00:00:00Z');
              DROP TABLE repo_redirects;
+             ALTER TABLE repos DROP COLUMN lfs_storage;
              PRAGMA user_version = 6;",
         )
         .unwrap();
@@ -388,7 +392,7 @@ fn migration_reports_existing_case_clashes() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 8, "every migration ran");
+    assert_eq!(version, 9, "every migration ran");
     let indexes: i64 = db
         .query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE '%_nocase'",

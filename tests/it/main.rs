@@ -17,6 +17,7 @@ mod first_run_setup;
 mod hardening;
 mod lfs;
 mod lfs_policy;
+mod lfs_s3;
 mod lfs_s3_migrate;
 mod lfs_ssh;
 mod operate;
