@@ -39,8 +39,9 @@ pub enum MigrateError {
     /// The database (settings, the repository's row) failed.
     #[error(transparent)]
     Store(#[from] crate::store::Error),
-    /// A store could not be opened or used.
-    #[error("{what}: {source}")]
+    /// A store could not be opened or used (the store's error is the source, which the edge
+    /// prints after `what`).
+    #[error("{what}")]
     Storage {
         /// What was being done.
         what: String,
