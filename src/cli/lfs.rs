@@ -42,7 +42,38 @@ pub enum LfsCommand {
         #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_grace_arg)]
         grace: std::time::Duration,
     },
+    /// Move a repository's Git LFS objects to another store: copy each one, verify what
+    /// landed (size and SHA-256), switch the repository's lfs-storage, then remove the old
+    /// copies. Safe to interrupt and run again.
+    #[command(name = "migrate-storage", after_long_help = LFS_MIGRATE_HELP)]
+    MigrateStorage {
+        /// NAMESPACE/NAME.
+        #[arg(value_name = "NS/NAME")]
+        name: String,
+        /// The store to move the objects into.
+        #[arg(long, value_enum, value_name = "STORE")]
+        to: StorageArg,
+    },
 }
+
+/// Where Git LFS objects live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StorageArg {
+    /// The S3-compatible store of the lfs-s3-* settings.
+    S3,
+    /// Files inside the repository (<repository>.git/lfs/objects).
+    Local,
+}
+
+const LFS_MIGRATE_HELP: &str = "Steps: every object of the other store is copied into the \
+target and read back there (its size and SHA-256 must match its oid); the repository's own
+lfs-storage is set to the target (as `hubctl repo set NS/NAME lfs-storage` does); objects that
+reached the old store meanwhile are copied too; only then are the old copies removed. Killed at
+any point, a second run finishes the job: objects already in the target are verified, not sent
+again, and nothing is removed before it is verified where it now lives. A corrupt object stops
+the migration with its oid (see hubctl lfs fsck). On a terminal a progress bar shows the bytes
+moved; otherwise one line per object goes to stderr. The S3 store needs the lfs-s3-* settings
+and credentials (hubctl config).";
 
 /// `hubctl lfs-authenticate`.
 #[derive(Debug, clap::Args)]

@@ -50,7 +50,84 @@ pub(super) fn run(root: &Root, command: LfsCommand) -> Result<ExitCode> {
             yes,
             grace,
         } => prune(root, &name, yes, grace),
+        LfsCommand::MigrateStorage { name, to } => migrate_storage(root, &name, to),
     }
+}
+
+/// `hubctl lfs migrate-storage NS/NAME --to s3|local`: a progress bar on a terminal, one
+/// line per step otherwise; a summary on stdout.
+fn migrate_storage(root: &Root, text: &str, to: crate::cli::StorageArg) -> Result<ExitCode> {
+    use crate::lfs::LfsBackend;
+    use crate::lfs::migrate::{self, Step};
+    use std::io::IsTerminal as _;
+    let to = match to {
+        crate::cli::StorageArg::S3 => LfsBackend::S3,
+        crate::cli::StorageArg::Local => LfsBackend::Local,
+    };
+    let name = RepoName::parse(text)?;
+    let mut db = crate::store::Store::open_root(root)?;
+    let name = db.canonical_repo_name(&name)?;
+    let info = repo::info(root, &name)?;
+    let from = migrate::other(to);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(format!("moving {name} to {to}"));
+        bar
+    });
+    let mut done = 0usize;
+    let mut total = 0usize;
+    let mut progress = |step: &Step| match (&bar, step) {
+        (Some(bar), Step::Found { objects, bytes }) => {
+            total = *objects;
+            bar.set_length(*bytes);
+        }
+        (Some(bar), Step::Copied { size, .. }) => {
+            done += 1;
+            bar.set_message(format!("moving {name} to {to}: {done}/{total} objects"));
+            bar.inc(*size);
+        }
+        (Some(bar), Step::Switched(_)) => {
+            bar.set_message(format!("{name} uses {to}; removing the {from} copies"));
+        }
+        (Some(_), Step::Removed(_)) => {}
+        (None, Step::Found { objects, bytes }) => {
+            total = *objects;
+            eprintln!(
+                "{name}: {objects} objects ({}) in the {from} store",
+                format_size(*bytes)
+            );
+        }
+        (None, Step::Copied { oid, size, sent }) => {
+            done += 1;
+            eprintln!(
+                "{} {oid} ({}) [{done}/{total}]",
+                if *sent { "copied" } else { "already there" },
+                format_size(*size)
+            );
+        }
+        (None, Step::Switched(b)) => eprintln!("switched {name} to {b}"),
+        (None, Step::Removed(oid)) => eprintln!("removed {oid} from the {from} store"),
+    };
+    let result = migrate::migrate(&mut db, &info.path, &name, to, &mut progress);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = result.with_context(|| {
+        format!("moving the Git LFS objects of {name} to the {to} store (run it again to resume)")
+    })?;
+    println!(
+        "{name}: Git LFS objects in the {to} store: {} sent, {} already there ({} verified), {} removed from the {from} store",
+        report.sent,
+        report.present,
+        format_size(report.bytes),
+        report.removed
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `hubctl lfs-authenticate NS/NAME upload|download [--user NAME]`.

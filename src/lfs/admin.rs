@@ -353,6 +353,26 @@ pub fn prune(
     Ok(report)
 }
 
+/// Delete the stored object `oid` of `store` (`lfs migrate-storage`, once it is verified in its
+/// new store) with the same checks as [`prune`]: a regular file in real shard directories,
+/// never a symbolic link. Returns false if there was nothing of that kind to remove.
+pub fn remove_stored(store: &FsStore, oid: &Oid) -> Result<bool, StorageError> {
+    let path = store.object_path(oid);
+    let Some(m) = kind_of(&path)? else {
+        return Ok(false);
+    };
+    if !m.is_file() {
+        return Ok(false);
+    }
+    let found = Found {
+        oid: oid.clone(),
+        path,
+        size: m.len(),
+        modified: m.modified().ok(),
+    };
+    remove_object(store, &found, &|_| true)
+}
+
 /// Delete `object` if it is still a regular file in real shard directories below the store's
 /// `objects/`, still old enough, and still the size it was. Returns false if it was left.
 fn remove_object(

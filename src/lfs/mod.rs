@@ -8,6 +8,7 @@
 //! - [`storage`]: [`ObjectStore`] and the on-disk [`FsStore`] (verified streaming puts,
 //!   ranged gets, listing, usage), and [`storage::open`], which picks a repository's store.
 //! - [`s3`]: [`s3::S3Store`], objects in an S3-compatible bucket (presigned or proxied).
+//! - [`migrate`]: moving a repository's objects between stores, resumably.
 //! - [`token`]: HMAC-signed, object- and operation-scoped action tokens keyed by
 //!   `<root>/secret`.
 //! - [`api`]: serde types of the batch, verify, lock and legacy v1 JSON.
@@ -23,6 +24,7 @@ pub mod api;
 pub mod batch;
 pub mod legacy;
 pub mod locks;
+pub mod migrate;
 pub mod oid;
 pub mod pointer;
 pub mod s3;
