@@ -156,22 +156,15 @@ pub fn migrate(
             objects: objects.len(),
             bytes: objects.iter().map(|(_, s)| *s).sum(),
         });
-        for (oid, size) in &objects {
-            let sent = copy_one(
-                source.as_ref(),
-                target.as_ref(),
-                to,
-                oid,
-                *size,
-                &mut report,
-            )?;
-            moved.insert(oid.clone());
-            progress(&Step::Copied {
-                oid: oid.clone(),
-                size: *size,
-                sent,
-            });
-        }
+        copy_each(
+            source.as_ref(),
+            target.as_ref(),
+            to,
+            &objects,
+            &mut report,
+            &mut moved,
+            progress,
+        )?;
     }
     let pinned = db.repo_settings(name)?.and_then(|s| s.lfs_storage);
     if pinned != Some(to) {
@@ -193,22 +186,15 @@ pub fn migrate(
                 settled = true;
                 break;
             }
-            for (oid, size) in &late {
-                let sent = copy_one(
-                    source.as_ref(),
-                    target.as_ref(),
-                    to,
-                    oid,
-                    *size,
-                    &mut report,
-                )?;
-                moved.insert(oid.clone());
-                progress(&Step::Copied {
-                    oid: oid.clone(),
-                    size: *size,
-                    sent,
-                });
-            }
+            copy_each(
+                source.as_ref(),
+                target.as_ref(),
+                to,
+                &late,
+                &mut report,
+                &mut moved,
+                progress,
+            )?;
         }
         if !settled {
             return Err(MigrateError::StillArriving(from_backend));
@@ -226,6 +212,28 @@ pub fn migrate(
 
 /// Copy `oid` into `to` (unless it is there) and verify what is there. True when this call
 /// sent it.
+/// [`copy_one`] for each of `objects`, recording it in `moved` and reporting it to `progress`.
+fn copy_each(
+    from: &dyn ObjectStore,
+    to: &dyn ObjectStore,
+    to_backend: LfsBackend,
+    objects: &[(Oid, u64)],
+    report: &mut Report,
+    moved: &mut BTreeSet<Oid>,
+    progress: &mut dyn FnMut(&Step),
+) -> Result<(), MigrateError> {
+    for (oid, size) in objects {
+        let sent = copy_one(from, to, to_backend, oid, *size, report)?;
+        moved.insert(oid.clone());
+        progress(&Step::Copied {
+            oid: oid.clone(),
+            size: *size,
+            sent,
+        });
+    }
+    Ok(())
+}
+
 fn copy_one(
     from: &dyn ObjectStore,
     to: &dyn ObjectStore,
