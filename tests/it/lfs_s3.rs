@@ -34,6 +34,9 @@ enum Via {
     Serve,
     Cgi,
     Ssh,
+    /// git over SSH with `lfs-ssh-transfer off`: git-lfs asks `git-lfs-authenticate` and talks
+    /// to the HTTP API at `public-url` (`hubctl serve`), as SSH users of presigned mode do.
+    SshAuthenticate,
 }
 
 /// hubctl with its LFS objects in moto's bucket, reached over one transport.
@@ -79,7 +82,7 @@ impl World {
                     },
                 ));
             }
-            Via::Ssh => {
+            Via::Ssh | Via::SshAuthenticate => {
                 write_credentials(&env, &moto);
                 let file = env.path("authorized_keys");
                 env.hubctl_ok(&[
@@ -92,6 +95,12 @@ impl World {
                 let k = ClientKey::generate(&env, "alice", KeyKind::Ed25519);
                 env.hubctl_ok(&["keys", "add", "--user", "alice", k.public.to_str().unwrap()]);
                 key = Some(k);
+                if via == Via::SshAuthenticate {
+                    let s = Server::start_full(&env, "127.0.0.1:0", &[], &aws);
+                    env.hubctl_ok(&["config", "set", "public-url", &s.base]);
+                    env.hubctl_ok(&["config", "set", "lfs-ssh-transfer", "off"]);
+                    server = Some(s);
+                }
             }
         }
         let w = World {
@@ -136,7 +145,9 @@ impl World {
         match self.via {
             Via::Serve => format!("{}/{REPO}.git", self.server.as_ref().unwrap().base),
             Via::Cgi => format!("{}/{REPO}.git", self.nginx.as_ref().unwrap().base),
-            Via::Ssh => self.sshd.as_ref().unwrap().url(&format!("{REPO}.git")),
+            Via::Ssh | Via::SshAuthenticate => {
+                self.sshd.as_ref().unwrap().url(&format!("{REPO}.git"))
+            }
         }
     }
 
@@ -148,7 +159,7 @@ impl World {
         self.env.clean_env(&mut c);
         c.env_remove("XDG_RUNTIME_DIR");
         match self.via {
-            Via::Ssh => {
+            Via::Ssh | Via::SshAuthenticate => {
                 c.env(
                     "GIT_SSH_COMMAND",
                     ssh_command(self.sshd.as_ref().unwrap(), self.key.as_ref().unwrap()),
@@ -199,6 +210,11 @@ impl World {
                 format!("{access}\n{}", n.logs())
             }
             Via::Ssh => self.sshd.as_ref().unwrap().log(),
+            Via::SshAuthenticate => format!(
+                "{}\n{}",
+                self.server.as_ref().unwrap().log.lines().join("\n"),
+                self.sshd.as_ref().unwrap().log()
+            ),
         }
     }
 
@@ -399,6 +415,11 @@ mod presigned_push_and_pull {
     fn cgi() {
         super::presigned_push_and_pull(super::Via::Cgi)
     }
+    /// SSH users get presigned URLs through git-lfs-authenticate and the HTTP API.
+    #[test]
+    fn ssh_authenticate() {
+        super::presigned_push_and_pull(super::Via::SshAuthenticate)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -406,8 +427,9 @@ mod presigned_push_and_pull {
 
 /// Proxy mode: the client sends the objects to hubctl, which streams them into the bucket
 /// (`big` adds an object over 64 MiB, which goes up as a multipart upload) and streams them back.
-fn proxied_push_and_pull(via: Via, big: bool) {
-    let w = World::start(via, true);
+/// With `proxy` off (presigned mode) only git-lfs-transfer can take this path.
+fn proxied_push_and_pull(via: Via, big: bool, proxy: bool) {
+    let w = World::start(via, proxy);
     let wt = w.worktree("wt");
     let mut specs = vec![("a.bin", 2 << 20, 11), ("b.bin", 10, 12)];
     if big {
@@ -459,17 +481,22 @@ fn proxied_push_and_pull(via: Via, big: bool) {
 mod proxied_push_and_pull {
     #[test]
     fn serve_multipart() {
-        super::proxied_push_and_pull(super::Via::Serve, true)
+        super::proxied_push_and_pull(super::Via::Serve, true, true)
     }
     #[test]
     fn cgi() {
-        super::proxied_push_and_pull(super::Via::Cgi, false)
+        super::proxied_push_and_pull(super::Via::Cgi, false, true)
     }
     /// git-lfs-transfer cannot hand out URLs: the objects always pass through hubctl, presigned
     /// mode or not.
     #[test]
     fn ssh_transfer() {
-        super::proxied_push_and_pull(super::Via::Ssh, false)
+        super::proxied_push_and_pull(super::Via::Ssh, false, true)
+    }
+    /// ... and in presigned mode too, where the SSH transfer streams through hubctl.
+    #[test]
+    fn ssh_transfer_in_presigned_mode() {
+        super::proxied_push_and_pull(super::Via::Ssh, false, false)
     }
 }
 
