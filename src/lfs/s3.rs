@@ -226,6 +226,26 @@ fn header<'r>(resp: &'r ureq::http::Response<ureq::Body>, name: &str) -> Option<
     resp.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The process's one HTTP client for the store. Its connection pool keeps connections alive
+/// between the requests a `serve` answers (a client per store opened a new TCP connection for
+/// every batch and verify call); the settings are the same for every store.
+fn shared_agent() -> ureq::Agent {
+    static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
+    AGENT
+        .get_or_init(|| {
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_connect(Some(CONNECT_TIMEOUT))
+                .timeout_recv_response(Some(RESPONSE_TIMEOUT))
+                // The operator's proxy variables are not hubctl's configuration.
+                .proxy(None)
+                .user_agent(concat!("hubctl/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .into()
+        })
+        .clone()
+}
+
 impl S3Store {
     /// The objects of repository `name` (whose directory is `git_dir`) in the store `cfg`.
     pub fn new(cfg: S3Config, name: &RepoName, git_dir: &Path) -> S3Store {
@@ -240,15 +260,7 @@ impl S3Store {
     }
 
     fn with_prefix(cfg: S3Config, repo_prefix: String, unverified_dir: PathBuf) -> S3Store {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .timeout_recv_response(Some(RESPONSE_TIMEOUT))
-            // The operator's proxy variables are not hubctl's configuration.
-            .proxy(None)
-            .user_agent(concat!("hubctl/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = shared_agent();
         S3Store {
             repo_prefix,
             cfg,
