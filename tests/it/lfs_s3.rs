@@ -699,16 +699,7 @@ fn per_repository_choice_rename_and_remove() {
 
     // Local, by the global choice.
     let base = &w.server.as_ref().unwrap().base;
-    let lt = w.env.path("loc-wt");
-    std::fs::create_dir_all(&lt).unwrap();
-    for args in [
-        &["init", "-q", "-b", "main"][..],
-        &["lfs", "install", "--local"],
-        &["lfs", "track", "*.bin"],
-        &["remote", "add", "origin", &format!("{base}/alice/loc.git")],
-    ] {
-        w.env.git_ok(&lt, args);
-    }
+    let lt = lfs_worktree(&w, "loc-wt", &format!("{base}/alice/loc.git"));
     w.commit(&lt, &[("l.bin", 3000, 33)], "local");
     w.git_ok(&lt, &["push", "-q", "origin", "main"]);
     let oid = sha256_file(&lt.join("l.bin"));
@@ -748,6 +739,36 @@ fn per_repository_choice_rename_and_remove() {
     // Removal: the prefix is emptied.
     w.admin_ok(&["repo", "rm", "alice/renamed", "--yes"]);
     assert!(w.moto.list("alice/renamed/").is_empty());
+
+    // The other way round: S3 for everyone, local by the repository's own choice.
+    w.admin_ok(&["config", "set", "lfs-storage", "s3"]);
+    w.admin_ok(&["repo", "init", "alice/pin"]);
+    w.admin_ok(&["repo", "set", "alice/pin", "lfs-storage", "local"]);
+    let pt = lfs_worktree(&w, "pin-wt", &format!("{base}/alice/pin.git"));
+    w.commit(&pt, &[("p.bin", 4000, 34)], "pinned local");
+    w.git_ok(&pt, &["push", "-q", "origin", "main"]);
+    let oid = sha256_file(&pt.join("p.bin"));
+    let pinned =
+        w.env
+            .bare("alice/pin")
+            .join(format!("lfs/objects/{}/{}/{oid}", &oid[0..2], &oid[2..4]));
+    assert!(pinned.is_file(), "{pinned:?}");
+    assert!(w.moto.list("alice/pin/").is_empty());
+}
+
+/// A new working repository `dir` with git-lfs's hooks, `*.bin` tracked and `origin` at `url`.
+fn lfs_worktree(w: &World, dir: &str, url: &str) -> PathBuf {
+    let wt = w.env.path(dir);
+    std::fs::create_dir_all(&wt).unwrap();
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["lfs", "install", "--local"],
+        &["lfs", "track", "*.bin"],
+        &["remote", "add", "origin", url],
+    ] {
+        w.env.git_ok(&wt, args);
+    }
+    wt
 }
 
 /// PUT `data` to `href` with `headers` using curl; the status.
