@@ -13,48 +13,6 @@ const REPO: &str = "team/app";
 const FETCH_MESSAGE: &str = "This repository moves on Friday\nsee https://wiki.example.org/move";
 const PUSH_MESSAGE: &str = "Thanks for pushing to team/app";
 
-/// One test per hosted transport and protocol version (git-http-backend's project root has
-/// no repository settings, so no messages).
-macro_rules! messages_matrix {
-    ($scenario:ident) => {
-        mod $scenario {
-            use $crate::harness::Transport;
-            #[test]
-            fn serve_v0() {
-                super::$scenario(Transport::Serve, 0)
-            }
-            #[test]
-            fn serve_v2() {
-                super::$scenario(Transport::Serve, 2)
-            }
-            #[test]
-            fn cgi_root_v0() {
-                super::$scenario(Transport::CgiRoot, 0)
-            }
-            #[test]
-            fn cgi_root_v2() {
-                super::$scenario(Transport::CgiRoot, 2)
-            }
-            #[test]
-            fn stdio_v0() {
-                super::$scenario(Transport::Stdio, 0)
-            }
-            #[test]
-            fn stdio_v2() {
-                super::$scenario(Transport::Stdio, 2)
-            }
-            #[test]
-            fn ssh_v0() {
-                super::$scenario(Transport::Ssh, 0)
-            }
-            #[test]
-            fn ssh_v2() {
-                super::$scenario(Transport::Ssh, 2)
-            }
-        }
-    };
-}
-
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -179,7 +137,8 @@ fn messages_are_shown(t: Transport, protocol: u8) {
     );
     assert!(!err.contains("Thanks for pushing"), "{tag}\n{err}");
 }
-messages_matrix!(messages_are_shown);
+// git-http-backend's project root has no repository settings, so no messages there.
+crate::matrix!(hosted messages_are_shown);
 
 /// `repo set` checks the text, `repo show` prints it.
 #[test]

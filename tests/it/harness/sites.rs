@@ -424,9 +424,20 @@ fn start_sshd(env: &Env) -> (Sshd, ClientKey) {
 }
 
 /// Generate one test per transport and protocol version for a scenario `fn(Transport, u8)`.
+/// `matrix!(hosted scenario)` leaves out git-http-backend's project-root mode, for scenarios
+/// that need hubctl's own repository settings.
 #[macro_export]
 macro_rules! matrix {
     ($scenario:ident) => {
+        $crate::matrix!(@tests $scenario;
+            cgi_project_root_v0 CgiProjectRoot 0,
+            cgi_project_root_v2 CgiProjectRoot 2,
+        );
+    };
+    (hosted $scenario:ident) => {
+        $crate::matrix!(@tests $scenario;);
+    };
+    (@tests $scenario:ident; $($name:ident $transport:ident $version:literal,)*) => {
         mod $scenario {
             use $crate::harness::Transport;
             #[test]
@@ -445,14 +456,12 @@ macro_rules! matrix {
             fn cgi_root_v2() {
                 super::$scenario(Transport::CgiRoot, 2)
             }
-            #[test]
-            fn cgi_project_root_v0() {
-                super::$scenario(Transport::CgiProjectRoot, 0)
-            }
-            #[test]
-            fn cgi_project_root_v2() {
-                super::$scenario(Transport::CgiProjectRoot, 2)
-            }
+            $(
+                #[test]
+                fn $name() {
+                    super::$scenario(Transport::$transport, $version)
+                }
+            )*
             #[test]
             fn stdio_v0() {
                 super::$scenario(Transport::Stdio, 0)
