@@ -6,12 +6,13 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::harness::*;
+use crate::harness::{app_git as git, app_git_ok as git_ok};
 use crate::push::write_random;
 
 /// A repository owned by alice.
@@ -28,30 +29,6 @@ fn setup() -> (Env, String) {
 /// `url` with alice's credentials in it.
 fn with_credentials(url: &str, token: &str) -> String {
     url.replacen("http://", &format!("http://alice:{token}@"), 1)
-}
-
-/// git (or git-lfs) bounded in time, with the test's own HOME.
-fn git(env: &Env, cwd: &Path, args: &[&str]) -> Output {
-    let mut c = Command::new("timeout");
-    c.args(["-k", "10", "300", "git"])
-        .args(args)
-        .current_dir(cwd);
-    env.clean_env(&mut c);
-    c.env_remove("XDG_RUNTIME_DIR");
-    c.output().expect("running git")
-}
-
-fn git_ok(env: &Env, app: &Embedded, cwd: &Path, args: &[&str]) -> String {
-    let out = git(env, cwd, args);
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}\nstdout: {}\nstderr: {}\n--- application ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        app.log.lines().join("\n")
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// SHA-256 of a file, streamed.

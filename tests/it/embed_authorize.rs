@@ -10,39 +10,18 @@
 //!   on git and LFS routes.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
 use crate::harness::*;
+use crate::harness::{app_git as git, app_git_ok as git_ok};
 use crate::push::write_random;
 
 /// bob's private repository.
 const REPO: &str = "bob/private";
 const REFUSAL: &str = "this application lets only alice in";
 const CHALLENGE: &str = "Basic realm=\"embed example\"";
-
-fn git(env: &Env, cwd: &Path, args: &[&str]) -> Output {
-    let mut c = Command::new("timeout");
-    c.args(["-k", "10", "180", "git"])
-        .args(args)
-        .current_dir(cwd);
-    env.clean_env(&mut c);
-    c.env_remove("XDG_RUNTIME_DIR");
-    c.output().expect("running git")
-}
-
-fn git_ok(env: &Env, app: &Embedded, cwd: &Path, args: &[&str]) -> String {
-    let out = git(env, cwd, args);
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}\nstderr: {}\n--- application ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        app.log.lines().join("\n")
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn with_credentials(url: &str, user: &str, token: &str) -> String {
     url.replacen("http://", &format!("http://{user}:{token}@"), 1)

@@ -141,3 +141,29 @@ impl Drop for Embedded {
         }
     }
 }
+
+/// git (or git-lfs) against an embedding application: bounded in time, with the test's own
+/// HOME, without SSH multiplexing.
+pub fn app_git(env: &Env, cwd: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new("timeout");
+    c.args(["-k", "10", "300", "git"])
+        .args(args)
+        .current_dir(cwd);
+    env.clean_env(&mut c);
+    c.env_remove("XDG_RUNTIME_DIR");
+    c.output().expect("running git")
+}
+
+/// [`app_git`] that must succeed; a failure shows git's output and the application's log.
+pub fn app_git_ok(env: &Env, app: &Embedded, cwd: &Path, args: &[&str]) -> String {
+    let out = app_git(env, cwd, args);
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}\nstdout: {}\nstderr: {}\n--- application ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        app.log.lines().join("\n")
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
