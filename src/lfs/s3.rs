@@ -222,6 +222,27 @@ fn error_code(body: &str) -> Option<&str> {
     Some(&body[start..end])
 }
 
+/// What a refusal's error code tells the operator to fix (AWS's codes, which S3-compatible
+/// stores reuse); empty for codes that say nothing more than the status.
+fn refusal_cause(code: &str, access_key: &str) -> String {
+    match code {
+        "SignatureDoesNotMatch" => format!(
+            ": the secret access key is not the one the store has for access key {access_key}"
+        ),
+        "InvalidAccessKeyId" => format!(": the store does not know access key {access_key}"),
+        "AccessDenied" => format!(
+            ": access key {access_key} is not allowed this on the bucket (check its policy)"
+        ),
+        "ExpiredToken" | "InvalidToken" => {
+            ": the session token (AWS_SESSION_TOKEN) has expired or is not valid".to_string()
+        }
+        "RequestTimeTooSkewed" => {
+            ": hubctl's clock and the store's differ by too much for the signature".to_string()
+        }
+        _ => String::new(),
+    }
+}
+
 fn header<'r>(resp: &'r ureq::http::Response<ureq::Body>, name: &str) -> Option<&'r str> {
     resp.headers().get(name).and_then(|v| v.to_str().ok())
 }
@@ -301,8 +322,9 @@ impl S3Store {
                 self.cfg.endpoint
             )),
             (401 | 403, _) => StorageError::Backend(format!(
-                "the S3 store refused hubctl's credentials for bucket {bucket} ({what}: HTTP {status}{}{code})",
-                if code.is_empty() { "" } else { " " }
+                "the S3 store refused hubctl's credentials for bucket {bucket} ({what}: HTTP {status}{}{code}){}",
+                if code.is_empty() { "" } else { " " },
+                refusal_cause(code, self.cfg.credentials.key())
             )),
             (500.., _) | (429, _) => StorageError::Unavailable(format!(
                 "the S3 store answered HTTP {status}{}{code} while {what}",
@@ -335,7 +357,39 @@ impl S3Store {
                 "S3 bucket {} does not exist at {}",
                 self.cfg.bucket_name, self.cfg.endpoint
             ))),
+            401 | 403 => Err(self.head_refusal(what, None, resp)),
             _ => Err(self.status_error(what, resp)),
+        }
+    }
+
+    /// The error for a refused `HEAD` (of the object `key`, or of the bucket). A HEAD answer
+    /// has no body, so it cannot say whether the secret key is wrong or the access key unknown;
+    /// one GET of the same resource (the bucket's listing of at most one key, or the object's
+    /// first byte) is refused with a body naming the cause. When that GET is not refused the
+    /// same way, the HEAD's status alone is reported.
+    fn head_refusal(
+        &self,
+        what: &str,
+        key: Option<&str>,
+        head: ureq::http::Response<ureq::Body>,
+    ) -> StorageError {
+        let status = head.status();
+        let creds = Some(&self.cfg.credentials);
+        let request = match key {
+            Some(key) => {
+                let url = self.cfg.bucket.get_object(creds, key).sign(OWN_REQUEST_TTL);
+                self.agent.get(url.as_str()).header("Range", "bytes=0-0")
+            }
+            None => {
+                let mut list = self.cfg.bucket.list_objects_v2(creds);
+                list.with_max_keys(1);
+                let url = list.sign(OWN_REQUEST_TTL);
+                self.agent.get(url.as_str())
+            }
+        };
+        match request.call() {
+            Ok(get) if get.status() == status => self.status_error(what, get),
+            _ => self.status_error(what, head),
         }
     }
 
@@ -370,6 +424,7 @@ impl S3Store {
                 Ok(Some((size, sum)))
             }
             404 => Ok(None),
+            401 | 403 => Err(self.head_refusal(&what, Some(&key), resp)),
             _ => Err(self.status_error(&what, resp)),
         }
     }
@@ -1132,6 +1187,14 @@ mod tests {
             "{e}"
         );
         assert!(e.to_string().contains("InvalidAccessKeyId"), "{e}");
+        assert!(e.to_string().contains("does not know access key k"), "{e}");
+        let e = answer(403, "<Error><Code>SignatureDoesNotMatch</Code></Error>");
+        assert_eq!(e.status(), 500);
+        assert!(
+            e.to_string()
+                .contains("secret access key is not the one the store has for access key k"),
+            "{e}"
+        );
         let e = answer(404, "<Error><Code>NoSuchBucket</Code></Error>");
         assert_eq!(e.status(), 500);
         assert!(e.to_string().contains("bucket lfs does not exist"), "{e}");

@@ -21,6 +21,7 @@ mod hardening;
 mod lfs;
 mod lfs_policy;
 mod lfs_s3;
+mod lfs_s3_auth;
 mod lfs_s3_migrate;
 mod lfs_ssh;
 mod messages;
