@@ -25,12 +25,12 @@ use crate::harness::*;
 use crate::push::write_random;
 
 /// A private repository owned by alice.
-const REPO: &str = "alice/data";
+pub(crate) const REPO: &str = "alice/data";
 /// Upper bound for one git command, in seconds.
 const GIT_TIMEOUT_SECS: &str = "300";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Via {
+pub(crate) enum Via {
     Serve,
     Cgi,
     Ssh,
@@ -40,19 +40,19 @@ enum Via {
 }
 
 /// hubctl with its LFS objects in moto's bucket, reached over one transport.
-struct World {
-    env: Env,
-    moto: Moto,
+pub(crate) struct World {
+    pub(crate) env: Env,
+    pub(crate) moto: Moto,
     via: Via,
     server: Option<Server>,
     nginx: Option<Nginx>,
     sshd: Option<Sshd>,
     key: Option<ClientKey>,
-    token: String,
+    pub(crate) token: String,
 }
 
 impl World {
-    fn start(via: Via, proxy: bool) -> World {
+    pub(crate) fn start(via: Via, proxy: bool) -> World {
         let env = Env::new();
         let token = env.user_with_token("alice", &[]);
         env.hubctl_ok(&["repo", "init", REPO, "--private"]);
@@ -125,7 +125,7 @@ impl World {
     }
 
     /// `hubctl ARGS` as the operator, with the store's credentials in the environment.
-    fn admin(&self, args: &[&str]) -> Output {
+    pub(crate) fn admin(&self, args: &[&str]) -> Output {
         let mut c = Command::new(hubctl_bin());
         c.arg("--root").arg(&self.env.root);
         self.env.clean_env(&mut c);
@@ -135,13 +135,13 @@ impl World {
         c.args(args).output().expect("hubctl")
     }
 
-    fn admin_ok(&self, args: &[&str]) -> String {
+    pub(crate) fn admin_ok(&self, args: &[&str]) -> String {
         let out = self.admin(args);
         self.check(&out, &format!("hubctl {args:?}"));
         String::from_utf8(out.stdout).unwrap()
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         match self.via {
             Via::Serve => format!("{}/{REPO}.git", self.server.as_ref().unwrap().base),
             Via::Cgi => format!("{}/{REPO}.git", self.nginx.as_ref().unwrap().base),
@@ -152,7 +152,7 @@ impl World {
     }
 
     /// git as alice: isolated HOME, her token or key, bounded in time.
-    fn git_cmd(&self, cwd: &Path) -> Command {
+    pub(crate) fn git_cmd(&self, cwd: &Path) -> Command {
         let mut c = Command::new("timeout");
         c.args(["-k", "10", GIT_TIMEOUT_SECS, "git"]);
         c.current_dir(cwd);
@@ -176,11 +176,11 @@ impl World {
         c
     }
 
-    fn git(&self, cwd: &Path, args: &[&str]) -> Output {
+    pub(crate) fn git(&self, cwd: &Path, args: &[&str]) -> Output {
         self.git_cmd(cwd).args(args).output().expect("git")
     }
 
-    fn git_ok(&self, cwd: &Path, args: &[&str]) -> String {
+    pub(crate) fn git_ok(&self, cwd: &Path, args: &[&str]) -> String {
         let out = self.git(cwd, args);
         self.check(&out, &format!("git {args:?}"));
         String::from_utf8(out.stdout).unwrap()
@@ -200,7 +200,7 @@ impl World {
     }
 
     /// What hubctl (or nginx in front of it) logged: access lines and hubctl's own lines.
-    fn hubctl_log(&self) -> String {
+    pub(crate) fn hubctl_log(&self) -> String {
         match self.via {
             Via::Serve => self.server.as_ref().unwrap().log.lines().join("\n"),
             Via::Cgi => {
@@ -219,7 +219,7 @@ impl World {
     }
 
     /// A new working repository with git-lfs's hooks, `*.bin` tracked, `origin` set.
-    fn worktree(&self, dir: &str) -> PathBuf {
+    pub(crate) fn worktree(&self, dir: &str) -> PathBuf {
         let wt = self.env.path(dir);
         std::fs::create_dir_all(&wt).unwrap();
         self.env.git_ok(&wt, &["init", "-q", "-b", "main"]);
@@ -230,7 +230,7 @@ impl World {
         wt
     }
 
-    fn commit(&self, wt: &Path, files: &[(&str, usize, u64)], message: &str) {
+    pub(crate) fn commit(&self, wt: &Path, files: &[(&str, usize, u64)], message: &str) {
         for (name, size, seed) in files {
             write_random(&wt.join(name), *size, *seed);
         }
@@ -239,7 +239,7 @@ impl World {
     }
 
     /// Clone into scratch `dest` (objects smudged) and compare `files` with `wt`'s.
-    fn clone_and_compare(&self, wt: &Path, dest: &str, files: &[&str]) -> PathBuf {
+    pub(crate) fn clone_and_compare(&self, wt: &Path, dest: &str, files: &[&str]) -> PathBuf {
         let path = self.env.path(dest);
         self.git_ok(
             self.env.dir.path(),
@@ -257,13 +257,13 @@ impl World {
     }
 
     /// The bucket key of the object with `content`.
-    fn key_of(&self, content: &Path) -> String {
+    pub(crate) fn key_of(&self, content: &Path) -> String {
         let oid = sha256_file(content);
         format!("{REPO}/{}/{}/{oid}", &oid[0..2], &oid[2..4])
     }
 
     /// Every object of `files` is in the bucket at its key, with its content.
-    fn assert_in_bucket(&self, wt: &Path, files: &[&str]) {
+    pub(crate) fn assert_in_bucket(&self, wt: &Path, files: &[&str]) {
         let listed = self.moto.list(&format!("{REPO}/"));
         for f in files {
             let key = self.key_of(&wt.join(f));
@@ -303,7 +303,7 @@ fn write_credentials(env: &Env, moto: &Moto) {
     ]);
 }
 
-fn sha256_file(path: &Path) -> String {
+pub(crate) fn sha256_file(path: &Path) -> String {
     use std::io::Read;
     let mut f = std::fs::File::open(path).unwrap();
     let mut h = Sha256::new();
@@ -322,7 +322,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();
@@ -345,7 +345,7 @@ fn stderr(out: &Output) -> String {
 }
 
 /// The requests moto answered for `key` with `method`.
-fn moto_requests(moto: &Moto, method: &str, key: &str) -> Vec<MotoRequest> {
+pub(crate) fn moto_requests(moto: &Moto, method: &str, key: &str) -> Vec<MotoRequest> {
     moto.requests()
         .into_iter()
         .filter(|r| r.method == method && r.target.split('?').next().unwrap().ends_with(key))
