@@ -115,7 +115,13 @@ fn migrate_storage(root: &Root, text: &str, to: crate::cli::StorageArg) -> Resul
     };
     let result = migrate::migrate(&mut db, &info.path, &name, to, &mut progress);
     if let Some(bar) = &bar {
-        bar.finish_and_clear();
+        // The last frame stays on the terminal: the whole total once done, or where it stopped.
+        match &result {
+            Ok(_) => {
+                bar.finish_with_message(format!("moved {name} to {to}: {done}/{total} objects"))
+            }
+            Err(_) => bar.abandon(),
+        }
     }
     let report = result.with_context(|| {
         format!("moving the Git LFS objects of {name} to the {to} store (run it again to resume)")

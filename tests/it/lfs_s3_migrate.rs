@@ -410,3 +410,104 @@ fn fsck_on_s3_catches_an_object_tampered_with_in_the_bucket() {
     assert!(!out.contains("corrupt"), "{out}");
     w.clone_and_compare(&wt, "clone", &files);
 }
+
+/// On a terminal (a pty here) the migration draws a progress bar instead of a line per object:
+/// frames while it copies, and a last frame that stays, at the whole total (every object, a
+/// full bar, all the bytes).
+#[test]
+fn migration_draws_a_progress_bar_on_a_terminal_that_ends_at_the_total() {
+    let w = World::start("local");
+    let (wt, files) = worktree_with_objects(&w, 30);
+    w.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    assert_eq!(w.local_objects().len(), 29);
+
+    // python's pty.spawn runs hubctl on a new pty and copies what it draws to our pipe.
+    let mut c = Command::new("timeout");
+    c.args([
+        "-k",
+        "5",
+        "120",
+        "python3",
+        "-c",
+        "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))",
+    ]);
+    c.arg(hubctl_bin()).arg("--root").arg(&w.env.root).args([
+        "lfs",
+        "migrate-storage",
+        REPO,
+        "--to",
+        "s3",
+    ]);
+    w.env.clean_env(&mut c);
+    for (k, v) in w.moto.aws_env() {
+        c.env(k, v);
+    }
+    let out = c
+        .env("TERM", "xterm")
+        .env("COLUMNS", "200")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let raw = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{raw}");
+    // Frames are separated by carriage returns and cursor movements; drop the escapes.
+    let text = strip_escapes(&raw);
+    let frames: Vec<&str> = text
+        .split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|f| f.contains(" objects") || f.contains("moving "))
+        .collect();
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.contains(&format!("moving {REPO} to s3")) && f.contains('[')),
+        "no frame while copying: {frames:?}"
+    );
+    // Not one line per object, as without a terminal.
+    assert!(!text.contains("copied "), "{text}");
+    let last = frames
+        .iter()
+        .rev()
+        .find(|f| f.contains('['))
+        .unwrap_or_else(|| panic!("no bar drawn: {raw:?}"));
+    assert!(
+        last.contains(&format!("moved {REPO} to s3: 29/29 objects")),
+        "{last}"
+    );
+    assert!(last.contains(&format!("[{}]", "=".repeat(30))), "{last}");
+    let bytes = last
+        .split("] ")
+        .nth(1)
+        .and_then(|r| r.split(" (").next())
+        .unwrap_or_else(|| panic!("no byte counts in {last:?}"));
+    let (done, total) = bytes.split_once('/').unwrap();
+    assert_eq!(done, total, "{last}");
+    assert!(total.ends_with("MiB"), "{last}");
+    // The summary follows, and the objects did move.
+    assert!(text.contains("29 sent, 0 already there"), "{text}");
+    assert_eq!(w.bucket_objects().len(), 29);
+    w.clone_and_compare(&wt, "clone", &files);
+}
+
+/// `s` without terminal escape sequences (CSI `ESC [ ... final`, and lone `ESC x`).
+fn strip_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'[') {
+            chars.next();
+            for d in chars.by_ref() {
+                if ('@'..='~').contains(&d) {
+                    break;
+                }
+            }
+        } else {
+            chars.next();
+        }
+    }
+    out
+}
