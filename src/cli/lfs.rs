@@ -72,8 +72,8 @@ reached the old store meanwhile are copied too; only then are the old copies rem
 any point, a second run finishes the job: objects already in the target are verified, not sent
 again, and nothing is removed before it is verified where it now lives. A corrupt object stops
 the migration with its oid (see hubctl lfs fsck). On a terminal a progress bar shows the bytes
-moved, its last frame left showing the total; otherwise one line per object goes to stderr. The S3 store needs the lfs-s3-* settings
-and credentials (hubctl config).";
+moved (its last frame stays, at the total); otherwise one line per object goes to stderr. The
+S3 store needs the lfs-s3-* settings and credentials (hubctl config).";
 
 /// `hubctl lfs-authenticate`.
 #[derive(Debug, clap::Args)]

@@ -1040,6 +1040,12 @@ impl ObjectStore for S3Store {
             return Ok(Verified::Missing);
         };
         if stored != size {
+            // Not the object the upload URL was handed out for (a store that does not check the
+            // signed checksum keeps whatever body it is sent). Left there, it would block this
+            // oid for good: every later batch refuses a stored object of another size (422).
+            // Removed, the client's next attempt can upload the real content.
+            self.delete(oid)?;
+            self.clear_unverified(oid);
             return Ok(Verified::SizeMismatch(stored));
         }
         // A composite checksum of a multipart upload ("...-N") is not the object's SHA-256.

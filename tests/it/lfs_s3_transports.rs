@@ -9,7 +9,7 @@
 //!   object straight to it: the push fails naming the store, the ref does not move, and the
 //!   push goes through once the store is back;
 //! - a presigned upload whose object in the bucket has another size than the batch said:
-//!   verify refuses it naming both sizes.
+//!   verify refuses it naming both sizes and removes it, so the real content can follow.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -185,12 +185,16 @@ fn store_stopped_mid_presigned_push_loses_nothing() {
 }
 
 /// A presigned upload that leaves another size in the bucket than the batch said (a client
-/// sending more bytes than it announced): verify answers 400 naming both sizes, and the
-/// download batch refuses the object with 422 instead of handing out the wrong bytes.
+/// sending more bytes than it announced, which a store that does not check the signed checksum
+/// keeps): verify answers 400 naming both sizes and removes the object, so the oid is not
+/// blocked (a batch refuses a stored object of another size with 422): the real git-lfs
+/// client then pushes the real content under that oid, and it clones back intact.
 #[test]
-fn presigned_verify_refuses_a_wrong_size() {
+fn presigned_verify_refuses_a_wrong_size_and_unblocks_the_oid() {
     let w = World::start(Via::Serve, false);
-    let data = b"the size the batch announced".to_vec();
+    let wt = w.worktree("wt");
+    w.commit(&wt, &[("real.bin", 5000, 81)], "the real content");
+    let data = std::fs::read(wt.join("real.bin")).unwrap();
     let oid: String = Sha256::digest(&data)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -287,9 +291,20 @@ fn presigned_verify_refuses_a_wrong_size() {
         "{body}"
     );
 
-    // A download of the announced size is refused for that object, not served wrong bytes.
+    // Removed: nothing to download, and a new upload is offered.
+    assert!(w.moto.list(&key).is_empty(), "the wrong object was kept");
     let (status, answer) = batch("download", data.len());
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["objects"][0]["error"]["code"], 422, "{answer}");
-    assert!(answer["objects"][0]["actions"].is_null(), "{answer}");
+    assert_eq!(answer["objects"][0]["error"]["code"], 404, "{answer}");
+    let (status, answer) = batch("upload", data.len());
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer["objects"][0]["actions"]["upload"]["href"].is_string(),
+        "{answer}"
+    );
+
+    // The real client pushes the real content under that oid; it clones back intact.
+    w.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    w.assert_in_bucket(&wt, &["real.bin"]);
+    w.clone_and_compare(&wt, "clone", &["real.bin"]);
 }
