@@ -8,7 +8,8 @@
 //! - nothing is lost: the push's ref does not move and the bucket holds nothing; once the
 //!   credentials file is fixed (read on every request, no restart), the same push goes through
 //!   and a clone gets every object back;
-//! - presigned mode's verify call, which is hubctl's own `HEAD` of the object, names the cause too.
+//! - presigned mode's verify call, which is hubctl's own `HEAD` of the object, names the cause
+//!   too, and so does `hubctl doctor`.
 //!
 //! The credentials come from `lfs-s3-credentials-file` for every transport (`serve` is started
 //! without AWS's variables), so a test changes them by rewriting that file.
@@ -354,6 +355,20 @@ fn bad_credentials_then_fixed(via: Via, proxy: bool) {
             bad.what,
             w.hubctl_log()
         );
+        if via == Via::Serve && !proxy {
+            // `hubctl doctor` checks the store with the same keys and names the same cause.
+            let out = w.env.hubctl(&["doctor"]);
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                text.contains(bad.code) && text.contains(&bad.cause),
+                "{}: doctor:\n{text}",
+                bad.what
+            );
+        }
         // Nothing moved: no ref, nothing in the bucket.
         assert_eq!(refs(&w).trim(), "", "{}", bad.what);
         assert!(w.s3.list("").is_empty(), "{}", bad.what);
