@@ -231,7 +231,7 @@ fn refusal_cause(code: &str, access_key: &str) -> String {
         ),
         "InvalidAccessKeyId" => format!(": the store does not know access key {access_key}"),
         "AccessDenied" => format!(
-            ": access key {access_key} is not allowed this on the bucket (check its policy)"
+            ": the store denies access key {access_key} this request (check the key's permissions and the bucket's policy)"
         ),
         "ExpiredToken" | "InvalidToken" => {
             ": the session token (AWS_SESSION_TOKEN) has expired or is not valid".to_string()
