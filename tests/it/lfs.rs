@@ -1911,6 +1911,103 @@ fn api_transfers(mode: Mode) {
 }
 lfs_matrix!(api_transfers);
 
+/// Uploads larger than the store's pipeline (receive, write, hash: 4 buffers of 1 MiB) and its
+/// writeback step (8 MiB), so that several buffers are in flight when the body goes wrong:
+/// a chunked body longer and one shorter than the announced size, a body cut off midway
+/// (Content-Length announces more, then EOF), a connection dropped mid-body, and content that
+/// differs in its last bytes all answer without 2xx and keep nothing, in the object store or
+/// in `lfs/tmp`; the right content afterwards is stored intact.
+fn large_upload_errors(mode: Mode) {
+    let s = Lfs::start(mode);
+    let path = s.env.path("large.bin");
+    // Not a whole number of 4 KiB blocks: the last piece goes through the page cache.
+    write_urandom(&path, (24 << 20) + 12_345);
+    let data = std::fs::read(&path).unwrap();
+    let oid = sha256_hex(&data);
+    let r = s.batch(
+        Auth::Basic("bob"),
+        PUB,
+        "upload",
+        &[(oid.clone(), data.len() as i64)],
+    );
+    assert_eq!(r.status, 200, "{}", r.dump());
+    let (href, headers) = action(&r.json()["objects"][0], "upload").expect("upload action");
+    let nothing_kept = |what: &str| {
+        assert!(
+            !s.object_path(PUB, &oid).exists(),
+            "[{mode:?}] {what}: object kept"
+        );
+        let clean = eventually(Duration::from_secs(20), || s.tmp_files(PUB).is_empty());
+        assert!(
+            clean,
+            "[{mode:?}] {what}: temporary files left: {:?}",
+            s.tmp_files(PUB)
+        );
+    };
+    let chunked = ["-H", "Transfer-Encoding: chunked"];
+
+    let mut longer = data.clone();
+    longer.extend_from_slice(&[0u8; 1 << 20]);
+    let r = s.put(&href, &headers, &s.data_file(&longer), &chunked);
+    assert_lfs_error(&r, 400, "chunked PUT 1 MiB longer than announced");
+    nothing_kept("chunked body too long");
+    drop(longer);
+
+    let r = s.put(
+        &href,
+        &headers,
+        &s.data_file(&data[..data.len() - 1]),
+        &chunked,
+    );
+    assert_lfs_error(&r, 400, "chunked PUT one byte shorter than announced");
+    nothing_kept("chunked body too short");
+
+    let mut wrong = data.clone();
+    let n = wrong.len();
+    wrong[n - 100] ^= 1;
+    let r = s.put(&href, &headers, &s.data_file(&wrong), &[]);
+    assert_lfs_error(&r, 400, "PUT of content differing near its end");
+    nothing_kept("hash mismatch");
+    drop(wrong);
+
+    let resp = truncated_put(
+        &s.base,
+        path_of(&href),
+        &headers,
+        data.len(),
+        &data[..13 << 20],
+    );
+    assert!(
+        !resp.starts_with("HTTP/1.1 2") && !resp.starts_with("HTTP/1.0 2"),
+        "[{mode:?}] truncated large body accepted: {resp}"
+    );
+    nothing_kept("truncated body");
+
+    // The client goes away mid-body without waiting for any answer.
+    {
+        let hostport = s.base.trim_start_matches("http://");
+        let mut conn = std::net::TcpStream::connect(hostport).unwrap();
+        let mut head = format!(
+            "PUT {} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n",
+            path_of(&href),
+            data.len()
+        );
+        for (k, v) in &headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        let _ = conn.write_all(head.as_bytes());
+        let _ = conn.write_all(&data[..9 << 20]);
+    }
+    nothing_kept("connection dropped mid-body");
+
+    let r = s.put(&href, &headers, &path, &[]);
+    assert_eq!(r.status, 200, "[{mode:?}] PUT: {}", r.dump());
+    assert_eq!(sha256_file(&s.object_path(PUB, &oid)), oid);
+    assert!(s.tmp_files(PUB).is_empty(), "{:?}", s.tmp_files(PUB));
+}
+lfs_matrix!(large_upload_errors);
+
 /// A client that stops reading a large download holds its worker no longer than the idle
 /// timeout: serve's sendfile gives up, the connection is closed, and the access log records
 /// the short send; the server goes on answering others.
