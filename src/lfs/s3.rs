@@ -45,8 +45,16 @@ use crate::settings::S3Settings;
 /// Objects larger than this go up in parts (S3 takes at most 5 GiB in one PUT; parts also
 /// let a store start storing before the end).
 pub const MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
-/// Smallest part of a multipart upload (S3 allows at most 10,000 parts).
-const MIN_PART: u64 = 16 * 1024 * 1024;
+/// Smallest part of a multipart upload (S3 allows at most 10,000 parts): boto3's
+/// `TransferConfig` default, so the store sees what its own client sends.
+const MIN_PART: u64 = 8 * 1024 * 1024;
+/// Largest part that is read into memory first (objects up to 10,000 times this, 156 GiB):
+/// larger parts (bigger objects) stream through without a per-part checksum.
+const MAX_BUFFERED_PART: u64 = 16 * 1024 * 1024;
+/// Parts of one object being sent at the same time. With the part being read from the
+/// client, one object's upload holds at most `PART_SENDERS + 1` part buffers (32 MiB with
+/// 8 MiB parts).
+const PART_SENDERS: usize = 3;
 /// S3's most parts per upload.
 const MAX_PARTS: u64 = 10_000;
 /// How long a request to the store may take to connect.
@@ -189,7 +197,10 @@ pub struct S3Store {
     repo_prefix: String,
     /// `<repo>.git/lfs/unverified`: objects whose checksum the store could not confirm.
     unverified_dir: PathBuf,
+    /// For requests without an object body.
     agent: ureq::Agent,
+    /// For object bytes (proxy mode's uploads and downloads).
+    bulk: ureq::Agent,
 }
 
 impl std::fmt::Debug for S3Store {
@@ -247,23 +258,36 @@ fn header<'r>(resp: &'r ureq::http::Response<ureq::Body>, name: &str) -> Option<
     resp.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The process's one HTTP client for the store. Its connection pool keeps connections alive
-/// between the requests a `serve` answers (a client per store opened a new TCP connection for
-/// every batch and verify call); the settings are the same for every store.
-fn shared_agent() -> ureq::Agent {
-    static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
-    AGENT
-        .get_or_init(|| {
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_connect(Some(CONNECT_TIMEOUT))
-                .timeout_recv_response(Some(RESPONSE_TIMEOUT))
-                // The operator's proxy variables are not hubctl's configuration.
-                .proxy(None)
-                .user_agent(concat!("hubctl/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .into()
-        })
+/// Buffer size (each way) of a connection for requests without an object body (`HEAD`,
+/// `DELETE`, listings, starting and completing multipart uploads): their heads are a few KiB.
+/// ureq allocates and zeroes its buffers for every new connection (128 KiB each way by
+/// default), which was a measurable share of a presigned verify's CPU against a store that
+/// closes every connection.
+const CONTROL_BUFFER: usize = 16 * 1024;
+/// Buffer size (each way) of a connection that carries object bytes (proxy mode).
+const BULK_BUFFER: usize = 128 * 1024;
+
+/// The process's HTTP clients for the store: `control` for requests without an object body,
+/// `bulk` for object bytes. Their connection pools keep connections alive between the
+/// requests a `serve` answers (a client per store opened a new TCP connection for every batch
+/// and verify call); the settings are the same for every store.
+fn shared_agents() -> (ureq::Agent, ureq::Agent) {
+    static AGENTS: std::sync::OnceLock<(ureq::Agent, ureq::Agent)> = std::sync::OnceLock::new();
+    let agent = |buffer: usize| -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_recv_response(Some(RESPONSE_TIMEOUT))
+            // The operator's proxy variables are not hubctl's configuration.
+            .proxy(None)
+            .user_agent(concat!("hubctl/", env!("CARGO_PKG_VERSION")))
+            .input_buffer_size(buffer)
+            .output_buffer_size(buffer)
+            .build()
+            .into()
+    };
+    AGENTS
+        .get_or_init(|| (agent(CONTROL_BUFFER), agent(BULK_BUFFER)))
         .clone()
 }
 
@@ -281,12 +305,13 @@ impl S3Store {
     }
 
     fn with_prefix(cfg: S3Config, repo_prefix: String, unverified_dir: PathBuf) -> S3Store {
-        let agent = shared_agent();
+        let (agent, bulk) = shared_agents();
         S3Store {
             repo_prefix,
             cfg,
             unverified_dir,
             agent,
+            bulk,
         }
     }
 
@@ -593,7 +618,7 @@ impl S3Store {
         let url = action.sign(OWN_REQUEST_TTL);
         let what = format!("storing {oid}");
         let resp = self
-            .agent
+            .bulk
             .put(url.as_str())
             .header("Content-Length", size.to_string())
             .header("Content-Type", "application/octet-stream")
@@ -616,14 +641,32 @@ impl S3Store {
     ) -> Result<(), Failed> {
         let key = self.key(oid);
         let what = format!("storing {oid}");
-        let create = self
+        let part_size = MIN_PART.max(size.div_ceil(MAX_PARTS));
+        let buffered = part_size <= MAX_BUFFERED_PART;
+        let mut create = self
             .cfg
             .bucket
             .create_multipart_upload(Some(&self.cfg.credentials), &key);
+        // Buffered parts carry their CRC32, as boto3's do: the store then checks each part
+        // as it arrives and combines the part checksums at the end, where an upload that
+        // declared nothing makes some stores (moto) checksum the whole object again.
+        let declared = [
+            ("x-amz-checksum-algorithm", "CRC32"),
+            ("x-amz-checksum-type", "COMPOSITE"),
+        ];
+        if buffered {
+            for (name, value) in declared {
+                create.headers_mut().insert(name, value);
+            }
+        }
         let url = create.sign(OWN_REQUEST_TTL);
-        let mut resp = self
-            .agent
-            .post(url.as_str())
+        let mut request = self.agent.post(url.as_str());
+        if buffered {
+            for (name, value) in declared {
+                request = request.header(name, value);
+            }
+        }
+        let mut resp = request
             .send_empty()
             .map_err(|e| Failed::Store(unreachable(&what, &e)))?;
         if !resp.status().is_success() {
@@ -642,7 +685,11 @@ impl S3Store {
                 )))
             })?;
         let upload_id = created.upload_id().to_string();
-        let result = self.upload_parts(oid, &key, &upload_id, size, reader);
+        let result = if buffered {
+            self.upload_buffered_parts(oid, &key, &upload_id, size, part_size, reader)
+        } else {
+            self.upload_parts(oid, &key, &upload_id, size, part_size, reader)
+        };
         if result.is_err() {
             let abort = self
                 .cfg
@@ -655,15 +702,17 @@ impl S3Store {
         result
     }
 
+    /// The parts streamed one after the other straight from `reader` (parts too large to
+    /// buffer), then the completion.
     fn upload_parts(
         &self,
         oid: &Oid,
         key: &str,
         upload_id: &str,
         size: u64,
+        part_size: u64,
         reader: &mut Verifying<'_>,
     ) -> Result<(), Failed> {
-        let part_size = MIN_PART.max(size.div_ceil(MAX_PARTS));
         let parts = size.div_ceil(part_size);
         let mut etags = Vec::with_capacity(parts as usize);
         for n in 1..=parts {
@@ -679,7 +728,7 @@ impl S3Store {
             let what = format!("storing part {n} of {parts} of {oid}");
             let mut part = reader.by_ref().take(len);
             let resp = self
-                .agent
+                .bulk
                 .put(url.as_str())
                 .header("Content-Length", len.to_string())
                 .send(ureq::SendBody::from_reader(&mut part));
@@ -701,14 +750,184 @@ impl S3Store {
                 "{oid}: upload ended before its content was checked"
             ))));
         }
+        let parts: Vec<SentPart> = etags
+            .into_iter()
+            .enumerate()
+            .map(|(i, etag)| SentPart {
+                number: i as u16 + 1,
+                etag,
+                crc32: None,
+            })
+            .collect();
+        self.complete(oid, key, upload_id, &parts)
+    }
+
+    /// The parts read into bounded buffers from `reader` (each checked by its CRC32) and sent
+    /// by up to [`PART_SENDERS`] threads while the next part is read, then the completion.
+    /// The last part is read (and the object's SHA-256 checked) before the completion, so a
+    /// wrong body never completes.
+    fn upload_buffered_parts(
+        &self,
+        oid: &Oid,
+        key: &str,
+        upload_id: &str,
+        size: u64,
+        part_size: u64,
+        reader: &mut Verifying<'_>,
+    ) -> Result<(), Failed> {
+        use std::sync::mpsc;
+        use std::sync::{Arc, Mutex};
+        let parts = size.div_ceil(part_size);
+        if parts > MAX_PARTS {
+            return Err(Failed::Store(StorageError::Backend(format!(
+                "{oid}: too many parts"
+            ))));
+        }
+        let len_of = |n: u64| part_size.min(size - (n - 1) * part_size) as usize;
+        // Parts to send, at most one waiting; buffers come back for the next part.
+        let (to_send, queue) = mpsc::sync_channel::<(u16, Vec<u8>)>(0);
+        let queue = Arc::new(Mutex::new(queue));
+        let (give_back, free) = mpsc::channel::<Vec<u8>>();
+        let sent: Mutex<Vec<SentPart>> = Mutex::new(Vec::with_capacity(parts as usize));
+        let failure: Mutex<Option<StorageError>> = Mutex::new(None);
+        let read_result = std::thread::scope(|scope| {
+            for _ in 0..PART_SENDERS.min(parts as usize) {
+                let queue = Arc::clone(&queue);
+                let give_back = give_back.clone();
+                let (sent, failure) = (&sent, &failure);
+                scope.spawn(move || {
+                    loop {
+                        // The lock is held only while taking the next part.
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok((number, buf)) = next else { break };
+                        match self.send_part(oid, key, upload_id, number, parts, &buf) {
+                            Ok(part) => sent.lock().unwrap_or_else(|e| e.into_inner()).push(part),
+                            Err(e) => {
+                                failure
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .get_or_insert(e);
+                                // Dropping the queue's receiver ends the reader's sends.
+                                break;
+                            }
+                        }
+                        let _ = give_back.send(buf);
+                    }
+                });
+            }
+            drop(give_back);
+            let mut result = Ok(());
+            for n in 1..=parts {
+                let len = len_of(n);
+                // A returned buffer is overwritten, not zeroed again (only the last part is
+                // shorter).
+                let mut buf = free.try_recv().unwrap_or_default();
+                buf.resize(len, 0);
+                if let Err(e) = reader.read_exact(&mut buf) {
+                    result = Err(e);
+                    break;
+                }
+                // The senders stop at the first failure; nothing is left to send then.
+                if failure.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+                    || to_send.send((n as u16, buf)).is_err()
+                {
+                    break;
+                }
+            }
+            drop(to_send);
+            result
+        });
+        if let Err(e) = read_result {
+            return Err(Failed::Send(StorageError::Body {
+                oid: oid.clone(),
+                source: e,
+            }));
+        }
+        if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(Failed::Store(e));
+        }
+        let mut sent = sent.into_inner().unwrap_or_else(|e| e.into_inner());
+        sent.sort_by_key(|p| p.number);
+        if !reader.finished || sent.len() as u64 != parts {
+            return Err(Failed::Send(StorageError::Backend(format!(
+                "{oid}: upload ended before its content was checked"
+            ))));
+        }
+        self.complete(oid, key, upload_id, &sent)
+    }
+
+    /// Send part `number` (of `parts`) from `buf` with its CRC32.
+    fn send_part(
+        &self,
+        oid: &Oid,
+        key: &str,
+        upload_id: &str,
+        number: u16,
+        parts: u64,
+        buf: &[u8],
+    ) -> Result<SentPart, StorageError> {
+        let crc =
+            base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(buf).to_be_bytes());
+        let mut action =
+            self.cfg
+                .bucket
+                .upload_part(Some(&self.cfg.credentials), key, number, upload_id);
+        action
+            .headers_mut()
+            .insert("x-amz-checksum-crc32", crc.clone());
+        action
+            .headers_mut()
+            .insert("x-amz-sdk-checksum-algorithm", "CRC32");
+        let url = action.sign(OWN_REQUEST_TTL);
+        let what = format!("storing part {number} of {parts} of {oid}");
+        let resp = self
+            .bulk
+            .put(url.as_str())
+            .header("x-amz-checksum-crc32", &crc)
+            .header("x-amz-sdk-checksum-algorithm", "CRC32")
+            .send(buf)
+            .map_err(|e| unreachable(&what, &e))?;
+        if !resp.status().is_success() {
+            return Err(self.status_error(&what, resp));
+        }
+        let etag = header(&resp, "etag")
+            .ok_or_else(|| StorageError::Backend(format!("no ETag for {what}")))?;
+        Ok(SentPart {
+            number,
+            etag: etag.to_string(),
+            crc32: Some(crc),
+        })
+    }
+
+    /// Complete a multipart upload from its parts (in order).
+    fn complete(
+        &self,
+        oid: &Oid,
+        key: &str,
+        upload_id: &str,
+        parts: &[SentPart],
+    ) -> Result<(), Failed> {
         let complete = self.cfg.bucket.complete_multipart_upload(
             Some(&self.cfg.credentials),
             key,
             upload_id,
-            etags.iter().map(String::as_str),
+            parts.iter().map(|p| p.etag.as_str()),
         );
         let url = complete.sign(OWN_REQUEST_TTL);
-        let body = complete.body();
+        // rusty-s3's body has no part checksums: the body is written here.
+        let mut body = String::from("<CompleteMultipartUpload>");
+        for p in parts {
+            body.push_str(&format!(
+                "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag>",
+                p.number,
+                xml_escape(&p.etag)
+            ));
+            if let Some(crc) = &p.crc32 {
+                body.push_str(&format!("<ChecksumCRC32>{crc}</ChecksumCRC32>"));
+            }
+            body.push_str("</Part>");
+        }
+        body.push_str("</CompleteMultipartUpload>");
         let what = format!("completing the upload of {oid}");
         let mut resp = self
             .agent
@@ -731,6 +950,21 @@ impl S3Store {
         }
         Ok(())
     }
+}
+
+/// A part the store accepted.
+struct SentPart {
+    number: u16,
+    etag: String,
+    /// Its `x-amz-checksum-crc32`, when it was sent with one.
+    crc32: Option<String>,
+}
+
+/// `text` safe inside an XML element.
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `x-amz-checksum-sha256` of an object: its SHA-256 (the oid) in base64.
@@ -904,7 +1138,7 @@ impl ObjectStore for S3Store {
             .get_object(Some(&self.cfg.credentials), &key)
             .sign(OWN_REQUEST_TTL);
         let what = format!("reading {oid}");
-        let mut req = self.agent.get(url.as_str());
+        let mut req = self.bulk.get(url.as_str());
         if let Some(r) = range {
             let spec = match r.end {
                 Some(end) => format!("bytes={}-{end}", r.start),

@@ -180,7 +180,10 @@ impl Store {
 
     /// Every stored global setting, by name (one query for all of them).
     pub fn settings(&self) -> Result<std::collections::HashMap<String, String>, Error> {
-        let mut st = self.conn().prepare("SELECT name, value FROM settings")?;
+        // Cached: a serve reads the settings for every LFS request.
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT name, value FROM settings")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

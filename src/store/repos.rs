@@ -249,15 +249,17 @@ impl Store {
     /// lines go through this first, so `Alice/Repo` reaches `alice/repo`, and everything after
     /// (access, policies, paths on disk) works on the one stored name.
     pub fn canonical_repo_name(&self, name: &RepoName) -> Result<RepoName, Error> {
+        // Cached statements here and in `repo_row`: both run for every request a serve answers.
         let row: Option<(String, String)> = self
             .conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT namespace, name FROM repos
                  WHERE namespace = ?1 COLLATE NOCASE AND name = ?2 COLLATE NOCASE
                  ORDER BY namespace = ?1 AND name = ?2 DESC LIMIT 1",
-                params![name.ns(), name.name()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            )?
+            .query_row(params![name.ns(), name.name()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
         let (ns, repo) = match row {
             Some(found) => found,
@@ -277,29 +279,28 @@ impl Store {
     pub fn repo_row(&self, name: &RepoName) -> Result<Option<RepoRow>, Error> {
         Ok(self
             .conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT id, max_blob_size, visibility, max_lfs_object_size, lfs_quota,
                         lfs_enforce_locks, push_message, fetch_message, lfs_storage
                  FROM repos WHERE namespace = ?1 AND name = ?2",
-                params![name.ns(), name.name()],
-                |r| {
-                    Ok(RepoRow {
-                        id: r.get(0)?,
-                        settings: RepoSettings {
-                            max_blob_size: r.get::<_, Option<i64>>(1)?.map(|v| v as u64),
-                            visibility: Visibility::parse(&r.get::<_, String>(2)?),
-                            max_lfs_object_size: r.get::<_, Option<i64>>(3)?.map(|v| v as u64),
-                            lfs_quota: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
-                            lfs_enforce_locks: r.get(5)?,
-                            push_message: r.get(6)?,
-                            fetch_message: r.get(7)?,
-                            lfs_storage: r
-                                .get::<_, Option<String>>(8)?
-                                .map(|v| LfsBackend::parse(&v)),
-                        },
-                    })
-                },
-            )
+            )?
+            .query_row(params![name.ns(), name.name()], |r| {
+                Ok(RepoRow {
+                    id: r.get(0)?,
+                    settings: RepoSettings {
+                        max_blob_size: r.get::<_, Option<i64>>(1)?.map(|v| v as u64),
+                        visibility: Visibility::parse(&r.get::<_, String>(2)?),
+                        max_lfs_object_size: r.get::<_, Option<i64>>(3)?.map(|v| v as u64),
+                        lfs_quota: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+                        lfs_enforce_locks: r.get(5)?,
+                        push_message: r.get(6)?,
+                        fetch_message: r.get(7)?,
+                        lfs_storage: r
+                            .get::<_, Option<String>>(8)?
+                            .map(|v| LfsBackend::parse(&v)),
+                    },
+                })
+            })
             .optional()?)
     }
 

@@ -267,30 +267,30 @@ impl Store {
         let Some(lookup) = lookup_key(token) else {
             return Ok(Err(Rejected::Unknown));
         };
+        // Cached statements: this runs for nearly every request a serve answers.
         let row = self
             .conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT t.id, t.hash, t.scope, t.expires_at, t.revoked_at, t.last_used_at,
                         u.id, u.name, u.is_admin, u.created_at
                  FROM tokens t JOIN owners u ON u.id = t.user_id WHERE t.lookup = ?1",
-                [lookup],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        r.get::<_, Option<String>>(5)?,
-                        User {
-                            id: r.get(6)?,
-                            name: r.get(7)?,
-                            admin: r.get(8)?,
-                            created_at: r.get(9)?,
-                        },
-                    ))
-                },
-            )
+            )?
+            .query_row([lookup], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    User {
+                        id: r.get(6)?,
+                        name: r.get(7)?,
+                        admin: r.get(8)?,
+                        created_at: r.get(9)?,
+                    },
+                ))
+            })
             .optional()?;
         let Some((id, stored, scope, expires_at, revoked_at, last_used, user)) = row else {
             return Ok(Err(Rejected::Unknown));

@@ -944,3 +944,87 @@ fn stalled_store_is_unavailable_after_a_bounded_wait() {
     let (status, _, body) = batch_curl(&w, "download", &oid, 7);
     assert_eq!(status, 200, "{body}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Proxy mode's multipart uploads, sent as boto3 sends them
+
+/// A proxied object over the multipart threshold goes up in 8 MiB parts, several at a time,
+/// each with its CRC32, under an upload that declared CRC32 composite checksums, and the store
+/// ends up with one object of exactly the pushed content. A body that is not its oid's content
+/// (only its last byte differs, so every part but the last was already sent) is refused, and
+/// the store keeps neither an object nor an unfinished upload.
+#[test]
+fn proxied_multipart_parts_in_parallel() {
+    let w = World::start(Via::Serve, true);
+    let scratch = w.env.dir.path();
+    let len = (70 << 20) + 12_345;
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let data: Vec<u8> = (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let oid = hex(&Sha256::digest(&data));
+    let key = format!("{REPO}/{}/{}/{oid}", &oid[0..2], &oid[2..4]);
+    let (status, _, body) = batch_curl(&w, "upload", &oid, len as u64);
+    assert_eq!(status, 200, "{body}");
+    let (href, headers) = batch_action(&body, "upload");
+    assert!(href.starts_with(&w.server.as_ref().unwrap().base), "{href}");
+    let open_uploads = || {
+        w.moto.boto3(
+            "print(len(s3.list_multipart_uploads(Bucket=bucket).get('Uploads', [])))\n",
+            &[],
+        )
+    };
+
+    let mut other = data.clone();
+    *other.last_mut().unwrap() ^= 1;
+    let before = w.moto.requests().len();
+    assert_eq!(curl_put(&href, &headers, &other, scratch), 400);
+    let parts_sent = w.moto.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "PUT" && r.target.contains("partNumber"))
+        .count();
+    assert!(parts_sent >= 2, "only {parts_sent} parts went out");
+    assert!(
+        w.moto.list(&key).is_empty(),
+        "a mismatching body was stored"
+    );
+    assert_eq!(
+        open_uploads().trim(),
+        "0",
+        "the refused upload was left open"
+    );
+
+    let before = w.moto.requests().len();
+    assert_eq!(curl_put(&href, &headers, &data, scratch), 200);
+    let parts = w.moto.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "PUT" && r.target.contains(&key) && r.target.contains("partNumber"))
+        .count();
+    assert_eq!(parts, 9, "70 MiB in 8 MiB parts");
+    assert_eq!(open_uploads().trim(), "0");
+    // The store's checksum is the composite of the 8 MiB parts' CRC32s (the CRC32 of their
+    // CRC32s), as the upload declared.
+    let mut crcs = Vec::new();
+    for part in data.chunks(8 << 20) {
+        crcs.extend_from_slice(&crc32fast::hash(part).to_be_bytes());
+    }
+    use base64::Engine as _;
+    let composite =
+        base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(&crcs).to_be_bytes());
+    let sum = w.moto.boto3(
+        "h = s3.head_object(Bucket=bucket, Key=sys.argv[1], ChecksumMode='ENABLED')\n\
+         print(h.get('ChecksumCRC32', ''), h.get('ChecksumType', ''))\n",
+        &[&key],
+    );
+    let sum: Vec<&str> = sum.split_whitespace().collect();
+    assert_eq!(sum, [composite.as_str(), "COMPOSITE"]);
+    assert!(
+        w.moto.get_object(&key).as_deref() == Some(&data[..]),
+        "the stored object is not the pushed content"
+    );
+}
