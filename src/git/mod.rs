@@ -603,15 +603,22 @@ impl Engine {
         Ok(Box::new(io::Cursor::new(out)))
     }
 
+    /// The cache key of a v2 capability advertisement.
+    ///
+    /// It covers what git's answer is made of: the binary, the options, the configuration
+    /// variables in the environment and the *contents* of every config file git reads. The
+    /// repository's path is not part of it, so a repository whose config reads like another's
+    /// (every freshly created one) shares that one's entry and its first `info/refs` starts no
+    /// git. Only where a config file may include others (`include.path`, `includeIf "gitdir:"`
+    /// depends on the path) does the path go in, and the TTL bounds what an included file can
+    /// change unseen.
     fn advertisement_key(&self, git_dir: &Path, opts: &RunOptions) -> String {
         use sha2::Digest as _;
+        // A config file this large is not worth reading on every request; its identity
+        // (path, size, mtime, inode) stands in for its contents.
+        const READ_LIMIT: u64 = 64 * 1024;
         let mut h = sha2::Sha256::new();
-        h.update(format!(
-            "{}\0{:?}\0{}\0",
-            self.path.display(),
-            self.version,
-            git_dir.display()
-        ));
+        h.update(format!("{}\0{:?}\0", self.path.display(), self.version));
         h.update(format!(
             "{:?}\0{:?}\0{:?}\0",
             opts.protocol, opts.config, self.pack_cache
@@ -628,18 +635,45 @@ impl Engine {
         {
             h.update(format!("{var}={value:?}\0"));
         }
-        for file in [
+        let mut path_matters = false;
+        for (i, file) in [
             git_dir.join("config"),
             home.join(".gitconfig"),
             xdg.join("git/config"),
             PathBuf::from("/etc/gitconfig"),
             PathBuf::from("/usr/local/etc/gitconfig"),
-        ] {
+        ]
+        .iter()
+        .enumerate()
+        {
             use std::os::unix::fs::MetadataExt;
-            let stat = std::fs::metadata(&file)
-                .map(|m| (m.len(), m.mtime(), m.mtime_nsec(), m.ino()))
-                .ok();
-            h.update(format!("{}:{stat:?}\0", file.display()));
+            h.update(format!("{i}:"));
+            match std::fs::metadata(file) {
+                Err(_) => h.update(b"absent\0"),
+                Ok(m) if m.len() > READ_LIMIT => {
+                    path_matters = true;
+                    h.update(format!(
+                        "{}:{:?}\0",
+                        file.display(),
+                        (m.len(), m.mtime(), m.mtime_nsec(), m.ino())
+                    ));
+                }
+                Ok(_) => match std::fs::read(file) {
+                    Ok(bytes) => {
+                        path_matters |=
+                            bytes.windows(7).any(|w| w.eq_ignore_ascii_case(b"include"));
+                        h.update(format!("{}\0", bytes.len()));
+                        h.update(&bytes);
+                    }
+                    Err(_) => {
+                        path_matters = true;
+                        h.update(format!("{}:unreadable\0", file.display()));
+                    }
+                },
+            }
+        }
+        if path_matters {
+            h.update(format!("dir:{}\0", git_dir.display()));
         }
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }

@@ -462,3 +462,71 @@ fn noop_fetch_starts_no_git_and_unknown_config_falls_back() {
         show(&expected)
     );
 }
+
+/// The v2 capability advertisement depends on git's configuration, not on the repository's
+/// path: a new repository whose config reads like another's gets its first `info/refs`
+/// answered without git, byte for byte git's answer, and a repository whose config changes
+/// the answer gets its own from git.
+#[test]
+fn v2_capabilities_are_shared_by_repositories_with_the_same_config() {
+    let env = Env::new();
+    let token = env.user_with_token("alice", &[]);
+    env.hosted_fixture("alice/one", "main");
+    let (git, log) = logging_git(&env);
+    let server = Server::start_full(
+        &env,
+        "127.0.0.1:0",
+        &[],
+        &[("HUBCTL_GIT", git.to_str().unwrap())],
+    );
+    let first = hubctl_says(
+        &env,
+        &server.url("alice/one"),
+        &token,
+        Some("version=2"),
+        None,
+    );
+    assert!(first.starts_with(b"000eversion 2\n"), "{}", show(&first));
+
+    let before = upload_packs_started(&log);
+    env.hubctl_ok(&["repo", "init", "alice/two"]);
+    let second = hubctl_says(
+        &env,
+        &server.url("alice/two"),
+        &token,
+        Some("version=2"),
+        None,
+    );
+    assert_eq!(
+        upload_packs_started(&log),
+        before,
+        "a new repository with the same config started git for its capabilities"
+    );
+    let bare = env.bare("alice/two");
+    assert_eq!(
+        show(&second),
+        show(&git_says(&env, &bare, Some("version=2"), None, None))
+    );
+
+    // A setting that changes the answer: its own entry, from git.
+    env.hubctl_ok(&["repo", "init", "alice/three"]);
+    let bare = env.bare("alice/three");
+    env.git_ok(&bare, &["config", "transfer.advertiseSID", "true"]);
+    let third = hubctl_says(
+        &env,
+        &server.url("alice/three"),
+        &token,
+        Some("version=2"),
+        None,
+    );
+    assert_eq!(
+        upload_packs_started(&log),
+        before + 1,
+        "a config that changes the capabilities did not ask git"
+    );
+    assert!(
+        String::from_utf8_lossy(&third).contains("session-id="),
+        "{}",
+        show(&third)
+    );
+}
