@@ -307,7 +307,12 @@ fn lfs_transfer(
     };
     let input = lfs_transfer::IdleFd::stdin(idle_timeout)?;
     let output = lfs_transfer::IdleFd::stdout(idle_timeout)?;
-    let input = std::io::BufReader::with_capacity(lfs_transfer::MAX_PKT_LEN, input);
+    // sshd's pipes hold 64 KiB by default: an object then crosses them in pieces of 4-64 KiB,
+    // each a wake-up and a poll on both sides. At 1 MiB both sides move far larger pieces
+    // (fewer system calls and context switches per GiB for sshd and for us).
+    git::widen_pipe(&input);
+    git::widen_pipe(&output);
+    let input = std::io::BufReader::with_capacity(lfs_transfer::INPUT_BUFFER, input);
     let output = std::io::BufWriter::with_capacity(lfs_transfer::MAX_PKT_LEN * 2, output);
     let siblings = Siblings::new(&root.run_dir(), connection);
     let mut pause = lfs_transfer::StdinPause::new(idle_timeout, siblings.clone());
