@@ -233,7 +233,10 @@ fn drain(body: &mut impl Read, unread: u64) {
     }
 }
 
-/// Answer the one request this process was started for, on stdin/stdout.
+/// Answer the one request this process was started for, on stdin/stdout. Once the response
+/// is written, stdout and stderr point at `/dev/null`, so that the web server ends the
+/// response before this process tears down: nothing may be written to them after this
+/// returns `Ok`.
 pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
     let started = Instant::now();
     let arrived = std::time::SystemTime::now();
