@@ -130,16 +130,23 @@ pub fn configure(
     // enforces LFS locks, or LFS pointers are checked (the default); post-receive when
     // maintenance follows pushes. Otherwise git runs the repository's own hooks directly,
     // without a hubctl process in between.
-    let (policy, maintain) = crate::store::with_store(root, |s| {
+    let (policy, facts, maintain) = crate::store::with_store(root, |s| {
         let repo = s.repo_settings(name)?.unwrap_or_default();
         let settings = crate::settings::Settings::load(s)?;
         let policy =
             repo.max_blob_size.is_some() || repo.lfs_enforce_locks || settings.lfs_check_pointers;
-        Ok::<_, crate::store::Error>((policy, settings.auto_maintenance))
+        let facts = super::policy::Facts::for_hook(&repo, &settings);
+        Ok::<_, crate::store::Error>((policy, facts, settings.auto_maintenance))
     })?;
     let mut own = Vec::new();
     if policy {
         own.push("pre-receive");
+        // What the hook would otherwise read from the database again. Always set, empty when
+        // the hook must read the database, so that no value inherited from hubctl's own
+        // environment can stand in for the settings.
+        let value = facts.map(|f| f.encode()).unwrap_or_default();
+        opts.env
+            .push((super::policy::FACTS_ENV.into(), value.into()));
     }
     if maintain {
         own.push("post-receive");
@@ -216,14 +223,20 @@ fn check_policy(git_dir: &Path, input: &[u8]) -> Result<(), Error> {
     let quarantine = std::env::var_os("GIT_QUARANTINE_PATH").map(PathBuf::from);
     let user = std::env::var(ENV_USER).ok().filter(|u| !u.is_empty());
     let updates = super::policy::parse_updates(input);
-    super::policy::pre_receive(super::policy::Push {
-        root: &root,
-        name: &name,
-        git_dir,
-        quarantine: quarantine.as_deref(),
-        updates: &updates,
-        user: user.as_deref(),
-    })?;
+    let facts = std::env::var(super::policy::FACTS_ENV)
+        .ok()
+        .and_then(|v| super::policy::Facts::decode(&v));
+    super::policy::pre_receive(
+        super::policy::Push {
+            root: &root,
+            name: &name,
+            git_dir,
+            quarantine: quarantine.as_deref(),
+            updates: &updates,
+            user: user.as_deref(),
+        },
+        facts,
+    )?;
     Ok(())
 }
 

@@ -144,9 +144,106 @@ pub struct Push<'a> {
     pub user: Option<&'a str>,
 }
 
+/// Environment variable: the [`Facts`] of a push, set by the process that starts
+/// receive-pack (see [`Facts::for_hook`]).
+pub const FACTS_ENV: &str = "HUBCTL_PUSH_POLICY";
+
+/// The settings the pre-receive check needs, when they are all it needs: the repository's
+/// size limit and whether LFS pointers are checked against objects stored in the repository
+/// itself. The process that starts receive-pack has just read them from the database and
+/// hands them to the hook in [`FACTS_ENV`], so the hook does not open SQLite (its schema
+/// parse and settings reads were a measured part of every push's hook). A push that needs
+/// more (locks to enforce, LFS objects in S3) gets no facts, and the hook reads the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Facts {
+    /// The repository's `max-blob-size`.
+    pub max_blob_size: Option<u64>,
+    /// `lfs-check-pointers`, with the repository's LFS objects stored locally.
+    pub check_pointers: bool,
+}
+
+impl Facts {
+    /// The facts for the hook, or `None` when the hook must read the database itself.
+    pub fn for_hook(
+        repo: &crate::store::repos::RepoSettings,
+        global: &crate::settings::Settings,
+    ) -> Option<Facts> {
+        let backend = repo.lfs_storage.unwrap_or(global.lfs_storage);
+        let pointers_local =
+            !global.lfs_check_pointers || backend == crate::store::repos::LfsBackend::Local;
+        (!repo.lfs_enforce_locks && pointers_local).then_some(Facts {
+            max_blob_size: repo.max_blob_size,
+            check_pointers: global.lfs_check_pointers,
+        })
+    }
+
+    /// The value of [`FACTS_ENV`].
+    pub fn encode(&self) -> String {
+        let limit = self
+            .max_blob_size
+            .map_or_else(|| "none".to_string(), |n| n.to_string());
+        format!(
+            "max-blob-size={limit} check-pointers={}",
+            u8::from(self.check_pointers)
+        )
+    }
+
+    /// Parse [`Facts::encode`]'s output; anything else is `None` (the hook then reads the
+    /// database, as without facts).
+    pub fn decode(value: &str) -> Option<Facts> {
+        let mut parts = value.split(' ');
+        let limit = parts.next()?.strip_prefix("max-blob-size=")?;
+        let pointers = parts.next()?.strip_prefix("check-pointers=")?;
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Facts {
+            max_blob_size: match limit {
+                "none" => None,
+                n => Some(n.parse().ok()?),
+            },
+            check_pointers: match pointers {
+                "0" => false,
+                "1" => true,
+                _ => return None,
+            },
+        })
+    }
+}
+
 /// pre-receive: apply hubctl's policy to a push. [`Error::Refused`] carries the message for
-/// the client, naming every problem found; the push is then rejected.
-pub fn pre_receive(push: Push<'_>) -> Result<(), Error> {
+/// the client, naming every problem found; the push is then rejected. With `facts` (see
+/// [`Facts`]) the database is not opened.
+pub fn pre_receive(push: Push<'_>, facts: Option<Facts>) -> Result<(), Error> {
+    if let Some(facts) = facts {
+        let Some(quarantine) = push.quarantine else {
+            return Ok(());
+        };
+        if facts.max_blob_size.is_none() && !facts.check_pointers {
+            return Ok(());
+        }
+        let lfs = facts
+            .check_pointers
+            .then(|| crate::lfs::storage::FsStore::new(push.git_dir));
+        let found = check_incoming(
+            push.git_dir,
+            quarantine,
+            facts.max_blob_size,
+            lfs.as_ref().map(|s| s as &dyn ObjectStore),
+        )?;
+        let mut refusals = Vec::new();
+        if let Some(limit) = facts.max_blob_size.filter(|_| !found.large.is_empty()) {
+            refusals.push(large_blob_message(&found.large, limit));
+        }
+        if !found.missing.is_empty() {
+            refusals.push(missing_objects_message(&found.missing));
+        }
+        return if refusals.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Refused(refusals.concat()))
+        };
+    }
     let store = Store::open_root(push.root)?;
     let row = store.repo_row(push.name)?;
     let settings = row.as_ref().map(|r| r.settings.clone()).unwrap_or_default();
@@ -702,6 +799,107 @@ fn lfs_pattern(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn facts_round_trip_and_refuse_anything_else() {
+        for facts in [
+            Facts::default(),
+            Facts {
+                max_blob_size: Some(1 << 20),
+                check_pointers: true,
+            },
+            Facts {
+                max_blob_size: Some(0),
+                check_pointers: false,
+            },
+        ] {
+            assert_eq!(Facts::decode(&facts.encode()), Some(facts));
+        }
+        assert_eq!(
+            Facts::decode("max-blob-size=1048576 check-pointers=1"),
+            Some(Facts {
+                max_blob_size: Some(1048576),
+                check_pointers: true
+            })
+        );
+        for bad in [
+            "",
+            "max-blob-size=none",
+            "max-blob-size=none check-pointers=2",
+            "max-blob-size=-1 check-pointers=1",
+            "max-blob-size=1MB check-pointers=1",
+            "max-blob-size=none check-pointers=1 extra",
+            "check-pointers=1 max-blob-size=none",
+            "max-blob-size=none  check-pointers=1",
+        ] {
+            assert_eq!(Facts::decode(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn facts_only_when_the_hook_needs_nothing_else() {
+        use crate::store::repos::{LfsBackend, RepoSettings};
+        let global = crate::settings::Settings::default();
+        let repo = RepoSettings {
+            max_blob_size: Some(42),
+            ..RepoSettings::default()
+        };
+        assert_eq!(
+            Facts::for_hook(&repo, &global),
+            Some(Facts {
+                max_blob_size: Some(42),
+                check_pointers: global.lfs_check_pointers,
+            })
+        );
+        // Locks are read from the database by the hook.
+        let locks = RepoSettings {
+            lfs_enforce_locks: true,
+            ..RepoSettings::default()
+        };
+        assert_eq!(Facts::for_hook(&locks, &global), None);
+        // Pointers checked against S3 need the store's settings and credentials.
+        let s3 = RepoSettings {
+            lfs_storage: Some(LfsBackend::S3),
+            ..RepoSettings::default()
+        };
+        let checking = crate::settings::Settings {
+            lfs_check_pointers: true,
+            ..crate::settings::Settings::default()
+        };
+        assert_eq!(Facts::for_hook(&s3, &checking), None);
+        let unchecked = crate::settings::Settings {
+            lfs_check_pointers: false,
+            ..crate::settings::Settings::default()
+        };
+        assert_eq!(
+            Facts::for_hook(&s3, &unchecked),
+            Some(Facts {
+                max_blob_size: None,
+                check_pointers: false,
+            })
+        );
+    }
+
+    /// With facts the hook never opens the database: a root without one is no error.
+    #[test]
+    fn facts_need_no_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::at(dir.path()).unwrap();
+        // A database SQLite cannot open.
+        std::fs::create_dir_all(root.db_path()).unwrap();
+        let name = RepoName::parse("team/app").unwrap();
+        let git_dir = dir.path().join("app.git");
+        let push = || Push {
+            root: &root,
+            name: &name,
+            git_dir: &git_dir,
+            quarantine: None,
+            updates: &[],
+            user: None,
+        };
+        assert!(pre_receive(push(), Some(Facts::default())).is_ok());
+        assert!(pre_receive(push(), None).is_err());
+    }
 
     #[test]
     fn recognises_lfs_pointers() {

@@ -565,6 +565,62 @@ fn policy_before_own_hooks(t: Transport) {
 }
 push_matrix!(policy_before_own_hooks);
 
+/// The process that starts receive-pack hands the settings hubctl's pre-receive needs to it
+/// in `HUBCTL_PUSH_POLICY` (the hook then does not open the database), and hands nothing when
+/// the hook must read the database itself (LFS locks to enforce).
+fn policy_settings_reach_the_hook(t: Transport) {
+    let site = Site::start_push(t);
+    if t == Transport::CgiProjectRoot {
+        // git-http-backend mode: no settings, no policy, no hook of hubctl's.
+        return;
+    }
+    let env = &site.env;
+    env.ensure_owner("team");
+    env.hubctl_ok(&["repo", "init", REPO, "--max-blob-size", "1MB"]);
+    site.allow_push(REPO);
+    let wt = site.worktree_for(REPO, "work");
+    let bare = site.bare(REPO);
+    let record = env.path("policy.log");
+    // The repository's own pre-receive runs after hubctl's, in the same environment.
+    install_hook(
+        &bare,
+        "pre-receive",
+        &format!(
+            "#!/bin/sh\necho \"[${{HUBCTL_PUSH_POLICY-unset}}]\" >> {}\n",
+            record.display()
+        ),
+    );
+    env.add_commit(&wt, "small", "small\n", "small");
+    site.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    let log = || std::fs::read_to_string(&record).unwrap_or_default();
+    assert_eq!(log(), "[max-blob-size=1048576 check-pointers=1]\n");
+    // The limit handed over is the one enforced.
+    write_random(&wt.join("big.bin"), 2 << 20, 6);
+    env.git_ok(&wt, &["add", "-A"]);
+    env.git_ok(&wt, &["commit", "-qm", "big"]);
+    let out = site.git(&wt, &["push", "origin", "main"]);
+    assert!(!out.status.success(), "large blob accepted");
+    assert!(
+        stderr(&out).contains("limit of 1.0 MiB (1048576 bytes)"),
+        "{}",
+        stderr(&out)
+    );
+    site.git_ok(&wt, &["reset", "-q", "--hard", "HEAD~1"]);
+    // Locks live in the database: no facts, the hook reads it (an empty value, so that nothing
+    // inherited can stand in).
+    env.hubctl_ok(&["repo", "set", REPO, "lfs-enforce-locks", "on"]);
+    env.hubctl_ok(&["repo", "set", REPO, "max-blob-size", "off"]);
+    env.add_commit(&wt, "small2", "two\n", "two");
+    site.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    assert_eq!(
+        log(),
+        "[max-blob-size=1048576 check-pointers=1]\n[]\n",
+        "{}",
+        site.server_logs()
+    );
+}
+push_matrix!(policy_settings_reach_the_hook);
+
 /// Ten rounds of two clients pushing different commits to one branch at the same moment:
 /// exactly one wins each round, the other is told, the repository stays consistent.
 fn push_races(t: Transport) {

@@ -233,7 +233,10 @@ fn drain(body: &mut impl Read, unread: u64) {
     }
 }
 
-/// Answer the one request this process was started for, on stdin/stdout.
+/// Answer the one request this process was started for, on stdin/stdout. Once the response
+/// is written, stdout and stderr point at `/dev/null`, so that the web server ends the
+/// response before this process tears down: nothing may be written to them after this
+/// returns `Ok`.
 pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
     let started = Instant::now();
     let arrived = std::time::SystemTime::now();
@@ -322,7 +325,38 @@ pub fn run(app: &App, env: CgiEnv) -> Result<(), Error> {
         };
         eprintln!("{}", entry.render(format));
     }
+    if outcome.is_ok() {
+        end_response();
+    }
     outcome
+}
+
+/// Tell the web server the response is complete: point stdout and stderr at `/dev/null`.
+///
+/// A CGI server ends the response when both pipes reach end of file; fcgiwrap sends nothing
+/// of a short response, and nginx does not finish the chunked body, before that. Without this
+/// the end comes at process exit, so the client (and a no-op fetch's next request) waits for
+/// what follows the last byte: dropping the app, closing SQLite (its WAL check) and the
+/// kernel's teardown of the process. Called only after the whole response and the access
+/// line were written; a failed write keeps stderr for its error.
+fn end_response() {
+    // Nothing is written through std's buffered stdout on this path; flush in case.
+    let _ = io::stdout().flush();
+    let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    else {
+        return;
+    };
+    use std::os::fd::AsRawFd;
+    for fd in [1, 2] {
+        // SAFETY: dup2 replaces this process's own descriptors 1 and 2 (open for its whole
+        // life) with a copy of `null`, which stays valid for the duration of the call.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), fd);
+        }
+    }
 }
 
 /// A file answer turned into `X-Accel-Redirect: <prefix><path below root>`, so that nginx
