@@ -1220,6 +1220,86 @@ fn transfer_controlmaster_sessions_end_after_quit() {
     assert!(w.sessions().is_empty(), "left behind: {:?}", w.sessions());
 }
 
+/// Two git-lfs processes of one user that share one ControlMaster (git-lfs 3.3.0 keeps its
+/// control socket under `$XDG_RUNTIME_DIR/git-lfs`, so every run of one user to one host
+/// shares it), pushing to two repositories at the same time: when the first one quits, the
+/// siblings rule (`src/transport/ssh/connection.rs`) ends only sessions of its own repository
+/// and direction, never the other run's sessions that are idle between two of its messages.
+/// Both pushes succeed, every object is stored, and no session is left behind.
+#[test]
+fn transfer_controlmaster_shared_by_two_pushes_to_two_repositories() {
+    let w = World::with(Keys::File, Via::Transfer);
+    w.env.hubctl_ok(&["config", "set", "idle-timeout", "60s"]);
+    let runtime = w.env.path("xdg-runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+    std::fs::set_permissions(
+        &runtime,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let mut trees = Vec::new();
+    for (i, (branch, repo)) in [("one", PUB), ("two", PRIV)].into_iter().enumerate() {
+        let wt = w.worktree(&format!("wt-{branch}"), repo);
+        // More objects than workers, of mixed sizes: every worker goes from one object to
+        // the next while the other push runs.
+        let files: Vec<(String, usize, u64)> = (0..12)
+            .map(|k| {
+                let seed = 1000 * (i as u64 + 1) + k;
+                (
+                    format!("{branch}-{k}.bin"),
+                    [300_000, 2_000, 70_000][k as usize % 3],
+                    seed,
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, usize, u64)> =
+            files.iter().map(|(n, s, x)| (n.as_str(), *s, *x)).collect();
+        commit_lfs_files(&w, &wt, &refs, branch);
+        w.env.git_ok(&wt, &["branch", "-m", branch]);
+        trees.push((branch, repo, wt, files));
+    }
+    let outs: Vec<Output> = std::thread::scope(|sc| {
+        let handles: Vec<_> = trees
+            .iter()
+            .map(|(branch, _, wt, _)| {
+                let w = &w;
+                let runtime = &runtime;
+                sc.spawn(move || {
+                    w.git_cmd("alice", wt)
+                        .args(["push", "-q", "origin", branch])
+                        .env("XDG_RUNTIME_DIR", runtime)
+                        .output()
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        runtime.join("git-lfs").exists(),
+        "the client did not multiplex"
+    );
+    for (out, (branch, ..)) in outs.iter().zip(&trees) {
+        w.check(out, &format!("multiplexed push of {branch}"));
+    }
+    for (_, repo, wt, files) in &trees {
+        for (name, _, _) in files {
+            w.assert_stored(repo, &wt.join(name));
+        }
+    }
+    assert!(
+        eventually(std::time::Duration::from_secs(20), || w
+            .sessions()
+            .is_empty()
+            && w.tmp_files(PUB).is_empty()
+            && w.tmp_files(PRIV).is_empty()),
+        "left behind: sessions {:?}, temporary files {:?} {:?}",
+        w.sessions(),
+        w.tmp_files(PUB),
+        w.tmp_files(PRIV)
+    );
+}
+
 /// The protocol byte by byte: the handshake (LFS.md §7.3), errors with their delimiter
 /// (§10 T10), unknown commands keep the session, EOF ends it (§10 T9), silence ends it,
 /// malformed pkt-lines are a protocol error, access and the on/off switch.

@@ -7,9 +7,13 @@
 //! for the server's idle timeout (LFS.md §7.1, §10 T8; fixed in git-lfs 3.5.0, which ends the
 //! others first). The sessions of one connection share sshd's `SSH_CONNECTION` (client and
 //! server address and port), so a session that receives `quit` leaves a mark under
-//! `<root>/run/lfs-ssh/` named after that connection, and the other sessions of the same
-//! connection end once they have been idle between messages for [`GRACE`] after the mark
-//! appeared. A session that is in the middle of a message is never ended this way.
+//! `<root>/run/lfs-ssh/` named after that connection and the session's scope (repository and
+//! operation: every session of one git-lfs run has the same), and the other sessions of the
+//! same connection and scope end once they have been idle between messages for [`GRACE`]
+//! after the mark appeared. A session that is in the middle of a message is never ended this
+//! way. The scope spares the sessions of another git-lfs run that shares the connection (a
+//! user's own `ControlMaster auto`) on another repository or in the other direction; two runs
+//! on the same repository in the same direction over one shared master are not told apart.
 //!
 //! The mark is only a hint for speed: when it cannot be written or read, sessions end on
 //! `quit`, end of input or the idle timeout as before.
@@ -52,16 +56,21 @@ pub struct Siblings {
 }
 
 impl Siblings {
-    /// The session on `connection` (sshd's `SSH_CONNECTION`), with marks under `run_dir`;
-    /// `None` when the connection is unknown (not started by sshd) or the path is not
-    /// contained in the run directory.
-    pub fn new(run_dir: &Path, connection: &str) -> Option<Siblings> {
+    /// The session on `connection` (sshd's `SSH_CONNECTION`) in `scope` (what the session
+    /// serves, e.g. repository and operation), with marks under `run_dir`; `None` when the
+    /// connection is unknown (not started by sshd) or the path is not contained in the run
+    /// directory.
+    pub fn new(run_dir: &Path, connection: &str, scope: &str) -> Option<Siblings> {
         let connection = connection.trim();
         if connection.is_empty() {
             return None;
         }
         // A fixed-length hex name: the text itself never becomes a path.
-        let digest = sha2::Sha256::digest(connection.as_bytes());
+        let mut digest = sha2::Sha256::new();
+        digest.update(connection.as_bytes());
+        digest.update(b"\0");
+        digest.update(scope.as_bytes());
+        let digest = digest.finalize();
         let name: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         let dir = marks_dir(run_dir);
         let mark = fsutil::contained(run_dir, &dir.join(name))?;
@@ -132,27 +141,34 @@ mod tests {
     fn a_quit_is_seen_by_later_sessions_of_the_same_connection_only() {
         let run = tempfile::tempdir().unwrap();
         let conn = "127.0.0.1 40000 127.0.0.1 22";
-        let a = Siblings::new(run.path(), conn).unwrap();
-        let b = Siblings::new(run.path(), conn).unwrap();
-        let other = Siblings::new(run.path(), "127.0.0.1 40001 127.0.0.1 22").unwrap();
+        let a = Siblings::new(run.path(), conn, "alice/x upload").unwrap();
+        let b = Siblings::new(run.path(), conn, "alice/x upload").unwrap();
+        let other =
+            Siblings::new(run.path(), "127.0.0.1 40001 127.0.0.1 22", "alice/x upload").unwrap();
+        // Another git-lfs run sharing the connection (a user's own ControlMaster), on another
+        // repository or in the other direction.
+        let other_repo = Siblings::new(run.path(), conn, "alice/y upload").unwrap();
+        let other_way = Siblings::new(run.path(), conn, "alice/x download").unwrap();
         assert!(!b.quit_seen());
         a.announce_quit().unwrap();
         assert!(b.quit_seen());
         assert!(a.quit_seen());
         assert!(!other.quit_seen());
+        assert!(!other_repo.quit_seen());
+        assert!(!other_way.quit_seen());
         // A later connection with the same addresses and ports ignores the old mark.
         std::thread::sleep(Duration::from_millis(20));
-        let later = Siblings::new(run.path(), conn).unwrap();
+        let later = Siblings::new(run.path(), conn, "alice/x upload").unwrap();
         assert!(!later.quit_seen());
     }
 
     #[test]
     fn no_connection_no_siblings_and_names_are_fixed_hex() {
         let run = tempfile::tempdir().unwrap();
-        assert!(Siblings::new(run.path(), "").is_none());
-        assert!(Siblings::new(run.path(), "  ").is_none());
+        assert!(Siblings::new(run.path(), "", "s").is_none());
+        assert!(Siblings::new(run.path(), "  ", "s").is_none());
         for hostile in ["../../etc/passwd", "a/b", "\0x", "..", "/abs 1 2 3"] {
-            let s = Siblings::new(run.path(), hostile).unwrap();
+            let s = Siblings::new(run.path(), hostile, hostile).unwrap();
             let name = s.mark.file_name().unwrap().to_str().unwrap().to_string();
             assert_eq!(name.len(), 32, "{hostile:?}");
             assert!(name.bytes().all(|b| b.is_ascii_hexdigit()), "{hostile:?}");
@@ -163,7 +179,7 @@ mod tests {
     #[test]
     fn a_symlinked_mark_is_not_followed() {
         let run = tempfile::tempdir().unwrap();
-        let s = Siblings::new(run.path(), "127.0.0.1 1 127.0.0.1 22").unwrap();
+        let s = Siblings::new(run.path(), "127.0.0.1 1 127.0.0.1 22", "s").unwrap();
         fs::create_dir_all(run.path().join("lfs-ssh")).unwrap();
         let target = run.path().join("target");
         fs::write(&target, "keep").unwrap();

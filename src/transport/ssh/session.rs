@@ -314,7 +314,10 @@ fn lfs_transfer(
     git::widen_pipe(&output);
     let input = std::io::BufReader::with_capacity(lfs_transfer::INPUT_BUFFER, input);
     let output = std::io::BufWriter::with_capacity(lfs_transfer::MAX_PKT_LEN * 2, output);
-    let siblings = Siblings::new(&root.run_dir(), connection);
+    // Scoped to what this session serves: every session of one git-lfs run has the same
+    // repository and operation.
+    let scope = format!("{name}\0{operation:?}");
+    let siblings = Siblings::new(&root.run_dir(), connection, &scope);
     let mut pause = lfs_transfer::StdinPause::new(idle_timeout, siblings.clone());
     match lfs_transfer::serve(&transfer, store, input, output, &mut pause) {
         Ok(End::Quit) => {
