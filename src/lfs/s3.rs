@@ -714,35 +714,26 @@ impl S3Store {
         reader: &mut Verifying<'_>,
     ) -> Result<(), Failed> {
         let parts = size.div_ceil(part_size);
-        let mut etags = Vec::with_capacity(parts as usize);
+        let mut etags: Vec<String> = Vec::with_capacity(parts as usize);
         for n in 1..=parts {
             let len = part_size.min(size - (n - 1) * part_size);
             let number = u16::try_from(n).map_err(|_| {
                 Failed::Store(StorageError::Backend(format!("{oid}: too many parts")))
             })?;
-            let url = self
-                .cfg
-                .bucket
-                .upload_part(Some(&self.cfg.credentials), key, number, upload_id)
-                .sign(OWN_REQUEST_TTL);
-            let what = format!("storing part {n} of {parts} of {oid}");
             let mut part = reader.by_ref().take(len);
-            let resp = self
-                .bulk
-                .put(url.as_str())
-                .header("Content-Length", len.to_string())
-                .send(ureq::SendBody::from_reader(&mut part));
-            let resp = match resp {
-                Ok(r) => r,
-                Err(e) => return Err(Failed::Send(unreachable(&what, &e))),
-            };
-            if !resp.status().is_success() {
-                return Err(Failed::Store(self.status_error(&what, resp)));
-            }
-            let etag = header(&resp, "etag").ok_or_else(|| {
-                Failed::Store(StorageError::Backend(format!("no ETag for {what}")))
-            })?;
-            etags.push(etag.to_string());
+            let sent = self
+                .send_part(
+                    PartOf {
+                        oid,
+                        key,
+                        upload_id,
+                        parts,
+                    },
+                    number,
+                    PartBody::Stream(&mut part, len),
+                )
+                .map_err(Failed::Send)?;
+            etags.push(sent.etag);
         }
         if !reader.finished {
             // Cannot happen: the last part's last read checks the whole content.
@@ -800,7 +791,16 @@ impl S3Store {
                         // The lock is held only while taking the next part.
                         let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
                         let Ok((number, buf)) = next else { break };
-                        match self.send_part(oid, key, upload_id, number, parts, &buf) {
+                        match self.send_part(
+                            PartOf {
+                                oid,
+                                key,
+                                upload_id,
+                                parts,
+                            },
+                            number,
+                            PartBody::Buffer(&buf),
+                        ) {
                             Ok(part) => sent.lock().unwrap_or_else(|e| e.into_inner()).push(part),
                             Err(e) => {
                                 failure
@@ -856,37 +856,47 @@ impl S3Store {
         self.complete(oid, key, upload_id, &sent)
     }
 
-    /// Send part `number` (of `parts`) from `buf` with its CRC32.
+    /// Send part `number` of an upload: a buffered part goes with its CRC32 (the store checks
+    /// it, and the completion declares the object's composite CRC32), a streamed one with its
+    /// length only.
     fn send_part(
         &self,
-        oid: &Oid,
-        key: &str,
-        upload_id: &str,
+        of: PartOf<'_>,
         number: u16,
-        parts: u64,
-        buf: &[u8],
+        body: PartBody<'_, '_>,
     ) -> Result<SentPart, StorageError> {
-        let crc =
-            base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(buf).to_be_bytes());
+        let crc = match &body {
+            PartBody::Buffer(buf) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .encode(crc32fast::hash(buf).to_be_bytes()),
+            ),
+            PartBody::Stream(..) => None,
+        };
         let mut action =
             self.cfg
                 .bucket
-                .upload_part(Some(&self.cfg.credentials), key, number, upload_id);
-        action
-            .headers_mut()
-            .insert("x-amz-checksum-crc32", crc.clone());
-        action
-            .headers_mut()
-            .insert("x-amz-sdk-checksum-algorithm", "CRC32");
+                .upload_part(Some(&self.cfg.credentials), of.key, number, of.upload_id);
+        if let Some(crc) = &crc {
+            action
+                .headers_mut()
+                .insert("x-amz-checksum-crc32", crc.clone());
+            action
+                .headers_mut()
+                .insert("x-amz-sdk-checksum-algorithm", "CRC32");
+        }
         let url = action.sign(OWN_REQUEST_TTL);
-        let what = format!("storing part {number} of {parts} of {oid}");
-        let resp = self
-            .bulk
-            .put(url.as_str())
-            .header("x-amz-checksum-crc32", &crc)
-            .header("x-amz-sdk-checksum-algorithm", "CRC32")
-            .send(buf)
-            .map_err(|e| unreachable(&what, &e))?;
+        let what = format!("storing part {number} of {} of {}", of.parts, of.oid);
+        let request = self.bulk.put(url.as_str());
+        let sent = match body {
+            PartBody::Buffer(buf) => request
+                .header("x-amz-checksum-crc32", crc.as_deref().unwrap_or_default())
+                .header("x-amz-sdk-checksum-algorithm", "CRC32")
+                .send(buf),
+            PartBody::Stream(reader, len) => request
+                .header("Content-Length", len.to_string())
+                .send(ureq::SendBody::from_reader(reader)),
+        };
+        let resp = sent.map_err(|e| unreachable(&what, &e))?;
         if !resp.status().is_success() {
             return Err(self.status_error(&what, resp));
         }
@@ -895,7 +905,7 @@ impl S3Store {
         Ok(SentPart {
             number,
             etag: etag.to_string(),
-            crc32: Some(crc),
+            crc32: crc,
         })
     }
 
@@ -981,6 +991,22 @@ pub fn checksum_of(oid: &Oid) -> String {
 }
 
 /// Why a streamed upload failed: the content (the reader recorded why) or the store.
+/// Which multipart upload a part belongs to.
+#[derive(Clone, Copy)]
+struct PartOf<'a> {
+    oid: &'a Oid,
+    key: &'a str,
+    upload_id: &'a str,
+    /// How many parts the upload has (for messages).
+    parts: u64,
+}
+
+/// A part's bytes: a bounded buffer, or `len` bytes read from the upload as they are sent.
+enum PartBody<'b, 'r> {
+    Buffer(&'b [u8]),
+    Stream(&'b mut (dyn Read + 'r), u64),
+}
+
 enum Failed {
     /// The request failed while sending: the reader's own failure explains it if it has one.
     Send(StorageError),
