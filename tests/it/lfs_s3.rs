@@ -3,7 +3,9 @@
 //! `hubctl cgi` (the README's snippet) and SSH (`git-lfs-transfer` through a real sshd):
 //!
 //! - presigned mode: the batch answer sends the client straight to moto; moto's request log has
-//!   the object PUTs and GETs, hubctl's log none;
+//!   the object PUTs and GETs, hubctl's log none, and moto's wire log (User-Agent and body bytes
+//!   per request) says git-lfs carried every object byte and hubctl none; in proxy mode the
+//!   opposite;
 //! - proxy mode (`lfs-s3-proxy on`) and `git-lfs-transfer`: hubctl streams the bytes, with a
 //!   multipart upload for an object over 64 MiB;
 //! - the store stopped in the middle of a push: a clear error, nothing half-stored, and the push
@@ -352,6 +354,47 @@ pub(crate) fn moto_requests(moto: &Moto, method: &str, key: &str) -> Vec<MotoReq
         .collect()
 }
 
+/// Who carried an object's bytes, from the S3 server's wire log (the wrapper around moto logs
+/// each request's User-Agent and body bytes): every request for `key` (its single PUT, its
+/// multipart parts, its GETs) that sent object bytes to the store or got them from it came from
+/// a User-Agent starting with `agent`, and together they carried the whole object up at least
+/// once and down at least once.
+pub(crate) fn assert_bytes_carried_by(w: &World, key: &str, size: u64, agent: &str) {
+    let wire = w.moto.wire();
+    let mine: Vec<&WireRequest> = wire
+        .iter()
+        .filter(|r| r.target.split('?').next().unwrap().ends_with(key))
+        .collect();
+    let carrying: Vec<&&WireRequest> = mine
+        .iter()
+        .filter(|r| (r.method == "PUT" && r.bytes_in > 0) || (r.method == "GET" && r.bytes_out > 0))
+        .collect();
+    let strangers: Vec<&&&WireRequest> = carrying
+        .iter()
+        .filter(|r| !r.user_agent.starts_with(agent))
+        .collect();
+    assert!(
+        strangers.is_empty(),
+        "[{:?}] object bytes of {key} carried by another client than {agent}: {strangers:?}",
+        w.via
+    );
+    let up: u64 = carrying
+        .iter()
+        .filter(|r| r.method == "PUT" && r.status == 200)
+        .map(|r| r.bytes_in)
+        .sum();
+    let down: u64 = carrying
+        .iter()
+        .filter(|r| r.method == "GET" && (r.status == 200 || r.status == 206))
+        .map(|r| r.bytes_out)
+        .sum();
+    assert!(
+        up >= size && down >= size,
+        "[{:?}] {agent} sent {up} and fetched {down} bytes of the {size}-byte {key}: {mine:?}",
+        w.via
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Presigned mode
 
@@ -389,10 +432,23 @@ fn presigned_push_and_pull(via: Via) {
                 .any(|r| r.status == 200 && r.target.contains("X-Amz-Signature=")),
             "[{via:?}] no presigned GET of {key}: {gets:?}"
         );
-        // ...and never through hubctl: no transfer request for the object reached it.
+        // ...and never through hubctl: no transfer request for the object reached it...
         assert!(
             !log.contains(&format!("objects/{oid}")),
             "[{via:?}] hubctl saw a transfer of {oid}:\n{log}"
+        );
+        // ...and the store's wire log says git-lfs itself sent and fetched every byte, while
+        // hubctl only asked about the object (verify's HEAD, no body either way).
+        let size = std::fs::metadata(wt.join(f)).unwrap().len();
+        assert_bytes_carried_by(&w, &key, size, "git-lfs/");
+        assert!(
+            w.moto.wire().iter().any(|r| r.method == "HEAD"
+                && r.target.contains(&key)
+                && r.user_agent.starts_with("hubctl/")
+                && r.bytes_in == 0
+                && r.bytes_out == 0),
+            "[{via:?}] no HEAD of {key} by hubctl: {:?}",
+            w.moto.wire()
         );
     }
     assert!(log.contains("/info/lfs/objects/batch"), "{log}");
@@ -452,6 +508,10 @@ fn proxied_push_and_pull(via: Via, big: bool, proxy: bool) {
                 "[{via:?}] no upload of {oid} through hubctl:\n{log}"
             );
         }
+        // The store's wire log says hubctl sent and fetched every byte of it (the client
+        // never talked to the store).
+        let size = std::fs::metadata(wt.join(f)).unwrap().len();
+        assert_bytes_carried_by(&w, &key, size, "hubctl/");
         // hubctl's own requests to moto carry its signature.
         let puts = moto_requests(&w.moto, "PUT", &key);
         assert!(
