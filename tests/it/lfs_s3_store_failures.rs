@@ -1,0 +1,201 @@
+//! The S3 store stops answering in the middle of a proxied push (issue 18, "the store stopped
+//! mid-push gives clear errors and loses nothing"), with the real git-lfs client over `hubctl
+//! serve` and SSH (`git-lfs-transfer`), against moto frozen with SIGSTOP: it keeps every object
+//! it stored, so the test can tell what survived.
+//!
+//! Several small objects land before the store stops; one over 64 MiB is in the middle of its
+//! multipart upload through hubctl when it does. The push fails with hubctl's error naming the
+//! store, the ref does not move; with the store back the small objects are intact (hashed), no
+//! object of a wrong size or content is visible (the half-sent one is not an object), and the
+//! same push completes the set, which clones back intact.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::harness::*;
+use crate::lfs_s3::{REPO, Via, World, files_under, sha256_file};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every object visible in the bucket is whole: its key ends with the SHA-256 of its bytes.
+fn assert_every_object_whole(w: &World) -> Vec<(String, u64)> {
+    let listed = w.moto.list(&format!("{REPO}/"));
+    for (key, size) in &listed {
+        let data = w.moto.get_object(key).expect("listed object");
+        assert_eq!(data.len() as u64, *size, "{key}");
+        let oid = key.rsplit('/').next().unwrap();
+        assert_eq!(
+            hex(&Sha256::digest(&data)),
+            oid,
+            "a partial object is visible: {key}"
+        );
+    }
+    listed
+}
+
+fn store_frozen_mid_push(via: Via) {
+    let w = World::start(via, true);
+    let wt = w.worktree("wt");
+    let small = ["s1.bin", "s2.bin", "s3.bin"];
+    let mut specs: Vec<(&str, usize, u64)> = small
+        .iter()
+        .zip(0u64..)
+        .map(|(f, i)| (*f, 50_000 + i as usize, 90 + i))
+        .collect();
+    specs.push(("big.bin", 70 << 20, 99));
+    w.commit(&wt, &specs, "small objects and a big one");
+    let big = w.key_of(&wt.join("big.bin"));
+    let small_keys: Vec<String> = small.iter().map(|f| w.key_of(&wt.join(f))).collect();
+
+    let started = Instant::now();
+    let child = w
+        .git_cmd(&wt)
+        .args(["-c", "lfs.transfer.maxretries=1", "push", "origin", "main"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The small objects are stored and hubctl has started the big one's multipart upload: the
+    // store freezes (connections are accepted, nothing is answered).
+    let ready = eventually(Duration::from_secs(120), || {
+        let wire = w.moto.wire();
+        let stored = |key: &str| {
+            wire.iter()
+                .any(|r| r.method == "PUT" && r.status == 200 && r.target.contains(key))
+        };
+        small_keys.iter().all(|k| stored(k))
+            && wire.iter().any(|r| {
+                r.method == "POST" && r.target.contains(&big) && r.target.contains("uploads")
+            })
+    });
+    w.moto.pause();
+    assert!(
+        ready,
+        "[{via:?}] the push never got there:\n{:?}",
+        w.moto.wire()
+    );
+    let completed = |w: &World| {
+        w.moto
+            .wire()
+            .iter()
+            .any(|r| r.method == "POST" && r.target.contains(&big) && r.target.contains("uploadId"))
+    };
+    assert!(
+        !completed(&w),
+        "[{via:?}] the big upload completed before the store froze: the test proves nothing"
+    );
+    let out = child.wait_with_output().unwrap();
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let log = w.hubctl_log();
+    assert!(
+        !out.status.success(),
+        "[{via:?}] the push succeeded without its store"
+    );
+    // Bounded: hubctl gives up on the frozen store after 20 s per request, below git-lfs's own
+    // 30 s, so the client's last word is hubctl's answer naming the store.
+    assert!(
+        took < Duration::from_secs(150),
+        "[{via:?}] the push took {took:?}"
+    );
+    let big_oid = big.rsplit('/').next().unwrap();
+    assert!(
+        err.lines().any(|l| is_expected_error(via, big_oid, l)),
+        "[{via:?}] the client's error is not hubctl's:\n{err}\n--- hubctl ---\n{log}"
+    );
+    if via == Via::Serve {
+        // One log line names the store and the object it was storing when the store froze
+        // (written when hubctl gives up, which may be after the client has).
+        let named = || {
+            w.hubctl_log()
+                .lines()
+                .filter(|l| l.starts_with("hubctl: ") && storing_failed(big_oid, l).is_some())
+                .count()
+        };
+        eventually(Duration::from_secs(60), || named() > 0);
+        assert_eq!(named(), 1, "[{via:?}] {}", w.hubctl_log());
+    }
+    w.moto.resume();
+
+    let refs = w.env.git_ok(&w.env.bare(REPO), &["for-each-ref"]);
+    assert!(refs.trim().is_empty(), "[{via:?}] the ref moved: {refs}");
+    let local = w.env.bare(REPO).join("lfs/objects");
+    assert!(
+        !local.exists() || files_under(&local).is_empty(),
+        "{local:?}"
+    );
+
+    // The objects stored before the stop are intact; nothing partial is visible.
+    let listed = assert_every_object_whole(&w);
+    for (f, key) in small.iter().zip(&small_keys) {
+        let size = std::fs::metadata(wt.join(f)).unwrap().len();
+        assert!(
+            listed.contains(&(key.clone(), size)),
+            "[{via:?}] {key} lost: {listed:?}"
+        );
+        assert_eq!(
+            hex(&Sha256::digest(w.moto.get_object(key).unwrap())),
+            sha256_file(&wt.join(f))
+        );
+    }
+    assert!(
+        !listed.iter().any(|(k, _)| *k == big),
+        "[{via:?}] the half-sent object is visible: {listed:?}"
+    );
+
+    // The same push completes the set.
+    w.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    let mut all: Vec<&str> = small.to_vec();
+    all.push("big.bin");
+    w.assert_in_bucket(&wt, &all);
+    assert_every_object_whole(&w);
+    w.clone_and_compare(&wt, "clone", &all);
+}
+
+/// Where `line` says hubctl gave up storing a part of `oid` in the frozen store: the rest of
+/// the line after that message. Which part and whether the store stopped taking the body
+/// (ureq's "per write") or answering it ("receive response") depend on when it froze.
+fn storing_failed<'l>(oid: &str, line: &'l str) -> Option<&'l str> {
+    let (_, rest) = line.split_once("S3 store unreachable while storing part ")?;
+    let (part, rest) = rest.split_once(" of 5 of ")?;
+    part.parse::<u8>().ok()?;
+    let reason = rest.strip_prefix(oid)?.strip_prefix(": timeout: ")?;
+    ["per write", "receive response"]
+        .contains(&reason)
+        .then_some(reason)
+}
+
+/// Whether `line` is what git-lfs prints when the store froze: over HTTP, hubctl's answer to
+/// its next batch request (which git-lfs 3.3.0 takes as fatal); over SSH, hubctl's status and
+/// message for the object whose upload it could not finish.
+fn is_expected_error(via: Via, oid: &str, line: &str) -> bool {
+    match via {
+        Via::Ssh => line
+            .strip_prefix(&format!("got status 503 when uploading OID {oid}: "))
+            .is_some_and(|rest| {
+                rest.starts_with("S3 store unreachable") && storing_failed(oid, rest).is_some()
+            }),
+        _ => {
+            line == "batch response: Fatal error: LFS storage: S3 store unreachable while checking the bucket: timeout: receive response"
+        }
+    }
+}
+
+mod store_frozen_mid_push {
+    use crate::lfs_s3::Via;
+
+    #[test]
+    fn serve() {
+        super::store_frozen_mid_push(Via::Serve)
+    }
+
+    /// git-lfs-transfer streams through hubctl the same way.
+    #[test]
+    fn ssh_transfer() {
+        super::store_frozen_mid_push(Via::Ssh)
+    }
+}
