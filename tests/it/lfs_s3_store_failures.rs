@@ -8,6 +8,10 @@
 //! store, the ref does not move; with the store back the small objects are intact (hashed), no
 //! object of a wrong size or content is visible (the half-sent one is not an object), and the
 //! same push completes the set, which clones back intact.
+//!
+//! Proxy mode's SHA-256 check while streaming a multipart upload: a body with wrong bytes near
+//! its end and a body cut short, sent with curl to the batch's upload action, leave no object
+//! and no completed or open multipart upload; the right body from git-lfs then goes through.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -198,4 +202,164 @@ mod store_frozen_mid_push {
     fn ssh_transfer() {
         super::store_frozen_mid_push(Via::Ssh)
     }
+}
+
+/// Multipart uploads of `key` the store has started and neither completed nor aborted.
+fn open_multipart_uploads(w: &World, key: &str) -> Vec<String> {
+    w.moto
+        .boto3(
+            "for u in s3.list_multipart_uploads(Bucket=bucket, Prefix=sys.argv[1]).get('Uploads', []):\n\
+             \x20   print(u['Key'], u['UploadId'])\n",
+            &[key],
+        )
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Proxy mode checks the SHA-256 while it streams an object over 64 MiB into a multipart
+/// upload: a body with wrong bytes near its end, and a body cut short (a client that dies
+/// mid-upload, announcing the whole size), sent with curl to the upload action the batch hands
+/// out, leave no object, no completed and no open multipart upload; the real git-lfs client
+/// then pushes the right body, which clones back intact.
+#[test]
+fn proxy_multipart_refuses_a_wrong_or_short_body() {
+    let w = World::start(Via::Serve, true);
+    let wt = w.worktree("wt");
+    let size: usize = 70 << 20;
+    w.commit(&wt, &[("big.bin", size, 77)], "one big object");
+    let path = wt.join("big.bin");
+    let oid = sha256_file(&path);
+    let key = w.key_of(&path);
+
+    let body = format!(r#"{{"operation":"upload","objects":[{{"oid":"{oid}","size":{size}}}]}}"#);
+    let out = std::process::Command::new("curl")
+        .args(["-s", "--max-time", "60", "-u"])
+        .arg(format!("alice:{}", w.token))
+        .args([
+            "-H",
+            "Accept: application/vnd.git-lfs+json",
+            "-H",
+            "Content-Type: application/vnd.git-lfs+json",
+            "--data-binary",
+            &body,
+        ])
+        .arg(format!("{}/info/lfs/objects/batch", w.url()))
+        .output()
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let upload = &answer["objects"][0]["actions"]["upload"];
+    let href = upload["href"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert!(href.starts_with(&w.url()), "not a proxy action: {href}");
+    let headers: Vec<String> = upload["header"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let put = |file: &std::path::Path, extra: &[&str], max_time: &str| {
+        let mut c = std::process::Command::new("curl");
+        c.args([
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            "--max-time",
+            max_time,
+            "-X",
+            "PUT",
+        ])
+        .args(["-H", "Content-Type: application/octet-stream"]);
+        for h in &headers {
+            c.arg("-H").arg(h);
+        }
+        for h in extra {
+            c.arg("-H").arg(h);
+        }
+        let out = c
+            .arg("--data-binary")
+            .arg(format!("@{}", file.display()))
+            .arg(href)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, status) = text.rsplit_once('\n').unwrap_or(("", &text));
+        (status.trim().parse::<u16>().unwrap_or(0), body.to_string())
+    };
+    let multipart_starts = |w: &World| {
+        w.moto
+            .wire()
+            .iter()
+            .filter(|r| {
+                r.method == "POST" && r.target.contains(&key) && r.target.contains("uploads")
+            })
+            .count()
+    };
+    let completions = |w: &World| {
+        w.moto
+            .wire()
+            .iter()
+            .filter(|r| {
+                r.method == "POST" && r.target.contains(&key) && r.target.contains("uploadId")
+            })
+            .count()
+    };
+    let nothing_left = |w: &World, what: &str| {
+        assert!(w.moto.list(&key).is_empty(), "{what}: an object is visible");
+        assert_eq!(
+            completions(w),
+            0,
+            "{what}: a multipart upload was completed"
+        );
+        // hubctl aborts the upload once it has answered: wait for the abort to land.
+        let aborted = eventually(Duration::from_secs(60), || {
+            open_multipart_uploads(w, &key).is_empty()
+        });
+        assert!(
+            aborted,
+            "{what}: open uploads {:?}",
+            open_multipart_uploads(w, &key)
+        );
+    };
+
+    // Wrong bytes 100 bytes before the end: the SHA-256 only fails at the last read.
+    let mut data = std::fs::read(&path).unwrap();
+    data[size - 100] ^= 0x01;
+    let bad = w.env.path("bad.bin");
+    std::fs::write(&bad, &data).unwrap();
+    let (status, body) = put(&bad, &[], "120");
+    assert_eq!(status, 400, "{body}\n{}", w.hubctl_log());
+    eprintln!("wrong bytes: {body}");
+    assert!(body.contains(&oid), "{body}");
+    assert_eq!(
+        multipart_starts(&w),
+        1,
+        "the bad body did not take the multipart path"
+    );
+    nothing_left(&w, "wrong bytes");
+
+    // Cut short by 1 MiB with the whole size announced: the client gives up waiting.
+    data[size - 100] ^= 0x01;
+    data.truncate(size - (1 << 20));
+    std::fs::write(&bad, &data).unwrap();
+    let content_length = format!("Content-Length: {size}");
+    let (status, body) = put(&bad, &[&content_length], "20");
+    eprintln!("short body: {status} {body}");
+    assert_ne!(status, 200, "{body}");
+    assert_eq!(
+        multipart_starts(&w),
+        2,
+        "the short body did not take the multipart path"
+    );
+    nothing_left(&w, "short body");
+
+    // The right body, from the real client.
+    w.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    w.assert_in_bucket(&wt, &["big.bin"]);
+    assert_eq!(completions(&w), 1);
+    assert!(open_multipart_uploads(&w, &key).is_empty());
+    w.clone_and_compare(&wt, "clone", &["big.bin"]);
 }
