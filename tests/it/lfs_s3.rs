@@ -453,6 +453,14 @@ fn presigned_push_and_pull(via: Via) {
     }
     assert!(log.contains("/info/lfs/objects/batch"), "{log}");
     assert!(log.contains("/info/lfs/verify"), "{log}");
+    // moto keeps the signed x-amz-checksum-sha256 and answers it on verify's HEAD, so every
+    // object was verified by its checksum: none is left for fsck to verify later.
+    let unverified = w.env.bare(REPO).join("lfs/unverified");
+    assert!(
+        !unverified.exists() || files_under(&unverified).is_empty(),
+        "[{via:?}] unverified objects: {:?}",
+        files_under(&unverified)
+    );
 
     // hubctl's own view of the store: `lfs ls` lists the bucket's objects, fsck re-hashes them.
     let ls = w.admin_ok(&["lfs", "ls", REPO]);
@@ -676,9 +684,15 @@ fn misconfigured_or_unreachable_store() {
     assert!(answer["objects"][0]["actions"].is_null(), "{body}");
     let doctor = w.admin(&["doctor"]);
     let text = String::from_utf8_lossy(&doctor.stdout).into_owned();
+    assert_eq!(doctor.status.code(), Some(0), "doctor:\n{text}");
+    let expected = format!(
+        "lfs storage      S3 bucket {} at {} answers",
+        w.moto.bucket, w.moto.endpoint
+    );
     assert!(
-        text.contains("S3"),
-        "doctor does not report the store:\n{text}"
+        text.lines()
+            .any(|l| l.starts_with("ok ") && l.ends_with(&expected)),
+        "doctor does not say the S3 check passed:\n{text}"
     );
 
     // A bucket that does not exist.
@@ -702,7 +716,13 @@ fn misconfigured_or_unreachable_store() {
         String::from_utf8_lossy(&doctor.stdout),
         String::from_utf8_lossy(&doctor.stderr)
     );
-    assert!(text.contains("no-such-bucket"), "doctor:\n{text}");
+    assert_eq!(doctor.status.code(), Some(1), "doctor:\n{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("fail")
+            && l.contains("lfs storage")
+            && l.contains("no-such-bucket")),
+        "doctor:\n{text}"
+    );
     w.env
         .hubctl_ok(&["config", "set", "lfs-s3-bucket", &w.moto.bucket.clone()]);
 
@@ -724,7 +744,8 @@ fn misconfigured_or_unreachable_store() {
     w.env
         .hubctl_ok(&["config", "unset", "lfs-s3-credentials-file"]);
 
-    // The store is down: 503 with Retry-After (git-lfs retries), one log line.
+    // The store is down: 503 with Retry-After, one log line (git-lfs 3.3.0 takes a batch's 503
+    // as fatal and shows hubctl's message: lfs_s3_store_failures.rs proves it with the client).
     w.moto.stop();
     let (status, head, body) = batch_curl(&w, "download", &oid, 1);
     assert_eq!(status, 503, "{head}{body}");

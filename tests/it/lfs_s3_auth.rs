@@ -9,7 +9,9 @@
 //!   credentials file is fixed (read on every request, no restart), the same push goes through
 //!   and a clone gets every object back;
 //! - presigned mode's verify call, which is hubctl's own `HEAD` of the object, names the cause
-//!   too, and so does `hubctl doctor`.
+//!   too, and so does `hubctl doctor`;
+//! - presigned URLs expire with the batch action (`X-Amz-Expires` is its `expires_in`), which
+//!   s3rver, its clock shifted past that lifetime, enforces.
 //!
 //! The credentials come from `lfs-s3-credentials-file` for every transport (`serve` is started
 //! without AWS's variables), so a test changes them by rewriting that file.
