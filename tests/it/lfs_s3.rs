@@ -178,6 +178,11 @@ impl World {
         c
     }
 
+    /// Over SSH, the `GIT_SSH_COMMAND` git runs (None over HTTP).
+    pub(crate) fn ssh_command(&self) -> Option<String> {
+        Some(ssh_command(self.sshd.as_ref()?, self.key.as_ref()?))
+    }
+
     pub(crate) fn git(&self, cwd: &Path, args: &[&str]) -> Output {
         self.git_cmd(cwd).args(args).output().expect("git")
     }

@@ -12,6 +12,9 @@
 //! Proxy mode's SHA-256 check while streaming a multipart upload: a body with wrong bytes near
 //! its end and a body cut short, sent with curl to the batch's upload action, leave no object
 //! and no completed or open multipart upload; the right body from git-lfs then goes through.
+//!
+//! Over SSH (`git-lfs-transfer`) with the store down: git-lfs shows hubctl's 503 status and
+//! message, and hubctl writes one log line on the channel's stderr.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -362,4 +365,54 @@ fn proxy_multipart_refuses_a_wrong_or_short_body() {
     assert_eq!(completions(&w), 1);
     assert!(open_multipart_uploads(&w, &key).is_empty());
     w.clone_and_compare(&wt, "clone", &["big.bin"]);
+}
+
+/// Over SSH (`git-lfs-transfer`), a store that is down (moto killed: connections refused):
+/// git-lfs shows hubctl's status and message naming the store (LFS.md's transfer protocol: an
+/// error status with a message), hubctl writes one `hubctl:` line naming the cause on the SSH
+/// channel's stderr (its log over SSH, captured here through `GIT_SSH_COMMAND`), the ref does
+/// not move, and with the store back the push goes through.
+#[test]
+fn ssh_transfer_with_the_store_down() {
+    let mut w = World::start(Via::Ssh, false);
+    let wt = w.worktree("wt");
+    w.commit(&wt, &[("a.bin", 5000, 111)], "one object");
+    let stderr_file = w.env.path("ssh-stderr");
+    let ssh = format!("{} 2>>{}", w.ssh_command().unwrap(), stderr_file.display());
+    w.moto.stop();
+    let out = w
+        .git_cmd(&wt)
+        .env("GIT_SSH_COMMAND", &ssh)
+        .args(["-c", "lfs.transfer.maxretries=1", "push", "origin", "main"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "the push succeeded without its store"
+    );
+    let cause =
+        "S3 store unreachable while checking the bucket: io: Connection refused (os error 111)";
+    assert!(
+        err.lines()
+            .any(|l| l
+                == format!("LFS: batch response: status 503 from server (LFS storage: {cause})")),
+        "{err}"
+    );
+    let channel = std::fs::read_to_string(&stderr_file).unwrap_or_default();
+    let logged: Vec<&str> = channel
+        .lines()
+        .filter(|l| l.starts_with("hubctl: "))
+        .collect();
+    assert_eq!(
+        logged,
+        vec![format!("hubctl: LFS batch for {REPO}: LFS storage: {cause}").as_str()],
+        "{channel}"
+    );
+    let refs = w.env.git_ok(&w.env.bare(REPO), &["for-each-ref"]);
+    assert!(refs.trim().is_empty(), "the ref moved: {refs}");
+
+    w.moto.restart();
+    w.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    w.assert_in_bucket(&wt, &["a.bin"]);
 }
