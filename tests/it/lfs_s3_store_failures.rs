@@ -416,3 +416,36 @@ fn ssh_transfer_with_the_store_down() {
     w.git_ok(&wt, &["push", "-q", "origin", "main"]);
     w.assert_in_bucket(&wt, &["a.bin"]);
 }
+
+/// `lfs migrate-storage --to s3` when the bucket already holds something else under an
+/// object's key (same size, one byte changed behind hubctl's back): the copy is "already
+/// there", the read-back hash catches it, the migration stops naming the object and what it
+/// found, the repository stays on local storage with its copy, and a clone still gets the
+/// right content.
+#[test]
+fn migration_stops_at_an_object_that_is_not_intact_in_the_target() {
+    let w = World::start(Via::Serve, false);
+    w.admin_ok(&["repo", "set", REPO, "lfs-storage", "local"]);
+    let wt = w.worktree("wt");
+    w.commit(&wt, &[("a.bin", 4000, 121)], "one object");
+    w.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    let oid = sha256_file(&wt.join("a.bin"));
+    let key = w.key_of(&wt.join("a.bin"));
+    let mut wrong = std::fs::read(wt.join("a.bin")).unwrap();
+    wrong[10] ^= 0xff;
+    w.moto.put_object(&key, &wrong);
+
+    let out = w.admin(&["lfs", "migrate-storage", REPO, "--to", "s3"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{err}");
+    let expected = format!(
+        "{oid} did not land intact in the s3 store: 4000 bytes hashing to {}",
+        hex(&Sha256::digest(&wrong))
+    );
+    assert!(err.contains(&expected), "{err}");
+    let show = w.admin_ok(&["repo", "show", REPO, "--json"]);
+    assert!(show.contains("\"lfs_storage\": \"local\""), "{show}");
+    let local = files_under(&w.env.bare(REPO).join("lfs/objects"));
+    assert!(local.iter().any(|p| p.ends_with(&oid)), "{local:?}");
+    w.clone_and_compare(&wt, "clone", &["a.bin"]);
+}
