@@ -13,8 +13,11 @@
 //! its end and a body cut short, sent with curl to the batch's upload action, leave no object
 //! and no completed or open multipart upload; the right body from git-lfs then goes through.
 //!
-//! Over SSH (`git-lfs-transfer`) with the store down: git-lfs shows hubctl's 503 status and
-//! message, and hubctl writes one log line on the channel's stderr.
+//! Over SSH (`git-lfs-transfer`) with the store down, and with bad credentials (s3rver, which
+//! checks signatures): git-lfs shows hubctl's status (503, 500) and message naming the cause,
+//! and hubctl writes one log line on the channel's stderr.
+//!
+//! `lfs migrate-storage` stops at an object that is not intact in the target.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -448,4 +451,71 @@ fn migration_stops_at_an_object_that_is_not_intact_in_the_target() {
     let local = files_under(&w.env.bare(REPO).join("lfs/objects"));
     assert!(local.iter().any(|p| p.ends_with(&oid)), "{local:?}");
     w.clone_and_compare(&wt, "clone", &["a.bin"]);
+}
+
+/// Over SSH (`git-lfs-transfer`), bad credentials: hubctl's store is s3rver (which checks
+/// SigV4, unlike moto) with a wrong secret key in the credentials file. git-lfs shows hubctl's
+/// 500 status and the message naming the store's refusal and its cause, hubctl writes one
+/// `hubctl:` line on the channel's stderr, the ref does not move; with the right key (the file
+/// is read on every request) the push goes through.
+#[test]
+fn ssh_transfer_with_bad_credentials() {
+    let w = World::start(Via::Ssh, false);
+    let s3 = S3rver::start();
+    w.admin_ok(&["config", "set", "lfs-s3-endpoint", &s3.endpoint]);
+    assert_eq!(s3.bucket, w.moto.bucket);
+    let credentials = w.env.path("s3-credentials");
+    let write_keys = |secret: &str| {
+        std::fs::write(
+            &credentials,
+            format!(
+                "[default]\naws_access_key_id = {}\naws_secret_access_key = {secret}\n",
+                s3.access_key
+            ),
+        )
+        .unwrap();
+    };
+    write_keys("not-the-secret");
+    let wt = w.worktree("wt");
+    w.commit(&wt, &[("a.bin", 3000, 131)], "one object");
+    let stderr_file = w.env.path("ssh-stderr");
+    let ssh = format!("{} 2>>{}", w.ssh_command().unwrap(), stderr_file.display());
+    let out = w
+        .git_cmd(&wt)
+        .env("GIT_SSH_COMMAND", &ssh)
+        .args(["-c", "lfs.transfer.maxretries=1", "push", "origin", "main"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "the push succeeded with a wrong key");
+    let message = format!(
+        "LFS storage: the S3 store refused hubctl's credentials for bucket {} (checking the \
+         bucket: HTTP 403 SignatureDoesNotMatch): the secret access key is not the one the \
+         store has for access key {}",
+        s3.bucket, s3.access_key
+    );
+    let shown = format!("LFS: batch response: status 500 from server ({message})");
+    assert!(
+        err.lines().any(|l| l == shown),
+        "{err}\n--- s3rver ---\n{}",
+        s3.log()
+    );
+    let channel = std::fs::read_to_string(&stderr_file).unwrap_or_default();
+    let logged: Vec<&str> = channel
+        .lines()
+        .filter(|l| l.starts_with("hubctl: "))
+        .collect();
+    assert_eq!(
+        logged,
+        vec![format!("hubctl: LFS batch for {REPO}: {message}").as_str()],
+        "{channel}"
+    );
+    let refs = w.env.git_ok(&w.env.bare(REPO), &["for-each-ref"]);
+    assert!(refs.trim().is_empty(), "the ref moved: {refs}");
+    assert!(s3.list("").is_empty());
+
+    write_keys(&s3.secret_key);
+    w.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    let key = w.key_of(&wt.join("a.bin"));
+    assert_eq!(s3.list(""), vec![(key, 3000)]);
 }
