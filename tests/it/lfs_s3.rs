@@ -639,8 +639,10 @@ mod proxied_push_and_pull {
 // Failures
 
 /// The store dies in the middle of a push (hubctl is streaming a multipart upload into it): the
-/// push fails with an error naming the store, the ref does not move, nothing is left behind
-/// locally, and once the store is back the same push goes through and clones back intact.
+/// push fails, the ref does not move, nothing is left behind locally, and once a store is back
+/// (a fresh, empty moto: this cannot show what survived) the same push goes through and clones
+/// back intact. That objects stored before a failure survive and nothing partial becomes
+/// visible is proven with a store that keeps its state: lfs_s3_store_failures.rs.
 #[test]
 fn store_stopped_mid_push_loses_nothing() {
     let mut w = World::start(Via::Serve, true);
