@@ -31,6 +31,8 @@ Checks, one line each (ok, warn or fail, with the fix):
   pack-cache      the pack cache's size against its limit (pack-cache-size)
   authorize       (when authorize-command is set) the program is an executable file
   maintenance     repositories waiting for maintenance
+  lfs storage     (when LFS objects live on S3, globally or for some repository) the S3
+                  settings and credentials resolve and the bucket answers
   url             (with --url) git ls-remote against the running server
 
 Exit status: 0 when nothing failed (warnings allowed), 1 otherwise.

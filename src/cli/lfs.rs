@@ -19,7 +19,9 @@ pub enum LfsCommand {
     },
     /// Re-hash every Git LFS object of a repository; report corrupt objects (content that
     /// does not hash to the name) and misplaced entries (wrong shard directory, bad name,
-    /// symbolic link). Exits with 1 if it finds any.
+    /// symbolic link). On S3 every object under the repository's prefix is streamed back from
+    /// the bucket and re-hashed, and objects a presigned upload left unverified are marked
+    /// verified once they hash right. Exits with 1 if it finds any.
     Fsck {
         /// NAMESPACE/NAME.
         #[arg(value_name = "NS/NAME")]

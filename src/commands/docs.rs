@@ -564,6 +564,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "GIT_PROJECT_ROOT, GIT_HTTP_EXPORT_ALL",
         "cgi: git http-backend's layout and export rule, for a drop-in replacement.",
     ),
+    (
+        "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN",
+        "The S3 store's credentials when Git LFS objects live on S3 and lfs-s3-credentials-file is not set (never stored in the database).",
+    ),
 ];
 
 const FILES: &[(&str, &str)] = &[

@@ -604,7 +604,6 @@ fn check_maintenance(r: &mut Report, root: &Root) {
     }
 }
 
-/// `git ls-remote` against the running server, through whatever sits in front of it.
 /// The S3 object store, when Git LFS objects live there (globally or for some repository):
 /// its settings and credentials resolve, and the bucket answers.
 fn check_lfs_storage(r: &mut Report, store: Option<&Store>, settings: Option<&Settings>) {
@@ -641,6 +640,7 @@ fn check_lfs_storage(r: &mut Report, store: Option<&Store>, settings: Option<&Se
     }
 }
 
+/// `git ls-remote` against the running server, through whatever sits in front of it.
 fn check_url(r: &mut Report, root: Option<&Root>, url: &str) {
     let target = match repository_url(root, url) {
         Some(t) => t,

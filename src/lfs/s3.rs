@@ -61,7 +61,14 @@ const MAX_PARTS: u64 = 10_000;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the store may take to start answering a request (after its body was sent): a
 /// store that accepts connections but does not answer is unavailable, not waited on forever.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Below git-lfs's own 30 s (`lfs.activitytimeout`), so the client gets hubctl's answer naming
+/// the store rather than its own "i/o timeout".
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one write to or read from the store's connection may stall (restarted by each
+/// write or read, so a long transfer that moves is never cut): a store that stops taking a
+/// body or stops sending one mid-way is unavailable, not waited on forever (the same bound
+/// as [`RESPONSE_TIMEOUT`], for the same reason).
+const STALL_TIMEOUT: Duration = Duration::from_secs(20);
 /// Lifetime of the signatures on hubctl's own requests.
 const OWN_REQUEST_TTL: Duration = Duration::from_secs(3600);
 /// Longest error body read from the store.
@@ -278,6 +285,8 @@ fn shared_agents() -> (ureq::Agent, ureq::Agent) {
             .http_status_as_error(false)
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_recv_response(Some(RESPONSE_TIMEOUT))
+            .timeout_per_write(Some(STALL_TIMEOUT))
+            .timeout_per_read(Some(STALL_TIMEOUT))
             // The operator's proxy variables are not hubctl's configuration.
             .proxy(None)
             .user_agent(concat!("hubctl/", env!("CARGO_PKG_VERSION")))

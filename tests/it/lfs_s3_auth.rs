@@ -9,7 +9,9 @@
 //!   credentials file is fixed (read on every request, no restart), the same push goes through
 //!   and a clone gets every object back;
 //! - presigned mode's verify call, which is hubctl's own `HEAD` of the object, names the cause
-//!   too, and so does `hubctl doctor`.
+//!   too, and so does `hubctl doctor`;
+//! - presigned URLs expire with the batch action (`X-Amz-Expires` is its `expires_in`), which
+//!   s3rver, its clock shifted past that lifetime, enforces.
 //!
 //! The credentials come from `lfs-s3-credentials-file` for every transport (`serve` is started
 //! without AWS's variables), so a test changes them by rewriting that file.
@@ -544,4 +546,109 @@ fn presigned_verify_with_bad_credentials_names_the_cause() {
     assert_eq!(status, 200, "{body}\n{}", w.hubctl_log());
     let key = format!("{REPO}/{}/{}/{oid}", &oid[0..2], &oid[2..4]);
     assert_eq!(w.s3.list(""), vec![(key, data.len() as u64)]);
+}
+
+/// The query parameter `name` of a presigned URL.
+fn query_param<'u>(url: &'u str, name: &str) -> Option<&'u str> {
+    url.split_once('?')?
+        .1
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// Seconds since the epoch of SigV4's `X-Amz-Date` (`yyyyMMddTHHmmssZ`), through date(1).
+fn amz_date_secs(d: &str) -> i64 {
+    let spec = format!(
+        "{}-{}-{} {}:{}:{} UTC",
+        &d[0..4],
+        &d[4..6],
+        &d[6..8],
+        &d[9..11],
+        &d[11..13],
+        &d[13..15]
+    );
+    let out = Command::new("date")
+        .args(["-u", "-d", &spec, "+%s"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// Presigned URLs expire with the batch action: the git-lfs client pushes an object, then the
+/// batch's presigned download (and a new upload) carry `X-Amz-Expires` equal to the action's
+/// `expires_in` and an `X-Amz-Date` of now. s3rver checks a presigned URL's expiry against its
+/// clock, so with its clock moved to a minute before the end of that lifetime the download
+/// works and returns the object, and to a minute after it is refused as expired (AWS's 403
+/// `AccessDenied` "Request has expired"); hubctl sets no other lifetime (there is no setting).
+#[test]
+fn presigned_urls_expire_with_the_action() {
+    let w = World::start(Via::Serve, false);
+    let wt = w.worktree();
+    w.git_ok(&wt, &["push", "-q", "origin", "main"]);
+    let data = std::fs::read(wt.join("a.bin")).unwrap();
+    let oid = sha256_hex(&data);
+    let fresh = sha256_hex(b"not pushed yet");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut lifetime = 0;
+    let mut download = String::new();
+    for (op, id, size, name) in [
+        ("download", &oid, data.len() as u64, "download"),
+        ("upload", &fresh, 14, "upload"),
+    ] {
+        let (status, body) = w.batch(op, id, size);
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let action = &v["objects"][0]["actions"][name];
+        let href = action["href"].as_str().unwrap_or_else(|| panic!("{body}"));
+        assert!(href.starts_with(&w.s3.endpoint), "{href}");
+        let expires_in = action["expires_in"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{body}"));
+        assert!(expires_in > 0, "{body}");
+        assert_eq!(
+            query_param(href, "X-Amz-Expires").map(|s| s.parse::<i64>().unwrap()),
+            Some(expires_in),
+            "{op}: {href}"
+        );
+        let signed_at = amz_date_secs(query_param(href, "X-Amz-Date").unwrap());
+        assert!(
+            (signed_at - now).abs() <= 60,
+            "{op}: signed at {signed_at}, now is {now}: {href}"
+        );
+        lifetime = expires_in;
+        if op == "download" {
+            download = href.to_string();
+        }
+    }
+    let get = || {
+        let out = Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}", "--max-time", "60"])
+            .arg(&download)
+            .output()
+            .unwrap();
+        let text = out.stdout;
+        let cut = text.iter().rposition(|b| *b == b'\n').unwrap();
+        let status: u16 = String::from_utf8_lossy(&text[cut + 1..]).parse().unwrap();
+        (status, text[..cut].to_vec())
+    };
+    // A minute before the lifetime ends (by the store's clock), the URL works...
+    w.s3.set_clock_offset(lifetime - 60);
+    let (status, body) = get();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(sha256_hex(&body), oid);
+    // ...and a minute after, the store refuses it as expired.
+    w.s3.set_clock_offset(lifetime + 60);
+    let (status, body) = get();
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("<Code>AccessDenied</Code>") && body.contains("Request has expired"),
+        "{body}"
+    );
+    w.s3.set_clock_offset(0);
+    let (status, _) = get();
+    assert_eq!(status, 200);
 }

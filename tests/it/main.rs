@@ -23,6 +23,7 @@ mod lfs_policy;
 mod lfs_s3;
 mod lfs_s3_auth;
 mod lfs_s3_migrate;
+mod lfs_s3_store_failures;
 mod lfs_s3_transports;
 mod lfs_ssh;
 mod messages;

@@ -3,7 +3,9 @@
 //! bucket, killed on drop (also when a test fails).
 //!
 //! Its request log (werkzeug writes one line per request to stderr: method, path, status) goes to
-//! a file that tests read with [`Moto::requests`], to tell which requests reached the store.
+//! a file that tests read with [`Moto::requests`], to tell which requests reached the store; a
+//! small WSGI wrapper (`moto_wire.py`) also logs each request's User-Agent and body bytes in and
+//! out ([`Moto::wire`]), to tell who sent or fetched an object's bytes.
 //! Objects are put, read, listed and tampered with through boto3, the real S3 client
 //! ([`Moto::boto3`] and the helpers on top of it).
 //!
@@ -35,6 +37,26 @@ pub struct MotoRequest {
     pub method: String,
     /// The request target: path and query string, as sent.
     pub target: String,
+    pub status: u16,
+}
+
+/// moto's server with a WSGI wrapper that logs who sent each request and how many bytes it
+/// carried ([`Moto::wire`]); otherwise the same application and server as `python -m moto.server`.
+const WIRE_LAUNCHER: &str = include_str!("moto_wire.py");
+
+/// One request as the wrapper logged it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct WireRequest {
+    pub method: String,
+    /// Path and query string, as sent.
+    pub target: String,
+    pub user_agent: String,
+    /// The `Range` header, empty when none.
+    pub range: String,
+    /// Body bytes the server read from the request.
+    pub bytes_in: u64,
+    /// Body bytes the server sent in the response.
+    pub bytes_out: u64,
     pub status: u16,
 }
 
@@ -106,9 +128,12 @@ impl Moto {
                 .open(&self.log_path)
                 .unwrap();
             let mut cmd = Command::new(&python);
-            cmd.args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
+            cmd.arg("-c")
+                .arg(WIRE_LAUNCHER)
+                .arg("127.0.0.1")
                 .arg(port.to_string())
                 .current_dir(&self.dir)
+                .env("HUBCTL_MOTO_WIRE_LOG", self.wire_log_path())
                 .env("TMPDIR", &self.dir)
                 .env("NO_COLOR", "1")
                 .env("PYTHONUNBUFFERED", "1")
@@ -171,6 +196,21 @@ impl Moto {
         unsafe {
             libc::kill(-(c.id() as i32), sig);
         }
+    }
+
+    /// Where the wrapper writes its JSON request lines (every launch).
+    pub fn wire_log_path(&self) -> PathBuf {
+        self.dir.join("wire.log")
+    }
+
+    /// The requests the server has finished so far, as the wrapper logged them (every launch),
+    /// in the order their responses ended: who sent each one and how many body bytes it carried.
+    pub fn wire(&self) -> Vec<WireRequest> {
+        std::fs::read_to_string(self.wire_log_path())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
     }
 
     /// The whole request log (every launch), as written.

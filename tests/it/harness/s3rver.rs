@@ -7,6 +7,7 @@
 //! against its keys: a wrong secret key is refused with 403 `SignatureDoesNotMatch`, an unknown
 //! access key with 403 `InvalidAccessKeyId`. That is what the bad-credentials tests need.
 //! Objects are listed through boto3 (from the moto virtual environment) with the good keys.
+//! Its clock can be shifted ([`S3rver::set_clock_offset`]) to check presigned URLs' expiry.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -29,7 +30,20 @@ pub const DEFAULT_S3RVER_DIR: &str = "/opt/hubctl-test/s3rver";
 /// signature is still computed from the keys and compared as for any other request.
 const LAUNCHER: &str = r#"
 const path = require('node:path')
-const [root, dir, access, secret, bucket] = process.argv.slice(1)
+const fs = require('node:fs')
+const [root, dir, access, secret, bucket, offsetFile] = process.argv.slice(1)
+// The server's clock, shiftable by the test (SIGUSR2 reads the offset in ms from offsetFile),
+// to check presigned URLs' expiry without waiting for it.
+let offset = 0
+const RealDate = Date
+global.Date = class extends RealDate {
+  constructor(...a) { if (a.length === 0) { super(RealDate.now() + offset) } else { super(...a) } }
+  static now() { return RealDate.now() + offset }
+}
+process.on('SIGUSR2', () => {
+  offset = Number(fs.readFileSync(offsetFile, 'utf8'))
+  console.log(`s3rver clock offset ${offset} ms`)
+})
 const lib = path.join(root, 'node_modules/@20minutes/s3rver/lib')
 const authModule = require.cache[require.resolve(path.join(lib, 'middleware/authentication'))]
   || (require(path.join(lib, 'middleware/authentication')),
@@ -117,6 +131,7 @@ impl S3rver {
             .arg(&root)
             .arg(&data)
             .args([&s.access_key, &s.secret_key, &s.bucket])
+            .arg(s._tmp.path().join("clock-offset"))
             .env("NO_COLOR", "1")
             .env("FORCE_COLOR", "0")
             .stdin(Stdio::null())
@@ -150,6 +165,29 @@ impl S3rver {
         s.endpoint = format!("http://127.0.0.1:{port}");
         s.child = Some(child);
         s
+    }
+
+    /// Run the server's clock `secs` ahead of the real one (negative: behind), as a store whose
+    /// clock is off would: signatures are then checked against that time. Returns once the
+    /// server has taken the new offset.
+    pub fn set_clock_offset(&self, secs: i64) {
+        let ms = secs * 1000;
+        let line = format!("s3rver clock offset {ms} ms");
+        let before = self.log().matches(&line).count();
+        std::fs::write(self._tmp.path().join("clock-offset"), ms.to_string()).unwrap();
+        let c = self.child.as_ref().expect("s3rver is not running");
+        // SAFETY: plain syscall on the process this harness started.
+        unsafe {
+            libc::kill(c.id() as i32, libc::SIGUSR2);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.log().matches(&line).count() == before {
+            assert!(
+                Instant::now() < deadline,
+                "s3rver did not take the clock offset"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// What the server logged so far.
