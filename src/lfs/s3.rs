@@ -825,6 +825,9 @@ impl S3Store {
                 });
             }
             drop(give_back);
+            // Only the senders may hold the queue: when the last of them stops (at a failure),
+            // the receiver is gone and the reader's next send fails instead of waiting forever.
+            drop(queue);
             let mut result = Ok(());
             for n in 1..=parts {
                 let len = len_of(n);

@@ -579,12 +579,17 @@ fn proxied_push_and_pull(via: Via, big: bool, proxy: bool) {
         assert_eq!(status, b"206", "[{via:?}]");
         assert_eq!(got, &data[1000..2000], "[{via:?}]");
         let key = w.key_of(&wt.join("a.bin"));
-        let ranged: Vec<WireRequest> = w
-            .moto
-            .wire()
-            .into_iter()
-            .filter(|r| r.method == "GET" && r.target.contains(&key) && !r.range.is_empty())
-            .collect();
+        let ranged = || -> Vec<WireRequest> {
+            w.moto
+                .wire()
+                .into_iter()
+                .filter(|r| r.method == "GET" && r.target.contains(&key) && !r.range.is_empty())
+                .collect()
+        };
+        // moto logs a request when its connection is done with it; `hubctl cgi` hands
+        // fcgiwrap its answer before it exits and lets go of that connection.
+        eventually(Duration::from_secs(10), || !ranged().is_empty());
+        let ranged = ranged();
         assert!(
             ranged.len() == 1
                 && ranged[0].range == "bytes=1000-1999"

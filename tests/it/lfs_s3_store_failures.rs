@@ -171,8 +171,10 @@ fn store_frozen_mid_push(via: Via) {
 /// (ureq's "per write") or answering it ("receive response") depend on when it froze.
 fn storing_failed<'l>(oid: &str, line: &'l str) -> Option<&'l str> {
     let (_, rest) = line.split_once("S3 store unreachable while storing part ")?;
-    let (part, rest) = rest.split_once(" of 5 of ")?;
-    part.parse::<u8>().ok()?;
+    let (part, rest) = rest.split_once(" of ")?;
+    let (parts, rest) = rest.split_once(" of ")?;
+    part.parse::<u16>().ok()?;
+    parts.parse::<u16>().ok()?;
     let reason = rest.strip_prefix(oid)?.strip_prefix(": timeout: ")?;
     ["per write", "receive response"]
         .contains(&reason)
