@@ -226,9 +226,12 @@ pub struct Engine {
     adv_cache: Option<PathBuf>,
 }
 
-/// A cached v2 capability advertisement is trusted this long at most (the key covers the
-/// config files git reads, but not files they include).
+/// A cached v2 capability advertisement is trusted this long at most where a config file may
+/// include others (the key covers the config files git reads, but not files they include).
 const ADVERTISEMENT_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long it is trusted where the key covers every input (no includes): an entry is replaced
+/// when git or a config file changes, which changes its key.
+const ADVERTISEMENT_TTL_KEYED: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 impl Engine {
     /// Find git (`HUBCTL_GIT`, else `git` on `PATH`) and check its version.
@@ -579,10 +582,11 @@ impl Engine {
         git_dir: &Path,
         opts: &RunOptions,
     ) -> Result<Box<dyn Read + Send>, Error> {
-        let file = dir.join(format!("{}.adv", self.advertisement_key(git_dir, opts)));
+        let (key, ttl) = self.advertisement_key(git_dir, opts);
+        let file = dir.join(format!("{key}.adv"));
         let fresh = std::fs::metadata(&file)
             .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < ADVERTISEMENT_TTL));
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < ttl));
         if fresh {
             if let Ok(bytes) = std::fs::read(&file) {
                 return Ok(Box::new(io::Cursor::new(bytes)));
@@ -595,7 +599,9 @@ impl Engine {
                 what: "upload-pack".into(),
                 source,
             })?;
-        if out.starts_with(b"000eversion 2\n") && out.ends_with(b"0000") {
+        // A `session-id` (transfer.advertiseSID) names one git process: it is not shared.
+        let per_process = out.windows(11).any(|w| w == b"session-id=");
+        if out.starts_with(b"000eversion 2\n") && out.ends_with(b"0000") && !per_process {
             // A cache write that fails only costs the next request a git process.
             let _ = std::fs::create_dir_all(dir);
             let _ = crate::core::fsutil::write_atomic(&file, &out, 0o644);
@@ -611,8 +617,12 @@ impl Engine {
     /// (every freshly created one) shares that one's entry and its first `info/refs` starts no
     /// git. Only where a config file may include others (`include.path`, `includeIf "gitdir:"`
     /// depends on the path) does the path go in, and the TTL bounds what an included file can
-    /// change unseen.
-    fn advertisement_key(&self, git_dir: &Path, opts: &RunOptions) -> String {
+    /// change unseen. Returns the key and how long an entry under it may be trusted.
+    fn advertisement_key(
+        &self,
+        git_dir: &Path,
+        opts: &RunOptions,
+    ) -> (String, std::time::Duration) {
         use sha2::Digest as _;
         // A config file this large is not worth reading on every request; its identity
         // (path, size, mtime, inode) stands in for its contents.
@@ -675,7 +685,15 @@ impl Engine {
         if path_matters {
             h.update(format!("dir:{}\0", git_dir.display()));
         }
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        let ttl = if path_matters {
+            ADVERTISEMENT_TTL
+        } else {
+            ADVERTISEMENT_TTL_KEYED
+        };
+        (
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            ttl,
+        )
     }
 
     fn advertise_stream(

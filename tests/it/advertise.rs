@@ -529,4 +529,18 @@ fn v2_capabilities_are_shared_by_repositories_with_the_same_config() {
         "{}",
         show(&third)
     );
+    // A session id names one git process: every request gets its own from git.
+    let again = hubctl_says(
+        &env,
+        &server.url("alice/three"),
+        &token,
+        Some("version=2"),
+        None,
+    );
+    assert_eq!(
+        upload_packs_started(&log),
+        before + 2,
+        "a session id was cached"
+    );
+    assert_ne!(third, again, "two requests got the same session id");
 }
