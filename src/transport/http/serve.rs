@@ -264,11 +264,14 @@ struct Pool {
 
 /// How long an extra worker waits for work before it leaves.
 const SPARE_IDLE: Duration = Duration::from_secs(10);
-/// How long an idle worker waits for a request before it looks at the stop flag and, for an
-/// extra worker, at its idle time. Every wake-up costs CPU (sixteen workers waking five times a
-/// second were about 4.5 ms of CPU per second of an idle server), and stopping does not wait
-/// for it: `run` wakes every worker with `unblock` once the listener is shut.
-const IDLE_WAIT: Duration = Duration::from_secs(5);
+/// How long an idle base worker waits for a request before it looks again. Nothing needs the
+/// wake-up: stopping wakes every worker with `unblock` once the listener is shut, and a worker
+/// that restarts the accept loop wakes the others waiting on the old one. It is a safety net
+/// only, since every wake-up costs CPU: sixteen workers waking five times a second were about
+/// 4.5 ms of CPU per second of an idle server, and once every 5 s still 0.1-0.2 ms per second
+/// (`schedstat` of each worker), which a presigned S3 push (about 10 ms of hubctl's CPU over
+/// several seconds) noticed. Extra workers wait [`SPARE_IDLE`] at a time and then leave.
+const IDLE_WAIT: Duration = Duration::from_secs(300);
 
 impl Pool {
     fn spawn(pool: &Arc<Pool>, spare: bool) {
@@ -297,7 +300,8 @@ fn worker(pool: &Arc<Pool>, spare: bool) {
     let mut last_work = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let current = Arc::clone(&server.lock().unwrap_or_else(|e| e.into_inner()));
-        match current.recv_timeout(IDLE_WAIT) {
+        let wait = if spare { SPARE_IDLE } else { IDLE_WAIT };
+        match current.recv_timeout(wait) {
             Ok(Some(rq)) => {
                 let busy = pool.busy.fetch_add(1, Ordering::SeqCst) + 1;
                 if busy >= pool.live.load(Ordering::SeqCst)
@@ -325,7 +329,14 @@ fn worker(pool: &Arc<Pool>, spare: bool) {
                 let mut slot = server.lock().unwrap_or_else(|e| e.into_inner());
                 if Arc::ptr_eq(&slot, &current) && !stop.load(Ordering::Relaxed) {
                     match listening.server() {
-                        Ok(fresh) => *slot = Arc::new(fresh),
+                        Ok(fresh) => {
+                            *slot = Arc::new(fresh);
+                            // The other workers wait on the old loop's queue: wake them, so
+                            // they take the new one.
+                            for _ in 0..pool.live.load(Ordering::SeqCst) {
+                                current.unblock();
+                            }
+                        }
                         Err(e) => {
                             eprintln!("hubctl: restarting the accept loop: {e}");
                             std::thread::sleep(Duration::from_secs(1));
