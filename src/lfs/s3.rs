@@ -723,14 +723,14 @@ impl S3Store {
         reader: &mut Verifying<'_>,
     ) -> Result<(), Failed> {
         let parts = size.div_ceil(part_size);
-        let mut etags: Vec<String> = Vec::with_capacity(parts as usize);
+        let mut sent = Vec::with_capacity(parts as usize);
         for n in 1..=parts {
             let len = part_size.min(size - (n - 1) * part_size);
             let number = u16::try_from(n).map_err(|_| {
                 Failed::Store(StorageError::Backend(format!("{oid}: too many parts")))
             })?;
-            let mut part = reader.by_ref().take(len);
-            let sent = self
+            let mut body = reader.by_ref().take(len);
+            let part = self
                 .send_part(
                     PartOf {
                         oid,
@@ -739,10 +739,10 @@ impl S3Store {
                         parts,
                     },
                     number,
-                    PartBody::Stream(&mut part, len),
+                    PartBody::Stream(&mut body, len),
                 )
                 .map_err(Failed::Send)?;
-            etags.push(sent.etag);
+            sent.push(part);
         }
         if !reader.finished {
             // Cannot happen: the last part's last read checks the whole content.
@@ -750,16 +750,7 @@ impl S3Store {
                 "{oid}: upload ended before its content was checked"
             ))));
         }
-        let parts: Vec<SentPart> = etags
-            .into_iter()
-            .enumerate()
-            .map(|(i, etag)| SentPart {
-                number: i as u16 + 1,
-                etag,
-                crc32: None,
-            })
-            .collect();
-        self.complete(oid, key, upload_id, &parts)
+        self.complete(oid, key, upload_id, &sent)
     }
 
     /// The parts read into bounded buffers from `reader` (each checked by its CRC32) and sent

@@ -538,25 +538,8 @@ fn proxied_push_and_pull(via: Via, big: bool, proxy: bool) {
         // streams back just those bytes.
         let data = std::fs::read(wt.join("a.bin")).unwrap();
         let oid = sha256_file(&wt.join("a.bin"));
-        let body = format!(
-            r#"{{"operation":"download","objects":[{{"oid":"{oid}","size":{}}}]}}"#,
-            data.len()
-        );
-        let out = Command::new("curl")
-            .args(["-s", "--max-time", "60", "-u"])
-            .arg(format!("alice:{}", w.token))
-            .args([
-                "-H",
-                "Accept: application/vnd.git-lfs+json",
-                "-H",
-                "Content-Type: application/vnd.git-lfs+json",
-                "--data-binary",
-                &body,
-            ])
-            .arg(format!("{}/info/lfs/objects/batch", w.url()))
-            .output()
-            .unwrap();
-        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (_, _, body) = batch_curl_at(&w, &w.url(), "download", &oid, data.len() as u64);
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
         let download = &answer["objects"][0]["actions"]["download"];
         let href = download["href"]
             .as_str()
@@ -702,9 +685,21 @@ fn store_stopped_mid_push_loses_nothing() {
     w.clone_and_compare(&wt, "clone", &["big.bin", "s.bin"]);
 }
 
-/// POST a batch request with curl as alice; (status, headers, body).
+/// POST a batch request with curl as alice to serve; (status, headers, body).
 fn batch_curl(w: &World, op: &str, oid: &str, size: u64) -> (u16, String, String) {
     let base = &w.server.as_ref().unwrap().base;
+    batch_curl_at(w, &format!("{base}/{REPO}.git"), op, oid, size)
+}
+
+/// POST a batch request with curl as alice to the repository at `repo_url`; (status, headers,
+/// body).
+pub(crate) fn batch_curl_at(
+    w: &World,
+    repo_url: &str,
+    op: &str,
+    oid: &str,
+    size: u64,
+) -> (u16, String, String) {
     let body = format!(r#"{{"operation":"{op}","objects":[{{"oid":"{oid}","size":{size}}}]}}"#);
     let out = Command::new("curl")
         .args(["-s", "-i", "--max-time", "60", "-u"])
@@ -717,7 +712,7 @@ fn batch_curl(w: &World, op: &str, oid: &str, size: u64) -> (u16, String, String
             "--data-binary",
             &body,
         ])
-        .arg(format!("{base}/{REPO}.git/info/lfs/objects/batch"))
+        .arg(format!("{repo_url}/info/lfs/objects/batch"))
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");

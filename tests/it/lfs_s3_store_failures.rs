@@ -240,22 +240,8 @@ fn proxy_multipart_refuses_a_wrong_or_short_body() {
     let oid = sha256_file(&path);
     let key = w.key_of(&path);
 
-    let body = format!(r#"{{"operation":"upload","objects":[{{"oid":"{oid}","size":{size}}}]}}"#);
-    let out = std::process::Command::new("curl")
-        .args(["-s", "--max-time", "60", "-u"])
-        .arg(format!("alice:{}", w.token))
-        .args([
-            "-H",
-            "Accept: application/vnd.git-lfs+json",
-            "-H",
-            "Content-Type: application/vnd.git-lfs+json",
-            "--data-binary",
-            &body,
-        ])
-        .arg(format!("{}/info/lfs/objects/batch", w.url()))
-        .output()
-        .unwrap();
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, _, body) = crate::lfs_s3::batch_curl_at(&w, &w.url(), "upload", &oid, size as u64);
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
     let upload = &answer["objects"][0]["actions"]["upload"];
     let href = upload["href"]
         .as_str()

@@ -1090,6 +1090,19 @@ fn transfer_interrupted_upload() {
     w.assert_stored(PUB, &wt.join("big.bin"));
 }
 
+/// A private `XDG_RUNTIME_DIR` as a login session has one: with it set, git-lfs 3.3.0
+/// multiplexes its sessions over one ControlMaster (its socket under `<dir>/git-lfs`).
+fn xdg_runtime(w: &World) -> PathBuf {
+    let runtime = w.env.path("xdg-runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+    std::fs::set_permissions(
+        &runtime,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    runtime
+}
+
 /// With `XDG_RUNTIME_DIR` set, git-lfs 3.3.0 shares one ControlMaster connection and waits for
 /// it after the last object, which stays open while idle worker sessions do (LFS.md §7.1,
 /// §10 T8). The idle timeout ends those sessions, so the push completes in bounded time.
@@ -1099,13 +1112,7 @@ fn transfer_controlmaster_idle_timeout() {
     // Long enough for the client to start its 8 worker sessions on a busy machine (it starts
     // them one after the other, while connection 0 waits; LFS.md traced 5 s on an idle one).
     w.env.hubctl_ok(&["config", "set", "idle-timeout", "10s"]);
-    let runtime = w.env.path("xdg-runtime");
-    std::fs::create_dir_all(&runtime).unwrap();
-    std::fs::set_permissions(
-        &runtime,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
+    let runtime = xdg_runtime(&w);
     let wt = w.worktree("alice-wt", PUB);
     commit_lfs_files(
         &w,
@@ -1140,13 +1147,7 @@ fn transfer_controlmaster_idle_timeout() {
 fn transfer_controlmaster_sessions_end_after_quit() {
     let w = World::with(Keys::File, Via::Transfer);
     w.env.hubctl_ok(&["config", "set", "idle-timeout", "60s"]);
-    let runtime = w.env.path("xdg-runtime");
-    std::fs::create_dir_all(&runtime).unwrap();
-    std::fs::set_permissions(
-        &runtime,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
+    let runtime = xdg_runtime(&w);
     let wt = w.worktree("alice-wt", PUB);
     commit_lfs_files(
         &w,
@@ -1230,13 +1231,7 @@ fn transfer_controlmaster_sessions_end_after_quit() {
 fn transfer_controlmaster_shared_by_two_pushes_to_two_repositories() {
     let w = World::with(Keys::File, Via::Transfer);
     w.env.hubctl_ok(&["config", "set", "idle-timeout", "60s"]);
-    let runtime = w.env.path("xdg-runtime");
-    std::fs::create_dir_all(&runtime).unwrap();
-    std::fs::set_permissions(
-        &runtime,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
+    let runtime = xdg_runtime(&w);
     let mut trees = Vec::new();
     for (i, (branch, repo)) in [("one", PUB), ("two", PRIV)].into_iter().enumerate() {
         let wt = w.worktree(&format!("wt-{branch}"), repo);
