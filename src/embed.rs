@@ -297,8 +297,8 @@ impl Builder {
         root.check_access()?;
         let engine = Engine::for_root(&root)?;
         let settings = crate::store::with_store(&root, |s| crate::settings::Settings::load(s))?;
-        // Request threads open their own connections; this one is done with the database.
-        crate::store::release_cached();
+        // Until a request needs the database, the server keeps no connection to it open.
+        crate::store::release_idle();
         if let Some(limit) = settings.pack_cache_size {
             crate::git::pack_cache::sweep(&root, limit);
         }

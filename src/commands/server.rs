@@ -39,8 +39,8 @@ fn options(
 pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> Result<ExitCode> {
     let engine = Engine::for_root(root)?;
     let settings = crate::store::with_store(root, |s| crate::settings::Settings::load(s))?;
-    // Request threads open their own connections; this one is done with the database.
-    crate::store::release_cached();
+    // Until a request needs the database, the server keeps no connection to it open.
+    crate::store::release_idle();
     if let Some(limit) = settings.pack_cache_size {
         crate::git::pack_cache::sweep(root, limit);
     }
@@ -57,7 +57,6 @@ pub(super) fn serve(root: &Root, keys_file: Option<&Path>, args: ServeArgs) -> R
         let engine = Engine::for_root(root).map_err(|e| e.to_string());
         let settings = crate::store::with_store(root, |s| crate::settings::Settings::load(s))
             .map_err(|e| e.to_string());
-        crate::store::release_cached();
         Ok(Arc::new(App {
             site: Site::Hosted(root.clone()),
             engine: engine?,

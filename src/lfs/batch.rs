@@ -272,53 +272,67 @@ pub fn plan(
             max: limits.max_objects,
         });
     }
-    // A store that cannot be used fails the whole request with its cause, before any object
-    // is promised an action.
-    storage.check()?;
     let hash_ok = req
         .hash_algo
         .as_deref()
         .is_none_or(|h| h == HASH_ALGO_SHA256);
 
+    // Each object is checked on its own first; the valid ones are then looked up in the
+    // store together.
+    let checked: Vec<Result<(Oid, u64), Decision>> = req
+        .objects
+        .iter()
+        .map(|obj| {
+            let oid = Oid::parse(&obj.oid).map_err(|e| Decision::Error(422, e.to_string()))?;
+            let size = u64::try_from(obj.size).map_err(|_| {
+                Decision::Error(
+                    422,
+                    format!("invalid size {}: must not be negative", obj.size),
+                )
+            })?;
+            if !hash_ok {
+                return Err(Decision::Error(
+                    409,
+                    format!(
+                        "unsupported hash algorithm {:?}: only sha256",
+                        req.hash_algo.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+            let too_large = limits
+                .max_object_size
+                .filter(|max| op == Operation::Upload && size > *max);
+            if let Some(max) = too_large {
+                return Err(Decision::Error(
+                    413,
+                    format!("object is {size} bytes, larger than the limit of {max} bytes"),
+                ));
+            }
+            Ok((oid, size))
+        })
+        .collect();
+    let wanted: Vec<Oid> = checked
+        .iter()
+        .filter_map(|c| c.as_ref().ok().map(|(oid, _)| oid.clone()))
+        .collect();
+    // A store that cannot be used fails the whole request with its cause, before any object
+    // is promised an action. A download must not be refused on a listing's word alone.
+    let mut sizes = storage
+        .stat_batch(&wanted, op == Operation::Download)?
+        .into_iter();
+
     let mut decisions = Vec::with_capacity(req.objects.len());
     let mut incoming: u64 = 0;
     let mut counted: HashSet<&str> = HashSet::new();
-    for obj in &req.objects {
-        let oid = match Oid::parse(&obj.oid) {
-            Ok(oid) => oid,
-            Err(e) => {
-                decisions.push(Decision::Error(422, e.to_string()));
+    for (obj, checked) in req.objects.iter().zip(checked) {
+        let (oid, size) = match checked {
+            Ok(valid) => valid,
+            Err(decision) => {
+                decisions.push(decision);
                 continue;
             }
         };
-        let Ok(size) = u64::try_from(obj.size) else {
-            decisions.push(Decision::Error(
-                422,
-                format!("invalid size {}: must not be negative", obj.size),
-            ));
-            continue;
-        };
-        if !hash_ok {
-            decisions.push(Decision::Error(
-                409,
-                format!(
-                    "unsupported hash algorithm {:?}: only sha256",
-                    req.hash_algo.as_deref().unwrap_or_default()
-                ),
-            ));
-            continue;
-        }
-        let too_large = limits
-            .max_object_size
-            .filter(|max| op == Operation::Upload && size > *max);
-        if let Some(max) = too_large {
-            decisions.push(Decision::Error(
-                413,
-                format!("object is {size} bytes, larger than the limit of {max} bytes"),
-            ));
-            continue;
-        }
-        let stored = storage.stat(&oid)?;
+        let stored = sizes.next().flatten();
         decisions.push(match (op, stored) {
             (_, Some(have)) if have != size => Decision::Error(
                 422,

@@ -75,6 +75,9 @@ const OWN_REQUEST_TTL: Duration = Duration::from_secs(3600);
 const MAX_ERROR_BODY: u64 = 64 * 1024;
 /// Longest listing page read from the store.
 const MAX_LIST_BODY: u64 = 16 * 1024 * 1024;
+/// Keys asked for in the one listing a batch answer starts with: a repository with no more
+/// objects than this is answered from the listing alone (see `stat_batch`).
+const BATCH_LISTING_KEYS: usize = 100;
 
 /// The store's resolved configuration: settings plus credentials, shared by every repository.
 #[derive(Clone)]
@@ -273,6 +276,46 @@ fn header<'r>(resp: &'r ureq::http::Response<ureq::Body>, name: &str) -> Option<
 const CONTROL_BUFFER: usize = 16 * 1024;
 /// Buffer size (each way) of a connection that carries object bytes (proxy mode).
 const BULK_BUFFER: usize = 128 * 1024;
+
+/// One page of a listing: keys with their sizes, and the token of the next page if any.
+type ListPage = (Vec<(String, u64)>, Option<String>);
+
+/// The XML namespace of S3's answers.
+const S3_NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+/// A listing answer with its root element in S3's own namespace. The parser accepts only that
+/// one, and some stores declare another (s3rver: `http://doc.s3.amazonaws.com/2006-03-01/`)
+/// or none, for the same elements.
+fn with_standard_namespace(body: &str) -> std::borrow::Cow<'_, str> {
+    const ROOT: &str = "<ListBucketResult";
+    let Some(start) = body.find(ROOT) else {
+        return body.into();
+    };
+    let open = start + ROOT.len();
+    let Some(len) = body[open..].find('>') else {
+        return body.into();
+    };
+    let attrs = &body[open..open + len];
+    let declared = attrs.find("xmlns=\"").and_then(|at| {
+        let value = at + "xmlns=\"".len();
+        attrs[value..].find('"').map(|end| (value, value + end))
+    });
+    match declared {
+        Some((from, to)) if &attrs[from..to] == S3_NAMESPACE => body.into(),
+        Some((from, to)) => format!(
+            "{}{S3_NAMESPACE}{}",
+            &body[..open + from],
+            &body[open + to..]
+        )
+        .into(),
+        None => format!(
+            "{} xmlns=\"{S3_NAMESPACE}\"{}",
+            &body[..open],
+            &body[open..]
+        )
+        .into(),
+    }
+}
 
 /// The process's HTTP clients for the store: `control` for requests without an object body,
 /// `bulk` for object bytes. Their connection pools keep connections alive between the
@@ -487,39 +530,57 @@ impl S3Store {
         self.delete_key(&self.key(oid))
     }
 
+    /// One page of the keys below `prefix` with their sizes, from `token` on (at most
+    /// `max_keys`, or the store's own page size): the keys, and the token of the next page if
+    /// there is one.
+    fn list_page(
+        &self,
+        prefix: &str,
+        token: Option<String>,
+        max_keys: Option<usize>,
+        what: &str,
+    ) -> Result<ListPage, StorageError> {
+        let mut action = self.cfg.bucket.list_objects_v2(Some(&self.cfg.credentials));
+        action.with_prefix(prefix);
+        if let Some(t) = token {
+            action.with_continuation_token(t);
+        }
+        if let Some(n) = max_keys {
+            action.with_max_keys(n);
+        }
+        let url = action.sign(OWN_REQUEST_TTL);
+        let mut resp = self
+            .agent
+            .get(url.as_str())
+            .call()
+            .map_err(|e| unreachable(what, &e))?;
+        if !resp.status().is_success() {
+            return Err(self.status_error(what, resp));
+        }
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_LIST_BODY)
+            .read_to_string()
+            .map_err(|e| unreachable(what, &e))?;
+        let body = with_standard_namespace(&body);
+        let page = rusty_s3::actions::ListObjectsV2::parse_response(&body).map_err(|e| {
+            StorageError::Backend(format!("the S3 store's listing of {prefix}: {e}"))
+        })?;
+        let keys = page.contents.into_iter().map(|c| (c.key, c.size)).collect();
+        Ok((keys, page.next_continuation_token.filter(|t| !t.is_empty())))
+    }
+
     /// Every key below `prefix` with its size, in key order.
     fn list_keys(&self, prefix: &str) -> Result<Vec<(String, u64)>, StorageError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut action = self.cfg.bucket.list_objects_v2(Some(&self.cfg.credentials));
-            action.with_prefix(prefix);
-            if let Some(t) = &token {
-                action.with_continuation_token(t.clone());
-            }
-            let url = action.sign(OWN_REQUEST_TTL);
-            let what = format!("listing {prefix}");
-            let mut resp = self
-                .agent
-                .get(url.as_str())
-                .call()
-                .map_err(|e| unreachable(&what, &e))?;
-            if !resp.status().is_success() {
-                return Err(self.status_error(&what, resp));
-            }
-            let body = resp
-                .body_mut()
-                .with_config()
-                .limit(MAX_LIST_BODY)
-                .read_to_string()
-                .map_err(|e| unreachable(&what, &e))?;
-            let page = rusty_s3::actions::ListObjectsV2::parse_response(&body).map_err(|e| {
-                StorageError::Backend(format!("the S3 store's listing of {prefix}: {e}"))
-            })?;
-            out.extend(page.contents.into_iter().map(|c| (c.key, c.size)));
-            match page.next_continuation_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => break,
+            let (keys, next) = self.list_page(prefix, token, None, &format!("listing {prefix}"))?;
+            out.extend(keys);
+            match next {
+                Some(t) => token = Some(t),
+                None => break,
             }
         }
         out.sort();
@@ -1222,6 +1283,33 @@ impl ObjectStore for S3Store {
         Ok(self.head(oid)?.map(|(size, _)| size))
     }
 
+    fn stat_batch(
+        &self,
+        oids: &[Oid],
+        absent_confirmed: bool,
+    ) -> Result<Vec<Option<u64>>, StorageError> {
+        // One listing of the repository's keys checks the store as a whole (a missing bucket
+        // or refused credentials fail it with their cause) and answers for every oid it shows:
+        // one request in place of a bucket check and a HEAD per object. An oid it does not
+        // show is absent if the listing was complete (the repository holds no more keys than
+        // fit on the page), but only where a wrong "absent" costs no more than a redundant
+        // upload; otherwise it is looked up on its own.
+        let (keys, more) = self.list_page(
+            &self.repo_prefix,
+            None,
+            Some(BATCH_LISTING_KEYS),
+            "checking the bucket",
+        )?;
+        let listed: std::collections::HashMap<String, u64> = keys.into_iter().collect();
+        oids.iter()
+            .map(|oid| match listed.get(&self.key(oid)) {
+                Some(&size) => Ok(Some(size)),
+                None if more.is_none() && !absent_confirmed => Ok(None),
+                None => self.stat(oid),
+            })
+            .collect()
+    }
+
     fn touch(&self, _oid: &Oid) -> Result<(), StorageError> {
         // `lfs prune` works on local storage only; nothing to keep fresh here.
         Ok(())
@@ -1476,6 +1564,38 @@ mod tests {
         // Connection refused (port 9, discard, is closed on loopback).
         let e = store.check_bucket().unwrap_err();
         assert_eq!(e.status(), 503, "{e}");
+    }
+
+    #[test]
+    fn listings_in_any_namespace_parse() {
+        let page = |root: &str| {
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>{root}<Name>b</Name><Prefix>p/</Prefix>\
+                 <KeyCount>1</KeyCount><MaxKeys>100</MaxKeys><IsTruncated>false</IsTruncated>\
+                 <Contents><Key>p/k</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified>\
+                 <ETag>&quot;e&quot;</ETag><Size>7</Size><StorageClass>STANDARD</StorageClass>\
+                 </Contents></ListBucketResult>"
+            )
+        };
+        for root in [
+            format!("<ListBucketResult xmlns=\"{S3_NAMESPACE}\">"),
+            "<ListBucketResult xmlns=\"http://doc.s3.amazonaws.com/2006-03-01/\">".to_string(),
+            "<ListBucketResult>".to_string(),
+        ] {
+            let body = page(&root);
+            let parsed =
+                rusty_s3::actions::ListObjectsV2::parse_response(&with_standard_namespace(&body))
+                    .unwrap_or_else(|e| panic!("{root}: {e}"));
+            assert_eq!(parsed.contents.len(), 1, "{root}");
+            assert_eq!(parsed.contents[0].key, "p/k");
+            assert_eq!(parsed.contents[0].size, 7);
+        }
+        // The standard answer is parsed as it came.
+        let body = page(&format!("<ListBucketResult xmlns=\"{S3_NAMESPACE}\">"));
+        assert!(matches!(
+            with_standard_namespace(&body),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

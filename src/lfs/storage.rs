@@ -258,6 +258,21 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         Ok(())
     }
 
+    /// What a batch answer needs to know before it promises anything: that the store can be
+    /// used at all ([`ObjectStore::check`], even for no oids) and the size of each of `oids`
+    /// (`None`: not stored), in order. With `absent_confirmed` false, an oid may be reported
+    /// absent on weaker evidence than [`ObjectStore::stat`]'s (a listing): right for uploads,
+    /// where a wrong "absent" costs one redundant upload of the same bytes, never for
+    /// downloads, where it would be a false 404.
+    fn stat_batch(
+        &self,
+        oids: &[Oid],
+        _absent_confirmed: bool,
+    ) -> Result<Vec<Option<u64>>, StorageError> {
+        self.check()?;
+        oids.iter().map(|oid| self.stat(oid)).collect()
+    }
+
     /// A transfer the client should make straight with the store (presigned URL, valid for
     /// `ttl`), or `None` to use hubctl's own transfer URLs.
     fn direct_action(

@@ -43,6 +43,7 @@ pub mod tokens;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 /// How long a writer waits for another process's transaction before giving up, unless
@@ -389,6 +390,14 @@ impl Store {
         )
         .map_err(fail)?;
         conn.busy_timeout(busy_timeout()).map_err(fail)?;
+        // Plans that never look at bound values. Without this, SQLite (3.54) marks a statement
+        // whose plan consulted a parameter (`col = ?`, `LIMIT ?`) for re-preparation whenever
+        // its bindings are cleared, and rusqlite clears them each time a cached statement goes
+        // back to its cache: every hot query was parsed and planned again on every use, about
+        // 40% of an authenticated request's CPU in `serve`. hubctl's queries are lookups by key
+        // whose plan does not depend on the value.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map_err(fail)?;
         // A database that was never migrated is as good as missing (a zero-length file, or
         // one truncated or replaced by an empty one).
         if matches!(fresh, Fresh::UnlessRepositoriesIn(_)) {
@@ -510,31 +519,70 @@ impl Store {
     }
 }
 
-thread_local! {
-    // One connection per thread and database: opening SQLite and checking the schema is the
-    // same work every request, so a server thread does it once.
-    static CACHED: std::cell::RefCell<Option<(PathBuf, Store)>> = const { std::cell::RefCell::new(None) };
+/// Idle connections of this process, most recently used last, each with the identity of the
+/// file it opened. A connection is opened once and then serves every thread in turn: opening
+/// SQLite and reading the schema is the same work every time, and a statement prepared once
+/// stays prepared. (A connection per thread paid that for each of `serve`'s workers, on each
+/// worker's first request.)
+static IDLE: std::sync::Mutex<Vec<Idle>> = std::sync::Mutex::new(Vec::new());
+
+struct Idle {
+    path: PathBuf,
+    file: Option<(u64, u64)>,
+    store: Store,
 }
 
-/// Run `f` with this thread's connection to `root`'s database (opened on first use). Failing
-/// to open the database is the caller's error type too, so results do not nest.
-/// `f` must not call `with_store` itself.
+/// Idle connections kept; more are closed when they come back. Requests that use the database
+/// at the same moment each need one, and a server's handlers rarely overlap in it for long.
+const MAX_IDLE: usize = 8;
+
+/// Device and inode of the file at `path`: a database replaced under a running process (a
+/// restore, a root deleted and made again) is another file, and a connection to the old one
+/// must not be handed out again.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+fn idle_list() -> std::sync::MutexGuard<'static, Vec<Idle>> {
+    // A panic elsewhere while the lock was held leaves the list itself intact.
+    IDLE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Run `f` with a connection to `root`'s database: an idle one of this process, or a new one.
+/// Failing to open the database is the caller's error type too, so results do not nest.
 pub fn with_store<T, E: From<Error>>(
     root: &crate::core::root::Root,
     f: impl FnOnce(&mut Store) -> Result<T, E>,
 ) -> Result<T, E> {
-    CACHED.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let path = root.db_path();
-        let cached = match slot.take() {
-            Some((p, store)) if p == path => (p, store),
-            _ => {
-                let store = Store::open_root(root)?;
-                (path, store)
-            }
-        };
-        f(&mut slot.insert(cached).1)
-    })
+    let path = root.db_path();
+    let file = file_identity(&path);
+    let taken = {
+        let mut idle = idle_list();
+        // Connections to a file that is no longer at `path` are closed.
+        idle.retain(|c| c.path != path || c.file == file);
+        let at = idle.iter().rposition(|c| c.path == path);
+        at.map(|at| idle.remove(at).store)
+    };
+    let mut store = match taken {
+        Some(store) => store,
+        None => Store::open_root(root)?,
+    };
+    let out = f(&mut store);
+    let mut idle = idle_list();
+    if idle.len() < MAX_IDLE {
+        // A database file that did not exist before is identified once the connection made it.
+        let file = file.or_else(|| file_identity(&path));
+        idle.push(Idle { path, file, store });
+    }
+    out
+}
+
+/// Close this process's idle connections (a server that has read its settings keeps no
+/// connection open until a request needs one).
+pub fn release_idle() {
+    idle_list().clear();
 }
 
 /// Copy the database at `source` into a new file `dest` with SQLite's online backup: a
@@ -610,12 +658,6 @@ pub fn check_file(path: &Path) -> Result<(), Error> {
         return Err(fail(format!("integrity check: {verdict}")));
     }
     Ok(())
-}
-
-/// Close this thread's cached connection (a thread that will not use the store again, such as
-/// the server's main thread after reading the settings, should not keep the database open).
-pub fn release_cached() {
-    CACHED.with(|cell| cell.borrow_mut().take());
 }
 
 /// The current time as RFC 3339 UTC with seconds precision (`2025-01-01T00:00:00Z`).
@@ -715,5 +757,32 @@ mod tests {
             2,
             "token id 1 must not be handed out again"
         );
+    }
+
+    #[test]
+    fn pooled_connections_follow_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = crate::core::root::Root::at(dir.path()).unwrap();
+        let set = |value: &str| {
+            with_store(&root, |s| s.set_setting("pool-test", Some(value))).unwrap();
+        };
+        let get = || with_store(&root, |s| s.setting("pool-test")).unwrap();
+        set("one");
+        // Another thread gets the same database (a connection opened here, or its own).
+        let seen = std::thread::scope(|t| t.spawn(get).join().unwrap());
+        assert_eq!(seen.as_deref(), Some("one"));
+        // The file replaced by another database (a restore): no connection to the old file
+        // answers for the root any more.
+        let db = root.db_path();
+        let other = dir.path().join("other.db");
+        Store::open(&other)
+            .unwrap()
+            .set_setting("pool-test", Some("two"))
+            .unwrap();
+        std::fs::rename(&other, &db).unwrap();
+        for wal in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{wal}", db.display()));
+        }
+        assert_eq!(get().as_deref(), Some("two"));
     }
 }

@@ -156,6 +156,47 @@ fn a_stalled_request_head_is_closed() {
     );
 }
 
+/// A request head sent a byte at a time, each well within the read timeout, is still closed
+/// once the whole head has taken longer than the header timeout (408).
+#[test]
+fn a_dribbled_request_head_is_closed_at_its_deadline() {
+    let env = Env::new();
+    let server = server(&env, &[("header-timeout", "2s")]);
+    let started = Instant::now();
+    let mut s = connect(&server);
+    let head = b"GET /alice/pub.git/HEAD HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    let mut sent = 0;
+    // At most 12 s of dribbling (a byte every 150 ms), far past the 2 s deadline.
+    for &byte in head.iter().chain([b'a'; 80].iter()) {
+        if s.write_all(&[byte]).is_err() {
+            break;
+        }
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(150));
+        if started.elapsed() > Duration::from_secs(12) {
+            break;
+        }
+        // The server answers (and closes) at its deadline; stop once it has.
+        s.set_nonblocking(true).unwrap();
+        let mut probe = [0u8; 1];
+        let closed = s.peek(&mut probe).is_ok();
+        s.set_nonblocking(false).unwrap();
+        if closed {
+            break;
+        }
+    }
+    let answer = read_to_close(&mut s);
+    let took = started.elapsed();
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "after {sent} bytes: {answer}"
+    );
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(5),
+        "closed after {took:?} ({sent} bytes sent)"
+    );
+}
+
 /// Sixteen anonymous uploads that send a partial pkt-line and then nothing hold no engine
 /// slot and no git process while they stall (only a request that has arrived takes a slot),
 /// so other clients are served at once; the stalled requests end after the idle timeout.

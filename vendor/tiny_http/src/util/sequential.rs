@@ -144,6 +144,17 @@ impl<W: Write + Send> Write for SequentialWriter<W> {
     }
 }
 
+// hubctl's patch: what a buffered reader already holds, so that a caller can tell whether the
+// next read waits on the socket.
+impl<R: Read + Send> SequentialReader<std::io::BufReader<R>> {
+    pub fn buffered(&self) -> usize {
+        match &self.inner {
+            SequentialReaderInner::MyTurn(reader) => reader.buffer().len(),
+            _ => 0,
+        }
+    }
+}
+
 impl<R> Drop for SequentialReader<R>
 where
     R: Read + Send,
