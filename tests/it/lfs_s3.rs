@@ -700,7 +700,25 @@ pub(crate) fn batch_curl_at(
     oid: &str,
     size: u64,
 ) -> (u16, String, String) {
-    let body = format!(r#"{{"operation":"{op}","objects":[{{"oid":"{oid}","size":{size}}}]}}"#);
+    batch_curl_objects(w, repo_url, op, &[(oid, size)])
+}
+
+/// POST a batch request for `objects` with curl as alice to the repository at `repo_url`;
+/// (status, headers, body).
+fn batch_curl_objects(
+    w: &World,
+    repo_url: &str,
+    op: &str,
+    objects: &[(&str, u64)],
+) -> (u16, String, String) {
+    let objects: Vec<String> = objects
+        .iter()
+        .map(|(oid, size)| format!(r#"{{"oid":"{oid}","size":{size}}}"#))
+        .collect();
+    let body = format!(
+        r#"{{"operation":"{op}","objects":[{}]}}"#,
+        objects.join(",")
+    );
     let out = Command::new("curl")
         .args(["-s", "-i", "--max-time", "60", "-u"])
         .arg(format!("alice:{}", w.token))
@@ -723,6 +741,93 @@ pub(crate) fn batch_curl_at(
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     (status, head.to_string(), body.to_string())
+}
+
+/// A batch answer looks the objects up in one listing of the repository's keys when the
+/// repository has few: an upload batch then asks the store once, and a download batch confirms
+/// an object the listing does not show with its own HEAD (a listing is never the only word for
+/// a 404). In a repository with more keys than one listing page, each object the page does not
+/// show is looked up on its own. The answers are the same either way.
+#[test]
+fn batch_lookups_by_listing_and_by_object() {
+    let w = World::start(Via::Serve, false);
+    let base = &w.server.as_ref().unwrap().base;
+    let repo_url = format!("{base}/{REPO}.git");
+    let stored = b"already in the bucket\n";
+    let a = hex(&Sha256::digest(stored));
+    let b = hex(&Sha256::digest(b"not stored"));
+    let key = |oid: &str| format!("{REPO}/{}/{}/{oid}", &oid[0..2], &oid[2..4]);
+    w.moto.put_object(&key(&a), stored);
+    let size = stored.len() as u64;
+    // The store requests one batch made, once moto has logged them.
+    let requests_of = |op: &str| -> (serde_json::Value, Vec<(String, String)>) {
+        let before = w.moto.wire().len();
+        let (status, _, body) = batch_curl_objects(&w, &repo_url, op, &[(&a, size), (&b, size)]);
+        assert_eq!(status, 200, "{body}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut seen = 0;
+        loop {
+            let now = w.moto.wire().len();
+            if now == seen && now > before {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "moto logged nothing");
+            seen = now;
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let made = w.moto.wire()[before..]
+            .iter()
+            .map(|r| (r.method.clone(), r.target.clone()))
+            .collect();
+        (serde_json::from_str(&body).unwrap(), made)
+    };
+    let check = |answer: &serde_json::Value, op: &str| {
+        let objects = answer["objects"].as_array().unwrap();
+        assert_eq!(objects.len(), 2, "{answer}");
+        assert_eq!(objects[0]["oid"], a.as_str());
+        assert_eq!(objects[1]["oid"], b.as_str());
+        if op == "upload" {
+            assert!(objects[0].get("actions").is_none(), "{answer}");
+            assert!(
+                objects[1]["actions"]["upload"]["href"].is_string(),
+                "{answer}"
+            );
+        } else {
+            assert!(
+                objects[0]["actions"]["download"]["href"].is_string(),
+                "{answer}"
+            );
+            assert_eq!(objects[1]["error"]["code"], 404, "{answer}");
+        }
+    };
+    let listing =
+        |(method, target): &(String, String)| method == "GET" && target.contains("list-type=2");
+    let head_of =
+        |oid: &str, (method, target): &(String, String)| method == "HEAD" && target.contains(oid);
+
+    let (answer, made) = requests_of("upload");
+    check(&answer, "upload");
+    assert!(made.len() == 1 && listing(&made[0]), "{made:?}");
+    let (answer, made) = requests_of("download");
+    check(&answer, "download");
+    assert!(
+        made.len() == 2 && listing(&made[0]) && head_of(&b, &made[1]),
+        "{made:?}"
+    );
+
+    // More keys than one listing page (100): the objects are looked up one by one where the
+    // page does not show them.
+    w.moto.boto3(
+        "for i in range(120):\n    s3.put_object(Bucket=bucket, Key=sys.argv[1] + '00/00/' + \
+         format(i, '064x'), Body=b'f')\n",
+        &[&format!("{REPO}/")],
+    );
+    for op in ["upload", "download"] {
+        let (answer, made) = requests_of(op);
+        check(&answer, op);
+        assert!(listing(&made[0]), "{made:?}");
+        assert!(made[1..].iter().any(|r| head_of(&b, r)), "{made:?}");
+    }
 }
 
 /// A missing bucket and missing credentials are a clear 500 naming the cause; an unreachable
