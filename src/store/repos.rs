@@ -250,17 +250,26 @@ impl Store {
     /// (access, policies, paths on disk) works on the one stored name.
     pub fn canonical_repo_name(&self, name: &RepoName) -> Result<RepoName, Error> {
         // Cached statements here and in `repo_row`: both run for every request a serve answers.
-        let row: Option<(String, String)> = self
-            .conn()
-            .prepare_cached(
-                "SELECT namespace, name FROM repos
-                 WHERE namespace = ?1 COLLATE NOCASE AND name = ?2 COLLATE NOCASE
-                 ORDER BY namespace = ?1 AND name = ?2 DESC LIMIT 1",
-            )?
-            .query_row(params![name.ns(), name.name()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
+        // The exact spelling wins over other cases of it; chosen here rather than by an ORDER
+        // BY, which made SQLite build a temporary b-tree on every call.
+        let mut row: Option<(String, String)> = None;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT namespace, name FROM repos
+             WHERE namespace = ?1 COLLATE NOCASE AND name = ?2 COLLATE NOCASE",
+        )?;
+        let mut rows = stmt.query(params![name.ns(), name.name()])?;
+        while let Some(r) = rows.next()? {
+            let found: (String, String) = (r.get(0)?, r.get(1)?);
+            let exact = found.0 == name.ns() && found.1 == name.name();
+            if exact || row.is_none() {
+                row = Some(found);
+            }
+            if exact {
+                break;
+            }
+        }
+        drop(rows);
+        drop(stmt);
         let (ns, repo) = match row {
             Some(found) => found,
             None => match self.owner_name(name.ns())? {
