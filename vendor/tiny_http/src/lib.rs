@@ -345,11 +345,11 @@ impl Server {
                         let messages = inside_messages.clone();
                         let mut client = Some((client, admission));
                         // hubctl's patch: a thread per connection (their number is bounded by
-                        // the connection limits). Upstream's task pool can queue a connection
-                        // behind busy ones when two arrive at once (its idle count is read
-                        // before the woken thread takes the task), so a few stalled clients
-                        // delayed everyone else's requests.
-                        let spawned = thread::Builder::new().spawn(move || {
+                        // the connection limits), reused for later connections. Upstream's
+                        // task pool can queue a connection behind busy ones when two arrive at
+                        // once (its idle count is read before the woken thread takes the
+                        // task), so a few stalled clients delayed everyone else's requests.
+                        let spawned = util::reused_threads::run(move || {
                             if let Some((client, admission)) = client.take() {
                                 // Held while this connection's requests are read.
                                 let _admission = admission;

@@ -6,6 +6,8 @@ pub use self::refined_tcp_stream::RefinedTcpStream;
 pub use self::sequential::{SequentialReader, SequentialReaderBuilder};
 pub use self::sequential::{SequentialWriter, SequentialWriterBuilder};
 pub use self::task_pool::TaskPool;
+// hubctl's patch
+pub(crate) mod reused_threads;
 
 use std::str::FromStr;
 
