@@ -517,7 +517,9 @@ fn write_file(
         // A client that stops reading must not hold this worker forever: sendfile gives up
         // after the idle timeout, as reads of request bodies do.
         let _ = socket.set_write_timeout(tiny_http::limits::get().idle_timeout);
+        set_cork(&socket, true);
         let result = send_file(&socket, &file, &mut left, sent);
+        set_cork(&socket, false);
         if result.is_err() || left > 0 {
             // The promised length was not kept: the connection cannot carry another response.
             let _ = socket.shutdown(std::net::Shutdown::Both);
@@ -548,6 +550,24 @@ fn write_file(
         ));
     }
     Ok(())
+}
+
+/// `TCP_CORK` on or off: while on, the kernel sends only full segments (nginx's
+/// `tcp_nopush`); turning it off sends what is left.
+fn set_cork(socket: &std::net::TcpStream, on: bool) {
+    use std::os::fd::AsRawFd as _;
+    let value: libc::c_int = on.into();
+    // SAFETY: an open socket owned by a live value; the option value is a c_int that outlives
+    // the call. A failure only loses the optimisation.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CORK,
+            std::ptr::addr_of!(value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
 }
 
 /// `sendfile(2)` from `file`'s position until `left` bytes are sent or the file ends.
