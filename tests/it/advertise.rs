@@ -512,13 +512,16 @@ fn v2_capabilities_are_shared_by_repositories_with_the_same_config() {
     env.hubctl_ok(&["repo", "init", "alice/three"]);
     let bare = env.bare("alice/three");
     env.git_ok(&bare, &["config", "transfer.advertiseSID", "true"]);
-    let third = hubctl_says(
-        &env,
-        &server.url("alice/three"),
-        &token,
-        Some("version=2"),
-        None,
-    );
+    let ask_third = || {
+        hubctl_says(
+            &env,
+            &server.url("alice/three"),
+            &token,
+            Some("version=2"),
+            None,
+        )
+    };
+    let third = ask_third();
     assert_eq!(
         upload_packs_started(&log),
         before + 1,
@@ -530,13 +533,7 @@ fn v2_capabilities_are_shared_by_repositories_with_the_same_config() {
         show(&third)
     );
     // A session id names one git process: every request gets its own from git.
-    let again = hubctl_says(
-        &env,
-        &server.url("alice/three"),
-        &token,
-        Some("version=2"),
-        None,
-    );
+    let again = ask_third();
     assert_eq!(
         upload_packs_started(&log),
         before + 2,
